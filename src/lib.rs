@@ -1,0 +1,13 @@
+//! PagerDuty Generic Webhooks (v3) in, Devin investigations out.
+//!
+//! The pure core ([`verify`], [`incident`], [`brief`]) works on bytes and structs and does no
+//! I/O; [`secrets`] and [`devin`] are the edges, built once per cold start by `main.rs` and
+//! borrowed by [`handler::Bridge`] for every delivery.
+
+pub mod brief;
+pub mod devin;
+pub mod handler;
+pub mod incident;
+pub mod secrets;
+pub mod settings;
+pub mod verify;

@@ -1,0 +1,193 @@
+//! The function's plain (non-secret) settings, read once at cold start.
+
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::secrets::SecretSource;
+
+pub const DEFAULT_DEVIN_API_URL: &str = "https://api.devin.ai";
+/// PagerDuty gives up on a delivery after 5 s: the Devin call must finish well inside that.
+pub const DEFAULT_DEVIN_TIMEOUT: Duration = Duration::from_millis(4000);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub devin_org_id: String,
+    /// Without a trailing slash.
+    pub devin_api_url: String,
+    pub devin_timeout: Duration,
+    pub dry_run: bool,
+    pub secret_source: SecretSource,
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum SettingsError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{name} is {value:?}: expected {expected}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+impl Settings {
+    /// Reads the settings through `var`, which is `std::env::var` in production and a map in
+    /// tests. An empty variable counts as unset.
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let var = |name: &str| var(name).filter(|value| !value.trim().is_empty());
+
+        let devin_org_id = var("DEVIN_ORG_ID").ok_or(SettingsError::Missing("DEVIN_ORG_ID"))?;
+        // The id becomes a URL path segment: anything beyond this alphabet is a typo at best.
+        if !devin_org_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(SettingsError::Invalid {
+                name: "DEVIN_ORG_ID",
+                value: devin_org_id,
+                expected: "an organization id such as org-abc123 (letters, digits, '-' and '_')",
+            });
+        }
+
+        let devin_api_url = match var("DEVIN_API_URL") {
+            None => DEFAULT_DEVIN_API_URL.to_owned(),
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+                url.trim_end_matches('/').to_owned()
+            }
+            Some(url) => {
+                return Err(SettingsError::Invalid {
+                    name: "DEVIN_API_URL",
+                    value: url,
+                    expected: "an http(s):// URL such as https://api.devin.ai",
+                })
+            }
+        };
+
+        let devin_timeout = match var("DEVIN_TIMEOUT_MS") {
+            None => DEFAULT_DEVIN_TIMEOUT,
+            Some(ms) => match ms.trim().parse::<u64>() {
+                Ok(ms) if ms > 0 => Duration::from_millis(ms),
+                _ => {
+                    return Err(SettingsError::Invalid {
+                        name: "DEVIN_TIMEOUT_MS",
+                        value: ms,
+                        expected: "a whole number of milliseconds above 0",
+                    })
+                }
+            },
+        };
+
+        let dry_run = match var("DEVIN_DRY_RUN") {
+            None => false,
+            Some(flag) => match flag.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => {
+                    return Err(SettingsError::Invalid {
+                        name: "DEVIN_DRY_RUN",
+                        value: flag,
+                        expected: "true or false",
+                    })
+                }
+            },
+        };
+
+        let secret_source = match var("BRIDGE_SECRET_ID") {
+            Some(secret_id) => SecretSource::SecretsManager { secret_id },
+            None => SecretSource::Environment,
+        };
+
+        Ok(Settings {
+            devin_org_id,
+            devin_api_url,
+            devin_timeout,
+            dry_run,
+            secret_source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn only_the_org_id_is_required() {
+        let s = settings(&[("DEVIN_ORG_ID", "org-123")]).unwrap();
+        assert_eq!(
+            s,
+            Settings {
+                devin_org_id: "org-123".into(),
+                devin_api_url: "https://api.devin.ai".into(),
+                devin_timeout: Duration::from_secs(4),
+                dry_run: false,
+                secret_source: SecretSource::Environment,
+            }
+        );
+    }
+
+    #[test]
+    fn a_missing_or_empty_org_id_is_named() {
+        for vars in [&[][..], &[("DEVIN_ORG_ID", "  ")][..]] {
+            let err = settings(vars).unwrap_err();
+            assert_eq!(err.to_string(), "DEVIN_ORG_ID is not set");
+        }
+    }
+
+    #[test]
+    fn an_org_id_that_would_bend_the_url_is_refused() {
+        let err = settings(&[("DEVIN_ORG_ID", "org-1/../admin")]).unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with("DEVIN_ORG_ID is \"org-1/../admin\""));
+    }
+
+    #[test]
+    fn every_setting_is_read() {
+        let s = settings(&[
+            ("DEVIN_ORG_ID", "org-1"),
+            ("DEVIN_API_URL", "http://127.0.0.1:8080/"),
+            ("DEVIN_TIMEOUT_MS", "250"),
+            ("DEVIN_DRY_RUN", "TRUE"),
+            ("BRIDGE_SECRET_ID", "bridge/secrets"),
+        ])
+        .unwrap();
+        assert_eq!(s.devin_api_url, "http://127.0.0.1:8080");
+        assert_eq!(s.devin_timeout, Duration::from_millis(250));
+        assert!(s.dry_run);
+        assert_eq!(
+            s.secret_source,
+            SecretSource::SecretsManager {
+                secret_id: "bridge/secrets".into()
+            }
+        );
+    }
+
+    #[test]
+    fn malformed_settings_are_named() {
+        for (name, value) in [
+            ("DEVIN_API_URL", "api.devin.ai"),
+            ("DEVIN_TIMEOUT_MS", "0"),
+            ("DEVIN_TIMEOUT_MS", "4s"),
+            ("DEVIN_DRY_RUN", "maybe"),
+        ] {
+            let err = settings(&[("DEVIN_ORG_ID", "org-1"), (name, value)]).unwrap_err();
+            assert!(
+                err.to_string().starts_with(&format!("{name} is {value:?}")),
+                "{err}"
+            );
+        }
+    }
+}
