@@ -1,0 +1,287 @@
+//! The handler in process, fed Function URL events (the `events/` samples and variations of
+//! them), with a real Devin API fake on loopback.
+
+mod support;
+
+use std::time::Duration;
+
+use pagerduty_devin_bridge::verify::{sign, Verifier};
+use pagerduty_devin_bridge::{incident, secrets::Secret};
+use serde_json::{json, Value};
+use support::devin::{FakeDevin, Reply};
+use support::*;
+
+/// Every sample event is a valid Function URL event whose signature is right (or, for
+/// `bad-signature.json`, wrong) under the local development secrets the README gives.
+#[test]
+fn sample_events_are_signed_with_the_local_secrets() {
+    let events = sample_events();
+    let names: Vec<&str> = events.iter().map(|(name, _)| name.as_str()).collect();
+    for required in [
+        "bad-signature.json",
+        "incident-acknowledged.json",
+        "incident-triggered.json",
+        "pagey-ping.json",
+    ] {
+        assert!(names.contains(&required), "events/{required} is missing");
+    }
+    let verifier = Verifier::new(
+        Some(Secret::new(LOCAL_WEBHOOK_SECRET)),
+        vec![Secret::new(LOCAL_SIGNING_SECRET)],
+    );
+    for (name, json) in &events {
+        lambda_http::request::from_str(json).expect("a Function URL event");
+        let event: Value = serde_json::from_str(json).unwrap();
+        assert_eq!(event["version"], "2.0", "{name}");
+        assert_eq!(event["rawPath"], "/pagerduty-alert", "{name}");
+        let body = event["body"].as_str().unwrap();
+        incident::parse(body.as_bytes()).expect("a PagerDuty delivery");
+        let header = event["headers"]["x-pagerduty-signature"].as_str().unwrap();
+        let verified = verifier.verify(
+            event["headers"]["x-webhook-secret"]
+                .as_str()
+                .map(str::as_bytes),
+            Some(header.as_bytes()),
+            body.as_bytes(),
+        );
+        if name.starts_with("bad-signature") {
+            assert!(verified.is_err(), "{name} must not verify");
+        } else {
+            assert_eq!(
+                verified,
+                Ok(()),
+                "{name}: after editing its body, set x-pagerduty-signature to {}",
+                sign(LOCAL_SIGNING_SECRET, body.as_bytes())
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_triggered_incident_starts_one_session() {
+    let devin = FakeDevin::start().await;
+    let bridge = bridge(&devin.url, false);
+    let (status, body, _) = handle(&bridge, &sample_event("incident-triggered.json")).await;
+
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["status"], "session_started");
+    assert_eq!(body["incident_id"], "Q3VQH2T8RZK1MN");
+    assert_eq!(body["session_id"], format!("devin-{:032x}", 1));
+    assert_eq!(
+        body["url"],
+        format!("https://app.devin.ai/sessions/{:032x}", 1)
+    );
+
+    let received = devin.received();
+    assert_eq!(received.len(), 1);
+    let request = &received[0];
+    assert_eq!(request.org_id, "org-test");
+    assert_eq!(
+        request.authorization.as_deref(),
+        Some(format!("Bearer {TEST_DEVIN_API_KEY}").as_str())
+    );
+    assert_eq!(
+        request.body["tags"],
+        json!([
+            "pagerduty-triage",
+            "service:checkout-api",
+            "pagerduty-incident:Q3VQH2T8RZK1MN"
+        ])
+    );
+    assert_eq!(
+        request.body["title"],
+        "PagerDuty #1423 · checkout-api: High 5xx error rate on checkout-api (12.4% over 5 min)"
+    );
+    let prompt = request.body["prompt"].as_str().unwrap();
+    for fact in [
+        r#""title": "High 5xx error rate on checkout-api (12.4% over 5 min)""#,
+        r#""priority": "P1""#,
+        r#""urgency": "high""#,
+        r#""number": 1423"#,
+        r#""url": "https://acme.pagerduty.com/incidents/Q3VQH2T8RZK1MN""#,
+    ] {
+        assert!(prompt.contains(fact), "the prompt lacks {fact}");
+    }
+}
+
+#[tokio::test]
+async fn other_event_types_start_nothing() {
+    let devin = FakeDevin::start().await;
+    let bridge = bridge(&devin.url, false);
+    for (name, event_type) in [
+        ("pagey-ping.json", "pagey.ping"),
+        ("incident-acknowledged.json", "incident.acknowledged"),
+    ] {
+        let (status, body, _) = handle(&bridge, &sample_event(name)).await;
+        assert_eq!(status, 202, "{name}");
+        assert_eq!(body, json!({"status": "ignored", "event_type": event_type}));
+    }
+    // A type that does not exist yet is ignored the same way.
+    let future = r#"{"event":{"id":"E9","event_type":"incident.telepathy_requested","resource_type":"incident","data":{"type":"mystery"}}}"#;
+    let (status, body, _) = handle(
+        &bridge,
+        &function_url_event("POST", "/pagerduty-alert", future),
+    )
+    .await;
+    assert_eq!((status, &body["status"]), (202, &json!("ignored")));
+    assert!(devin.received().is_empty());
+}
+
+#[tokio::test]
+async fn forged_deliveries_get_a_bare_401() {
+    let devin = FakeDevin::start().await;
+    let bridge = bridge(&devin.url, false);
+    let body = delivery_body(&sample_event("incident-triggered.json"));
+    let signature = sign(LOCAL_SIGNING_SECRET, body.as_bytes());
+    let forgeries = [
+        sample_event("bad-signature.json"),
+        function_url_event_with_headers("POST", "/pagerduty-alert", &body, json!({})),
+        function_url_event_with_headers(
+            "POST",
+            "/pagerduty-alert",
+            &body,
+            json!({"x-pagerduty-signature": signature}),
+        ),
+        function_url_event_with_headers(
+            "POST",
+            "/pagerduty-alert",
+            &body,
+            json!({"x-pagerduty-signature": signature, "x-webhook-secret": "local-webhook-secreT"}),
+        ),
+        function_url_event_with_headers(
+            "POST",
+            "/pagerduty-alert",
+            &format!("{body} "),
+            json!({"x-pagerduty-signature": signature, "x-webhook-secret": LOCAL_WEBHOOK_SECRET}),
+        ),
+    ];
+    for forgery in &forgeries {
+        let (status, answer, _) = handle(&bridge, forgery).await;
+        assert_eq!((status, answer), (401, json!({"error": "unauthorized"})));
+    }
+    assert!(devin.received().is_empty());
+}
+
+#[tokio::test]
+async fn routing_answers_404_and_405() {
+    let bridge = bridge("http://127.0.0.1:9", false);
+    let body = delivery_body(&sample_event("incident-triggered.json"));
+    for path in ["/", "/pagerduty-alert/", "/other", "/PAGERDUTY-ALERT"] {
+        let (status, _, _) = handle(&bridge, &function_url_event("POST", path, &body)).await;
+        assert_eq!(status, 404, "{path}");
+    }
+    for method in ["GET", "PUT", "DELETE"] {
+        let (status, _, headers) = handle(
+            &bridge,
+            &function_url_event(method, "/pagerduty-alert", &body),
+        )
+        .await;
+        assert_eq!(status, 405, "{method}");
+        assert_eq!(headers["allow"], "POST");
+    }
+}
+
+#[tokio::test]
+async fn bad_input_is_a_4xx_and_starts_nothing() {
+    let devin = FakeDevin::start().await;
+    let bridge = bridge(&devin.url, false);
+    let huge = format!(r#"{{"pad":"{}"}}"#, "x".repeat(1 << 20));
+    let (status, _, _) = handle(
+        &bridge,
+        &function_url_event("POST", "/pagerduty-alert", &huge),
+    )
+    .await;
+    assert_eq!(status, 413);
+
+    for bad in [
+        "",
+        "{not json",
+        r#"{"event":{"event_type":"incident.triggered"}}"#,
+        r#"{"event":{"id":"E1","event_type":"incident.triggered","data":{"type":"incident"}}}"#,
+        r#"{"event":{"id":"E1","event_type":"incident.triggered","data":{"type":"incident","id":"P1","title":42}}}"#,
+        r#"{"event":{"id":"E1","event_type":"incident.triggered"}}"#,
+    ] {
+        let (status, body, _) = handle(
+            &bridge,
+            &function_url_event("POST", "/pagerduty-alert", bad),
+        )
+        .await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["error"], "bad request");
+    }
+    assert!(devin.received().is_empty());
+}
+
+#[tokio::test]
+async fn a_minimal_triggered_incident_still_starts_a_session() {
+    let devin = FakeDevin::start().await;
+    let bridge = bridge(&devin.url, false);
+    let minimal = r#"{"event":{"id":"E1","event_type":"incident.triggered","data":{"type":"incident","id":"PMIN","teams":null}}}"#;
+    let (status, body, _) = handle(
+        &bridge,
+        &function_url_event("POST", "/pagerduty-alert", minimal),
+    )
+    .await;
+    assert_eq!((status, &body["status"]), (202, &json!("session_started")));
+    assert_eq!(
+        devin.received()[0].body["tags"],
+        json!(["pagerduty-triage", "pagerduty-incident:PMIN"])
+    );
+}
+
+#[tokio::test]
+async fn dry_run_shows_the_exact_request_and_sends_nothing() {
+    let devin = FakeDevin::start().await;
+    let bridge = bridge(&devin.url, true);
+    let (status, body, _) = handle(&bridge, &sample_event("incident-triggered.json")).await;
+    assert_eq!(status, 202);
+    assert_eq!(body["status"], "dry_run");
+    assert_eq!(body["request"]["method"], "POST");
+    assert_eq!(
+        body["request"]["url"],
+        format!("{}/v3/organizations/org-test/sessions", devin.url)
+    );
+    assert!(body["request"]["body"]["prompt"]
+        .as_str()
+        .unwrap()
+        .contains("checkout-api"));
+    assert!(devin.received().is_empty());
+    assert!(!body.to_string().contains(TEST_DEVIN_API_KEY));
+}
+
+#[tokio::test]
+async fn devin_failures_are_retryable_answers() {
+    let devin = FakeDevin::start().await;
+    let bridge = bridge(&devin.url, false);
+    let event = sample_event("incident-triggered.json");
+    let cases = [
+        (Reply::Status(429, Some("7")), 429),
+        (Reply::Status(500, None), 502),
+        (Reply::Status(503, None), 502),
+        (Reply::Status(400, None), 502),
+        (Reply::Status(401, None), 502),
+        (Reply::Status(403, None), 502),
+        (Reply::Garbage, 502),
+        (Reply::Hang(Duration::from_secs(3)), 504),
+    ];
+    for (reply, expected) in cases {
+        devin.reply([reply.clone()]);
+        let (status, body, headers) = handle(&bridge, &event).await;
+        assert_eq!(status, expected, "{reply:?}");
+        assert!(!body.to_string().contains(TEST_DEVIN_API_KEY));
+        if expected == 429 {
+            assert_eq!(headers["retry-after"], "7");
+        }
+    }
+    // Nothing listening at all.
+    let closed = bridge_to_a_closed_port().await;
+    let (status, _, _) = handle(&closed, &event).await;
+    assert_eq!(status, 502);
+}
+
+async fn bridge_to_a_closed_port() -> pagerduty_devin_bridge::handler::Bridge {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    bridge(&url, false)
+}

@@ -1,0 +1,128 @@
+//! Real parts for the tests, all on loopback: a Devin API fake, a Lambda Runtime API emulator
+//! and a `moto_server` for Secrets Manager. Each test binary uses a subset of them.
+#![allow(dead_code)]
+
+pub mod devin;
+pub mod moto;
+pub mod runtime_api;
+
+use std::path::PathBuf;
+
+pub const LOCAL_WEBHOOK_SECRET: &str = "local-webhook-secret";
+pub const LOCAL_SIGNING_SECRET: &str = "local-signing-secret";
+
+pub fn repo_path(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// The sample events shipped in `events/`, by file name, sorted.
+pub fn sample_events() -> Vec<(String, String)> {
+    let mut events: Vec<(String, String)> = std::fs::read_dir(repo_path("events"))
+        .expect("events/ exists")
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .map(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&path).unwrap())
+        })
+        .collect();
+    events.sort();
+    events
+}
+
+pub fn sample_event(name: &str) -> String {
+    std::fs::read_to_string(repo_path(&format!("events/{name}"))).expect("sample event exists")
+}
+
+/// A Function URL event (payload 2.0) for `body`, signed and carrying the custom header the
+/// way PagerDuty sends it with the local development secrets.
+pub fn function_url_event(method: &str, path: &str, body: &str) -> String {
+    let signature = pagerduty_devin_bridge::verify::sign(LOCAL_SIGNING_SECRET, body.as_bytes());
+    function_url_event_with_headers(
+        method,
+        path,
+        body,
+        serde_json::json!({
+            "content-type": "application/json",
+            "x-webhook-secret": LOCAL_WEBHOOK_SECRET,
+            "x-pagerduty-signature": signature,
+        }),
+    )
+}
+
+pub fn function_url_event_with_headers(
+    method: &str,
+    path: &str,
+    body: &str,
+    headers: serde_json::Value,
+) -> String {
+    serde_json::json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "test",
+            "domainName": "test.lambda-url.us-east-1.on.aws",
+            "domainPrefix": "test",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "PagerDuty-Webhook/V3.0"
+            },
+            "requestId": "test-request",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "28/Nov/2026:09:12:05 +0000",
+            "timeEpoch": 1795857125000u64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    })
+    .to_string()
+}
+
+/// The PagerDuty delivery inside a sample event.
+pub fn delivery_body(event_json: &str) -> String {
+    let event: serde_json::Value = serde_json::from_str(event_json).unwrap();
+    event["body"].as_str().unwrap().to_owned()
+}
+
+/// The bridge as `main.rs` builds it, with the local development secrets, talking to `devin_url`.
+pub fn bridge(devin_url: &str, dry_run: bool) -> pagerduty_devin_bridge::handler::Bridge {
+    use pagerduty_devin_bridge::{devin::DevinClient, secrets::Secret, verify::Verifier};
+    let timeout = std::time::Duration::from_millis(500);
+    let http = reqwest::Client::builder().timeout(timeout).build().unwrap();
+    let devin = DevinClient::new(
+        http,
+        devin_url,
+        "org-test",
+        Secret::new(TEST_DEVIN_API_KEY),
+        timeout,
+    )
+    .unwrap();
+    let verifier = Verifier::new(
+        Some(Secret::new(LOCAL_WEBHOOK_SECRET)),
+        vec![Secret::new(LOCAL_SIGNING_SECRET)],
+    );
+    pagerduty_devin_bridge::handler::Bridge::new(verifier, devin, dry_run)
+}
+
+pub const TEST_DEVIN_API_KEY: &str = "cog_test_key_never_logged";
+
+/// Runs one Function URL event through `bridge` in process: status and JSON body.
+pub async fn handle(
+    bridge: &pagerduty_devin_bridge::handler::Bridge,
+    event_json: &str,
+) -> (u16, serde_json::Value, lambda_http::http::HeaderMap) {
+    let request = lambda_http::request::from_str(event_json).expect("a Function URL event");
+    let response = bridge.handle(request).await;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = serde_json::from_slice(response.body().as_ref()).expect("a JSON answer");
+    (status, body, headers)
+}

@@ -1,0 +1,225 @@
+//! A Lambda Runtime API emulator on loopback, so the built `bootstrap` runs exactly as Lambda
+//! runs it: it polls `GET /2018-06-01/runtime/invocation/next`, answers with
+//! `POST .../invocation/{id}/response` or `.../error`, and reports a failed cold start with
+//! `POST /2018-06-01/runtime/init/error`.
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::Value;
+use tokio::io::AsyncReadExt;
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, oneshot};
+
+/// How an invocation ended, as the function reported it.
+#[derive(Debug)]
+pub enum Outcome {
+    Response(Value),
+    Error(Value),
+}
+
+#[derive(Default)]
+struct Shared {
+    waiting: HashMap<String, oneshot::Sender<Outcome>>,
+    init_error: Option<(HeaderMap, Value)>,
+}
+
+struct Emulator {
+    shared: Mutex<Shared>,
+    next: tokio::sync::Mutex<mpsc::UnboundedReceiver<(String, String)>>,
+}
+
+pub struct RuntimeApi {
+    pub address: String,
+    emulator: Arc<Emulator>,
+    events: mpsc::UnboundedSender<(String, String)>,
+    ids: AtomicU64,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl RuntimeApi {
+    pub async fn start() -> Self {
+        let (events, receiver) = mpsc::unbounded_channel();
+        let emulator = Arc::new(Emulator {
+            shared: Mutex::new(Shared::default()),
+            next: tokio::sync::Mutex::new(receiver),
+        });
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(|state, id, body| report(state, id, body, Outcome::Response)),
+            )
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/error",
+                post(|state, id, body| report(state, id, body, Outcome::Error)),
+            )
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .with_state(emulator.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        RuntimeApi {
+            address,
+            emulator,
+            events,
+            ids: AtomicU64::new(1),
+            server,
+        }
+    }
+
+    /// Hands `event` to the function and waits for its answer.
+    pub async fn invoke(&self, event: &str) -> Outcome {
+        let id = format!(
+            "00000000-0000-4000-8000-{:012}",
+            self.ids.fetch_add(1, Ordering::Relaxed)
+        );
+        let (sender, receiver) = oneshot::channel();
+        self.emulator
+            .shared
+            .lock()
+            .unwrap()
+            .waiting
+            .insert(id.clone(), sender);
+        self.events.send((id, event.to_owned())).unwrap();
+        tokio::time::timeout(Duration::from_secs(30), receiver)
+            .await
+            .expect("the function answers within 30 s")
+            .expect("the emulator keeps the invocation")
+    }
+
+    /// What the function posted to `/runtime/init/error`, if anything.
+    pub fn init_error(&self) -> Option<(HeaderMap, Value)> {
+        self.emulator.shared.lock().unwrap().init_error.clone()
+    }
+
+    /// Starts the built `bootstrap` against this emulator with the Lambda environment and
+    /// `vars`, and nothing else from the test's environment but `PATH`.
+    pub fn spawn_function(&self, vars: &[(&str, &str)]) -> Function {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_bootstrap"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", &self.address)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "pagerduty-devin-bridge")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                "/aws/lambda/pagerduty-devin-bridge",
+            )
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/28/[$LATEST]test")
+            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+            .envs(vars.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        Function {
+            child: command.spawn().expect("the bootstrap binary starts"),
+        }
+    }
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// The function's process.
+pub struct Function {
+    child: Child,
+}
+
+impl Function {
+    /// Waits for the process to exit by itself and returns its exit status and output.
+    pub async fn exited(mut self) -> (std::process::ExitStatus, String) {
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("the function exits within 30 s")
+            .unwrap();
+        (status, self.take_output().await)
+    }
+
+    /// Stops the process and returns everything it wrote to stdout and stderr.
+    pub async fn stop(mut self) -> String {
+        self.child.kill().await.unwrap();
+        self.take_output().await
+    }
+
+    async fn take_output(&mut self) -> String {
+        let mut output = String::new();
+        if let Some(mut stdout) = self.child.stdout.take() {
+            stdout.read_to_string(&mut output).await.unwrap();
+        }
+        if let Some(mut stderr) = self.child.stderr.take() {
+            stderr.read_to_string(&mut output).await.unwrap();
+        }
+        output
+    }
+}
+
+async fn next(State(emulator): State<Arc<Emulator>>) -> Response {
+    let Some((id, event)) = emulator.next.lock().await.recv().await else {
+        return StatusCode::GONE.into_response();
+    };
+    let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(10);
+    (
+        [
+            ("lambda-runtime-aws-request-id", id),
+            (
+                "lambda-runtime-deadline-ms",
+                deadline.as_millis().to_string(),
+            ),
+            (
+                "lambda-runtime-invoked-function-arn",
+                "arn:aws:lambda:us-east-1:123456789012:function:pagerduty-devin-bridge".into(),
+            ),
+            (
+                "lambda-runtime-trace-id",
+                "Root=1-67f34a21-3c4b5d6e7f8091a2b3c4d5e6;Sampled=0".into(),
+            ),
+            ("content-type", "application/json".into()),
+        ],
+        event,
+    )
+        .into_response()
+}
+
+async fn report(
+    State(emulator): State<Arc<Emulator>>,
+    Path(id): Path<String>,
+    body: Bytes,
+    outcome: fn(Value) -> Outcome,
+) -> StatusCode {
+    let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    match emulator.shared.lock().unwrap().waiting.remove(&id) {
+        Some(waiting) => {
+            let _ = waiting.send(outcome(value));
+            StatusCode::ACCEPTED
+        }
+        None => StatusCode::BAD_REQUEST,
+    }
+}
+
+async fn init_error(
+    State(emulator): State<Arc<Emulator>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    emulator.shared.lock().unwrap().init_error = Some((headers, value));
+    StatusCode::ACCEPTED
+}
