@@ -1,0 +1,257 @@
+//! End to end: the built `bootstrap` run as Lambda runs it, against the Runtime API emulator,
+//! a loopback Devin, and secrets from a real `moto_server` through the real AWS SDK.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::devin::{FakeDevin, Reply};
+use support::moto::Moto;
+use support::runtime_api::{Outcome, RuntimeApi};
+use support::*;
+
+const SECRET_JSON: &str = r#"{"DEVIN_API_KEY":"cog_from_secrets_manager","WEBHOOK_SECRET":"local-webhook-secret","PAGERDUTY_SIGNING_SECRET":"an-old-secret,local-signing-secret"}"#;
+
+/// The function's HTTP answer inside a Runtime API response: status, JSON body, headers.
+fn http_answer(outcome: Outcome) -> (u16, Value, Value) {
+    let Outcome::Response(response) = outcome else {
+        panic!("expected a response, got {outcome:?}");
+    };
+    let status = response["statusCode"].as_u64().unwrap() as u16;
+    let body = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    (status, body, response["headers"].clone())
+}
+
+/// Log lines of the function, each one JSON (AWS_LAMBDA_LOG_FORMAT=JSON).
+fn log_lines(output: &str) -> Vec<Value> {
+    output
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect()
+}
+
+fn env_secrets(devin_url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("DEVIN_ORG_ID", "org-test".into()),
+        ("DEVIN_API_URL", devin_url.into()),
+        ("DEVIN_API_KEY", TEST_DEVIN_API_KEY.into()),
+        ("WEBHOOK_SECRET", LOCAL_WEBHOOK_SECRET.into()),
+        ("PAGERDUTY_SIGNING_SECRET", LOCAL_SIGNING_SECRET.into()),
+    ]
+}
+
+fn borrowed<'a>(vars: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    vars.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_manager_to_devin_session() {
+    let moto = Moto::start().await;
+    let arn = moto
+        .create_secret("pagerduty-devin-bridge", SECRET_JSON)
+        .await;
+    let devin = FakeDevin::start().await;
+    let runtime = RuntimeApi::start().await;
+    let mut vars = moto.aws_env();
+    vars.extend([
+        ("DEVIN_ORG_ID", "org-test".to_owned()),
+        ("DEVIN_API_URL", devin.url.clone()),
+        ("BRIDGE_SECRET_ID", arn),
+    ]);
+    let function = runtime.spawn_function(&borrowed(&vars));
+
+    let (status, body, _) = http_answer(
+        runtime
+            .invoke(&sample_event("incident-triggered.json"))
+            .await,
+    );
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["status"], "session_started");
+    let session_id = body["session_id"].as_str().unwrap().to_owned();
+    let received = devin.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(
+        received[0].authorization.as_deref(),
+        Some("Bearer cog_from_secrets_manager")
+    );
+
+    let (status, body, _) = http_answer(runtime.invoke(&sample_event("pagey-ping.json")).await);
+    assert_eq!((status, &body["status"]), (202, &json!("ignored")));
+    let (status, _, _) = http_answer(runtime.invoke(&sample_event("bad-signature.json")).await);
+    assert_eq!(status, 401);
+    assert_eq!(devin.received().len(), 1);
+
+    let output = function.stop().await;
+    for secret in [
+        "cog_from_secrets_manager",
+        "local-webhook-secret",
+        "local-signing-secret",
+        "an-old-secret",
+    ] {
+        assert!(
+            !output.contains(secret),
+            "a secret reached the log: {output}"
+        );
+    }
+    let lines = log_lines(&output);
+    let started = lines
+        .iter()
+        .find(|line| line["fields"]["message"] == "Devin session started")
+        .unwrap_or_else(|| panic!("no session line in {output}"));
+    assert_eq!(started["fields"]["session_id"], session_id.as_str());
+    assert_eq!(started["span"]["incident_id"], "Q3VQH2T8RZK1MN");
+    assert_eq!(started["span"]["event_id"], "01JDX2Q7M4R8T6V0W9Y3Z5A1B2");
+    let refused = lines
+        .iter()
+        .find(|line| line["fields"]["message"] == "delivery refused")
+        .unwrap_or_else(|| panic!("no refusal line in {output}"));
+    assert_eq!(refused["fields"]["check"], "x-pagerduty-signature");
+    let ignored = lines
+        .iter()
+        .find(|line| line["span"]["event_type"] == "pagey.ping")
+        .unwrap_or_else(|| panic!("no line about the ping in {output}"));
+    assert_eq!(ignored["span"]["event_id"], "01FKZOXA868SHYEE4DVNWB5P9W");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_devin_failure_is_retryable_and_the_function_lives_on() {
+    let devin = FakeDevin::start().await;
+    let runtime = RuntimeApi::start().await;
+    let mut vars = env_secrets(&devin.url);
+    vars.push(("DEVIN_TIMEOUT_MS", "300".into()));
+    let function = runtime.spawn_function(&borrowed(&vars));
+    let event = sample_event("incident-triggered.json");
+
+    devin.reply([
+        Reply::Status(429, Some("30")),
+        Reply::Status(500, None),
+        Reply::Status(401, None),
+        Reply::Hang(Duration::from_secs(2)),
+    ]);
+    let (status, _, headers) = http_answer(runtime.invoke(&event).await);
+    assert_eq!((status, &headers["retry-after"]), (429, &json!("30")));
+    let (status, _, _) = http_answer(runtime.invoke(&event).await);
+    assert_eq!(status, 502);
+    let (status, _, _) = http_answer(runtime.invoke(&event).await);
+    assert_eq!(status, 502);
+    let (status, _, _) = http_answer(runtime.invoke(&event).await);
+    assert_eq!(status, 504);
+    // The incident is not lost: PagerDuty's retry gets its session.
+    let (status, body, _) = http_answer(runtime.invoke(&event).await);
+    assert_eq!((status, &body["status"]), (202, &json!("session_started")));
+
+    let output = function.stop().await;
+    assert!(!output.contains(TEST_DEVIN_API_KEY), "{output}");
+    let errors = log_lines(&output)
+        .into_iter()
+        .filter(|line| line["level"] == "ERROR")
+        .count();
+    assert_eq!(errors, 4, "{output}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_connection_is_a_502() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let closed = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let runtime = RuntimeApi::start().await;
+    let function = runtime.spawn_function(&borrowed(&env_secrets(&closed)));
+    let (status, body, _) = http_answer(
+        runtime
+            .invoke(&sample_event("incident-triggered.json"))
+            .await,
+    );
+    assert_eq!(status, 502, "{body}");
+    function.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_logs_the_request_it_did_not_send() {
+    let runtime = RuntimeApi::start().await;
+    let mut vars = env_secrets("http://127.0.0.1:9");
+    vars.push(("DEVIN_DRY_RUN", "true".into()));
+    let function = runtime.spawn_function(&borrowed(&vars));
+    let (status, body, _) = http_answer(
+        runtime
+            .invoke(&sample_event("incident-triggered.json"))
+            .await,
+    );
+    assert_eq!((status, &body["status"]), (202, &json!("dry_run")));
+    let output = function.stop().await;
+    let shown = log_lines(&output)
+        .into_iter()
+        .find(|line| line["fields"]["request"].is_string())
+        .unwrap_or_else(|| panic!("no dry-run line in {output}"));
+    let logged: Value = serde_json::from_str(shown["fields"]["request"].as_str().unwrap()).unwrap();
+    assert_eq!(logged, body["request"]);
+}
+
+/// Fails the cold start with `vars`: the process exits non-zero, logs one ERROR line, and
+/// reports the same message to `/runtime/init/error`. Returns that message.
+async fn failed_cold_start(vars: &[(&str, &str)]) -> String {
+    let runtime = RuntimeApi::start().await;
+    let (status, output) = runtime.spawn_function(vars).exited().await;
+    assert!(!status.success());
+    let lines = log_lines(&output);
+    assert_eq!(lines.len(), 1, "{output}");
+    assert_eq!(lines[0]["level"], "ERROR");
+    let message = lines[0]["fields"]["error"].as_str().unwrap().to_owned();
+    let (headers, diagnostic) = runtime
+        .init_error()
+        .expect("the failure reaches /init/error");
+    assert_eq!(diagnostic["errorMessage"], message.as_str());
+    assert_eq!(
+        headers["lambda-runtime-function-error-type"],
+        "Runtime.ConfigurationError"
+    );
+    message
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_org_id_stops_the_cold_start() {
+    let mut vars = env_secrets("http://127.0.0.1:9");
+    vars.retain(|(name, _)| *name != "DEVIN_ORG_ID");
+    let message = failed_cold_start(&borrowed(&vars)).await;
+    assert_eq!(message, "DEVIN_ORG_ID is not set");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_secret_stops_the_cold_start() {
+    let moto = Moto::start().await;
+    let arn = moto
+        .create_secret("no-api-key", r#"{"WEBHOOK_SECRET":"w"}"#)
+        .await;
+    let mut vars = moto.aws_env();
+    vars.extend([
+        ("DEVIN_ORG_ID", "org-test".to_owned()),
+        ("BRIDGE_SECRET_ID", arn.clone()),
+    ]);
+    let message = failed_cold_start(&borrowed(&vars)).await;
+    assert_eq!(
+        message,
+        format!("DEVIN_API_KEY is missing from secret {arn:?}")
+    );
+
+    // A secret that does not exist at all.
+    vars.retain(|(name, _)| *name != "BRIDGE_SECRET_ID");
+    vars.push(("BRIDGE_SECRET_ID", "no-such-secret".to_owned()));
+    let message = failed_cold_start(&borrowed(&vars)).await;
+    assert!(
+        message.starts_with(r#"could not read secret "no-such-secret" from Secrets Manager"#),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_verification_secret_stops_the_cold_start() {
+    let mut vars = env_secrets("http://127.0.0.1:9");
+    vars.retain(|(name, _)| !matches!(*name, "WEBHOOK_SECRET" | "PAGERDUTY_SIGNING_SECRET"));
+    let message = failed_cold_start(&borrowed(&vars)).await;
+    assert!(
+        message.starts_with(
+            "the environment sets neither WEBHOOK_SECRET nor PAGERDUTY_SIGNING_SECRET"
+        ),
+        "{message}"
+    );
+}
