@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Every check CI runs, from a fresh clone: installs what it needs, then formatting, lints, the
+# single TLS stack, all tests, the template lint and the arm64 release build.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source tests/tools.sh
+rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "==> cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings
+
+echo "==> one TLS stack: rustls on hyper 1, nothing else"
+tree=$(cargo tree -e normal --target aarch64-unknown-linux-gnu --prefix none --format '{p}' | sed 's/ (.*//' | sort -u)
+grep -E '^(rustls|hyper|hyper-rustls|tokio-rustls|aws-lc-rs) ' <<<"$tree"
+[ "$(grep -c '^rustls v' <<<"$tree")" = 1 ] || { echo "more than one rustls"; exit 1; }
+[ "$(grep -c '^hyper v1\.' <<<"$tree")" = 1 ] || { echo "hyper 1 missing or doubled"; exit 1; }
+if grep -E '^(hyper v0\.|native-tls|openssl|openssl-sys|hyper-tls|ring) ' <<<"$tree"; then
+  echo "a second TLS or HTTP stack is in the tree"; exit 1
+fi
+
+echo "==> cfn-lint and sam validate --lint"
+cfn-lint template.yaml
+sam validate --lint
+
+echo "==> sam build (cargo-lambda and its Zig, no Docker)"
+sam build
+
+echo "==> cargo lambda build --release --arm64"
+cargo lambda build --release --arm64
+ls -l target/lambda/bootstrap/bootstrap
+
+echo "==> cargo test"
+cargo test --all-targets
