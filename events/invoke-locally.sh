@@ -3,7 +3,7 @@
 # prints the function's answer, including the exact session request it would send to Devin.
 #   events/invoke-locally.sh [events/<file>.json]      (default: events/incident-triggered.json)
 # `cargo lambda watch` emulates the Lambda Runtime API (the twin of `sam local invoke`, without
-# Docker); the settings and local development secrets come from events/local.env.
+# Docker); the settings and local development secrets come from events/local/local.env.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 event=${1:-events/incident-triggered.json}
@@ -13,7 +13,7 @@ port=${LOCAL_INVOKE_PORT:-9000}
 echo "==> building the function"
 cargo build --quiet --bin bootstrap
 log=$(mktemp)
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --env-file events/local.env >"$log" 2>&1 &
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --env-file events/local/local.env >"$log" 2>&1 &
 watch_pid=$!
 trap 'kill $watch_pid 2>/dev/null; wait $watch_pid 2>/dev/null; rm -f "$log"' EXIT
 for _ in $(seq 1 600); do

@@ -4,16 +4,18 @@
 //! can fix, so no incident is lost.
 
 use lambda_http::http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER};
-use lambda_http::http::{HeaderMap, Method, StatusCode};
+use lambda_http::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
-use tracing::{error, info, info_span, warn, Instrument};
+use tracing::{error, field, info, info_span, warn, Instrument, Span};
 
 use crate::brief;
 use crate::devin::{DevinClient, DevinError};
-use crate::incident::{self, Event, INCIDENT_TRIGGERED};
+use crate::incident::{self, Incident, INCIDENT_TRIGGERED};
 use crate::verify::{Verifier, SIGNATURE_HEADER, WEBHOOK_SECRET_HEADER};
 
+/// PagerDuty's id of the delivery, the same on every retry of it.
+const WEBHOOK_ID_HEADER: &str = "x-webhook-id";
 /// The one path the Function URL serves.
 pub const ROUTE: &str = "/pagerduty-alert";
 /// PagerDuty drops payloads over 256 KB, so anything past 1 MiB is not from PagerDuty.
@@ -37,6 +39,21 @@ impl Bridge {
     }
 
     pub async fn handle(&self, request: Request) -> Response<Body> {
+        // One span per delivery: every line about it carries PagerDuty's delivery id, and the
+        // event and incident ids once they are known.
+        let span = info_span!(
+            "delivery",
+            webhook_id = header(request.headers(), WEBHOOK_ID_HEADER)
+                .and_then(|id| std::str::from_utf8(id).ok())
+                .filter(|id| id.len() <= 64),
+            event_id = field::Empty,
+            event_type = field::Empty,
+            incident_id = field::Empty,
+        );
+        self.handle_in_span(request).instrument(span).await
+    }
+
+    async fn handle_in_span(&self, request: Request) -> Response<Body> {
         if request.uri().path() != ROUTE {
             return answer(StatusCode::NOT_FOUND, json!({"error": "not found"}));
         }
@@ -47,7 +64,7 @@ impl Bridge {
             );
             response
                 .headers_mut()
-                .insert(ALLOW, "POST".parse().unwrap());
+                .insert(ALLOW, HeaderValue::from_static("POST"));
             return response;
         }
         let body: &[u8] = request.body().as_ref();
@@ -78,17 +95,12 @@ impl Bridge {
                 return bad_request(&err);
             }
         };
-        let span = info_span!(
-            "delivery",
-            event_id = %event.id,
-            event_type = %event.event_type,
-            incident_id = event.incident_id().as_deref(),
-        );
-        self.deliver(event).instrument(span).await
-    }
+        let span = Span::current();
+        span.record("event_id", event.id.as_str());
+        span.record("event_type", event.event_type.as_str());
 
-    async fn deliver(&self, event: Event) -> Response<Body> {
         if event.event_type != INCIDENT_TRIGGERED {
+            span.record("incident_id", event.incident_id());
             info!("event ignored: only incident.triggered starts an investigation");
             return answer(
                 StatusCode::ACCEPTED,
@@ -102,7 +114,12 @@ impl Bridge {
                 return bad_request(&err);
             }
         };
-        let request = brief::session_request(&incident);
+        span.record("incident_id", incident.id.as_str());
+        self.investigate(&incident).await
+    }
+
+    async fn investigate(&self, incident: &Incident) -> Response<Body> {
+        let request = brief::session_request(incident);
 
         if self.dry_run {
             let shown = json!({
@@ -177,6 +194,6 @@ fn answer(status: StatusCode, body: Value) -> Response<Body> {
     *response.status_mut() = status;
     response
         .headers_mut()
-        .insert(CONTENT_TYPE, "application/json".parse().unwrap());
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }

@@ -69,6 +69,15 @@ async fn cold_start() -> Result<Bridge, ColdStartError> {
         secrets.devin_api_key,
         settings.devin_timeout,
     )?;
+    tracing::info!(
+        devin_api_url = %settings.devin_api_url,
+        devin_org_id = %settings.devin_org_id,
+        dry_run = settings.dry_run,
+        secrets_from = %settings.secret_source,
+        checks_webhook_secret = secrets.webhook_secret.is_some(),
+        signing_secrets = secrets.signing_secrets.len(),
+        "bridge ready"
+    );
     let verifier = Verifier::new(secrets.webhook_secret, secrets.signing_secrets);
     Ok(Bridge::new(verifier, devin, settings.dry_run))
 }

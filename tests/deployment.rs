@@ -9,9 +9,9 @@ fn read(path: &str) -> String {
     std::fs::read_to_string(support::repo_path(path)).unwrap()
 }
 
-/// `KEY=VALUE` lines of `events/local.env`.
+/// `KEY=VALUE` lines of `events/local/local.env`.
 fn local_env() -> BTreeMap<String, String> {
-    read("events/local.env")
+    read("events/local/local.env")
         .lines()
         .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
         .map(|line| {
@@ -34,7 +34,7 @@ fn local_env_holds_the_secrets_the_sample_events_are_signed_with() {
 
 #[test]
 fn sam_local_gets_the_same_settings_and_the_template_declares_each() {
-    let sam: serde_json::Value = serde_json::from_str(&read("events/sam-local-env.json")).unwrap();
+    let sam: serde_json::Value = serde_json::from_str(&read("events/local/sam-env.json")).unwrap();
     let sam = sam["BridgeFunction"].as_object().unwrap();
     let template = read("template.yaml");
     for (key, value) in sam {

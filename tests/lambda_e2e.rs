@@ -107,6 +107,14 @@ async fn secrets_manager_to_devin_session() {
         .find(|line| line["fields"]["message"] == "delivery refused")
         .unwrap_or_else(|| panic!("no refusal line in {output}"));
     assert_eq!(refused["fields"]["check"], "x-pagerduty-signature");
+    let bad_signature: Value = serde_json::from_str(&sample_event("bad-signature.json")).unwrap();
+    assert_eq!(
+        refused["span"]["webhook_id"],
+        bad_signature["headers"]["x-webhook-id"]
+    );
+    let ready = &lines[0];
+    assert_eq!(ready["fields"]["message"], "bridge ready", "{output}");
+    assert_eq!(ready["fields"]["signing_secrets"], 2);
     let ignored = lines
         .iter()
         .find(|line| line["span"]["event_type"] == "pagey.ping")
