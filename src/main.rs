@@ -3,6 +3,7 @@
 //! answers without its secrets.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use lambda_http::{service_fn, tracing};
 use pagerduty_devin_bridge::devin::{DevinClient, InvalidApiKey};
@@ -56,6 +57,9 @@ async fn cold_start() -> Result<Bridge, ColdStartError> {
     let secrets = secrets::load(&settings.secret_source, env).await?;
     let http = reqwest::Client::builder()
         .timeout(settings.devin_timeout)
+        // A frozen instance cannot see a server close its idle connections: drop them before
+        // typical keep-alive limits (60 s on AWS load balancers) rather than reuse a dead one.
+        .pool_idle_timeout(Duration::from_secs(50))
         .user_agent(concat!(
             "pagerduty-devin-bridge/",
             env!("CARGO_PKG_VERSION")

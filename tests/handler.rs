@@ -57,6 +57,28 @@ fn sample_events_are_signed_with_the_local_secrets() {
     }
 }
 
+/// Each sample event, run through the handler: a forged one is refused, a triggered incident
+/// starts a session, anything else is acknowledged and ignored.
+#[tokio::test]
+async fn every_sample_event_gets_its_answer() {
+    let devin = FakeDevin::start().await;
+    let bridge = bridge(&devin.url, false);
+    for (name, json) in sample_events() {
+        let (status, body, _) = handle(&bridge, &json).await;
+        let event: Value = serde_json::from_str(&json).unwrap();
+        let delivery: Value = serde_json::from_str(event["body"].as_str().unwrap()).unwrap();
+        let expected = if name.starts_with("bad-signature") {
+            (401, "unauthorized")
+        } else if delivery["event"]["event_type"] == "incident.triggered" {
+            (202, "session_started")
+        } else {
+            (202, "ignored")
+        };
+        let outcome = body["status"].as_str().or(body["error"].as_str()).unwrap();
+        assert_eq!((status, outcome), expected, "{name}: {body}");
+    }
+}
+
 #[tokio::test]
 async fn a_triggered_incident_starts_one_session() {
     let devin = FakeDevin::start().await;
