@@ -1,6 +1,7 @@
 //! The Devin v3 API client: one `reqwest::Client` (so one pool of kept-alive connections) built
 //! at cold start, used by every delivery.
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use reqwest::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER};
@@ -11,11 +12,20 @@ use thiserror::Error;
 use crate::secrets::Secret;
 
 /// The body of `POST /v3/organizations/{org_id}/sessions`, with the fields the bridge sets.
+/// What the routing policy leaves null is left out, so Devin applies its own default.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct SessionRequest {
     pub prompt: String,
     pub title: Option<String>,
     pub tags: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub playbook_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_acu_limit: Option<NonZeroU32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub knowledge_ids: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repos: Option<Vec<String>>,
 }
 
 /// The parts of Devin's session answer the bridge uses; unknown fields are ignored.

@@ -10,8 +10,10 @@ use serde_json::{json, Value};
 use tracing::{error, field, info, info_span, warn, Instrument, Span};
 
 use crate::brief;
-use crate::devin::{DevinClient, DevinError};
-use crate::incident::{self, Incident, INCIDENT_TRIGGERED};
+use crate::devin::{DevinClient, DevinError, SessionRequest};
+use crate::incident;
+use crate::route::{Action, Policy};
+use crate::template::Facts;
 use crate::verify::{Verifier, SIGNATURE_HEADER, WEBHOOK_SECRET_HEADER};
 
 /// PagerDuty's id of the delivery, the same on every retry of it.
@@ -25,15 +27,17 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 pub struct Bridge {
     verifier: Verifier,
     devin: DevinClient,
+    policy: Policy,
     /// Show the session request instead of sending it.
     dry_run: bool,
 }
 
 impl Bridge {
-    pub fn new(verifier: Verifier, devin: DevinClient, dry_run: bool) -> Self {
+    pub fn new(verifier: Verifier, devin: DevinClient, policy: Policy, dry_run: bool) -> Self {
         Bridge {
             verifier,
             devin,
+            policy,
             dry_run,
         }
     }
@@ -49,6 +53,7 @@ impl Bridge {
             event_id = field::Empty,
             event_type = field::Empty,
             incident_id = field::Empty,
+            rule = field::Empty,
         );
         self.handle_in_span(request).instrument(span).await
     }
@@ -99,9 +104,9 @@ impl Bridge {
         span.record("event_id", event.id.as_str());
         span.record("event_type", event.event_type.as_str());
 
-        if event.event_type != INCIDENT_TRIGGERED {
+        if !self.policy.accepts(&event.event_type) {
             span.record("incident_id", event.incident_id());
-            info!("event ignored: only incident.triggered starts an investigation");
+            info!("event ignored: the routing policy starts no investigation on this event type");
             return answer(
                 StatusCode::ACCEPTED,
                 json!({"status": "ignored", "event_type": event.event_type}),
@@ -110,17 +115,37 @@ impl Bridge {
         let incident = match event.incident() {
             Ok(incident) => incident,
             Err(err) => {
-                warn!(error = %err, "delivery refused: no incident in a triggered event");
+                warn!(error = %err, "delivery refused: the event carries no incident");
                 return bad_request(&err);
             }
         };
         span.record("incident_id", incident.id.as_str());
-        self.investigate(&incident).await
+
+        let decision = self.policy.decide(&event.event_type, &incident);
+        span.record("rule", decision.rule);
+        if decision.action == Action::Ignore {
+            info!("incident ignored by the routing policy");
+            return answer(
+                StatusCode::ACCEPTED,
+                json!({"status": "ignored", "rule": decision.rule, "incident_id": incident.id}),
+            );
+        }
+        let facts = Facts {
+            incident: &incident,
+            event_type: &event.event_type,
+            occurred_at: event.occurred_at.as_deref(),
+        };
+        let request = brief::session_request(&facts, &decision);
+        self.start_session(&incident.id, decision.rule, &request)
+            .await
     }
 
-    async fn investigate(&self, incident: &Incident) -> Response<Body> {
-        let request = brief::session_request(incident);
-
+    async fn start_session(
+        &self,
+        incident_id: &str,
+        rule: &str,
+        request: &SessionRequest,
+    ) -> Response<Body> {
         if self.dry_run {
             let shown = json!({
                 "method": "POST",
@@ -130,18 +155,19 @@ impl Bridge {
             info!(request = %shown, "dry run: this session request was not sent to Devin");
             return answer(
                 StatusCode::ACCEPTED,
-                json!({"status": "dry_run", "incident_id": incident.id, "request": shown}),
+                json!({"status": "dry_run", "rule": rule, "incident_id": incident_id, "request": shown}),
             );
         }
 
-        match self.devin.create_session(&request).await {
+        match self.devin.create_session(request).await {
             Ok(session) => {
                 info!(session_id = %session.session_id, url = %session.url, "Devin session started");
                 answer(
                     StatusCode::ACCEPTED,
                     json!({
                         "status": "session_started",
-                        "incident_id": incident.id,
+                        "rule": rule,
+                        "incident_id": incident_id,
                         "session_id": session.session_id,
                         "url": session.url,
                     }),

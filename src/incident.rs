@@ -48,6 +48,25 @@ pub struct Incident {
     pub teams: Vec<Reference>,
 }
 
+impl Incident {
+    pub fn service_name(&self) -> Option<&str> {
+        self.service.as_ref().and_then(Reference::name)
+    }
+
+    pub fn service_id(&self) -> Option<&str> {
+        self.service.as_ref().and_then(|s| s.id.as_deref())
+    }
+
+    /// `P1`, `P2`, ...: the priority's display name.
+    pub fn priority_name(&self) -> Option<&str> {
+        self.priority.as_ref().and_then(Reference::name)
+    }
+
+    pub fn escalation_policy_name(&self) -> Option<&str> {
+        self.escalation_policy.as_ref().and_then(Reference::name)
+    }
+}
+
 /// PagerDuty's `{id, summary, html_url, ...}` references; `summary` is the display name.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(default)]

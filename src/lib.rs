@@ -1,6 +1,6 @@
 //! PagerDuty Generic Webhooks (v3) in, Devin investigations out.
 //!
-//! The pure core ([`verify`], [`incident`], [`brief`]) works on bytes and structs and does no
+//! The pure core ([`verify`], [`incident`], [`route`], [`template`], [`brief`]) works on bytes and structs and does no
 //! I/O; [`secrets`] and [`devin`] are the edges, built once per cold start by `main.rs` and
 //! borrowed by [`handler::Bridge`] for every delivery.
 
@@ -8,6 +8,8 @@ pub mod brief;
 pub mod devin;
 pub mod handler;
 pub mod incident;
+pub mod route;
 pub mod secrets;
 pub mod settings;
+pub mod template;
 pub mod verify;

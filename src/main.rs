@@ -80,10 +80,16 @@ async fn cold_start() -> Result<Bridge, ColdStartError> {
         secrets_from = %settings.secret_source,
         checks_webhook_secret = secrets.webhook_secret.is_some(),
         signing_secrets = secrets.signing_secrets.len(),
+        routing_rules = settings.policy.rule_count(),
         "bridge ready"
     );
     let verifier = Verifier::new(secrets.webhook_secret, secrets.signing_secrets);
-    Ok(Bridge::new(verifier, devin, settings.dry_run))
+    Ok(Bridge::new(
+        verifier,
+        devin,
+        settings.policy,
+        settings.dry_run,
+    ))
 }
 
 /// Tells Lambda why the cold start failed (`/runtime/init/error`), so the reason shows in the

@@ -4,13 +4,14 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::route::{Policy, PolicyError};
 use crate::secrets::SecretSource;
 
 pub const DEFAULT_DEVIN_API_URL: &str = "https://api.devin.ai";
 /// PagerDuty gives up on a delivery after 5 s: the Devin call must finish well inside that.
 pub const DEFAULT_DEVIN_TIMEOUT: Duration = Duration::from_millis(4000);
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub devin_org_id: String,
     /// Without a trailing slash.
@@ -18,6 +19,8 @@ pub struct Settings {
     pub devin_timeout: Duration,
     pub dry_run: bool,
     pub secret_source: SecretSource,
+    /// `ROUTING_CONFIG`; unset, every triggered incident gets the built-in brief.
+    pub policy: Policy,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -30,6 +33,8 @@ pub enum SettingsError {
         value: String,
         expected: &'static str,
     },
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
 }
 
 impl Settings {
@@ -99,12 +104,18 @@ impl Settings {
             None => SecretSource::Environment,
         };
 
+        let policy = match var("ROUTING_CONFIG") {
+            Some(json) => Policy::from_json(&json)?,
+            None => Policy::default(),
+        };
+
         Ok(Settings {
             devin_org_id,
             devin_api_url,
             devin_timeout,
             dry_run,
             secret_source,
+            policy,
         })
     }
 }
@@ -126,16 +137,12 @@ mod tests {
     #[test]
     fn only_the_org_id_is_required() {
         let s = settings(&[("DEVIN_ORG_ID", "org-123")]).unwrap();
-        assert_eq!(
-            s,
-            Settings {
-                devin_org_id: "org-123".into(),
-                devin_api_url: "https://api.devin.ai".into(),
-                devin_timeout: Duration::from_secs(4),
-                dry_run: false,
-                secret_source: SecretSource::Environment,
-            }
-        );
+        assert_eq!(s.devin_org_id, "org-123");
+        assert_eq!(s.devin_api_url, "https://api.devin.ai");
+        assert_eq!(s.devin_timeout, Duration::from_secs(4));
+        assert!(!s.dry_run);
+        assert_eq!(s.secret_source, SecretSource::Environment);
+        assert!(s.policy.accepts("incident.triggered") && !s.policy.accepts("pagey.ping"));
     }
 
     #[test]
@@ -172,6 +179,23 @@ mod tests {
             SecretSource::SecretsManager {
                 secret_id: "bridge/secrets".into()
             }
+        );
+    }
+
+    #[test]
+    fn a_bad_routing_policy_stops_the_cold_start_with_its_path() {
+        let err = settings(&[
+            ("DEVIN_ORG_ID", "org-1"),
+            (
+                "ROUTING_CONFIG",
+                r#"{"rules":[{"name":"x","when":{"urgency":["urgent"]}}]}"#,
+            ),
+        ])
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("ROUTING_CONFIG: rules[0].when.urgency[0]: unknown variant `urgent`"),
+            "{err}"
         );
     }
 

@@ -94,6 +94,15 @@ pub fn delivery_body(event_json: &str) -> String {
 
 /// The bridge as `main.rs` builds it, with the local development secrets, talking to `devin_url`.
 pub fn bridge(devin_url: &str, dry_run: bool) -> pagerduty_devin_bridge::handler::Bridge {
+    bridge_with_policy(devin_url, dry_run, Default::default())
+}
+
+/// [`bridge`] with a routing policy.
+pub fn bridge_with_policy(
+    devin_url: &str,
+    dry_run: bool,
+    policy: pagerduty_devin_bridge::route::Policy,
+) -> pagerduty_devin_bridge::handler::Bridge {
     use pagerduty_devin_bridge::{devin::DevinClient, secrets::Secret, verify::Verifier};
     let timeout = std::time::Duration::from_millis(500);
     let http = reqwest::Client::builder().timeout(timeout).build().unwrap();
@@ -109,7 +118,7 @@ pub fn bridge(devin_url: &str, dry_run: bool) -> pagerduty_devin_bridge::handler
         Some(Secret::new(LOCAL_WEBHOOK_SECRET)),
         vec![Secret::new(LOCAL_SIGNING_SECRET)],
     );
-    pagerduty_devin_bridge::handler::Bridge::new(verifier, devin, dry_run)
+    pagerduty_devin_bridge::handler::Bridge::new(verifier, devin, policy, dry_run)
 }
 
 pub const TEST_DEVIN_API_KEY: &str = "cog_test_key_never_logged";
