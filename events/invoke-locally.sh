@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # Runs the bridge on this machine, as Lambda would, on one sample event, in dry-run mode: it
 # prints the function's answer, including the exact session request it would send to Devin.
-#   events/invoke-locally.sh [events/<file>.json]      (default: events/incident-triggered.json)
+#   events/invoke-locally.sh [--policy config/<policy>.json] [events/<file>.json]
+# The default event is events/incident-triggered.json; --policy sets ROUTING_CONFIG from a file.
 # `cargo lambda watch` emulates the Lambda Runtime API (the twin of `sam local invoke`, without
 # Docker); the settings and local development secrets come from events/local/local.env.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [ "${1:-}" = "--policy" ]; then
+  [ -f "${2:-}" ] || { echo "usage: $0 [--policy FILE] [EVENT]" >&2; exit 2; }
+  # Compact JSON on one line, as the ROUTING_CONFIG variable holds it.
+  ROUTING_CONFIG=$(python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$2")
+  export ROUTING_CONFIG
+  shift 2
+fi
 event=${1:-events/incident-triggered.json}
 source tests/tools.sh
 

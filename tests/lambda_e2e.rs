@@ -263,3 +263,59 @@ async fn no_verification_secret_stops_the_cold_start() {
         "{message}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_routing_policy_from_the_environment_routes_and_logs_its_decisions() {
+    let devin = FakeDevin::start().await;
+    let runtime = RuntimeApi::start().await;
+    let policy = std::fs::read_to_string(repo_path("config/routing.example.json")).unwrap();
+    let mut vars = env_secrets(&devin.url);
+    vars.push(("ROUTING_CONFIG", policy));
+    let function = runtime.spawn_function(&borrowed(&vars));
+
+    let (status, body, _) = http_answer(
+        runtime
+            .invoke(&sample_event("incident-triggered-low-urgency.json"))
+            .await,
+    );
+    assert_eq!((status, &body["rule"]), (202, &json!("low")));
+    let (status, body, _) = http_answer(
+        runtime
+            .invoke(&sample_event("incident-triggered-p1.json"))
+            .await,
+    );
+    assert_eq!((status, &body["rule"]), (202, &json!("sev1")));
+    let received = devin.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].body["playbook_id"], "playbook-hotfix");
+
+    let output = function.stop().await;
+    let lines = log_lines(&output);
+    let ignored = lines
+        .iter()
+        .find(|line| line["fields"]["message"] == "incident ignored by the routing policy")
+        .unwrap_or_else(|| panic!("no ignore line in {output}"));
+    assert_eq!(ignored["span"]["rule"], "low");
+    assert_eq!(ignored["span"]["incident_id"], "Q0LWURG3NCY7AB");
+    let started = lines
+        .iter()
+        .find(|line| line["fields"]["message"] == "Devin session started")
+        .unwrap_or_else(|| panic!("no session line in {output}"));
+    assert_eq!(started["span"]["rule"], "sev1");
+    assert_eq!(started["span"]["incident_id"], "Q9P1DBX2K8WZQA");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_routing_policy_stops_the_cold_start() {
+    let mut vars = env_secrets("http://127.0.0.1:9");
+    vars.push((
+        "ROUTING_CONFIG",
+        r#"{"rules":[{"name":"a"},{"name":"b"},{"name":"c","when":{"urgency":["urgent"]}}]}"#
+            .into(),
+    ));
+    let message = failed_cold_start(&borrowed(&vars)).await;
+    assert!(
+        message.starts_with("ROUTING_CONFIG: rules[2].when.urgency[0]: unknown variant `urgent`, expected `high` or `low`"),
+        "{message}"
+    );
+}
