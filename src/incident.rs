@@ -77,6 +77,15 @@ pub struct Reference {
 }
 
 impl Reference {
+    #[cfg(test)]
+    pub fn named(id: &str, summary: &str) -> Self {
+        Reference {
+            id: Some(id.into()),
+            summary: Some(summary.into()),
+            html_url: None,
+        }
+    }
+
     /// The display name, or the id when the reference has no summary.
     pub fn name(&self) -> Option<&str> {
         self.summary.as_deref().or(self.id.as_deref())

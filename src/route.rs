@@ -382,11 +382,7 @@ mod tests {
     use super::*;
 
     fn reference(id: &str, summary: &str) -> Option<Reference> {
-        Some(Reference {
-            id: Some(id.into()),
-            summary: Some(summary.into()),
-            html_url: None,
-        })
+        Some(Reference::named(id, summary))
     }
 
     fn incident() -> Incident {

@@ -215,14 +215,6 @@ fn names(references: &[Reference]) -> Cow<'_, str> {
 mod tests {
     use super::*;
 
-    fn reference(id: &str, summary: &str) -> Reference {
-        Reference {
-            id: Some(id.into()),
-            summary: Some(summary.into()),
-            html_url: None,
-        }
-    }
-
     fn full() -> Incident {
         Incident {
             id: "Q1".into(),
@@ -231,11 +223,11 @@ mod tests {
             status: Some("triggered".into()),
             urgency: Some("high".into()),
             html_url: Some("https://x.pagerduty.com/incidents/Q1".into()),
-            service: Some(reference("PS", "api")),
-            priority: Some(reference("PP", "P1")),
-            escalation_policy: Some(reference("PE", "Default")),
-            assignees: vec![reference("U1", "Ann"), reference("U2", "Bo")],
-            teams: vec![reference("T1", "Core")],
+            service: Some(Reference::named("PS", "api")),
+            priority: Some(Reference::named("PP", "P1")),
+            escalation_policy: Some(Reference::named("PE", "Default")),
+            assignees: vec![Reference::named("U1", "Ann"), Reference::named("U2", "Bo")],
+            teams: vec![Reference::named("T1", "Core")],
             ..Incident::default()
         }
     }

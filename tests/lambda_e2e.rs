@@ -31,6 +31,14 @@ fn log_lines(output: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The first log line with this message.
+fn line_saying<'a>(lines: &'a [Value], message: &str, output: &str) -> &'a Value {
+    lines
+        .iter()
+        .find(|line| line["fields"]["message"] == message)
+        .unwrap_or_else(|| panic!("no line saying {message:?} in {output}"))
+}
+
 fn env_secrets(devin_url: &str) -> Vec<(&'static str, String)> {
     vec![
         ("DEVIN_ORG_ID", "org-test".into()),
@@ -95,17 +103,11 @@ async fn secrets_manager_to_devin_session() {
         );
     }
     let lines = log_lines(&output);
-    let started = lines
-        .iter()
-        .find(|line| line["fields"]["message"] == "Devin session started")
-        .unwrap_or_else(|| panic!("no session line in {output}"));
+    let started = line_saying(&lines, "Devin session started", &output);
     assert_eq!(started["fields"]["session_id"], session_id.as_str());
     assert_eq!(started["span"]["incident_id"], "Q3VQH2T8RZK1MN");
     assert_eq!(started["span"]["event_id"], "01JDX2Q7M4R8T6V0W9Y3Z5A1B2");
-    let refused = lines
-        .iter()
-        .find(|line| line["fields"]["message"] == "delivery refused")
-        .unwrap_or_else(|| panic!("no refusal line in {output}"));
+    let refused = line_saying(&lines, "delivery refused", &output);
     assert_eq!(refused["fields"]["check"], "x-pagerduty-signature");
     let bad_signature: Value = serde_json::from_str(&sample_event("bad-signature.json")).unwrap();
     assert_eq!(
@@ -291,16 +293,10 @@ async fn a_routing_policy_from_the_environment_routes_and_logs_its_decisions() {
 
     let output = function.stop().await;
     let lines = log_lines(&output);
-    let ignored = lines
-        .iter()
-        .find(|line| line["fields"]["message"] == "incident ignored by the routing policy")
-        .unwrap_or_else(|| panic!("no ignore line in {output}"));
+    let ignored = line_saying(&lines, "incident ignored by the routing policy", &output);
     assert_eq!(ignored["span"]["rule"], "low");
     assert_eq!(ignored["span"]["incident_id"], "Q0LWURG3NCY7AB");
-    let started = lines
-        .iter()
-        .find(|line| line["fields"]["message"] == "Devin session started")
-        .unwrap_or_else(|| panic!("no session line in {output}"));
+    let started = line_saying(&lines, "Devin session started", &output);
     assert_eq!(started["span"]["rule"], "sev1");
     assert_eq!(started["span"]["incident_id"], "Q9P1DBX2K8WZQA");
 }

@@ -50,13 +50,9 @@ impl FakeDevin {
         let app = Router::new()
             .route("/v3/organizations/{org_id}/sessions", post(create_session))
             .with_state(script.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let (address, server) = super::serve_on_loopback(app).await;
         FakeDevin {
-            url,
+            url: format!("http://{address}"),
             script,
             server,
         }

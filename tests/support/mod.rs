@@ -11,6 +11,18 @@ use std::path::PathBuf;
 pub const LOCAL_WEBHOOK_SECRET: &str = "local-webhook-secret";
 pub const LOCAL_SIGNING_SECRET: &str = "local-signing-secret";
 
+/// Serves `app` on a free loopback port until the returned task is aborted.
+pub async fn serve_on_loopback(
+    app: axum::Router,
+) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (address, server)
+}
+
 pub fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
 }

@@ -65,13 +65,9 @@ impl RuntimeApi {
             )
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(emulator.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap().to_string();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let (address, server) = super::serve_on_loopback(app).await;
         RuntimeApi {
-            address,
+            address: address.to_string(),
             emulator,
             events,
             ids: AtomicU64::new(1),
