@@ -9,8 +9,6 @@ use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::secrets::Secret;
-
 /// The body of `POST /v3/organizations/{org_id}/sessions`, with the fields the bridge sets.
 /// What the routing policy leaves null is left out, so Devin applies its own default.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -50,41 +48,58 @@ pub enum DevinError {
     Timeout(Duration),
     #[error("could not reach Devin: {0}")]
     Unreachable(#[source] reqwest::Error),
-    #[error("Devin answered 2xx, but not with a session: {0}")]
+    #[error("Devin answered 2xx, but not with what was asked: {0}")]
     NotASession(#[source] reqwest::Error),
 }
 
-/// The API key cannot be sent: it holds characters an HTTP header cannot carry.
-#[derive(Debug, Error)]
-#[error("DEVIN_API_KEY holds characters an HTTP header cannot carry (a stray quote or newline?)")]
-pub struct InvalidApiKey;
+impl DevinError {
+    /// Whether trying again may help: Devin's rate limit and server errors, and failures to
+    /// reach it. Other 4xx answers will be the same on every try.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            DevinError::Status { status, .. } => {
+                *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+            }
+            DevinError::Unreachable(_) => true,
+            DevinError::Timeout(_) | DevinError::NotASession(_) => false,
+        }
+    }
+
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, DevinError::Status { status, .. } if *status == StatusCode::UNAUTHORIZED)
+    }
+
+    /// Devin's `Retry-After`, when it gave one in seconds.
+    pub fn retry_after(&self) -> Option<Duration> {
+        let DevinError::Status {
+            retry_after: Some(value),
+            ..
+        } = self
+        else {
+            return None;
+        };
+        let seconds = value.to_str().ok()?.trim().parse::<u64>().ok()?;
+        Some(Duration::from_secs(seconds))
+    }
+}
+
+/// `GET /v3/organizations/{org_id}/sessions`: only the sessions are read.
+#[derive(Deserialize)]
+struct SessionList {
+    items: Vec<Session>,
+}
 
 pub struct DevinClient {
     http: reqwest::Client,
     sessions_url: String,
-    /// `Bearer <key>`, built once and marked sensitive so no debug output shows it.
-    authorization: HeaderValue,
-    timeout: Duration,
 }
 
 impl DevinClient {
-    /// `http` should carry the request timeout; `timeout` is only reported in errors.
-    pub fn new(
-        http: reqwest::Client,
-        api_url: &str,
-        org_id: &str,
-        api_key: Secret,
-        timeout: Duration,
-    ) -> Result<Self, InvalidApiKey> {
-        let mut authorization = HeaderValue::try_from(format!("Bearer {}", api_key.expose()))
-            .map_err(|_| InvalidApiKey)?;
-        authorization.set_sensitive(true);
-        Ok(DevinClient {
+    pub fn new(http: reqwest::Client, api_url: &str, org_id: &str) -> Self {
+        DevinClient {
             http,
             sessions_url: format!("{api_url}/v3/organizations/{org_id}/sessions"),
-            authorization,
-            timeout,
-        })
+        }
     }
 
     /// Where sessions are created.
@@ -92,15 +107,51 @@ impl DevinClient {
         &self.sessions_url
     }
 
-    pub async fn create_session(&self, request: &SessionRequest) -> Result<Session, DevinError> {
-        let response = self
+    /// The newest session carrying `tag`, if any (needs `ViewOrgSessions`).
+    pub async fn find_session(
+        &self,
+        authorization: &HeaderValue,
+        tag: &str,
+        timeout: Duration,
+    ) -> Result<Option<Session>, DevinError> {
+        let request = self
             .http
-            .post(&self.sessions_url)
-            .header(AUTHORIZATION, self.authorization.clone())
-            .json(request)
+            .get(&self.sessions_url)
+            .query(&[("tags", tag), ("first", "1")]);
+        let list: SessionList = self.send(request, authorization, timeout).await?;
+        Ok(list.items.into_iter().next())
+    }
+
+    /// Starts a session (needs `ManageOrgSessions`).
+    pub async fn create_session(
+        &self,
+        authorization: &HeaderValue,
+        request: &SessionRequest,
+        timeout: Duration,
+    ) -> Result<Session, DevinError> {
+        let request = self.http.post(&self.sessions_url).json(request);
+        self.send(request, authorization, timeout).await
+    }
+
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+        authorization: &HeaderValue,
+        timeout: Duration,
+    ) -> Result<T, DevinError> {
+        let transport_error = |err: reqwest::Error| {
+            if err.is_timeout() {
+                DevinError::Timeout(timeout)
+            } else {
+                DevinError::Unreachable(err)
+            }
+        };
+        let response = request
+            .header(AUTHORIZATION, authorization.clone())
+            .timeout(timeout)
             .send()
             .await
-            .map_err(|err| self.transport_error(err))?;
+            .map_err(transport_error)?;
 
         let status = response.status();
         if !status.is_success() {
@@ -112,20 +163,51 @@ impl DevinClient {
                 detail: body.chars().take(MAX_DETAIL_CHARS).collect(),
             });
         }
-        response.json::<Session>().await.map_err(|err| {
+        response.json::<T>().await.map_err(|err| {
             if err.is_timeout() {
-                DevinError::Timeout(self.timeout)
+                DevinError::Timeout(timeout)
             } else {
                 DevinError::NotASession(err)
             }
         })
     }
+}
 
-    fn transport_error(&self, err: reqwest::Error) -> DevinError {
-        if err.is_timeout() {
-            DevinError::Timeout(self.timeout)
-        } else {
-            DevinError::Unreachable(err)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16, retry_after: Option<&'static str>) -> DevinError {
+        DevinError::Status {
+            status: StatusCode::from_u16(code).unwrap(),
+            retry_after: retry_after.map(HeaderValue::from_static),
+            detail: String::new(),
         }
+    }
+
+    #[test]
+    fn rate_limits_and_server_errors_are_retried_the_rest_is_not() {
+        for code in [429, 500, 502, 503, 504] {
+            assert!(status(code, None).is_retryable(), "{code}");
+        }
+        for code in [400, 401, 403, 404, 409, 422] {
+            assert!(!status(code, None).is_retryable(), "{code}");
+        }
+        assert!(!DevinError::Timeout(Duration::from_secs(1)).is_retryable());
+        assert!(status(401, None).is_unauthorized() && !status(403, None).is_unauthorized());
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds() {
+        assert_eq!(
+            status(429, Some("7")).retry_after(),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(status(429, Some(" 0 ")).retry_after(), Some(Duration::ZERO));
+        assert_eq!(
+            status(429, Some("Wed, 21 Oct 2026 07:28:00 GMT")).retry_after(),
+            None
+        );
+        assert_eq!(status(429, None).retry_after(), None);
     }
 }

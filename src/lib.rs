@@ -1,13 +1,17 @@
 //! PagerDuty Generic Webhooks (v3) in, Devin investigations out.
 //!
-//! The pure core ([`verify`], [`incident`], [`route`], [`template`], [`brief`]) works on bytes and structs and does no
-//! I/O; [`secrets`] and [`devin`] are the edges, built once per cold start by `main.rs` and
-//! borrowed by [`handler::Bridge`] for every delivery.
+//! The pure core ([`verify`], [`incident`], [`route`], [`template`], [`brief`], [`budget`],
+//! [`recent`], [`metrics`]) works on bytes and structs and does no I/O; [`secrets`] and
+//! [`devin`] are the edges, built once per cold start by `main.rs` and borrowed by
+//! [`handler::Bridge`] for every delivery.
 
 pub mod brief;
+pub mod budget;
 pub mod devin;
 pub mod handler;
 pub mod incident;
+pub mod metrics;
+pub mod recent;
 pub mod route;
 pub mod secrets;
 pub mod settings;

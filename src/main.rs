@@ -3,14 +3,13 @@
 //! answers without its secrets.
 
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
-use lambda_http::{service_fn, tracing};
-use pagerduty_devin_bridge::devin::{DevinClient, InvalidApiKey};
-use pagerduty_devin_bridge::handler::Bridge;
-use pagerduty_devin_bridge::secrets::{self, SecretsError};
+use lambda_http::{service_fn, tracing, RequestExt};
+use pagerduty_devin_bridge::devin::DevinClient;
+use pagerduty_devin_bridge::handler::{Bridge, Options};
+use pagerduty_devin_bridge::secrets::{SecretStore, SecretsError};
 use pagerduty_devin_bridge::settings::{Settings, SettingsError};
-use pagerduty_devin_bridge::verify::Verifier;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -19,8 +18,6 @@ enum ColdStartError {
     Settings(#[from] SettingsError),
     #[error(transparent)]
     Secrets(#[from] SecretsError),
-    #[error(transparent)]
-    ApiKey(#[from] InvalidApiKey),
     #[error("could not build the HTTP client: {0}")]
     HttpClient(#[source] reqwest::Error),
 }
@@ -38,9 +35,14 @@ async fn main() -> ExitCode {
         }
     };
     let bridge = &bridge;
-    let served = lambda_http::run(service_fn(move |request| async move {
-        Ok::<_, lambda_http::Error>(bridge.handle(request).await)
-    }))
+    let served = lambda_http::run(service_fn(
+        move |request: lambda_http::Request| async move {
+            let deadline = request
+                .lambda_context_ref()
+                .map(|context| instant_of(context.deadline()));
+            Ok::<_, lambda_http::Error>(bridge.handle(request, deadline).await)
+        },
+    ))
     .await;
     match served {
         Ok(()) => ExitCode::SUCCESS,
@@ -54,9 +56,9 @@ async fn main() -> ExitCode {
 async fn cold_start() -> Result<Bridge, ColdStartError> {
     let env = |name: &str| std::env::var(name).ok();
     let settings = Settings::from_lookup(env)?;
-    let secrets = secrets::load(&settings.secret_source, env).await?;
+    let secrets =
+        SecretStore::load(settings.secret_source.clone(), settings.secrets_ttl, env).await?;
     let http = reqwest::Client::builder()
-        .timeout(settings.devin_timeout)
         // A frozen instance cannot see a server close its idle connections: drop them before
         // typical keep-alive limits (60 s on AWS load balancers) rather than reuse a dead one.
         .pool_idle_timeout(Duration::from_secs(50))
@@ -66,30 +68,34 @@ async fn cold_start() -> Result<Bridge, ColdStartError> {
         ))
         .build()
         .map_err(ColdStartError::HttpClient)?;
-    let devin = DevinClient::new(
-        http,
-        &settings.devin_api_url,
-        &settings.devin_org_id,
-        secrets.devin_api_key,
-        settings.devin_timeout,
-    )?;
+    let devin = DevinClient::new(http, &settings.devin_api_url, &settings.devin_org_id);
+    let current = secrets.current().await;
     tracing::info!(
         devin_api_url = %settings.devin_api_url,
         devin_org_id = %settings.devin_org_id,
         dry_run = settings.dry_run,
         secrets_from = %settings.secret_source,
-        checks_webhook_secret = secrets.webhook_secret.is_some(),
-        signing_secrets = secrets.signing_secrets.len(),
+        secrets_ttl_s = settings.secrets_ttl.as_secs(),
+        delivery_budget_ms = settings.delivery_budget.as_millis() as u64,
+        checks_webhook_secret = current.webhook_secret.is_some(),
+        signing_secrets = current.signing_secrets.len(),
         routing_rules = settings.policy.rule_count(),
         "bridge ready"
     );
-    let verifier = Verifier::new(secrets.webhook_secret, secrets.signing_secrets);
-    Ok(Bridge::new(
-        verifier,
-        devin,
-        settings.policy,
-        settings.dry_run,
-    ))
+    let options = Options {
+        dry_run: settings.dry_run,
+        delivery_budget: settings.delivery_budget,
+        function_name: env("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "local".into()),
+    };
+    Ok(Bridge::new(secrets, devin, settings.policy, options))
+}
+
+/// Lambda gives the deadline as wall-clock time; the bridge counts in monotonic time.
+fn instant_of(deadline: SystemTime) -> Instant {
+    let left = deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO);
+    Instant::now() + left
 }
 
 /// Tells Lambda why the cold start failed (`/runtime/init/error`), so the reason shows in the

@@ -2,9 +2,15 @@
 //! environment, checked once at cold start.
 
 use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use aws_config::timeout::TimeoutConfig;
+use reqwest::header::HeaderValue;
 use serde_json::{Map, Value};
 use thiserror::Error;
+
+use crate::verify::Verifier;
 
 pub const DEVIN_API_KEY: &str = "DEVIN_API_KEY";
 pub const WEBHOOK_SECRET: &str = "WEBHOOK_SECRET";
@@ -57,6 +63,8 @@ pub struct Secrets {
     pub webhook_secret: Option<Secret>,
     /// PagerDuty's subscription secrets; more than one while a secret is being rotated.
     pub signing_secrets: Vec<Secret>,
+    /// `Bearer <DEVIN_API_KEY>`, built once and marked sensitive so no debug output shows it.
+    devin_authorization: HeaderValue,
 }
 
 /// Why the secrets cannot be used. Messages name the source and the key, never a value.
@@ -82,6 +90,8 @@ pub enum SecretsError {
         origin: SecretSource,
         detail: String,
     },
+    #[error("{DEVIN_API_KEY} in {origin} holds characters an HTTP header cannot carry")]
+    InvalidApiKey { origin: SecretSource },
     #[error("{origin} has no SecretString (binary secrets are not supported)")]
     NoSecretString { origin: SecretSource },
     #[error("could not read {origin} from Secrets Manager: {detail}")]
@@ -163,26 +173,148 @@ impl Secrets {
         if webhook_secret.is_none() && signing_secrets.is_empty() {
             return Err(SecretsError::NoVerification { origin: source });
         }
+        let mut devin_authorization =
+            HeaderValue::try_from(format!("Bearer {}", devin_api_key.expose()))
+                .map_err(|_| SecretsError::InvalidApiKey { origin: source })?;
+        devin_authorization.set_sensitive(true);
         Ok(Secrets {
             devin_api_key,
             webhook_secret,
             signing_secrets,
+            devin_authorization,
         })
+    }
+
+    /// The `Authorization` header for the Devin API.
+    pub fn devin_authorization(&self) -> &HeaderValue {
+        &self.devin_authorization
+    }
+
+    /// The delivery checks these secrets configure.
+    pub fn verifier(&self) -> Verifier<'_> {
+        Verifier::new(self.webhook_secret.as_ref(), &self.signing_secrets)
     }
 }
 
-/// Loads the secrets from their source: one `GetSecretValue` call, or the environment.
-pub async fn load(
+/// The secrets of a warm instance: fetched at cold start, fetched again once they are older than
+/// their time to live, or sooner when they look stale (a refused signature, a Devin 401). When a
+/// refresh fails, the secrets already held keep serving and a warning is logged.
+pub struct SecretStore {
+    source: SecretSource,
+    /// Present only for [`SecretSource::SecretsManager`]: environment secrets never change.
+    client: Option<aws_sdk_secretsmanager::Client>,
+    ttl: Duration,
+    snapshot: Mutex<Snapshot>,
+    /// One fetch at a time; a second caller waits and then uses the fresh snapshot.
+    fetching: tokio::sync::Mutex<()>,
+}
+
+#[derive(Clone)]
+struct Snapshot {
+    secrets: Arc<Secrets>,
+    fetched_at: Instant,
+}
+
+impl SecretStore {
+    /// Loads the secrets from their source: one `GetSecretValue` call, or the environment.
+    /// Failing here fails the cold start.
+    pub async fn load(
+        source: SecretSource,
+        ttl: Duration,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SecretsError> {
+        let SecretSource::SecretsManager { secret_id } = &source else {
+            return Ok(Self::fixed(Secrets::from_lookup(env)?));
+        };
+        // Region, credentials and endpoint (AWS_ENDPOINT_URL) come from the usual AWS variables.
+        // A stuck Secrets Manager must not eat the delivery budget on a refresh.
+        let timeouts = TimeoutConfig::builder()
+            .operation_attempt_timeout(Duration::from_millis(1500))
+            .build();
+        let config = aws_config::from_env().timeout_config(timeouts).load().await;
+        let client = aws_sdk_secretsmanager::Client::new(&config);
+        let secrets = fetch(&client, secret_id, &source).await?;
+        Ok(SecretStore {
+            snapshot: Mutex::new(Snapshot {
+                secrets: Arc::new(secrets),
+                fetched_at: Instant::now(),
+            }),
+            source,
+            client: Some(client),
+            ttl,
+            fetching: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Secrets that never refresh: from the environment, or given by a test.
+    pub fn fixed(secrets: Secrets) -> Self {
+        SecretStore {
+            source: SecretSource::Environment,
+            client: None,
+            ttl: Duration::MAX,
+            snapshot: Mutex::new(Snapshot {
+                secrets: Arc::new(secrets),
+                fetched_at: Instant::now(),
+            }),
+            fetching: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The secrets to use now, fetched again first when older than their time to live.
+    pub async fn current(&self) -> Arc<Secrets> {
+        self.refresh_if_older_than(self.ttl).await;
+        self.snapshot().secrets
+    }
+
+    /// Fetches the secrets again when the ones held are older than `age`. Returns the new
+    /// secrets when a fetch succeeded, `None` when nothing was fetched or the fetch failed (the
+    /// old secrets keep serving).
+    pub async fn refresh_if_older_than(&self, age: Duration) -> Option<Arc<Secrets>> {
+        let (client, SecretSource::SecretsManager { secret_id }) = (&self.client, &self.source)
+        else {
+            return None;
+        };
+        let client = client.as_ref()?;
+        if self.snapshot().fetched_at.elapsed() < age {
+            return None;
+        }
+        let _one_at_a_time = self.fetching.lock().await;
+        // Another caller may have fetched while this one waited.
+        if self.snapshot().fetched_at.elapsed() < age {
+            return Some(self.snapshot().secrets);
+        }
+        match fetch(client, secret_id, &self.source).await {
+            Ok(secrets) => {
+                let secrets = Arc::new(secrets);
+                *self.snapshot.lock().unwrap() = Snapshot {
+                    secrets: secrets.clone(),
+                    fetched_at: Instant::now(),
+                };
+                tracing::info!(source = %self.source, "secrets refreshed");
+                Some(secrets)
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "secrets not refreshed; the ones held keep serving");
+                None
+            }
+        }
+    }
+
+    /// How old the secrets held are.
+    pub fn age(&self) -> Duration {
+        self.snapshot().fetched_at.elapsed()
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        self.snapshot.lock().unwrap().clone()
+    }
+}
+
+async fn fetch(
+    client: &aws_sdk_secretsmanager::Client,
+    secret_id: &str,
     source: &SecretSource,
-    env: impl Fn(&str) -> Option<String>,
 ) -> Result<Secrets, SecretsError> {
-    let secret_id = match source {
-        SecretSource::Environment => return Secrets::from_lookup(env),
-        SecretSource::SecretsManager { secret_id } => secret_id,
-    };
-    // Region, credentials and endpoint (AWS_ENDPOINT_URL) come from the usual AWS variables.
-    let config = aws_config::load_from_env().await;
-    let client = aws_sdk_secretsmanager::Client::new(&config);
     let output = client
         .get_secret_value()
         .secret_id(secret_id)
@@ -288,12 +420,29 @@ mod tests {
     }
 
     #[test]
+    fn the_api_key_must_fit_a_header() {
+        let err = Secrets::from_json(
+            arn(),
+            r#"{"DEVIN_API_KEY":"cog\u0000x","WEBHOOK_SECRET":"w"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"DEVIN_API_KEY in secret "arn:aws:secretsmanager:us-east-1:1:secret:bridge" holds characters an HTTP header cannot carry"#
+        );
+        let ok =
+            Secrets::from_json(arn(), r#"{"DEVIN_API_KEY":"cog_1","WEBHOOK_SECRET":"w"}"#).unwrap();
+        assert_eq!(ok.devin_authorization(), "Bearer cog_1");
+        assert!(ok.devin_authorization().is_sensitive());
+    }
+
+    #[test]
     fn debug_never_shows_a_secret() {
-        let secrets = Secrets {
-            devin_api_key: Secret::new("cog_topsecret"),
-            webhook_secret: Some(Secret::new("hook-secret")),
-            signing_secrets: vec![Secret::new("sign-secret")],
-        };
+        let secrets = Secrets::from_json(
+            arn(),
+            r#"{"DEVIN_API_KEY":"cog_topsecret","WEBHOOK_SECRET":"hook-secret","PAGERDUTY_SIGNING_SECRET":"sign-secret"}"#,
+        )
+        .unwrap();
         let shown = format!("{secrets:?}");
         for value in ["cog_topsecret", "hook-secret", "sign-secret"] {
             assert!(!shown.contains(value), "{shown}");

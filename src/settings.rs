@@ -8,15 +8,19 @@ use crate::route::{Policy, PolicyError};
 use crate::secrets::SecretSource;
 
 pub const DEFAULT_DEVIN_API_URL: &str = "https://api.devin.ai";
-/// PagerDuty gives up on a delivery after 5 s: the Devin call must finish well inside that.
-pub const DEFAULT_DEVIN_TIMEOUT: Duration = Duration::from_millis(4000);
+/// PagerDuty gives up on a delivery after 5 s: the answer must come well inside that.
+pub const DEFAULT_DELIVERY_BUDGET: Duration = Duration::from_millis(4000);
+/// How long secrets are used before they are fetched again (rotation without a redeploy).
+pub const DEFAULT_SECRETS_TTL: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub devin_org_id: String,
     /// Without a trailing slash.
     pub devin_api_url: String,
-    pub devin_timeout: Duration,
+    /// The time one delivery may take, Devin calls and retries included.
+    pub delivery_budget: Duration,
+    pub secrets_ttl: Duration,
     pub dry_run: bool,
     pub secret_source: SecretSource,
     /// `ROUTING_CONFIG`; unset, every triggered incident gets the built-in brief.
@@ -70,19 +74,18 @@ impl Settings {
             }
         };
 
-        let devin_timeout = match var("DEVIN_TIMEOUT_MS") {
-            None => DEFAULT_DEVIN_TIMEOUT,
-            Some(ms) => match ms.trim().parse::<u64>() {
-                Ok(ms) if ms > 0 => Duration::from_millis(ms),
-                _ => {
-                    return Err(SettingsError::Invalid {
-                        name: "DEVIN_TIMEOUT_MS",
-                        value: ms,
-                        expected: "a whole number of milliseconds above 0",
-                    })
-                }
-            },
-        };
+        let delivery_budget = positive(
+            &var,
+            "DELIVERY_BUDGET_MS",
+            "a whole number of milliseconds above 0",
+        )?
+        .map_or(DEFAULT_DELIVERY_BUDGET, Duration::from_millis);
+        let secrets_ttl = positive(
+            &var,
+            "SECRETS_TTL_SECONDS",
+            "a whole number of seconds above 0",
+        )?
+        .map_or(DEFAULT_SECRETS_TTL, Duration::from_secs);
 
         let dry_run = match var("DEVIN_DRY_RUN") {
             None => false,
@@ -112,11 +115,31 @@ impl Settings {
         Ok(Settings {
             devin_org_id,
             devin_api_url,
-            devin_timeout,
+            delivery_budget,
+            secrets_ttl,
             dry_run,
             secret_source,
             policy,
         })
+    }
+}
+
+/// A whole number above zero, when the variable is set.
+fn positive(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    expected: &'static str,
+) -> Result<Option<u64>, SettingsError> {
+    let Some(value) = var(name) else {
+        return Ok(None);
+    };
+    match value.trim().parse::<u64>() {
+        Ok(number) if number > 0 => Ok(Some(number)),
+        _ => Err(SettingsError::Invalid {
+            name,
+            value,
+            expected,
+        }),
     }
 }
 
@@ -139,7 +162,8 @@ mod tests {
         let s = settings(&[("DEVIN_ORG_ID", "org-123")]).unwrap();
         assert_eq!(s.devin_org_id, "org-123");
         assert_eq!(s.devin_api_url, "https://api.devin.ai");
-        assert_eq!(s.devin_timeout, Duration::from_secs(4));
+        assert_eq!(s.delivery_budget, Duration::from_secs(4));
+        assert_eq!(s.secrets_ttl, Duration::from_secs(300));
         assert!(!s.dry_run);
         assert_eq!(s.secret_source, SecretSource::Environment);
         assert!(s.policy.accepts("incident.triggered") && !s.policy.accepts("pagey.ping"));
@@ -166,13 +190,15 @@ mod tests {
         let s = settings(&[
             ("DEVIN_ORG_ID", "org-1"),
             ("DEVIN_API_URL", "http://127.0.0.1:8080/"),
-            ("DEVIN_TIMEOUT_MS", "250"),
+            ("DELIVERY_BUDGET_MS", "250"),
+            ("SECRETS_TTL_SECONDS", "60"),
             ("DEVIN_DRY_RUN", "TRUE"),
             ("BRIDGE_SECRET_ID", "bridge/secrets"),
         ])
         .unwrap();
         assert_eq!(s.devin_api_url, "http://127.0.0.1:8080");
-        assert_eq!(s.devin_timeout, Duration::from_millis(250));
+        assert_eq!(s.delivery_budget, Duration::from_millis(250));
+        assert_eq!(s.secrets_ttl, Duration::from_secs(60));
         assert!(s.dry_run);
         assert_eq!(
             s.secret_source,
@@ -203,8 +229,9 @@ mod tests {
     fn malformed_settings_are_named() {
         for (name, value) in [
             ("DEVIN_API_URL", "api.devin.ai"),
-            ("DEVIN_TIMEOUT_MS", "0"),
-            ("DEVIN_TIMEOUT_MS", "4s"),
+            ("DELIVERY_BUDGET_MS", "0"),
+            ("DELIVERY_BUDGET_MS", "4s"),
+            ("SECRETS_TTL_SECONDS", "-1"),
             ("DEVIN_DRY_RUN", "maybe"),
         ] {
             let err = settings(&[("DEVIN_ORG_ID", "org-1"), (name, value)]).unwrap_err();

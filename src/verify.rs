@@ -31,6 +31,15 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// Whether a presented secret or signature was wrong (rather than absent): the one case
+    /// where our copy of the secrets may be the stale side.
+    pub fn is_mismatch(self) -> bool {
+        matches!(
+            self,
+            Rejection::WebhookSecretMismatch | Rejection::SignatureMismatch
+        )
+    }
+
     /// A short, stable name for the failed check, for log fields and metrics.
     pub fn check(self) -> &'static str {
         match self {
@@ -42,15 +51,16 @@ impl Rejection {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct Verifier {
-    webhook_secret: Option<Secret>,
-    signing_secrets: Vec<Secret>,
+/// The checks, over borrowed secrets (see [`crate::secrets::Secrets::verifier`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Verifier<'a> {
+    webhook_secret: Option<&'a Secret>,
+    signing_secrets: &'a [Secret],
 }
 
-impl Verifier {
+impl<'a> Verifier<'a> {
     /// With neither secret every delivery is refused: the verifier fails closed.
-    pub fn new(webhook_secret: Option<Secret>, signing_secrets: Vec<Secret>) -> Self {
+    pub fn new(webhook_secret: Option<&'a Secret>, signing_secrets: &'a [Secret]) -> Self {
         Verifier {
             webhook_secret,
             signing_secrets,
@@ -67,7 +77,7 @@ impl Verifier {
         if self.webhook_secret.is_none() && self.signing_secrets.is_empty() {
             return Err(Rejection::SignatureMismatch);
         }
-        if let Some(expected) = &self.webhook_secret {
+        if let Some(expected) = self.webhook_secret {
             let presented = webhook_secret_header.ok_or(Rejection::WebhookSecretMissing)?;
             if !secrets_equal(presented, expected.expose().as_bytes()) {
                 return Err(Rejection::WebhookSecretMismatch);
@@ -75,7 +85,7 @@ impl Verifier {
         }
         if !self.signing_secrets.is_empty() {
             let header = signature_header.ok_or(Rejection::SignatureMissing)?;
-            if !signature_matches(&self.signing_secrets, header, body) {
+            if !signature_matches(self.signing_secrets, header, body) {
                 return Err(Rejection::SignatureMismatch);
             }
         }
@@ -205,7 +215,9 @@ mod tests {
 
     #[test]
     fn every_configured_check_must_pass() {
-        let both = Verifier::new(Some(Secret::new("hook")), secrets(&["s"]));
+        let hook = Secret::new("hook");
+        let signing = secrets(&["s"]);
+        let both = Verifier::new(Some(&hook), &signing);
         let sig = sign("s", BODY);
         let sig = Some(sig.as_bytes());
         assert_eq!(both.verify(Some(b"hook"), sig, BODY), Ok(()));
@@ -231,9 +243,11 @@ mod tests {
 
     #[test]
     fn an_unconfigured_check_is_not_required() {
-        let header_only = Verifier::new(Some(Secret::new("hook")), vec![]);
+        let hook = Secret::new("hook");
+        let header_only = Verifier::new(Some(&hook), &[]);
         assert_eq!(header_only.verify(Some(b"hook"), None, BODY), Ok(()));
-        let signature_only = Verifier::new(None, secrets(&["s"]));
+        let signing = secrets(&["s"]);
+        let signature_only = Verifier::new(None, &signing);
         let sig = sign("s", BODY);
         assert_eq!(
             signature_only.verify(None, Some(sig.as_bytes()), BODY),
@@ -243,8 +257,16 @@ mod tests {
 
     #[test]
     fn with_no_secret_nothing_passes() {
-        let nothing = Verifier::new(None, vec![]);
+        let nothing = Verifier::new(None, &[]);
         assert!(nothing.verify(Some(b""), Some(b""), BODY).is_err());
+    }
+
+    #[test]
+    fn only_wrong_secrets_count_as_mismatches() {
+        assert!(Rejection::SignatureMismatch.is_mismatch());
+        assert!(Rejection::WebhookSecretMismatch.is_mismatch());
+        assert!(!Rejection::SignatureMissing.is_mismatch());
+        assert!(!Rejection::WebhookSecretMissing.is_mismatch());
     }
 
     #[test]

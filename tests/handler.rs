@@ -25,10 +25,9 @@ fn sample_events_are_signed_with_the_local_secrets() {
     ] {
         assert!(names.contains(&required), "events/{required} is missing");
     }
-    let verifier = Verifier::new(
-        Some(Secret::new(LOCAL_WEBHOOK_SECRET)),
-        vec![Secret::new(LOCAL_SIGNING_SECRET)],
-    );
+    let webhook_secret = Secret::new(LOCAL_WEBHOOK_SECRET);
+    let signing_secrets = [Secret::new(LOCAL_SIGNING_SECRET)];
+    let verifier = Verifier::new(Some(&webhook_secret), &signing_secrets);
     for (name, json) in &events {
         lambda_http::request::from_str(json).expect("a Function URL event");
         let event: Value = serde_json::from_str(json).unwrap();
@@ -271,34 +270,70 @@ async fn dry_run_shows_the_exact_request_and_sends_nothing() {
     assert!(!body.to_string().contains(TEST_DEVIN_API_KEY));
 }
 
-#[tokio::test]
-async fn devin_failures_are_retryable_answers() {
+/// One triggered incident through a fresh bridge whose Devin first answers `replies`.
+async fn first_delivery(replies: Vec<Reply>) -> (u16, Value, lambda_http::http::HeaderMap) {
     let devin = FakeDevin::start().await;
+    devin.reply(replies);
     let bridge = bridge(&devin.url, false);
-    let event = sample_event("incident-triggered.json");
-    let cases = [
-        (Reply::Status(429, Some("7")), 429),
-        (Reply::Status(500, None), 502),
-        (Reply::Status(503, None), 502),
-        (Reply::Status(400, None), 502),
-        (Reply::Status(401, None), 502),
-        (Reply::Status(403, None), 502),
-        (Reply::Garbage, 502),
-        (Reply::Hang(Duration::from_secs(3)), 504),
-    ];
-    for (reply, expected) in cases {
-        devin.reply([reply.clone()]);
-        let (status, body, headers) = handle(&bridge, &event).await;
-        assert_eq!(status, expected, "{reply:?}");
+    handle(&bridge, &sample_event("incident-triggered.json")).await
+}
+
+#[tokio::test]
+async fn devin_failures_become_retryable_answers() {
+    // Devin's rate limit, when it asks for more time than the budget has: passed on.
+    let (status, _, headers) = first_delivery(vec![Reply::Status(429, Some("7"))]).await;
+    assert_eq!(
+        (status, &headers["retry-after"]),
+        (429, &"7".parse().unwrap())
+    );
+    // Answers a retry cannot change: 502, and PagerDuty retries later.
+    for code in [400, 401, 403, 404, 422] {
+        let (status, body, _) = first_delivery(vec![Reply::Status(code, None)]).await;
+        assert_eq!(status, 502, "Devin {code}");
         assert!(!body.to_string().contains(TEST_DEVIN_API_KEY));
-        if expected == 429 {
-            assert_eq!(headers["retry-after"], "7");
-        }
     }
+    let (status, _, _) = first_delivery(vec![Reply::Garbage]).await;
+    assert_eq!(status, 502);
+    // Devin slower than the budget: 503 inside it.
+    let (status, _, headers) = first_delivery(vec![Reply::Hang(Duration::from_secs(3))]).await;
+    assert_eq!(
+        (status, &headers["retry-after"]),
+        (503, &"5".parse().unwrap())
+    );
+}
+
+#[tokio::test]
+async fn passing_failures_are_retried_inside_the_budget() {
+    for transient in [
+        Reply::Status(500, None),
+        Reply::Status(503, None),
+        Reply::Status(429, None),
+    ] {
+        let (status, body, _) = first_delivery(vec![transient.clone(), transient.clone()]).await;
+        assert_eq!(
+            (status, &body["status"]),
+            (202, &json!("session_started")),
+            "{transient:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_lasting_outage_spends_the_budget_then_answers_503() {
+    let devin = FakeDevin::start().await;
+    devin.outage(Some(500));
+    let bridge = bridge(&devin.url, false);
+    let (status, _, headers) = handle(&bridge, &sample_event("incident-triggered.json")).await;
+    assert_eq!(
+        (status, &headers["retry-after"]),
+        (503, &"5".parse().unwrap())
+    );
+    assert!(devin.requests() > 1, "retried before giving up");
+
     // Nothing listening at all.
     let closed = bridge_to_a_closed_port().await;
-    let (status, _, _) = handle(&closed, &event).await;
-    assert_eq!(status, 502);
+    let (status, _, _) = handle(&closed, &sample_event("incident-triggered.json")).await;
+    assert_eq!(status, 503);
 }
 
 async fn bridge_to_a_closed_port() -> pagerduty_devin_bridge::handler::Bridge {

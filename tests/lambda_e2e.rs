@@ -129,13 +129,12 @@ async fn every_devin_failure_is_retryable_and_the_function_lives_on() {
     let devin = FakeDevin::start().await;
     let runtime = RuntimeApi::start().await;
     let mut vars = env_secrets(&devin.url);
-    vars.push(("DEVIN_TIMEOUT_MS", "300".into()));
+    vars.push(("DELIVERY_BUDGET_MS", "300".into()));
     let function = runtime.spawn_function(&borrowed(&vars));
     let event = sample_event("incident-triggered.json");
 
     devin.reply([
         Reply::Status(429, Some("30")),
-        Reply::Status(500, None),
         Reply::Status(401, None),
         Reply::Hang(Duration::from_secs(2)),
     ]);
@@ -143,13 +142,16 @@ async fn every_devin_failure_is_retryable_and_the_function_lives_on() {
     assert_eq!((status, &headers["retry-after"]), (429, &json!("30")));
     let (status, _, _) = http_answer(runtime.invoke(&event).await);
     assert_eq!(status, 502);
+    let (status, _, headers) = http_answer(runtime.invoke(&event).await);
+    assert_eq!((status, &headers["retry-after"]), (503, &json!("5")));
+    devin.outage(Some(500));
     let (status, _, _) = http_answer(runtime.invoke(&event).await);
-    assert_eq!(status, 502);
-    let (status, _, _) = http_answer(runtime.invoke(&event).await);
-    assert_eq!(status, 504);
+    assert_eq!(status, 503);
+    devin.outage(None);
     // The incident is not lost: PagerDuty's retry gets its session.
     let (status, body, _) = http_answer(runtime.invoke(&event).await);
     assert_eq!((status, &body["status"]), (202, &json!("session_started")));
+    assert_eq!(devin.sessions().len(), 1);
 
     let output = function.stop().await;
     assert!(!output.contains(TEST_DEVIN_API_KEY), "{output}");
@@ -157,22 +159,24 @@ async fn every_devin_failure_is_retryable_and_the_function_lives_on() {
         .into_iter()
         .filter(|line| line["level"] == "ERROR")
         .count();
-    assert_eq!(errors, 4, "{output}");
+    assert_eq!(errors, 4, "one error line per failed delivery: {output}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_refused_connection_is_a_502() {
+async fn a_refused_connection_is_a_503_inside_the_budget() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let closed = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
     let runtime = RuntimeApi::start().await;
-    let function = runtime.spawn_function(&borrowed(&env_secrets(&closed)));
+    let mut vars = env_secrets(&closed);
+    vars.push(("DELIVERY_BUDGET_MS", "300".into()));
+    let function = runtime.spawn_function(&borrowed(&vars));
     let (status, body, _) = http_answer(
         runtime
             .invoke(&sample_event("incident-triggered.json"))
             .await,
     );
-    assert_eq!(status, 502, "{body}");
+    assert_eq!(status, 503, "{body}");
     function.stop().await;
 }
 

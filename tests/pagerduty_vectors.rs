@@ -30,7 +30,8 @@ fn every_vector_verifies_and_tampering_fails() {
         let header = vector["x_pagerduty_signature"].as_str().unwrap();
         assert_eq!(sign(secret, &body), header, "{}", vector["body_file"]);
 
-        let verifier = Verifier::new(None, vec![Secret::new(secret)]);
+        let secrets = [Secret::new(secret)];
+        let verifier = Verifier::new(None, &secrets);
         assert_eq!(
             verifier.verify(None, Some(header.as_bytes()), &body),
             Ok(())
@@ -42,7 +43,8 @@ fn every_vector_verifies_and_tampering_fails() {
         assert!(verifier
             .verify(None, Some(header.as_bytes()), &with_newline)
             .is_err());
-        let wrong = Verifier::new(None, vec![Secret::new(&secret[1..])]);
+        let wrong_secrets = [Secret::new(&secret[1..])];
+        let wrong = Verifier::new(None, &wrong_secrets);
         assert!(wrong.verify(None, Some(header.as_bytes()), &body).is_err());
     }
 }

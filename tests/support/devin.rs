@@ -1,11 +1,11 @@
-//! A Devin v3 API on loopback: answers `POST /v3/organizations/{org}/sessions` as told and
-//! records every request it receives.
+//! A Devin v3 API on loopback: creates sessions (`POST .../sessions`) and finds them by tag
+//! (`GET .../sessions?tags=...`), answers as scripted, and records what it receives.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -18,8 +18,10 @@ pub enum Reply {
     Session,
     /// This status, with an optional `Retry-After`.
     Status(u16, Option<&'static str>),
-    /// No answer for this long.
+    /// No answer for this long, and no session.
     Hang(Duration),
+    /// The session is created, but the answer comes only after this long.
+    SlowSession(Duration),
     /// 200 with a body that is not a session.
     Garbage,
 }
@@ -31,16 +33,30 @@ pub struct Received {
     pub body: Value,
 }
 
+#[derive(Debug, Clone)]
+pub struct StoredSession {
+    pub session_id: String,
+    pub tags: Vec<String>,
+}
+
 #[derive(Default)]
 struct Script {
-    replies: VecDeque<Reply>,
+    create_replies: VecDeque<Reply>,
+    list_replies: VecDeque<Reply>,
+    /// Every request gets this status while set.
+    outage: Option<u16>,
+    /// Requests with another `Authorization: Bearer` get 401 while set.
+    accepted_key: Option<String>,
     received: Vec<Received>,
-    sessions: usize,
+    requests: usize,
+    sessions: Vec<StoredSession>,
 }
+
+type Shared = Arc<Mutex<Script>>;
 
 pub struct FakeDevin {
     pub url: String,
-    script: Arc<Mutex<Script>>,
+    script: Shared,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -48,7 +64,10 @@ impl FakeDevin {
     pub async fn start() -> Self {
         let script = Arc::new(Mutex::new(Script::default()));
         let app = Router::new()
-            .route("/v3/organizations/{org_id}/sessions", post(create_session))
+            .route(
+                "/v3/organizations/{org_id}/sessions",
+                post(create_session).get(list_sessions),
+            )
             .with_state(script.clone());
         let (address, server) = super::serve_on_loopback(app).await;
         FakeDevin {
@@ -58,14 +77,40 @@ impl FakeDevin {
         }
     }
 
-    /// Queues the answers to the next requests; once they are used up, every request gets a
-    /// new session.
+    /// Queues the answers to the next session creations; once they are used up, every
+    /// creation succeeds.
     pub fn reply(&self, replies: impl IntoIterator<Item = Reply>) {
-        self.script.lock().unwrap().replies.extend(replies);
+        self.script.lock().unwrap().create_replies.extend(replies);
     }
 
+    /// Queues the answers to the next session look-ups; once they are used up, look-ups
+    /// answer from the sessions created so far.
+    pub fn reply_to_lookups(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.script.lock().unwrap().list_replies.extend(replies);
+    }
+
+    /// Every request gets `status` until called again with `None`.
+    pub fn outage(&self, status: Option<u16>) {
+        self.script.lock().unwrap().outage = status;
+    }
+
+    /// Only this API key is accepted from now on.
+    pub fn accept_only(&self, key: &str) {
+        self.script.lock().unwrap().accepted_key = Some(key.to_owned());
+    }
+
+    /// The session creations received, in order.
     pub fn received(&self) -> Vec<Received> {
         self.script.lock().unwrap().received.clone()
+    }
+
+    /// How many requests of any kind arrived.
+    pub fn requests(&self) -> usize {
+        self.script.lock().unwrap().requests
+    }
+
+    pub fn sessions(&self) -> Vec<StoredSession> {
+        self.script.lock().unwrap().sessions.clone()
     }
 }
 
@@ -75,57 +120,151 @@ impl Drop for FakeDevin {
     }
 }
 
+fn session_json(session: &StoredSession) -> Value {
+    let hex = session.session_id.trim_start_matches("devin-");
+    json!({
+        "session_id": session.session_id,
+        "url": format!("https://app.devin.ai/sessions/{hex}"),
+        "status": "new",
+        "tags": session.tags,
+        "org_id": "org-test",
+        "created_at": 1795857125,
+        "updated_at": 1795857125,
+        "acus_consumed": 0,
+        "pull_requests": [],
+    })
+}
+
+fn store_session(script: &Shared, tags: &Value) -> StoredSession {
+    let mut script = script.lock().unwrap();
+    let session = StoredSession {
+        session_id: format!("devin-{:032x}", script.sessions.len() + 1),
+        tags: tags
+            .as_array()
+            .map(|tags| {
+                tags.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    script.sessions.push(session.clone());
+    session
+}
+
+/// Counts the request; answers for the outage or a refused key, if either applies.
+fn gate(script: &mut Script, headers: &HeaderMap) -> Option<Response> {
+    script.requests += 1;
+    if let Some(status) = script.outage {
+        return Some(scripted_status(status, None));
+    }
+    let presented = headers.get("authorization").and_then(|v| v.to_str().ok());
+    match &script.accepted_key {
+        Some(key) if presented != Some(format!("Bearer {key}").as_str()) => {
+            Some(scripted_status(401, None))
+        }
+        _ => None,
+    }
+}
+
 async fn create_session(
-    State(script): State<Arc<Mutex<Script>>>,
+    State(script): State<Shared>,
     Path(org_id): Path<String>,
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    let (reply, number) = {
-        let mut script = script.lock().unwrap();
-        script.received.push(Received {
+    let reply = {
+        let mut locked = script.lock().unwrap();
+        if let Some(refused) = gate(&mut locked, &headers) {
+            return refused;
+        }
+        locked.received.push(Received {
             org_id,
             authorization: headers
                 .get("authorization")
                 .map(|v| v.to_str().unwrap().to_owned()),
             body: body.clone(),
         });
-        let reply = script.replies.pop_front().unwrap_or(Reply::Session);
-        if matches!(reply, Reply::Session) {
-            script.sessions += 1;
-        }
-        (reply, script.sessions)
+        locked.create_replies.pop_front().unwrap_or(Reply::Session)
     };
     match reply {
-        Reply::Session => Json(json!({
-            "session_id": format!("devin-{number:032x}"),
-            "url": format!("https://app.devin.ai/sessions/{number:032x}"),
-            "status": "new",
-            "tags": body["tags"],
-            "org_id": "org-test",
-            "created_at": 1795857125,
-            "updated_at": 1795857125,
-            "acus_consumed": 0,
-            "pull_requests": [],
-        }))
-        .into_response(),
-        Reply::Status(status, retry_after) => {
-            let mut response = (
-                StatusCode::from_u16(status).unwrap(),
-                Json(json!({"detail": "scripted failure"})),
-            )
-                .into_response();
-            if let Some(seconds) = retry_after {
-                response
-                    .headers_mut()
-                    .insert("retry-after", seconds.parse().unwrap());
-            }
-            response
+        Reply::Session => {
+            Json(session_json(&store_session(&script, &body["tags"]))).into_response()
         }
+        Reply::SlowSession(delay) => {
+            // Devin finishes the work even when the caller has given up waiting.
+            let created = tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                store_session(&script, &body["tags"])
+            });
+            Json(session_json(&created.await.unwrap())).into_response()
+        }
+        other => non_session_reply(other).await,
+    }
+}
+
+async fn list_sessions(
+    State(script): State<Shared>,
+    Path(_org_id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let reply = {
+        let mut locked = script.lock().unwrap();
+        if let Some(refused) = gate(&mut locked, &headers) {
+            return refused;
+        }
+        locked.list_replies.pop_front()
+    };
+    if let Some(reply) = reply {
+        if !matches!(reply, Reply::Session) {
+            return non_session_reply(reply).await;
+        }
+    }
+    let wanted: Vec<String> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(key, _)| key == "tags")
+        .map(|(_, value)| value.into_owned())
+        .collect();
+    let script = script.lock().unwrap();
+    // Newest first, as Devin lists them.
+    let items: Vec<Value> = script
+        .sessions
+        .iter()
+        .rev()
+        .filter(|session| wanted.iter().all(|tag| session.tags.contains(tag)))
+        .map(session_json)
+        .collect();
+    Json(json!({
+        "items": items,
+        "end_cursor": null,
+        "has_next_page": false,
+        "total": items.len(),
+    }))
+    .into_response()
+}
+
+async fn non_session_reply(reply: Reply) -> Response {
+    match reply {
+        Reply::Status(status, retry_after) => scripted_status(status, retry_after),
         Reply::Hang(duration) => {
             tokio::time::sleep(duration).await;
             StatusCode::GATEWAY_TIMEOUT.into_response()
         }
         Reply::Garbage => Json(json!({"unexpected": true})).into_response(),
+        Reply::Session | Reply::SlowSession(_) => unreachable!("sessions are answered above"),
     }
+}
+
+fn scripted_status(status: u16, retry_after: Option<&str>) -> Response {
+    let mut response = (
+        StatusCode::from_u16(status).unwrap(),
+        Json(json!({"detail": "scripted failure"})),
+    )
+        .into_response();
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert("retry-after", seconds.parse().unwrap());
+    }
+    response
 }

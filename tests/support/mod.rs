@@ -104,7 +104,8 @@ pub fn delivery_body(event_json: &str) -> String {
     event["body"].as_str().unwrap().to_owned()
 }
 
-/// The bridge as `main.rs` builds it, with the local development secrets, talking to `devin_url`.
+/// The bridge as `main.rs` builds it, with the local development secrets, talking to
+/// `devin_url`, with a delivery budget of half a second.
 pub fn bridge(devin_url: &str, dry_run: bool) -> pagerduty_devin_bridge::handler::Bridge {
     bridge_with_policy(devin_url, dry_run, Default::default())
 }
@@ -115,22 +116,28 @@ pub fn bridge_with_policy(
     dry_run: bool,
     policy: pagerduty_devin_bridge::route::Policy,
 ) -> pagerduty_devin_bridge::handler::Bridge {
-    use pagerduty_devin_bridge::{devin::DevinClient, secrets::Secret, verify::Verifier};
-    let timeout = std::time::Duration::from_millis(500);
-    let http = reqwest::Client::builder().timeout(timeout).build().unwrap();
-    let devin = DevinClient::new(
-        http,
-        devin_url,
-        "org-test",
-        Secret::new(TEST_DEVIN_API_KEY),
-        timeout,
-    )
+    use pagerduty_devin_bridge::devin::DevinClient;
+    use pagerduty_devin_bridge::handler::{Bridge, Options};
+    use pagerduty_devin_bridge::secrets::{SecretStore, Secrets};
+    let secrets = Secrets::from_lookup(|name| {
+        Some(
+            match name {
+                "DEVIN_API_KEY" => TEST_DEVIN_API_KEY,
+                "WEBHOOK_SECRET" => LOCAL_WEBHOOK_SECRET,
+                "PAGERDUTY_SIGNING_SECRET" => LOCAL_SIGNING_SECRET,
+                _ => return None,
+            }
+            .to_owned(),
+        )
+    })
     .unwrap();
-    let verifier = Verifier::new(
-        Some(Secret::new(LOCAL_WEBHOOK_SECRET)),
-        vec![Secret::new(LOCAL_SIGNING_SECRET)],
-    );
-    pagerduty_devin_bridge::handler::Bridge::new(verifier, devin, policy, dry_run)
+    let devin = DevinClient::new(reqwest::Client::new(), devin_url, "org-test");
+    let options = Options {
+        dry_run,
+        delivery_budget: std::time::Duration::from_millis(500),
+        ..Options::default()
+    };
+    Bridge::new(SecretStore::fixed(secrets), devin, policy, options)
 }
 
 pub const TEST_DEVIN_API_KEY: &str = "cog_test_key_never_logged";
@@ -141,7 +148,7 @@ pub async fn handle(
     event_json: &str,
 ) -> (u16, serde_json::Value, lambda_http::http::HeaderMap) {
     let request = lambda_http::request::from_str(event_json).expect("a Function URL event");
-    let response = bridge.handle(request).await;
+    let response = bridge.handle(request, None).await;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = serde_json::from_slice(response.body().as_ref()).expect("a JSON answer");

@@ -1,0 +1,112 @@
+//! Time: each delivery's budget (PagerDuty waits 5 s, Lambda stops at its deadline) and the
+//! jittered backoff between retries inside it. Pure: the caller supplies the clock and the
+//! randomness.
+
+use std::time::{Duration, Instant};
+
+/// Left for answering after the last Devin call, so the answer still beats the Lambda deadline.
+pub const ANSWER_MARGIN: Duration = Duration::from_millis(100);
+/// No Devin call is started with less time than this left: it could not finish.
+pub const MIN_ATTEMPT: Duration = Duration::from_millis(50);
+/// The first backoff ceiling; it doubles with each retry up to [`MAX_BACKOFF`].
+const BASE_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// The time one delivery may spend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    deadline: Instant,
+}
+
+impl Budget {
+    /// `budget` from now, but never past the Lambda deadline (less [`ANSWER_MARGIN`]).
+    pub fn new(now: Instant, budget: Duration, lambda_deadline: Option<Instant>) -> Self {
+        let mut deadline = now + budget;
+        if let Some(lambda) = lambda_deadline {
+            deadline = deadline.min(lambda.checked_sub(ANSWER_MARGIN).unwrap_or(now).max(now));
+        }
+        Budget { deadline }
+    }
+
+    pub fn remaining(&self, now: Instant) -> Duration {
+        self.deadline.saturating_duration_since(now)
+    }
+
+    /// Whether another call, after waiting `delay`, would still have [`MIN_ATTEMPT`] to run.
+    pub fn allows(&self, now: Instant, delay: Duration) -> bool {
+        self.remaining(now) >= delay + MIN_ATTEMPT
+    }
+}
+
+/// How long to wait before retry number `retry` (0 for the first): Devin's `Retry-After` when
+/// it gave one, otherwise "full jitter" (uniform between zero and a ceiling that doubles each
+/// time), so that retries from many instances do not arrive together.
+pub fn backoff(retry: u32, retry_after: Option<Duration>, random: u64) -> Duration {
+    if let Some(retry_after) = retry_after {
+        return retry_after;
+    }
+    let ceiling = BASE_BACKOFF
+        .saturating_mul(1u32.checked_shl(retry).unwrap_or(u32::MAX))
+        .min(MAX_BACKOFF);
+    let millis = ceiling.as_millis() as u64;
+    Duration::from_millis(random % (millis + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_never_passes_the_lambda_deadline() {
+        let now = Instant::now();
+        let four = Duration::from_secs(4);
+        assert_eq!(Budget::new(now, four, None).remaining(now), four);
+        let far = now + Duration::from_secs(10);
+        assert_eq!(Budget::new(now, four, Some(far)).remaining(now), four);
+        let near = now + Duration::from_secs(1);
+        assert_eq!(
+            Budget::new(now, four, Some(near)).remaining(now),
+            Duration::from_secs(1) - ANSWER_MARGIN
+        );
+        let past = now + Duration::from_millis(10);
+        assert_eq!(
+            Budget::new(now, four, Some(past)).remaining(now),
+            Duration::ZERO
+        );
+    }
+
+    #[test]
+    fn a_retry_must_fit_with_time_to_run() {
+        let now = Instant::now();
+        let budget = Budget::new(now, Duration::from_millis(500), None);
+        assert!(budget.allows(now, Duration::from_millis(400)));
+        assert!(!budget.allows(now, Duration::from_millis(460)));
+        let later = now + Duration::from_millis(480);
+        assert!(!budget.allows(later, Duration::ZERO));
+    }
+
+    #[test]
+    fn backoff_is_jittered_under_a_doubling_ceiling() {
+        for retry in 0..40 {
+            let ceiling = if retry < 5 {
+                BASE_BACKOFF * 2u32.pow(retry)
+            } else {
+                MAX_BACKOFF
+            };
+            assert!(backoff(retry, None, u64::MAX - 1) <= ceiling);
+            assert_eq!(backoff(retry, None, ceiling.as_millis() as u64), ceiling);
+            assert_eq!(backoff(retry, None, 0), Duration::ZERO);
+        }
+        let spread: std::collections::HashSet<Duration> =
+            (0..100u64).map(|r| backoff(3, None, r * 7919)).collect();
+        assert!(spread.len() > 50, "jitter spreads the retries");
+    }
+
+    #[test]
+    fn retry_after_wins() {
+        assert_eq!(
+            backoff(0, Some(Duration::from_secs(2)), 12345),
+            Duration::from_secs(2)
+        );
+    }
+}

@@ -1,0 +1,100 @@
+//! The deliveries a warm instance has completed recently, so that PagerDuty's repeats of them
+//! are answered again without calling Devin. Bounded: the oldest is forgotten first.
+
+use std::collections::{HashMap, VecDeque};
+
+/// About 100 bytes an entry: the memory stays well under a megabyte.
+pub const DEFAULT_CAPACITY: usize = 4096;
+
+/// A completed delivery's answer, as it was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remembered {
+    pub status: u16,
+    pub body: String,
+}
+
+pub struct RecentDeliveries {
+    capacity: usize,
+    answers: HashMap<String, Remembered>,
+    /// Event ids, oldest first.
+    order: VecDeque<String>,
+}
+
+impl RecentDeliveries {
+    pub fn new(capacity: usize) -> Self {
+        RecentDeliveries {
+            capacity,
+            answers: HashMap::with_capacity(capacity.min(1024)),
+            order: VecDeque::with_capacity(capacity.min(1024)),
+        }
+    }
+
+    pub fn get(&self, event_id: &str) -> Option<&Remembered> {
+        self.answers.get(event_id)
+    }
+
+    pub fn remember(&mut self, event_id: &str, answer: Remembered) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self.answers.insert(event_id.to_owned(), answer).is_none() {
+            self.order.push_back(event_id.to_owned());
+        }
+        while self.order.len() > self.capacity {
+            if let Some(oldest) = self.order.pop_front() {
+                self.answers.remove(&oldest);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.answers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.answers.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(n: u16) -> Remembered {
+        Remembered {
+            status: 202,
+            body: n.to_string(),
+        }
+    }
+
+    #[test]
+    fn remembers_and_forgets_the_oldest_first() {
+        let mut recent = RecentDeliveries::new(3);
+        for n in 0..5u16 {
+            recent.remember(&format!("E{n}"), answer(n));
+        }
+        assert_eq!(recent.len(), 3);
+        assert_eq!(recent.get("E0"), None);
+        assert_eq!(recent.get("E1"), None);
+        assert_eq!(recent.get("E4"), Some(&answer(4)));
+    }
+
+    #[test]
+    fn remembering_again_does_not_grow_it() {
+        let mut recent = RecentDeliveries::new(2);
+        recent.remember("E", answer(1));
+        recent.remember("E", answer(2));
+        recent.remember("F", answer(3));
+        assert_eq!(recent.len(), 2);
+        assert_eq!(recent.get("E"), Some(&answer(2)));
+    }
+
+    #[test]
+    fn stays_bounded_over_many_deliveries() {
+        let mut recent = RecentDeliveries::new(100);
+        for n in 0..10_000 {
+            recent.remember(&format!("E{n}"), answer(1));
+        }
+        assert_eq!((recent.len(), recent.order.len()), (100, 100));
+    }
+}
