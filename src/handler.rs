@@ -35,7 +35,7 @@ pub const ROUTE: &str = "/pagerduty-alert";
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// A refused signature fetches the secrets again when they are older than this: PagerDuty may
 /// have a new secret we have not seen, but forged requests must not hammer Secrets Manager.
-pub const STALE_AFTER: Duration = Duration::from_secs(60);
+pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(60);
 /// Sent with a 503 when the budget ran out, for PagerDuty's next try.
 const RETRY_AFTER_SECONDS: &str = "5";
 
@@ -48,6 +48,8 @@ pub struct Options {
     pub delivery_budget: Duration,
     /// The `FunctionName` dimension of the metrics.
     pub function_name: String,
+    /// How old the secrets must be before a refused secret or signature fetches them again.
+    pub stale_after: Duration,
 }
 
 impl Default for Options {
@@ -56,6 +58,7 @@ impl Default for Options {
             dry_run: false,
             delivery_budget: DEFAULT_DELIVERY_BUDGET,
             function_name: "pagerduty-devin-bridge".into(),
+            stale_after: DEFAULT_STALE_AFTER,
         }
     }
 }
@@ -200,7 +203,11 @@ impl Bridge {
             Err(rejection) => rejection,
         };
         if rejection.is_mismatch() {
-            if let Some(fresh) = self.secrets.refresh_if_older_than(STALE_AFTER).await {
+            if let Some(fresh) = self
+                .secrets
+                .refresh_if_older_than(self.options.stale_after)
+                .await
+            {
                 if check(&fresh).is_ok() {
                     info!("delivery verified with freshly fetched secrets");
                     return Ok(fresh);

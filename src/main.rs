@@ -86,6 +86,7 @@ async fn cold_start() -> Result<Bridge, ColdStartError> {
         dry_run: settings.dry_run,
         delivery_budget: settings.delivery_budget,
         function_name: env("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "local".into()),
+        ..Options::default()
     };
     Ok(Bridge::new(secrets, devin, settings.policy, options))
 }

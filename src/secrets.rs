@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use reqwest::header::HeaderValue;
 use serde_json::{Map, Value};
@@ -207,7 +208,13 @@ pub struct SecretStore {
     snapshot: Mutex<Snapshot>,
     /// One fetch at a time; a second caller waits and then uses the fresh snapshot.
     fetching: tokio::sync::Mutex<()>,
+    /// When the last fetch failed: no other is tried for [`RETRY_FAILED_FETCH_AFTER`], so an
+    /// outage of Secrets Manager does not slow every delivery.
+    failed_at: Mutex<Option<Instant>>,
 }
+
+/// How long a failed refresh waits before the next one is tried.
+pub const RETRY_FAILED_FETCH_AFTER: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 struct Snapshot {
@@ -229,10 +236,27 @@ impl SecretStore {
         // Region, credentials and endpoint (AWS_ENDPOINT_URL) come from the usual AWS variables.
         // A stuck Secrets Manager must not eat the delivery budget on a refresh.
         let timeouts = TimeoutConfig::builder()
-            .operation_attempt_timeout(Duration::from_millis(1500))
+            .operation_attempt_timeout(Duration::from_millis(800))
+            .operation_timeout(Duration::from_millis(1500))
             .build();
-        let config = aws_config::from_env().timeout_config(timeouts).load().await;
+        let config = aws_config::from_env()
+            .timeout_config(timeouts)
+            .retry_config(RetryConfig::standard().with_max_attempts(2))
+            .load()
+            .await;
         let client = aws_sdk_secretsmanager::Client::new(&config);
+        Self::from_secrets_manager(client, secret_id, ttl).await
+    }
+
+    /// Reads `secret_id` through `client` now, and again whenever the copy is older than `ttl`.
+    pub async fn from_secrets_manager(
+        client: aws_sdk_secretsmanager::Client,
+        secret_id: &str,
+        ttl: Duration,
+    ) -> Result<Self, SecretsError> {
+        let source = SecretSource::SecretsManager {
+            secret_id: secret_id.to_owned(),
+        };
         let secrets = fetch(&client, secret_id, &source).await?;
         Ok(SecretStore {
             snapshot: Mutex::new(Snapshot {
@@ -243,6 +267,7 @@ impl SecretStore {
             client: Some(client),
             ttl,
             fetching: tokio::sync::Mutex::new(()),
+            failed_at: Mutex::new(None),
         })
     }
 
@@ -257,6 +282,7 @@ impl SecretStore {
                 fetched_at: Instant::now(),
             }),
             fetching: tokio::sync::Mutex::new(()),
+            failed_at: Mutex::new(None),
         }
     }
 
@@ -278,6 +304,10 @@ impl SecretStore {
         if self.snapshot().fetched_at.elapsed() < age {
             return None;
         }
+        let failed_at = *self.failed_at.lock().unwrap();
+        if failed_at.is_some_and(|at| at.elapsed() < RETRY_FAILED_FETCH_AFTER) {
+            return None;
+        }
         let _one_at_a_time = self.fetching.lock().await;
         // Another caller may have fetched while this one waited.
         if self.snapshot().fetched_at.elapsed() < age {
@@ -290,11 +320,17 @@ impl SecretStore {
                     secrets: secrets.clone(),
                     fetched_at: Instant::now(),
                 };
+                *self.failed_at.lock().unwrap() = None;
                 tracing::info!(source = %self.source, "secrets refreshed");
                 Some(secrets)
             }
             Err(err) => {
-                tracing::warn!(error = %err, "secrets not refreshed; the ones held keep serving");
+                *self.failed_at.lock().unwrap() = Some(Instant::now());
+                tracing::warn!(
+                    error = %err,
+                    retry_in_s = RETRY_FAILED_FETCH_AFTER.as_secs(),
+                    "secrets not refreshed; the ones held keep serving"
+                );
                 None
             }
         }

@@ -49,17 +49,24 @@ pub fn sample_event(name: &str) -> String {
 /// A Function URL event (payload 2.0) for `body`, signed and carrying the custom header the
 /// way PagerDuty sends it with the local development secrets.
 pub fn function_url_event(method: &str, path: &str, body: &str) -> String {
-    let signature = pagerduty_devin_bridge::verify::sign(LOCAL_SIGNING_SECRET, body.as_bytes());
-    function_url_event_with_headers(
-        method,
-        path,
-        body,
-        serde_json::json!({
-            "content-type": "application/json",
-            "x-webhook-secret": LOCAL_WEBHOOK_SECRET,
-            "x-pagerduty-signature": signature,
-        }),
-    )
+    let headers = pagerduty_headers(body, LOCAL_WEBHOOK_SECRET, LOCAL_SIGNING_SECRET);
+    function_url_event_with_headers(method, path, body, headers)
+}
+
+/// A `POST /pagerduty-alert` Function URL event for `body`, carrying `webhook_secret` and
+/// signed with `signing_secret`.
+pub fn signed_event(body: &str, webhook_secret: &str, signing_secret: &str) -> String {
+    let headers = pagerduty_headers(body, webhook_secret, signing_secret);
+    function_url_event_with_headers("POST", "/pagerduty-alert", body, headers)
+}
+
+fn pagerduty_headers(body: &str, webhook_secret: &str, signing_secret: &str) -> serde_json::Value {
+    let signature = pagerduty_devin_bridge::verify::sign(signing_secret, body.as_bytes());
+    serde_json::json!({
+        "content-type": "application/json",
+        "x-webhook-secret": webhook_secret,
+        "x-pagerduty-signature": signature,
+    })
 }
 
 pub fn function_url_event_with_headers(

@@ -87,6 +87,19 @@ impl Moto {
     }
 }
 
+impl Moto {
+    /// Rotates the secret: a new version becomes current.
+    pub async fn put_secret(&self, secret_id: &str, secret_string: &str) {
+        self.client()
+            .put_secret_value()
+            .secret_id(secret_id)
+            .secret_string(secret_string)
+            .send()
+            .await
+            .expect("moto stores the new version");
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -34,6 +34,8 @@ struct Shared {
 }
 
 struct Emulator {
+    /// How long each invocation may run, from the moment it is handed out.
+    timeout: Mutex<Duration>,
     shared: Mutex<Shared>,
     next: tokio::sync::Mutex<mpsc::UnboundedReceiver<(String, String)>>,
 }
@@ -50,6 +52,7 @@ impl RuntimeApi {
     pub async fn start() -> Self {
         let (events, receiver) = mpsc::unbounded_channel();
         let emulator = Arc::new(Emulator {
+            timeout: Mutex::new(Duration::from_secs(10)),
             shared: Mutex::new(Shared::default()),
             next: tokio::sync::Mutex::new(receiver),
         });
@@ -93,6 +96,11 @@ impl RuntimeApi {
             .await
             .expect("the function answers within 30 s")
             .expect("the emulator keeps the invocation")
+    }
+
+    /// Gives later invocations this long before their deadline (10 s by default).
+    pub fn set_invocation_timeout(&self, timeout: Duration) {
+        *self.emulator.timeout.lock().unwrap() = timeout;
     }
 
     /// What the function posted to `/runtime/init/error`, if anything.
@@ -171,7 +179,8 @@ async fn next(State(emulator): State<Arc<Emulator>>) -> Response {
     let Some((id, event)) = emulator.next.lock().await.recv().await else {
         return StatusCode::GONE.into_response();
     };
-    let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(10);
+    let timeout = *emulator.timeout.lock().unwrap();
+    let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + timeout;
     (
         [
             ("lambda-runtime-aws-request-id", id),
