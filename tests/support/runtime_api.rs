@@ -130,9 +130,13 @@ impl RuntimeApi {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        Function {
-            child: command.spawn().expect("the bootstrap binary starts"),
-        }
+        let mut child = command.spawn().expect("the bootstrap binary starts");
+        // Drained as it comes: a full pipe would block the function mid-log.
+        let readers = [
+            drain(child.stdout.take().unwrap()),
+            drain(child.stderr.take().unwrap()),
+        ];
+        Function { child, readers }
     }
 }
 
@@ -145,6 +149,18 @@ impl Drop for RuntimeApi {
 /// The function's process.
 pub struct Function {
     child: Child,
+    /// Everything it writes to stdout and to stderr.
+    readers: [tokio::task::JoinHandle<String>; 2],
+}
+
+fn drain(
+    mut pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+) -> tokio::task::JoinHandle<String> {
+    tokio::spawn(async move {
+        let mut output = Vec::new();
+        let _ = pipe.read_to_end(&mut output).await;
+        String::from_utf8_lossy(&output).into_owned()
+    })
 }
 
 impl Function {
@@ -163,13 +179,15 @@ impl Function {
         self.take_output().await
     }
 
-    async fn take_output(&mut self) -> String {
+    /// Whether the process is still running.
+    pub fn is_alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    async fn take_output(self) -> String {
         let mut output = String::new();
-        if let Some(mut stdout) = self.child.stdout.take() {
-            stdout.read_to_string(&mut output).await.unwrap();
-        }
-        if let Some(mut stderr) = self.child.stderr.take() {
-            stderr.read_to_string(&mut output).await.unwrap();
+        for reader in self.readers {
+            output.push_str(&reader.await.unwrap());
         }
         output
     }
