@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every check CI runs, from a fresh clone: installs what it needs, then formatting, lints, the
-# single TLS stack, all tests, the template lint and the arm64 release build.
+# single TLS stack, the template lint, the arm64 release build, a short fuzz run, the replay and
+# all tests.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source tests/tools.sh
@@ -32,5 +33,12 @@ echo "==> cargo lambda build --release --arm64"
 cargo lambda build --release --arm64
 ls -l target/lambda/bootstrap/bootstrap
 
+echo "==> cargo fuzz: verify_and_parse for 20 s (stable Rust, no sanitizer)"
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
+(cd fuzz && cargo fuzz run -s none verify_and_parse -- -max_total_time=20 2>&1 | tail -n 5)
+
+echo "==> the 1,000-delivery replay, with its figures"
+cargo test --test replay -- --nocapture
+
 echo "==> cargo test"
-cargo test --all-targets
+cargo test --all-targets -- --skip a_thousand_deliveries_on_a_bad_day
