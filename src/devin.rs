@@ -9,6 +9,8 @@ use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::retry::{seconds, Transient};
+
 /// The body of `POST /v3/organizations/{org_id}/sessions`, with the fields the bridge sets.
 /// What the routing policy leaves null is left out, so Devin applies its own default.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -53,9 +55,15 @@ pub enum DevinError {
 }
 
 impl DevinError {
-    /// Whether trying again may help: Devin's rate limit and server errors, and failures to
-    /// reach it. Other 4xx answers will be the same on every try.
-    pub fn is_retryable(&self) -> bool {
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, DevinError::Status { status, .. } if *status == StatusCode::UNAUTHORIZED)
+    }
+}
+
+impl Transient for DevinError {
+    /// Devin's rate limit and server errors, and failures to reach it. Other 4xx answers will
+    /// be the same on every try.
+    fn is_retryable(&self) -> bool {
         match self {
             DevinError::Status { status, .. } => {
                 *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
@@ -65,21 +73,16 @@ impl DevinError {
         }
     }
 
-    pub fn is_unauthorized(&self) -> bool {
-        matches!(self, DevinError::Status { status, .. } if *status == StatusCode::UNAUTHORIZED)
+    /// Devin's `Retry-After`, when it gave one in seconds.
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            DevinError::Status { retry_after, .. } => seconds(retry_after.as_ref()),
+            _ => None,
+        }
     }
 
-    /// Devin's `Retry-After`, when it gave one in seconds.
-    pub fn retry_after(&self) -> Option<Duration> {
-        let DevinError::Status {
-            retry_after: Some(value),
-            ..
-        } = self
-        else {
-            return None;
-        };
-        let seconds = value.to_str().ok()?.trim().parse::<u64>().ok()?;
-        Some(Duration::from_secs(seconds))
+    fn is_timeout(&self) -> bool {
+        matches!(self, DevinError::Timeout(_))
     }
 }
 
@@ -120,6 +123,28 @@ impl DevinClient {
             .query(&[("tags", tag), ("first", "1")]);
         let list: SessionList = self.send(request, authorization, timeout).await?;
         Ok(list.items.into_iter().next())
+    }
+
+    /// Sends a message to a session (needs `ManageOrgSessions`); a paused session resumes.
+    pub async fn send_message(
+        &self,
+        authorization: &HeaderValue,
+        session_id: &str,
+        message: &str,
+        timeout: Duration,
+    ) -> Result<(), DevinError> {
+        // Paths take the id with its `devin-` prefix; answers may show it without.
+        let devin_id = match session_id.strip_prefix("devin-") {
+            Some(_) => session_id.to_owned(),
+            None => format!("devin-{session_id}"),
+        };
+        let url = format!("{}/{devin_id}/messages", self.sessions_url);
+        let request = self
+            .http
+            .post(url)
+            .json(&serde_json::json!({ "message": message }));
+        let _: serde::de::IgnoredAny = self.send(request, authorization, timeout).await?;
+        Ok(())
     }
 
     /// Starts a session (needs `ManageOrgSessions`).

@@ -4,8 +4,8 @@
 //! cannot fix, 5xx/429 for failures a retry can fix, so no incident is lost and none is
 //! investigated twice.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
+use std::fmt;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -16,11 +16,13 @@ use serde_json::{json, Value};
 use tracing::{error, field, info, info_span, warn, Instrument, Span};
 
 use crate::brief;
-use crate::budget::{backoff, Budget, MIN_ATTEMPT};
-use crate::devin::{DevinClient, DevinError, Session, SessionRequest};
-use crate::incident::{self, Event};
+use crate::budget::{Budget, MIN_ATTEMPT};
+use crate::devin::{DevinClient, DevinError};
+use crate::incident::{self, Event, Incident, INCIDENT_ANNOTATED, INCIDENT_REOPENED};
 use crate::metrics::Tally;
+use crate::pagerduty::PagerDutyClient;
 use crate::recent::{RecentDeliveries, Remembered, DEFAULT_CAPACITY};
+use crate::retry::{within_budget, CallStats, Failure};
 use crate::route::{Action, Policy};
 use crate::secrets::{SecretStore, Secrets};
 use crate::settings::DEFAULT_DELIVERY_BUDGET;
@@ -67,17 +69,11 @@ impl Default for Options {
 pub struct Bridge {
     secrets: SecretStore,
     devin: DevinClient,
+    /// Notes on incidents, when a PagerDuty token is configured.
+    pagerduty: Option<PagerDutyClient>,
     policy: Policy,
     options: Options,
     recent: Mutex<RecentDeliveries>,
-}
-
-/// Why no session could be confirmed for an incident.
-enum Failure {
-    /// Devin answered something a retry inside this delivery cannot fix.
-    Devin(DevinError),
-    /// The budget ran out; PagerDuty's retry will find the session if a late call made it.
-    BudgetSpent,
 }
 
 impl Bridge {
@@ -85,10 +81,17 @@ impl Bridge {
         Bridge {
             secrets,
             devin,
+            pagerduty: None,
             policy,
             options,
             recent: Mutex::new(RecentDeliveries::new(DEFAULT_CAPACITY)),
         }
+    }
+
+    /// Adds a note on each incident whose session starts, with `PAGERDUTY_API_TOKEN`.
+    pub fn with_pagerduty(mut self, pagerduty: PagerDutyClient) -> Self {
+        self.pagerduty = Some(pagerduty);
+        self
     }
 
     /// Answers one request. `lambda_deadline` is when Lambda stops the invocation, if known: the
@@ -225,11 +228,13 @@ impl Bridge {
         budget: Budget,
         tally: &mut Tally,
     ) -> Response<Body> {
-        let span = Span::current();
+        if self.policy.forwards(&event.event_type) {
+            return self.forward(event, secrets, budget, tally).await;
+        }
         if !self.policy.accepts(&event.event_type) {
-            span.record("incident_id", event.incident_id());
+            Span::current().record("incident_id", event.incident_id());
             tally.deliveries_ignored = 1;
-            info!("event ignored: the routing policy starts no investigation on this event type");
+            info!("event ignored: the routing policy neither starts an investigation on this event type nor forwards it");
             return answer(
                 StatusCode::ACCEPTED,
                 json!({"status": "ignored", "event_type": event.event_type}),
@@ -242,10 +247,23 @@ impl Bridge {
                 return bad_request(&err);
             }
         };
-        span.record("incident_id", incident.id.as_str());
+        Span::current().record("incident_id", incident.id.as_str());
+        self.investigate(&event, &incident, secrets, budget, tally)
+            .await
+    }
 
-        let decision = self.policy.decide(&event.event_type, &incident);
-        span.record("rule", decision.rule);
+    /// Starts (or finds) the incident's session as the routing policy decides, and notes it on
+    /// the incident.
+    async fn investigate(
+        &self,
+        event: &Event,
+        incident: &Incident,
+        mut secrets: Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Response<Body> {
+        let decision = self.policy.decide(&event.event_type, incident);
+        Span::current().record("rule", decision.rule);
         if decision.action == Action::Ignore {
             tally.deliveries_ignored = 1;
             info!("incident ignored by the routing policy");
@@ -255,7 +273,7 @@ impl Bridge {
             );
         }
         let facts = Facts {
-            incident: &incident,
+            incident,
             event_type: &event.event_type,
             occurred_at: event.occurred_at.as_deref(),
         };
@@ -274,155 +292,271 @@ impl Bridge {
             );
         }
 
+        // Each try looks for the session first, so a create that succeeded late is found
+        // rather than repeated.
         let tag = brief::incident_tag(&incident.id);
-        match self
-            .ensure_session(secrets, &tag, &request, budget, tally)
-            .await
-        {
-            Ok((session, created)) => {
-                let status = if created {
-                    tally.sessions_started = 1;
-                    info!(session_id = %session.session_id, url = %session.url, "Devin session started");
-                    "session_started"
-                } else {
-                    tally.duplicates_suppressed = 1;
-                    info!(session_id = %session.session_id, url = %session.url, "the incident already has a Devin session: none started");
-                    "session_exists"
-                };
-                let body = json!({
-                    "status": status,
-                    "rule": decision.rule,
-                    "incident_id": incident.id,
-                    "session_id": session.session_id,
-                    "url": session.url,
-                })
-                .to_string();
-                self.recent.lock().unwrap().remember(
-                    &event.id,
-                    Remembered {
-                        status: StatusCode::ACCEPTED.as_u16(),
-                        body: body.clone(),
-                    },
-                );
-                json_response(StatusCode::ACCEPTED, body)
+        let found = self
+            .call_devin(&mut secrets, budget, tally, |secrets, left| {
+                let (tag, request) = (&tag, &request);
+                async move {
+                    let authorization = secrets.devin_authorization();
+                    if let Some(session) = self.devin.find_session(authorization, tag, left).await?
+                    {
+                        return Ok((session, false));
+                    }
+                    let left = budget.remaining(Instant::now());
+                    if left < MIN_ATTEMPT {
+                        return Err(DevinError::Timeout(left));
+                    }
+                    let session = self
+                        .devin
+                        .create_session(authorization, request, left)
+                        .await?;
+                    Ok((session, true))
+                }
+            })
+            .await;
+        let (session, created) = match found {
+            Ok(found) => found,
+            Err(failure) => {
+                error!(error = %failure, "Devin session not started; PagerDuty will retry the delivery");
+                return failure_answer(failure);
             }
-            Err(failure) => failure_answer(failure),
-        }
-    }
-
-    /// The incident's session: found by its tag, or created. Failures Devin may recover from
-    /// are retried, with jittered backoff, while the budget lasts; each try looks for the
-    /// session first, so a create that succeeded late is found rather than repeated. A 401
-    /// fetches the secrets again once (the key may have been rotated) and tries again.
-    async fn ensure_session(
-        &self,
-        mut secrets: Arc<Secrets>,
-        tag: &str,
-        request: &SessionRequest,
-        budget: Budget,
-        tally: &mut Tally,
-    ) -> Result<(Session, bool), Failure> {
-        let mut retries = 0;
-        let mut refreshed = false;
-        loop {
-            let err = match self
-                .find_or_create(&secrets, tag, request, budget, tally)
+        };
+        let mut body = json!({
+            "rule": decision.rule,
+            "incident_id": incident.id,
+            "session_id": session.session_id,
+            "url": session.url,
+        });
+        if created {
+            tally.sessions_started = 1;
+            info!(session_id = %session.session_id, url = %session.url, "Devin session started");
+            body["status"] = "session_started".into();
+            let note = brief::incident_note(&session, &request, &decision);
+            body["note"] = self
+                .note(&secrets, &incident.id, &note, budget)
                 .await
-            {
-                Ok(found) => return Ok(found),
-                Err(None) => {
-                    error!("no time left in the delivery budget; PagerDuty will retry");
-                    return Err(Failure::BudgetSpent);
-                }
-                Err(Some(err)) => err,
-            };
-            tally.devin_errors += 1;
-            if err.is_unauthorized() && !refreshed {
-                refreshed = true;
-                if let Some(fresh) = self.secrets.refresh_if_older_than(Duration::ZERO).await {
-                    warn!(error = %err, "Devin refused the API key; trying again with freshly fetched secrets");
-                    secrets = fresh;
-                    continue;
-                }
-            }
-            if matches!(err, DevinError::Timeout(_)) {
-                error!(error = %err, "Devin did not answer inside the delivery budget; PagerDuty will retry");
-                return Err(Failure::BudgetSpent);
-            }
-            if !err.is_retryable() {
-                error!(error = %err, "Devin session not started; PagerDuty will retry the delivery");
-                return Err(Failure::Devin(err));
-            }
-            let delay = backoff(retries, err.retry_after(), random());
-            if !budget.allows(Instant::now(), delay) {
-                error!(error = %err, "Devin session not started inside the delivery budget; PagerDuty will retry");
-                return Err(match err.retry_after() {
-                    // Devin asked for more time than is left: pass its word on.
-                    Some(_) => Failure::Devin(err),
-                    None => Failure::BudgetSpent,
-                });
-            }
-            warn!(error = %err, retry_in_ms = delay.as_millis() as u64, "Devin call failed; trying again inside the delivery budget");
-            tokio::time::sleep(delay).await;
-            retries += 1;
+                .into();
+        } else {
+            tally.duplicates_suppressed = 1;
+            info!(session_id = %session.session_id, url = %session.url, "the incident already has a Devin session: none started");
+            body["status"] = "session_exists".into();
         }
+        self.remember(&event.id, body)
     }
 
-    /// One try: look the session up by tag, create it when there is none. `Err(None)` when no
-    /// time is left to try at all.
-    async fn find_or_create(
+    /// Passes the event on to the incident's session: a responder's note, the incident's end,
+    /// or a status change. An incident reopened without a session gets one.
+    async fn forward(
         &self,
-        secrets: &Secrets,
-        tag: &str,
-        request: &SessionRequest,
+        event: Event,
+        mut secrets: Arc<Secrets>,
         budget: Budget,
         tally: &mut Tally,
-    ) -> Result<(Session, bool), Option<DevinError>> {
-        let authorization = secrets.devin_authorization();
-        let time_left = || {
-            let left = budget.remaining(Instant::now());
-            (left >= MIN_ATTEMPT).then_some(left)
+    ) -> Response<Body> {
+        let who = event.agent_name();
+        let (incident_id, message, incident) = if event.event_type == INCIDENT_ANNOTATED {
+            let note = match event.note() {
+                Ok(note) => note,
+                Err(err) => {
+                    warn!(error = %err, "delivery refused: the event carries no note");
+                    return bad_request(&err);
+                }
+            };
+            Span::current().record("incident_id", note.incident_id.as_str());
+            if note.content.contains(brief::NOTE_MARKER) {
+                tally.deliveries_ignored = 1;
+                info!("the bridge's own note: not sent back to Devin");
+                return answer(
+                    StatusCode::ACCEPTED,
+                    json!({"status": "ignored", "reason": "the bridge's own note", "incident_id": note.incident_id}),
+                );
+            }
+            let message = brief::note_message(who, &note.content);
+            (note.incident_id, message, None)
+        } else {
+            let incident = match event.incident() {
+                Ok(incident) => incident,
+                Err(err) => {
+                    warn!(error = %err, "delivery refused: the event carries no incident");
+                    return bad_request(&err);
+                }
+            };
+            Span::current().record("incident_id", incident.id.as_str());
+            let message = brief::session_message(&event.event_type, who, incident.priority_name());
+            (incident.id.clone(), message, Some(incident))
         };
-        let timer = Instant::now();
-        let found = match time_left() {
-            Some(left) => self.devin.find_session(authorization, tag, left).await,
-            None => return Err(None),
-        };
-        let result = match found {
-            Ok(Some(session)) => Ok((session, false)),
-            Ok(None) => match time_left() {
-                Some(left) => self
-                    .devin
-                    .create_session(authorization, request, left)
-                    .await
-                    .map(|session| (session, true)),
-                None => {
-                    add_latency(tally, timer.elapsed());
-                    return Err(None);
+
+        if self.options.dry_run {
+            info!(message = %message, "dry run: this message was not sent to Devin");
+            return answer(
+                StatusCode::ACCEPTED,
+                json!({"status": "dry_run", "incident_id": incident_id, "message": message}),
+            );
+        }
+        let tag = brief::incident_tag(&incident_id);
+        let found = self
+            .call_devin(&mut secrets, budget, tally, |secrets, left| {
+                let tag = &tag;
+                async move {
+                    self.devin
+                        .find_session(secrets.devin_authorization(), tag, left)
+                        .await
+                }
+            })
+            .await;
+        let session = match found {
+            Ok(Some(session)) => session,
+            Ok(None) => match incident {
+                Some(incident) if event.event_type == INCIDENT_REOPENED => {
+                    info!("a reopened incident without a session: starting one");
+                    return self
+                        .investigate(&event, &incident, secrets, budget, tally)
+                        .await;
+                }
+                _ => {
+                    tally.deliveries_ignored = 1;
+                    info!("no Devin session for this incident: nothing to tell");
+                    return answer(
+                        StatusCode::ACCEPTED,
+                        json!({"status": "no_session", "incident_id": incident_id}),
+                    );
                 }
             },
-            Err(err) => Err(err),
+            Err(failure) => {
+                error!(error = %failure, "Devin session not found; PagerDuty will retry the delivery");
+                return failure_answer(failure);
+            }
         };
-        add_latency(tally, timer.elapsed());
-        result.map_err(Some)
+        let sent = self
+            .call_devin(&mut secrets, budget, tally, |secrets, left| {
+                let (session_id, message) = (&session.session_id, &message);
+                async move {
+                    self.devin
+                        .send_message(secrets.devin_authorization(), session_id, message, left)
+                        .await
+                }
+            })
+            .await;
+        if let Err(failure) = sent {
+            error!(error = %failure, session_id = %session.session_id, "message not delivered to the Devin session; PagerDuty will retry");
+            return failure_answer(failure);
+        }
+        info!(session_id = %session.session_id, "forwarded to the Devin session");
+        self.remember(
+            &event.id,
+            json!({
+                "status": "forwarded",
+                "incident_id": incident_id,
+                "session_id": session.session_id,
+                "url": session.url,
+            }),
+        )
+    }
+
+    /// A Devin call inside the budget, retried as [`within_budget`] does. A 401 fetches the
+    /// secrets again once (the key may have been rotated) and tries again with them.
+    async fn call_devin<T, F, Fut>(
+        &self,
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+        call: F,
+    ) -> Result<T, Failure<DevinError>>
+    where
+        F: Fn(Arc<Secrets>, Duration) -> Fut,
+        Fut: Future<Output = Result<T, DevinError>>,
+    {
+        let mut stats = CallStats::default();
+        let mut result = within_budget("Devin call", budget, &mut stats, |left| {
+            call(secrets.clone(), left)
+        })
+        .await;
+        if let Err(Failure::Refused(err)) = &result {
+            if err.is_unauthorized() {
+                if let Some(fresh) = self.secrets.refresh_if_older_than(Duration::ZERO).await {
+                    warn!(error = %err, "Devin refused the API key; trying again with freshly fetched secrets");
+                    *secrets = fresh;
+                    result = within_budget("Devin call", budget, &mut stats, |left| {
+                        call(secrets.clone(), left)
+                    })
+                    .await;
+                }
+            }
+        }
+        tally.devin_errors += stats.errors;
+        if stats.calls > 0 {
+            tally.devin_latency = Some(tally.devin_latency.unwrap_or_default() + stats.latency);
+        }
+        result
+    }
+
+    /// Adds `content` as a note on the incident, inside the budget. A failure is logged and
+    /// never fails the delivery: the session exists. Says how it went, for the answer.
+    async fn note(
+        &self,
+        secrets: &Secrets,
+        incident_id: &str,
+        content: &str,
+        budget: Budget,
+    ) -> &'static str {
+        let (Some(pagerduty), Some(authorization)) =
+            (&self.pagerduty, secrets.pagerduty_authorization())
+        else {
+            return "off";
+        };
+        let mut stats = CallStats::default();
+        let added = within_budget("PagerDuty note", budget, &mut stats, |left| {
+            pagerduty.add_note(authorization, incident_id, content, left)
+        })
+        .await;
+        match added {
+            Ok(()) => {
+                info!("note added to the PagerDuty incident");
+                "added"
+            }
+            Err(failure) => {
+                warn!(error = %failure, "note not added to the PagerDuty incident; the session stands");
+                "failed"
+            }
+        }
+    }
+
+    /// Answers 202 with `body`, and remembers the answer for repeats of this delivery.
+    fn remember(&self, event_id: &str, body: Value) -> Response<Body> {
+        let body = body.to_string();
+        self.recent.lock().unwrap().remember(
+            event_id,
+            Remembered {
+                status: StatusCode::ACCEPTED.as_u16(),
+                body: body.clone(),
+            },
+        );
+        json_response(StatusCode::ACCEPTED, body)
     }
 }
 
-fn add_latency(tally: &mut Tally, elapsed: Duration) {
-    tally.devin_latency = Some(tally.devin_latency.unwrap_or_default() + elapsed);
+impl<E: fmt::Display> fmt::Display for Failure<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Refused(err) => err.fmt(f),
+            Failure::BudgetSpent => f.write_str("the delivery budget ran out"),
+        }
+    }
 }
 
 /// PagerDuty retries 429 and 5xx: Devin's rate limit is passed on as such, a spent budget is a
 /// 503, and every other Devin failure a 502.
-fn failure_answer(failure: Failure) -> Response<Body> {
+fn failure_answer(failure: Failure<DevinError>) -> Response<Body> {
     let body = json!({"error": "Devin session not confirmed, retry later"});
     let (status, retry_after) = match failure {
-        Failure::Devin(DevinError::Status {
+        Failure::Refused(DevinError::Status {
             status: StatusCode::TOO_MANY_REQUESTS,
             retry_after,
             ..
         }) => (StatusCode::TOO_MANY_REQUESTS, retry_after),
-        Failure::Devin(_) => (StatusCode::BAD_GATEWAY, None),
+        Failure::Refused(_) => (StatusCode::BAD_GATEWAY, None),
         Failure::BudgetSpent => (
             StatusCode::SERVICE_UNAVAILABLE,
             Some(HeaderValue::from_static(RETRY_AFTER_SECONDS)),
@@ -433,11 +567,6 @@ fn failure_answer(failure: Failure) -> Response<Body> {
         response.headers_mut().insert(RETRY_AFTER, retry_after);
     }
     response
-}
-
-/// Randomness for backoff jitter, without a dependency: each `RandomState` is freshly keyed.
-fn random() -> u64 {
-    RandomState::new().build_hasher().finish()
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {

@@ -7,6 +7,9 @@ use serde_json::value::RawValue;
 use thiserror::Error;
 
 pub const INCIDENT_TRIGGERED: &str = "incident.triggered";
+pub const INCIDENT_ANNOTATED: &str = "incident.annotated";
+pub const INCIDENT_RESOLVED: &str = "incident.resolved";
+pub const INCIDENT_REOPENED: &str = "incident.reopened";
 
 /// One webhook delivery: `{"event": {...}}`.
 #[derive(Debug, Deserialize)]
@@ -22,6 +25,9 @@ pub struct Event {
     pub resource_type: Option<String>,
     #[serde(default)]
     pub occurred_at: Option<String>,
+    /// Who did it: a user reference, or `null` for automation.
+    #[serde(default)]
+    pub agent: Option<Reference>,
     /// Kept raw: its shape depends on the event type, and most types never need it parsed.
     #[serde(default)]
     pub data: Option<Box<RawValue>>,
@@ -92,6 +98,13 @@ impl Reference {
     }
 }
 
+/// `event.data` of `incident.annotated` (`data.type == "incident_note"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub incident_id: String,
+    pub content: String,
+}
+
 #[derive(Debug, Error)]
 pub enum ParseError {
     #[error("the body is not a PagerDuty v3 delivery: {0}")]
@@ -124,6 +137,9 @@ struct IncidentData {
     /// Present on `incident_note` data (`incident.annotated`).
     #[serde(default)]
     incident: Option<Reference>,
+    /// The note's text, on `incident_note` data.
+    #[serde(default)]
+    content: Option<String>,
 }
 
 impl Event {
@@ -145,6 +161,35 @@ impl Event {
             )));
         }
         serde_json::from_str(data.get()).map_err(not_an_incident)
+    }
+
+    /// The note of an `incident.annotated` event. Fails when `data` is not a note on an
+    /// incident.
+    pub fn note(&self) -> Result<Note, ParseError> {
+        let not_a_note = |source| ParseError::NotAnIncident {
+            event_id: self.id.clone(),
+            event_type: self.event_type.clone(),
+            source,
+        };
+        let data = self.data.as_ref().ok_or_else(|| ParseError::NoData {
+            event_id: self.id.clone(),
+            event_type: self.event_type.clone(),
+        })?;
+        let data: IncidentData = serde_json::from_str(data.get()).map_err(not_a_note)?;
+        match (data.kind.as_deref(), data.incident.and_then(|i| i.id)) {
+            (Some("incident_note"), Some(incident_id)) => Ok(Note {
+                incident_id,
+                content: data.content.unwrap_or_default(),
+            }),
+            _ => Err(not_a_note(serde::de::Error::custom(
+                "expected data.type \"incident_note\" with incident.id",
+            ))),
+        }
+    }
+
+    /// Who did what the event reports: the agent's name, or `None` for automation.
+    pub fn agent_name(&self) -> Option<&str> {
+        self.agent.as_ref().and_then(Reference::name)
     }
 
     /// The id of the incident the event concerns, when it names one: for log lines about any
@@ -223,6 +268,32 @@ mod tests {
             let json =
                 format!(r#"{{"event":{{"id":"E","event_type":"incident.triggered"{data}}}}}"#);
             assert!(event(&json).incident().is_err(), "{json}");
+        }
+    }
+
+    #[test]
+    fn a_note_and_its_author() {
+        let e = event(
+            r#"{"event":{"id":"E","event_type":"incident.annotated","agent":{"id":"U1","summary":"Dana"},"data":{"type":"incident_note","id":"N1","content":"Rolled back","incident":{"id":"P9"}}}}"#,
+        );
+        assert_eq!(
+            e.note().unwrap(),
+            Note {
+                incident_id: "P9".into(),
+                content: "Rolled back".into()
+            }
+        );
+        assert_eq!(e.agent_name(), Some("Dana"));
+        let automation = event(r#"{"event":{"id":"E","event_type":"x","agent":null}}"#);
+        assert_eq!(automation.agent_name(), None);
+        for data in [
+            r#"{"type":"incident_note","content":"x"}"#,
+            r#"{"type":"incident","id":"P1"}"#,
+        ] {
+            let json = format!(
+                r#"{{"event":{{"id":"E","event_type":"incident.annotated","data":{data}}}}}"#
+            );
+            assert!(event(&json).note().is_err(), "{data}");
         }
     }
 

@@ -8,8 +8,10 @@ use std::time::{Duration, Instant, SystemTime};
 use lambda_http::{service_fn, tracing, RequestExt};
 use pagerduty_devin_bridge::devin::DevinClient;
 use pagerduty_devin_bridge::handler::{Bridge, Options};
+use pagerduty_devin_bridge::pagerduty::PagerDutyClient;
 use pagerduty_devin_bridge::secrets::{SecretStore, SecretsError};
 use pagerduty_devin_bridge::settings::{Settings, SettingsError};
+use reqwest::header::HeaderValue;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -20,6 +22,10 @@ enum ColdStartError {
     Secrets(#[from] SecretsError),
     #[error("could not build the HTTP client: {0}")]
     HttpClient(#[source] reqwest::Error),
+    #[error(
+        "PAGERDUTY_FROM_EMAIL is not set: PagerDuty needs it to add notes with PAGERDUTY_API_TOKEN"
+    )]
+    NoFromEmail,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -68,8 +74,26 @@ async fn cold_start() -> Result<Bridge, ColdStartError> {
         ))
         .build()
         .map_err(ColdStartError::HttpClient)?;
-    let devin = DevinClient::new(http, &settings.devin_api_url, &settings.devin_org_id);
+    let devin = DevinClient::new(
+        http.clone(),
+        &settings.devin_api_url,
+        &settings.devin_org_id,
+    );
     let current = secrets.current().await;
+    // Notes need both the token (a secret) and the user they are written as.
+    let pagerduty = match (
+        &settings.pagerduty_from_email,
+        current.pagerduty_authorization(),
+    ) {
+        (Some(email), _) => Some(PagerDutyClient::new(
+            http,
+            &settings.pagerduty_api_url,
+            HeaderValue::try_from(email.as_str()).expect("checked with the settings"),
+        )),
+        (None, Some(_)) => return Err(ColdStartError::NoFromEmail),
+        (None, None) => None,
+    };
+
     tracing::info!(
         devin_api_url = %settings.devin_api_url,
         devin_org_id = %settings.devin_org_id,
@@ -82,13 +106,20 @@ async fn cold_start() -> Result<Bridge, ColdStartError> {
         routing_rules = settings.policy.rule_count(),
         "bridge ready"
     );
+    if current.pagerduty_authorization().is_none() {
+        tracing::info!("PAGERDUTY_API_TOKEN is not set: no notes on PagerDuty incidents");
+    }
     let options = Options {
         dry_run: settings.dry_run,
         delivery_budget: settings.delivery_budget,
         function_name: env("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "local".into()),
         ..Options::default()
     };
-    Ok(Bridge::new(secrets, devin, settings.policy, options))
+    let bridge = Bridge::new(secrets, devin, settings.policy, options);
+    Ok(match pagerduty {
+        Some(pagerduty) => bridge.with_pagerduty(pagerduty),
+        None => bridge,
+    })
 }
 
 /// Lambda gives the deadline as wall-clock time; the bridge counts in monotonic time.

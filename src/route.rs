@@ -10,7 +10,10 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::incident::{Incident, Reference, INCIDENT_TRIGGERED};
+use crate::incident::{
+    Incident, Reference, INCIDENT_ANNOTATED, INCIDENT_REOPENED, INCIDENT_RESOLVED,
+    INCIDENT_TRIGGERED,
+};
 use crate::template::Template;
 
 /// Devin accepts at most 50 tags a session; the bridge adds three of its own.
@@ -40,6 +43,8 @@ pub enum Urgency {
 struct PolicyFile {
     #[serde(default = "default_event_types", deserialize_with = "non_empty")]
     event_types: Vec<String>,
+    #[serde(default = "default_forward_events")]
+    forward_events: Vec<String>,
     #[serde(default)]
     defaults: Route,
     #[serde(default)]
@@ -48,6 +53,14 @@ struct PolicyFile {
 
 fn default_event_types() -> Vec<String> {
     vec![INCIDENT_TRIGGERED.to_owned()]
+}
+
+/// What the session hears of by default: the responders' notes, and the end (or return) of
+/// the incident.
+fn default_forward_events() -> Vec<String> {
+    [INCIDENT_RESOLVED, INCIDENT_REOPENED, INCIDENT_ANNOTATED]
+        .map(str::to_owned)
+        .to_vec()
 }
 
 /// `defaults` and each rule: every field optional; in a rule, a field left out (or `null`)
@@ -107,6 +120,7 @@ impl<'de> Deserialize<'de> for TitlePattern {
 #[derive(Debug, Clone)]
 pub struct Policy {
     event_types: Vec<String>,
+    forward_events: Vec<String>,
     defaults: Route,
     rules: Vec<Rule>,
 }
@@ -147,6 +161,7 @@ impl Default for Policy {
     fn default() -> Self {
         Policy {
             event_types: default_event_types(),
+            forward_events: default_forward_events(),
             defaults: Route::default(),
             rules: Vec::new(),
         }
@@ -206,6 +221,7 @@ impl Policy {
         }
         Ok(Policy {
             event_types: file.event_types,
+            forward_events: file.forward_events,
             defaults: file.defaults,
             rules,
         })
@@ -213,6 +229,11 @@ impl Policy {
 
     pub fn rule_count(&self) -> usize {
         self.rules.len()
+    }
+
+    /// Whether deliveries of this type are passed on to the incident's session.
+    pub fn forwards(&self, event_type: &str) -> bool {
+        self.forward_events.iter().any(|t| t == event_type)
     }
 
     /// Whether deliveries of this type may start a session at all.
@@ -567,6 +588,23 @@ mod tests {
     fn event_types_choose_what_may_start_a_session() {
         let p = policy(r#"{"event_types":["incident.triggered","incident.reopened"]}"#);
         assert!(p.accepts("incident.reopened") && !p.accepts("incident.resolved"));
+    }
+
+    #[test]
+    fn forward_events_choose_what_the_session_hears() {
+        let default = Policy::default();
+        for forwarded in [
+            "incident.resolved",
+            "incident.reopened",
+            "incident.annotated",
+        ] {
+            assert!(default.forwards(forwarded), "{forwarded}");
+        }
+        assert!(!default.forwards("incident.acknowledged"));
+        let p = policy(r#"{"forward_events":["incident.acknowledged","incident.annotated"]}"#);
+        assert!(p.forwards("incident.acknowledged") && !p.forwards("incident.resolved"));
+        let none = policy(r#"{"forward_events":[]}"#);
+        assert!(!none.forwards("incident.annotated"));
     }
 
     /// Every way a policy can be wrong, and the line that says where.

@@ -16,6 +16,7 @@ use crate::verify::Verifier;
 pub const DEVIN_API_KEY: &str = "DEVIN_API_KEY";
 pub const WEBHOOK_SECRET: &str = "WEBHOOK_SECRET";
 pub const PAGERDUTY_SIGNING_SECRET: &str = "PAGERDUTY_SIGNING_SECRET";
+pub const PAGERDUTY_API_TOKEN: &str = "PAGERDUTY_API_TOKEN";
 
 /// A secret value. It has no `Display`, and its `Debug` prints a placeholder, so it cannot reach
 /// a log line or an error message by accident; [`Secret::expose`] is the one way to read it.
@@ -66,6 +67,8 @@ pub struct Secrets {
     pub signing_secrets: Vec<Secret>,
     /// `Bearer <DEVIN_API_KEY>`, built once and marked sensitive so no debug output shows it.
     devin_authorization: HeaderValue,
+    /// `Token token=<PAGERDUTY_API_TOKEN>`, when the token is set: notes on incidents.
+    pagerduty_authorization: Option<HeaderValue>,
 }
 
 /// Why the secrets cannot be used. Messages name the source and the key, never a value.
@@ -91,8 +94,11 @@ pub enum SecretsError {
         origin: SecretSource,
         detail: String,
     },
-    #[error("{DEVIN_API_KEY} in {origin} holds characters an HTTP header cannot carry")]
-    InvalidApiKey { origin: SecretSource },
+    #[error("{key} in {origin} holds characters an HTTP header cannot carry")]
+    NotAHeader {
+        key: &'static str,
+        origin: SecretSource,
+    },
     #[error("{origin} has no SecretString (binary secrets are not supported)")]
     NoSecretString { origin: SecretSource },
     #[error("could not read {origin} from Secrets Manager: {detail}")]
@@ -174,21 +180,37 @@ impl Secrets {
         if webhook_secret.is_none() && signing_secrets.is_empty() {
             return Err(SecretsError::NoVerification { origin: source });
         }
-        let mut devin_authorization =
-            HeaderValue::try_from(format!("Bearer {}", devin_api_key.expose()))
-                .map_err(|_| SecretsError::InvalidApiKey { origin: source })?;
-        devin_authorization.set_sensitive(true);
+        let authorization =
+            |key, scheme: &str, secret: &Secret| {
+                let mut value = HeaderValue::try_from(format!("{scheme}{}", secret.expose()))
+                    .map_err(|_| SecretsError::NotAHeader {
+                        key,
+                        origin: source.clone(),
+                    })?;
+                value.set_sensitive(true);
+                Ok(value)
+            };
+        let devin_authorization = authorization(DEVIN_API_KEY, "Bearer ", &devin_api_key)?;
+        let pagerduty_authorization = value(PAGERDUTY_API_TOKEN)?
+            .map(|token| authorization(PAGERDUTY_API_TOKEN, "Token token=", &token))
+            .transpose()?;
         Ok(Secrets {
             devin_api_key,
             webhook_secret,
             signing_secrets,
             devin_authorization,
+            pagerduty_authorization,
         })
     }
 
     /// The `Authorization` header for the Devin API.
     pub fn devin_authorization(&self) -> &HeaderValue {
         &self.devin_authorization
+    }
+
+    /// The `Authorization` header for the PagerDuty REST API, when a token is set.
+    pub fn pagerduty_authorization(&self) -> Option<&HeaderValue> {
+        self.pagerduty_authorization.as_ref()
     }
 
     /// The delivery checks these secrets configure.
@@ -443,11 +465,16 @@ mod tests {
     fn the_environment_uses_the_same_names() {
         let env = |name: &str| match name {
             "DEVIN_API_KEY" => Some("cog_env".to_owned()),
+            "PAGERDUTY_API_TOKEN" => Some("pd_env".to_owned()),
             "PAGERDUTY_SIGNING_SECRET" => Some("a,b".to_owned()),
             _ => None,
         };
         let secrets = Secrets::from_lookup(env).unwrap();
         assert_eq!(secrets.signing_secrets.len(), 2);
+        assert_eq!(
+            secrets.pagerduty_authorization().unwrap(),
+            "Token token=pd_env"
+        );
         let err = Secrets::from_lookup(|_| None).unwrap_err();
         assert_eq!(
             err.to_string(),

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::pagerduty;
 use crate::route::{Policy, PolicyError};
 use crate::secrets::SecretSource;
 
@@ -25,6 +26,10 @@ pub struct Settings {
     pub secret_source: SecretSource,
     /// `ROUTING_CONFIG`; unset, every triggered incident gets the built-in brief.
     pub policy: Policy,
+    /// Without a trailing slash.
+    pub pagerduty_api_url: String,
+    /// The `From` of notes on incidents; needed when `PAGERDUTY_API_TOKEN` is set.
+    pub pagerduty_from_email: Option<String>,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -60,19 +65,31 @@ impl Settings {
             });
         }
 
-        let devin_api_url = match var("DEVIN_API_URL") {
-            None => DEFAULT_DEVIN_API_URL.to_owned(),
-            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
-                url.trim_end_matches('/').to_owned()
-            }
-            Some(url) => {
+        let devin_api_url = base_url(
+            &var,
+            "DEVIN_API_URL",
+            DEFAULT_DEVIN_API_URL,
+            "an http(s):// URL such as https://api.devin.ai",
+        )?;
+        let pagerduty_api_url = base_url(
+            &var,
+            "PAGERDUTY_API_URL",
+            pagerduty::DEFAULT_API_URL,
+            "an http(s):// URL such as https://api.pagerduty.com",
+        )?;
+        let pagerduty_from_email = var("PAGERDUTY_FROM_EMAIL").map(|email| email.trim().to_owned());
+        if let Some(email) = &pagerduty_from_email {
+            // It travels as the `From` header: one address, no spaces.
+            let plausible =
+                email.contains('@') && email.chars().all(|c| c.is_ascii_graphic() && c != ',');
+            if !plausible {
                 return Err(SettingsError::Invalid {
-                    name: "DEVIN_API_URL",
-                    value: url,
-                    expected: "an http(s):// URL such as https://api.devin.ai",
-                })
+                    name: "PAGERDUTY_FROM_EMAIL",
+                    value: email.clone(),
+                    expected: "the email address of a user on the PagerDuty account",
+                });
             }
-        };
+        }
 
         let delivery_budget = positive(
             &var,
@@ -120,7 +137,29 @@ impl Settings {
             dry_run,
             secret_source,
             policy,
+            pagerduty_api_url,
+            pagerduty_from_email,
         })
+    }
+}
+
+/// An http(s) base URL without its trailing slash, or `default`.
+fn base_url(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: &str,
+    expected: &'static str,
+) -> Result<String, SettingsError> {
+    match var(name) {
+        None => Ok(default.to_owned()),
+        Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+            Ok(url.trim_end_matches('/').to_owned())
+        }
+        Some(url) => Err(SettingsError::Invalid {
+            name,
+            value: url,
+            expected,
+        }),
     }
 }
 
@@ -167,6 +206,8 @@ mod tests {
         assert!(!s.dry_run);
         assert_eq!(s.secret_source, SecretSource::Environment);
         assert!(s.policy.accepts("incident.triggered") && !s.policy.accepts("pagey.ping"));
+        assert_eq!(s.pagerduty_api_url, "https://api.pagerduty.com");
+        assert_eq!(s.pagerduty_from_email, None);
     }
 
     #[test]
@@ -192,6 +233,8 @@ mod tests {
             ("DEVIN_API_URL", "http://127.0.0.1:8080/"),
             ("DELIVERY_BUDGET_MS", "250"),
             ("SECRETS_TTL_SECONDS", "60"),
+            ("PAGERDUTY_API_URL", "http://127.0.0.1:9/"),
+            ("PAGERDUTY_FROM_EMAIL", " bridge@acme.example "),
             ("DEVIN_DRY_RUN", "TRUE"),
             ("BRIDGE_SECRET_ID", "bridge/secrets"),
         ])
@@ -199,6 +242,11 @@ mod tests {
         assert_eq!(s.devin_api_url, "http://127.0.0.1:8080");
         assert_eq!(s.delivery_budget, Duration::from_millis(250));
         assert_eq!(s.secrets_ttl, Duration::from_secs(60));
+        assert_eq!(s.pagerduty_api_url, "http://127.0.0.1:9");
+        assert_eq!(
+            s.pagerduty_from_email.as_deref(),
+            Some("bridge@acme.example")
+        );
         assert!(s.dry_run);
         assert_eq!(
             s.secret_source,
@@ -232,6 +280,9 @@ mod tests {
             ("DELIVERY_BUDGET_MS", "0"),
             ("DELIVERY_BUDGET_MS", "4s"),
             ("SECRETS_TTL_SECONDS", "-1"),
+            ("PAGERDUTY_API_URL", "api.pagerduty.com"),
+            ("PAGERDUTY_FROM_EMAIL", "not an email"),
+            ("PAGERDUTY_FROM_EMAIL", "a@b.example,c@d.example"),
             ("DEVIN_DRY_RUN", "maybe"),
         ] {
             let err = settings(&[("DEVIN_ORG_ID", "org-1"), (name, value)]).unwrap_err();
