@@ -33,6 +33,13 @@ pub struct Received {
     pub body: Value,
 }
 
+/// A message sent to a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub devin_id: String,
+    pub message: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct StoredSession {
     pub session_id: String,
@@ -48,6 +55,7 @@ struct Script {
     /// Requests with another `Authorization: Bearer` get 401 while set.
     accepted_key: Option<String>,
     received: Vec<Received>,
+    messages: Vec<Message>,
     requests: usize,
     sessions: Vec<StoredSession>,
 }
@@ -67,6 +75,10 @@ impl FakeDevin {
             .route(
                 "/v3/organizations/{org_id}/sessions",
                 post(create_session).get(list_sessions),
+            )
+            .route(
+                "/v3/organizations/{org_id}/sessions/{devin_id}/messages",
+                post(receive_message),
             )
             .with_state(script.clone());
         let (address, server) = super::serve_on_loopback(app).await;
@@ -102,6 +114,11 @@ impl FakeDevin {
     /// The session creations received, in order.
     pub fn received(&self) -> Vec<Received> {
         self.script.lock().unwrap().received.clone()
+    }
+
+    /// The messages sent to sessions, in order.
+    pub fn messages(&self) -> Vec<Message> {
+        self.script.lock().unwrap().messages.clone()
     }
 
     /// How many requests of any kind arrived.
@@ -201,6 +218,26 @@ async fn create_session(
         }
         other => non_session_reply(other).await,
     }
+}
+
+async fn receive_message(
+    State(script): State<Shared>,
+    Path((_org_id, devin_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut script = script.lock().unwrap();
+    if let Some(refused) = gate(&mut script, &headers) {
+        return refused;
+    }
+    if !script.sessions.iter().any(|s| s.session_id == devin_id) {
+        return scripted_status(404, None);
+    }
+    script.messages.push(Message {
+        devin_id,
+        message: body["message"].as_str().unwrap_or_default().to_owned(),
+    });
+    Json(json!({"message_id": script.messages.len()})).into_response()
 }
 
 async fn list_sessions(

@@ -4,6 +4,7 @@
 
 pub mod devin;
 pub mod moto;
+pub mod pagerduty;
 pub mod runtime_api;
 
 use std::path::PathBuf;
