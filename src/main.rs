@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
-use lambda_http::{service_fn, tracing, RequestExt};
+use lambda_http::{service_fn, RequestExt};
 use pagerduty_devin_bridge::devin::DevinClient;
 use pagerduty_devin_bridge::handler::{Bridge, Options};
 use pagerduty_devin_bridge::pagerduty::PagerDutyClient;
@@ -13,6 +13,7 @@ use pagerduty_devin_bridge::secrets::{SecretStore, SecretsError};
 use pagerduty_devin_bridge::settings::{Settings, SettingsError};
 use reqwest::header::HeaderValue;
 use thiserror::Error;
+use tracing_subscriber::filter::LevelFilter;
 
 #[derive(Debug, Error)]
 enum ColdStartError {
@@ -30,7 +31,8 @@ enum ColdStartError {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    tracing::init_default_subscriber();
+    init_logging();
+    trust_the_ca_bundle_file();
 
     let bridge = match cold_start().await {
         Ok(bridge) => bridge,
@@ -62,18 +64,23 @@ async fn main() -> ExitCode {
 async fn cold_start() -> Result<Bridge, ColdStartError> {
     let env = |name: &str| std::env::var(name).ok();
     let settings = Settings::from_lookup(env)?;
-    let secrets =
-        SecretStore::load(settings.secret_source.clone(), settings.secrets_ttl, env).await?;
-    let http = reqwest::Client::builder()
-        // A frozen instance cannot see a server close its idle connections: drop them before
-        // typical keep-alive limits (60 s on AWS load balancers) rather than reuse a dead one.
-        .pool_idle_timeout(Duration::from_secs(50))
-        .user_agent(concat!(
-            "pagerduty-devin-bridge/",
-            env!("CARGO_PKG_VERSION")
-        ))
-        .build()
-        .map_err(ColdStartError::HttpClient)?;
+    // The HTTP client is built while Secrets Manager answers.
+    let (secrets, http) = tokio::join!(
+        SecretStore::load(settings.secret_source.clone(), settings.secrets_ttl, env),
+        async {
+            reqwest::Client::builder()
+                // A frozen instance cannot see a server close its idle connections: drop them
+                // before typical keep-alive limits (60 s on AWS load balancers) rather than
+                // reuse a dead one.
+                .pool_idle_timeout(Duration::from_secs(50))
+                .user_agent(concat!(
+                    "pagerduty-devin-bridge/",
+                    env!("CARGO_PKG_VERSION")
+                ))
+                .build()
+        }
+    );
+    let (secrets, http) = (secrets?, http.map_err(ColdStartError::HttpClient)?);
     let devin = DevinClient::new(
         http.clone(),
         &settings.devin_api_url,
@@ -120,6 +127,51 @@ async fn cold_start() -> Result<Bridge, ColdStartError> {
         Some(pagerduty) => bridge.with_pagerduty(pagerduty),
         None => bridge,
     })
+}
+
+/// Logs as Lambda's advanced logging controls ask: JSON lines when `AWS_LAMBDA_LOG_FORMAT` is
+/// `JSON`, at `AWS_LAMBDA_LOG_LEVEL` (or `RUST_LOG`; `INFO` by default). Lambda adds the time.
+fn init_logging() {
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok()
+        .and_then(|level| level.trim().parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
+    let logs = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(false)
+        .without_time();
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    if json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
+}
+
+/// The system's CA bundle, by distribution: Amazon Linux 2023 (Lambda's `provided.al2023`), then
+/// Debian and Ubuntu.
+const CA_BUNDLES: [&str; 2] = [
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/certs/ca-certificates.crt",
+];
+
+/// Points the TLS trust store at the system's CA bundle file. Left to itself, the AWS SDK's
+/// client (rustls-native-certs) also reads every file of the certificate directory, which holds
+/// the same certificates one per file: on a Debian machine that is ~300 files and most of the
+/// cold start with Secrets Manager. Nothing changes when `SSL_CERT_FILE` or `SSL_CERT_DIR` is
+/// already set, or when no known bundle exists.
+fn trust_the_ca_bundle_file() {
+    if std::env::var_os("SSL_CERT_FILE").is_some() || std::env::var_os("SSL_CERT_DIR").is_some() {
+        return;
+    }
+    if let Some(bundle) = CA_BUNDLES
+        .iter()
+        .find(|path| std::path::Path::new(path).is_file())
+    {
+        // Still one thread: the runtime is current-thread and nothing else has started.
+        std::env::set_var("SSL_CERT_FILE", bundle);
+    }
 }
 
 /// Lambda gives the deadline as wall-clock time; the bridge counts in monotonic time.

@@ -53,10 +53,6 @@ fn vars(devin_url: &str, extra: &[(&'static str, &str)]) -> Vec<(&'static str, S
     vars
 }
 
-fn borrowed<'a>(vars: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    vars.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
-
 /// The triggered sample with another event id (and, given one, another incident id).
 fn another_delivery(event_id: &str, incident_id: Option<&str>) -> String {
     let mut body = delivery_body(&sample_event("incident-triggered.json"))

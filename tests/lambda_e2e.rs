@@ -49,10 +49,6 @@ fn env_secrets(devin_url: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn borrowed<'a>(vars: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    vars.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn secrets_manager_to_devin_session() {
     let moto = Moto::start().await;

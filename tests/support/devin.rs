@@ -66,6 +66,7 @@ pub struct FakeDevin {
     pub url: String,
     script: Shared,
     server: tokio::task::JoinHandle<()>,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl FakeDevin {
@@ -81,11 +82,12 @@ impl FakeDevin {
                 post(receive_message),
             )
             .with_state(script.clone());
-        let (address, server) = super::serve_on_loopback(app).await;
+        let loopback = super::serve_on_loopback(app).await;
         FakeDevin {
-            url: format!("http://{address}"),
+            url: format!("http://{}", loopback.address),
             script,
-            server,
+            server: loopback.server,
+            connections: loopback.connections,
         }
     }
 
@@ -119,6 +121,11 @@ impl FakeDevin {
     /// The messages sent to sessions, in order.
     pub fn messages(&self) -> Vec<Message> {
         self.script.lock().unwrap().messages.clone()
+    }
+
+    /// How many TCP connections the clients opened.
+    pub fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many requests of any kind arrived.

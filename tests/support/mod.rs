@@ -12,16 +12,37 @@ use std::path::PathBuf;
 pub const LOCAL_WEBHOOK_SECRET: &str = "local-webhook-secret";
 pub const LOCAL_SIGNING_SECRET: &str = "local-signing-secret";
 
-/// Serves `app` on a free loopback port until the returned task is aborted.
-pub async fn serve_on_loopback(
-    app: axum::Router,
-) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+/// A server on a free loopback port, until its task is aborted.
+pub struct Loopback {
+    pub address: std::net::SocketAddr,
+    pub server: tokio::task::JoinHandle<()>,
+    /// TCP connections accepted so far.
+    pub connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+pub async fn serve_on_loopback(app: axum::Router) -> Loopback {
+    use axum::serve::ListenerExt;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let connections = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = connections.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
+    let listener = listener.tap_io(move |_| {
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    (address, server)
+    Loopback {
+        address,
+        server,
+        connections,
+    }
+}
+
+/// Environment variables as `spawn_function` takes them.
+pub fn borrowed<'a>(vars: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    vars.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
 pub fn repo_path(relative: &str) -> PathBuf {

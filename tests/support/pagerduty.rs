@@ -41,11 +41,11 @@ impl FakePagerDuty {
         let app = Router::new()
             .route("/incidents/{id}/notes", post(add_note))
             .with_state(script.clone());
-        let (address, server) = super::serve_on_loopback(app).await;
+        let loopback = super::serve_on_loopback(app).await;
         FakePagerDuty {
-            url: format!("http://{address}"),
+            url: format!("http://{}", loopback.address),
             script,
-            server,
+            server: loopback.server,
         }
     }
 

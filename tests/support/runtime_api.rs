@@ -36,6 +36,8 @@ struct Shared {
 struct Emulator {
     /// How long each invocation may run, from the moment it is handed out.
     timeout: Mutex<Duration>,
+    /// When the function first asked for an invocation: the end of its cold start.
+    first_poll: Mutex<Option<std::time::Instant>>,
     shared: Mutex<Shared>,
     next: tokio::sync::Mutex<mpsc::UnboundedReceiver<(String, String)>>,
 }
@@ -53,6 +55,7 @@ impl RuntimeApi {
         let (events, receiver) = mpsc::unbounded_channel();
         let emulator = Arc::new(Emulator {
             timeout: Mutex::new(Duration::from_secs(10)),
+            first_poll: Mutex::new(None),
             shared: Mutex::new(Shared::default()),
             next: tokio::sync::Mutex::new(receiver),
         });
@@ -68,7 +71,8 @@ impl RuntimeApi {
             )
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(emulator.clone());
-        let (address, server) = super::serve_on_loopback(app).await;
+        let loopback = super::serve_on_loopback(app).await;
+        let (address, server) = (loopback.address, loopback.server);
         RuntimeApi {
             address: address.to_string(),
             emulator,
@@ -103,6 +107,22 @@ impl RuntimeApi {
         *self.emulator.timeout.lock().unwrap() = timeout;
     }
 
+    /// When the function first polled for an invocation (the end of its cold start), waiting
+    /// up to 10 s for it.
+    pub async fn first_poll(&self) -> std::time::Instant {
+        let waited = std::time::Instant::now();
+        loop {
+            if let Some(at) = *self.emulator.first_poll.lock().unwrap() {
+                return at;
+            }
+            assert!(
+                waited.elapsed() < Duration::from_secs(10),
+                "the function never polled"
+            );
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+    }
+
     /// What the function posted to `/runtime/init/error`, if anything.
     pub fn init_error(&self) -> Option<(HeaderMap, Value)> {
         self.emulator.shared.lock().unwrap().init_error.clone()
@@ -130,13 +150,18 @@ impl RuntimeApi {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        let spawned_at = std::time::Instant::now();
         let mut child = command.spawn().expect("the bootstrap binary starts");
         // Drained as it comes: a full pipe would block the function mid-log.
         let readers = [
             drain(child.stdout.take().unwrap()),
             drain(child.stderr.take().unwrap()),
         ];
-        Function { child, readers }
+        Function {
+            child,
+            readers,
+            spawned_at,
+        }
     }
 }
 
@@ -151,6 +176,8 @@ pub struct Function {
     child: Child,
     /// Everything it writes to stdout and to stderr.
     readers: [tokio::task::JoinHandle<String>; 2],
+    /// Just before the exec.
+    pub spawned_at: std::time::Instant,
 }
 
 fn drain(
@@ -179,6 +206,11 @@ impl Function {
         self.take_output().await
     }
 
+    /// The process id, to read its memory from /proc.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("still running")
+    }
+
     /// Whether the process is still running.
     pub fn is_alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
@@ -194,6 +226,11 @@ impl Function {
 }
 
 async fn next(State(emulator): State<Arc<Emulator>>) -> Response {
+    emulator
+        .first_poll
+        .lock()
+        .unwrap()
+        .get_or_insert_with(std::time::Instant::now);
     let Some((id, event)) = emulator.next.lock().await.recv().await else {
         return StatusCode::GONE.into_response();
     };

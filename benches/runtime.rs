@@ -1,0 +1,211 @@
+//! The bridge as Lambda runs it, measured: cold start (exec to the first poll of the Runtime
+//! API), warm invocations through the Runtime API emulator with an instant loopback Devin, and
+//! the function's memory over 1,000 deliveries. Prints one table.
+//!   cargo bench --bench runtime
+//! The binary is the optimized `bootstrap` cargo builds for benchmarks (the release profile).
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::time::Duration;
+
+use serde_json::json;
+use support::devin::FakeDevin;
+use support::moto::Moto;
+use support::runtime_api::{Outcome, RuntimeApi};
+use support::*;
+
+const COLD_STARTS: usize = 40;
+const DELIVERIES: usize = 1000;
+/// Memory is followed past `DELIVERIES`, until well after the remembered deliveries are full.
+const MEMORY_DELIVERIES: usize = 3000;
+
+fn main() {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(measure());
+}
+
+fn env_vars(devin_url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("DEVIN_ORG_ID", "org-bench".into()),
+        ("DEVIN_API_URL", devin_url.into()),
+        ("DEVIN_API_KEY", TEST_DEVIN_API_KEY.into()),
+        ("WEBHOOK_SECRET", LOCAL_WEBHOOK_SECRET.into()),
+        ("PAGERDUTY_SIGNING_SECRET", LOCAL_SIGNING_SECRET.into()),
+        ("AWS_LAMBDA_LOG_LEVEL", "WARN".into()),
+    ]
+}
+
+/// Exec to first poll, `COLD_STARTS` times.
+async fn cold_starts(vars: &[(&'static str, String)]) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(COLD_STARTS);
+    for _ in 0..COLD_STARTS {
+        let runtime = RuntimeApi::start().await;
+        let function = runtime.spawn_function(&borrowed(vars));
+        let polled = runtime.first_poll().await;
+        times.push(polled - function.spawned_at);
+        function.stop().await;
+    }
+    times.sort();
+    times
+}
+
+fn delivery(n: usize) -> String {
+    let body = json!({"event": {"id": format!("EVBENCH{n:06}"), "event_type": "incident.triggered",
+        "occurred_at": "2026-11-28T09:12:04.512Z",
+        "data": {"id": format!("QBENCH{n:06}"), "type": "incident", "number": n, "title": "Bench alert",
+                 "status": "triggered", "urgency": "high", "service": {"id": "PS", "summary": "bench-api"},
+                 "priority": {"id": "PP", "summary": "P1"}, "teams": [{"id": "PT", "summary": "SRE"}]}}});
+    function_url_event("POST", "/pagerduty-alert", &body.to_string())
+}
+
+/// `VmRSS` and `VmHWM` (peak) of a process, in KiB.
+fn memory(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kib| kib.parse().ok())
+            .unwrap()
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn at(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+async fn measure() {
+    let devin = FakeDevin::start().await;
+
+    let from_env = cold_starts(&env_vars(&devin.url)).await;
+
+    let moto = Moto::start().await;
+    let arn = moto
+        .create_secret(
+            "bench",
+            &json!({"DEVIN_API_KEY": TEST_DEVIN_API_KEY, "WEBHOOK_SECRET": LOCAL_WEBHOOK_SECRET,
+                    "PAGERDUTY_SIGNING_SECRET": LOCAL_SIGNING_SECRET})
+            .to_string(),
+        )
+        .await;
+    let mut sm_vars = moto.aws_env();
+    sm_vars.extend([
+        ("DEVIN_ORG_ID", "org-bench".to_owned()),
+        ("DEVIN_API_URL", devin.url.clone()),
+        ("BRIDGE_SECRET_ID", arn),
+        ("AWS_LAMBDA_LOG_LEVEL", "WARN".to_owned()),
+    ]);
+    let from_secrets_manager = cold_starts(&sm_vars).await;
+    // What moto alone takes to answer, from a warm client: part of every cold start above.
+    let client = moto.client();
+    let mut moto_alone = Vec::new();
+    for _ in 0..COLD_STARTS {
+        let asked = std::time::Instant::now();
+        client
+            .get_secret_value()
+            .secret_id("bench")
+            .send()
+            .await
+            .unwrap();
+        moto_alone.push(asked.elapsed());
+    }
+    moto_alone.sort();
+
+    // Warm: one instance, 1,000 triggered incidents, each a lookup and a create at Devin.
+    let runtime = RuntimeApi::start().await;
+    let mut function = runtime.spawn_function(&borrowed(&env_vars(&devin.url)));
+    let connections_before = devin.connections();
+    let mut latencies = Vec::with_capacity(DELIVERIES);
+    let mut rss = Vec::new();
+    let mut peak_at_1000 = 0;
+    for n in 0..MEMORY_DELIVERIES {
+        let event = delivery(n);
+        let asked = std::time::Instant::now();
+        let Outcome::Response(answer) = runtime.invoke(&event).await else {
+            panic!("invocation {n} failed");
+        };
+        if n < DELIVERIES {
+            latencies.push(asked.elapsed());
+        }
+        assert_eq!(answer["statusCode"], 202);
+        if [0, 99, 499, 999, 1999, 2999].contains(&n) {
+            rss.push((n + 1, memory(function.pid())));
+        }
+        if n + 1 == DELIVERIES {
+            peak_at_1000 = memory(function.pid()).1;
+        }
+    }
+    assert!(function.is_alive());
+    let (_, peak) = memory(function.pid());
+    let connections = devin.connections() - connections_before;
+    function.stop().await;
+    latencies.sort();
+
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    println!();
+    println!(
+        "pagerduty-devin-bridge, optimized bootstrap ({}), {} cores, {cpu}",
+        std::env::consts::ARCH,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+    );
+    println!("| measure | median | p90 | min | max |");
+    println!("| --- | --- | --- | --- | --- |");
+    for (label, times) in [
+        (
+            "cold start, secrets from the environment (exec → first poll)",
+            &from_env,
+        ),
+        (
+            "cold start, Secrets Manager on loopback (moto)",
+            &from_secrets_manager,
+        ),
+        (
+            "of which moto's own GetSecretValue answer (warm client)",
+            &moto_alone,
+        ),
+    ] {
+        println!(
+            "| {label}, {COLD_STARTS} runs | {} | {} | {} | {} |",
+            ms(at(times, 0.5)),
+            ms(at(times, 0.9)),
+            ms(times[0]),
+            ms(*times.last().unwrap())
+        );
+    }
+    println!(
+        "| warm invocation, emulator + instant Devin, {DELIVERIES} deliveries | {} (p99 {}) | {} | {} | {} |",
+        ms(at(&latencies, 0.5)),
+        ms(at(&latencies, 0.99)),
+        ms(at(&latencies, 0.9)),
+        ms(latencies[0]),
+        ms(*latencies.last().unwrap())
+    );
+    let rss_row: Vec<String> = rss
+        .iter()
+        .map(|(n, (now, _))| format!("{n}: {:.1} MB", *now as f64 / 1024.0))
+        .collect();
+    println!(
+        "| memory: peak RSS over {DELIVERIES} deliveries {:.1} MB, over {MEMORY_DELIVERIES} {:.1} MB; RSS after ({}) | | | | |",
+        peak_at_1000 as f64 / 1024.0,
+        peak as f64 / 1024.0,
+        rss_row.join(", "),
+    );
+    println!("| Devin TCP connections for {MEMORY_DELIVERIES} deliveries: {connections} | | | | |");
+}
