@@ -31,7 +31,9 @@ sam build
 
 echo "==> cargo lambda build --release --arm64"
 cargo lambda build --release --arm64
-ls -l target/lambda/bootstrap/bootstrap
+size=$(stat -c %s target/lambda/bootstrap/bootstrap)
+echo "bootstrap (arm64): $size bytes"
+[ "$size" -le 6000000 ] || { echo "the arm64 bootstrap is over 6 MB"; exit 1; }
 
 echo "==> cargo fuzz: verify_and_parse for 20 s (stable Rust, no sanitizer)"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
