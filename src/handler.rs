@@ -171,10 +171,7 @@ impl Bridge {
 
         let event = match incident::parse(body) {
             Ok(delivery) => delivery.event,
-            Err(err) => {
-                warn!(error = %err, "delivery refused: not a webhook v3 body");
-                return bad_request(&err);
-            }
+            Err(err) => return refused(&err),
         };
         let span = Span::current();
         span.record("event_id", event.id.as_str());
@@ -242,10 +239,7 @@ impl Bridge {
         }
         let incident = match event.incident() {
             Ok(incident) => incident,
-            Err(err) => {
-                warn!(error = %err, "delivery refused: the event carries no incident");
-                return bad_request(&err);
-            }
+            Err(err) => return refused(&err),
         };
         Span::current().record("incident_id", incident.id.as_str());
         self.investigate(&event, &incident, secrets, budget, tally)
@@ -359,10 +353,7 @@ impl Bridge {
         let (incident_id, message, incident) = if event.event_type == INCIDENT_ANNOTATED {
             let note = match event.note() {
                 Ok(note) => note,
-                Err(err) => {
-                    warn!(error = %err, "delivery refused: the event carries no note");
-                    return bad_request(&err);
-                }
+                Err(err) => return refused(&err),
             };
             Span::current().record("incident_id", note.incident_id.as_str());
             if note.content.contains(brief::NOTE_MARKER) {
@@ -378,10 +369,7 @@ impl Bridge {
         } else {
             let incident = match event.incident() {
                 Ok(incident) => incident,
-                Err(err) => {
-                    warn!(error = %err, "delivery refused: the event carries no incident");
-                    return bad_request(&err);
-                }
+                Err(err) => return refused(&err),
             };
             Span::current().record("incident_id", incident.id.as_str());
             let message = brief::session_message(&event.event_type, who, incident.priority_name());
@@ -573,7 +561,9 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {
     headers.get(name).map(|value| value.as_bytes())
 }
 
-fn bad_request(err: &dyn std::error::Error) -> Response<Body> {
+/// A body that parsed badly: logged, and answered 400 (PagerDuty does not retry a 4xx).
+fn refused(err: &incident::ParseError) -> Response<Body> {
+    warn!(error = %err, "delivery refused: not what a webhook v3 delivery carries");
     answer(
         StatusCode::BAD_REQUEST,
         json!({"error": "bad request", "detail": err.to_string()}),

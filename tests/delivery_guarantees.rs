@@ -9,29 +9,12 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use support::devin::{FakeDevin, Reply};
 use support::moto::Moto;
-use support::runtime_api::{Outcome, RuntimeApi};
+use support::runtime_api::{http_answer, log_lines, RuntimeApi};
 use support::*;
-
-fn http_answer(outcome: Outcome) -> (u16, Value, Value) {
-    let Outcome::Response(response) = outcome else {
-        panic!("expected a response, got {outcome:?}");
-    };
-    let status = response["statusCode"].as_u64().unwrap() as u16;
-    let body = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
-    (status, body, response["headers"].clone())
-}
-
-/// The function's stdout and stderr, one JSON value per line.
-fn lines(output: &str) -> Vec<Value> {
-    output
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
-        .collect()
-}
 
 /// The EMF metric documents among the lines.
 fn metrics(output: &str) -> Vec<Value> {
-    lines(output)
+    log_lines(output)
         .into_iter()
         .filter(|line| line.get("_aws").is_some())
         .collect()
@@ -143,7 +126,7 @@ async fn a_retry_after_that_fits_is_honoured() {
     assert_eq!(devin.sessions().len(), 1);
 
     let output = function.stop().await;
-    let retry = lines(&output)
+    let retry = log_lines(&output)
         .into_iter()
         .find(|line| line["level"] == "WARN")
         .unwrap_or_else(|| panic!("no retry line in {output}"));
@@ -339,7 +322,7 @@ async fn secrets_manager_down_on_a_refresh_keeps_the_held_secrets_serving() {
     assert_eq!(status, 401, "still verifying with the held secrets");
 
     let output = function.stop().await;
-    let warning = lines(&output)
+    let warning = log_lines(&output)
         .into_iter()
         .find(|line| {
             line["fields"]["message"] == "secrets not refreshed; the ones held keep serving"

@@ -8,28 +8,10 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use support::devin::{FakeDevin, Reply};
 use support::moto::Moto;
-use support::runtime_api::{Outcome, RuntimeApi};
+use support::runtime_api::{http_answer, log_lines, RuntimeApi};
 use support::*;
 
 const SECRET_JSON: &str = r#"{"DEVIN_API_KEY":"cog_from_secrets_manager","WEBHOOK_SECRET":"local-webhook-secret","PAGERDUTY_SIGNING_SECRET":"an-old-secret,local-signing-secret"}"#;
-
-/// The function's HTTP answer inside a Runtime API response: status, JSON body, headers.
-fn http_answer(outcome: Outcome) -> (u16, Value, Value) {
-    let Outcome::Response(response) = outcome else {
-        panic!("expected a response, got {outcome:?}");
-    };
-    let status = response["statusCode"].as_u64().unwrap() as u16;
-    let body = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
-    (status, body, response["headers"].clone())
-}
-
-/// Log lines of the function, each one JSON (AWS_LAMBDA_LOG_FORMAT=JSON).
-fn log_lines(output: &str) -> Vec<Value> {
-    output
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
-        .collect()
-}
 
 /// The first log line with this message.
 fn line_saying<'a>(lines: &'a [Value], message: &str, output: &str) -> &'a Value {

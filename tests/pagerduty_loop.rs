@@ -9,22 +9,11 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use support::devin::{FakeDevin, Message};
 use support::pagerduty::FakePagerDuty;
-use support::runtime_api::{Function, Outcome, RuntimeApi};
+use support::runtime_api::{http_answer, log_lines, Function, RuntimeApi};
 use support::*;
 
 const PD_TOKEN: &str = "u+pd_test_token_never_logged";
 const FROM: &str = "devin-bridge@acme.example";
-
-fn http_answer(outcome: Outcome) -> (u16, Value) {
-    let Outcome::Response(response) = outcome else {
-        panic!("expected a response, got {outcome:?}");
-    };
-    let status = response["statusCode"].as_u64().unwrap() as u16;
-    (
-        status,
-        serde_json::from_str(response["body"].as_str().unwrap()).unwrap(),
-    )
-}
 
 struct Loop {
     devin: FakeDevin,
@@ -60,19 +49,13 @@ impl Loop {
     }
 
     async fn deliver(&self, event: &str) -> (u16, Value) {
-        http_answer(self.runtime.invoke(event).await)
+        let (status, body, _) = http_answer(self.runtime.invoke(event).await);
+        (status, body)
     }
 
     async fn deliver_sample(&self, name: &str) -> (u16, Value) {
         self.deliver(&sample_event(name)).await
     }
-}
-
-fn log_lines(output: &str) -> Vec<Value> {
-    output
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -225,6 +225,24 @@ impl Function {
     }
 }
 
+/// The function's HTTP answer inside a Runtime API response: status, JSON body, headers.
+pub fn http_answer(outcome: Outcome) -> (u16, Value, Value) {
+    let Outcome::Response(response) = outcome else {
+        panic!("expected a response, got {outcome:?}");
+    };
+    let status = response["statusCode"].as_u64().unwrap() as u16;
+    let body = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    (status, body, response["headers"].clone())
+}
+
+/// The function's output, one JSON value per line (`AWS_LAMBDA_LOG_FORMAT=JSON`, EMF lines).
+pub fn log_lines(output: &str) -> Vec<Value> {
+    output
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect()
+}
+
 async fn next(State(emulator): State<Arc<Emulator>>) -> Response {
     emulator
         .first_poll
