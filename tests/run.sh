@@ -43,4 +43,5 @@ echo "==> the 1,000-delivery replay, with its figures"
 cargo test --test replay -- --nocapture
 
 echo "==> cargo test"
-cargo test --all-targets -- --skip a_thousand_deliveries_on_a_bad_day
+# Benches are compiled by clippy above and run by hand (README: Performance).
+cargo test --lib --bins --tests -- --skip a_thousand_deliveries_on_a_bad_day
