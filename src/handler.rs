@@ -21,7 +21,7 @@ use crate::devin::{DevinClient, DevinError};
 use crate::incident::{self, Event, Incident, INCIDENT_ANNOTATED, INCIDENT_REOPENED};
 use crate::metrics::Tally;
 use crate::pagerduty::PagerDutyClient;
-use crate::recent::{RecentDeliveries, Remembered, DEFAULT_CAPACITY};
+use crate::recent::{RecentDeliveries, DEFAULT_CAPACITY};
 use crate::retry::{within_budget, CallStats, Failure};
 use crate::route::{Action, Policy};
 use crate::secrets::{SecretStore, Secrets};
@@ -177,11 +177,10 @@ impl Bridge {
         span.record("event_id", event.id.as_str());
         span.record("event_type", event.event_type.as_str());
 
-        if let Some(Remembered { status, body }) = self.recent.lock().unwrap().get(&event.id) {
+        if let Some(body) = self.recent.lock().unwrap().get(&event.id) {
             tally.duplicates_suppressed = 1;
             info!("repeat of a completed delivery: answered from memory, Devin not called");
-            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::ACCEPTED);
-            return json_response(status, body.clone());
+            return json_response(StatusCode::ACCEPTED, body.to_owned());
         }
         self.deliver(event, secrets, budget, tally).await
     }
@@ -514,13 +513,7 @@ impl Bridge {
     /// Answers 202 with `body`, and remembers the answer for repeats of this delivery.
     fn remember(&self, event_id: &str, body: Value) -> Response<Body> {
         let body = body.to_string();
-        self.recent.lock().unwrap().remember(
-            event_id,
-            Remembered {
-                status: StatusCode::ACCEPTED.as_u16(),
-                body: body.clone(),
-            },
-        );
+        self.recent.lock().unwrap().remember(event_id, body.clone());
         json_response(StatusCode::ACCEPTED, body)
     }
 }

@@ -1,5 +1,6 @@
 //! The deliveries a warm instance has completed recently, so that PagerDuty's repeats of them
-//! are answered again without calling Devin. Bounded: the oldest is forgotten first.
+//! are answered again without calling Devin. Bounded: the oldest is forgotten first. Only
+//! completed deliveries are remembered, and those were all answered 202: the body is enough.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -8,16 +9,10 @@ use std::collections::{HashMap, VecDeque};
 /// catches any older repeat.
 pub const DEFAULT_CAPACITY: usize = 1024;
 
-/// A completed delivery's answer, as it was sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Remembered {
-    pub status: u16,
-    pub body: String,
-}
-
 pub struct RecentDeliveries {
     capacity: usize,
-    answers: HashMap<String, Remembered>,
+    /// The body each completed delivery was answered with.
+    answers: HashMap<String, String>,
     /// Event ids, oldest first.
     order: VecDeque<String>,
 }
@@ -31,11 +26,11 @@ impl RecentDeliveries {
         }
     }
 
-    pub fn get(&self, event_id: &str) -> Option<&Remembered> {
-        self.answers.get(event_id)
+    pub fn get(&self, event_id: &str) -> Option<&str> {
+        self.answers.get(event_id).map(String::as_str)
     }
 
-    pub fn remember(&mut self, event_id: &str, answer: Remembered) {
+    pub fn remember(&mut self, event_id: &str, answer: String) {
         if self.capacity == 0 {
             return;
         }
@@ -62,11 +57,8 @@ impl RecentDeliveries {
 mod tests {
     use super::*;
 
-    fn answer(n: u16) -> Remembered {
-        Remembered {
-            status: 202,
-            body: n.to_string(),
-        }
+    fn answer(n: u16) -> String {
+        n.to_string()
     }
 
     #[test]
@@ -78,7 +70,7 @@ mod tests {
         assert_eq!(recent.len(), 3);
         assert_eq!(recent.get("E0"), None);
         assert_eq!(recent.get("E1"), None);
-        assert_eq!(recent.get("E4"), Some(&answer(4)));
+        assert_eq!(recent.get("E4"), Some("4"));
     }
 
     #[test]
@@ -88,7 +80,7 @@ mod tests {
         recent.remember("E", answer(2));
         recent.remember("F", answer(3));
         assert_eq!(recent.len(), 2);
-        assert_eq!(recent.get("E"), Some(&answer(2)));
+        assert_eq!(recent.get("E"), Some("2"));
     }
 
     #[test]
