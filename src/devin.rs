@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::retry::{seconds, Transient};
+use crate::retry::{refusal, seconds, Transient};
 
 /// The body of `POST /v3/organizations/{org_id}/sessions`, with the fields the bridge sets.
 /// What the routing policy leaves null is left out, so Devin applies its own default.
@@ -35,9 +35,6 @@ pub struct Session {
     pub url: String,
 }
 
-/// Longest excerpt of an error body kept for the log.
-const MAX_DETAIL_CHARS: usize = 300;
-
 #[derive(Debug, Error)]
 pub enum DevinError {
     #[error("Devin answered {status}: {detail}")]
@@ -51,7 +48,7 @@ pub enum DevinError {
     #[error("could not reach Devin: {0}")]
     Unreachable(#[source] reqwest::Error),
     #[error("Devin answered 2xx, but not with what was asked: {0}")]
-    NotASession(#[source] reqwest::Error),
+    UnexpectedBody(#[source] reqwest::Error),
 }
 
 impl DevinError {
@@ -69,7 +66,7 @@ impl Transient for DevinError {
                 *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
             }
             DevinError::Unreachable(_) => true,
-            DevinError::Timeout(_) | DevinError::NotASession(_) => false,
+            DevinError::Timeout(_) | DevinError::UnexpectedBody(_) => false,
         }
     }
 
@@ -178,21 +175,19 @@ impl DevinClient {
             .await
             .map_err(transport_error)?;
 
-        let status = response.status();
-        if !status.is_success() {
-            let retry_after = response.headers().get(RETRY_AFTER).cloned();
-            let body = response.text().await.unwrap_or_default();
+        if !response.status().is_success() {
+            let (status, retry_after, detail) = refusal(response, RETRY_AFTER.as_str()).await;
             return Err(DevinError::Status {
                 status,
                 retry_after,
-                detail: body.chars().take(MAX_DETAIL_CHARS).collect(),
+                detail,
             });
         }
         response.json::<T>().await.map_err(|err| {
             if err.is_timeout() {
                 DevinError::Timeout(timeout)
             } else {
-                DevinError::NotASession(err)
+                DevinError::UnexpectedBody(err)
             }
         })
     }

@@ -8,12 +8,11 @@ use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::StatusCode;
 use thiserror::Error;
 
-use crate::retry::{seconds, Transient};
+use crate::retry::{refusal, seconds, Transient};
 
 pub const DEFAULT_API_URL: &str = "https://api.pagerduty.com";
 /// Version 2 of the REST API, as PagerDuty asks every client to say.
 const ACCEPT_V2: &str = "application/vnd.pagerduty+json;version=2";
-const MAX_DETAIL_CHARS: usize = 300;
 
 #[derive(Debug, Error)]
 pub enum PagerDutyError {
@@ -61,7 +60,7 @@ pub struct PagerDutyClient {
 }
 
 impl PagerDutyClient {
-    /// `from_email` must already be a valid header value (checked with the settings).
+    /// `from` is the `From` header: the email of the user the notes are written as.
     pub fn new(http: reqwest::Client, api_url: &str, from: HeaderValue) -> Self {
         PagerDutyClient {
             http,
@@ -97,16 +96,14 @@ impl PagerDutyClient {
             .send()
             .await
             .map_err(transport_error)?;
-        let status = response.status();
-        if status.is_success() {
+        if response.status().is_success() {
             return Ok(());
         }
-        let reset = response.headers().get("ratelimit-reset").cloned();
-        let body = response.text().await.unwrap_or_default();
+        let (status, reset, detail) = refusal(response, "ratelimit-reset").await;
         Err(PagerDutyError::Status {
             status,
             reset,
-            detail: body.chars().take(MAX_DETAIL_CHARS).collect(),
+            detail,
         })
     }
 }

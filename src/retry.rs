@@ -89,6 +89,25 @@ where
     }
 }
 
+/// Longest excerpt of an error body kept for the log.
+const MAX_DETAIL_CHARS: usize = 300;
+
+/// What a service's non-2xx answer tells: its status, the header saying how long to wait
+/// (`wait_header`), and the start of its body.
+pub async fn refusal(
+    response: reqwest::Response,
+    wait_header: &str,
+) -> (
+    reqwest::StatusCode,
+    Option<reqwest::header::HeaderValue>,
+    String,
+) {
+    let status = response.status();
+    let wait = response.headers().get(wait_header).cloned();
+    let body = response.text().await.unwrap_or_default();
+    (status, wait, body.chars().take(MAX_DETAIL_CHARS).collect())
+}
+
 /// A header holding a number of seconds (`Retry-After`, PagerDuty's `ratelimit-reset`).
 pub fn seconds(value: Option<&reqwest::header::HeaderValue>) -> Option<Duration> {
     let seconds = value?.to_str().ok()?.trim().parse::<u64>().ok()?;
