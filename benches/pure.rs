@@ -3,12 +3,12 @@
 //!   cargo bench --bench pure
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use pagerduty_devin_bridge::brief;
-use pagerduty_devin_bridge::incident;
-use pagerduty_devin_bridge::route::Policy;
-use pagerduty_devin_bridge::secrets::Secret;
-use pagerduty_devin_bridge::template::Facts;
-use pagerduty_devin_bridge::verify::{sign, Verifier};
+use pagerduty_devin_bridge::pure::brief;
+use pagerduty_devin_bridge::pure::policy::Policy;
+use pagerduty_devin_bridge::pure::secret::Secret;
+use pagerduty_devin_bridge::pure::template::Facts;
+use pagerduty_devin_bridge::pure::verify::{sign, Verifier};
+use pagerduty_devin_bridge::pure::webhook;
 use std::hint::black_box;
 
 const SECRET: &str = "HvPtlQNKMPpHSSqJpCdndXfo7HnGXa1pnH6w5axpxLFn9aRBNBGh4e8/HlonK5mz";
@@ -24,7 +24,7 @@ fn capture(name: &str) -> Vec<u8> {
 /// What the handler does between "the body is in memory" and "the request body is ready".
 fn deliver(verifier: &Verifier, policy: &Policy, signature: &[u8], body: &[u8]) -> Option<Vec<u8>> {
     verifier.verify(None, Some(signature), body).ok()?;
-    let event = incident::parse(body).ok()?.event;
+    let event = webhook::parse(body).ok()?.event;
     if !policy.accepts(&event.event_type) {
         return None;
     }

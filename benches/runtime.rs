@@ -4,13 +4,16 @@
 //!   cargo bench --bench runtime
 //! The binary is the optimized `bootstrap` cargo builds for benchmarks (the release profile).
 
-#[path = "../tests/support/mod.rs"]
+// The tests' loopback parts; the bench uses a few of them.
+#[allow(dead_code)]
+#[path = "../tests/bridge/support/mod.rs"]
 mod support;
 
 use std::time::Duration;
 
 use serde_json::json;
 use support::devin::FakeDevin;
+use support::env::Env;
 use support::moto::Moto;
 use support::runtime_api::{Outcome, RuntimeApi};
 use support::*;
@@ -28,23 +31,19 @@ fn main() {
         .block_on(measure());
 }
 
-fn env_vars(devin_url: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("DEVIN_ORG_ID", "org-bench".into()),
-        ("DEVIN_API_URL", devin_url.into()),
-        ("DEVIN_API_KEY", TEST_DEVIN_API_KEY.into()),
-        ("WEBHOOK_SECRET", LOCAL_WEBHOOK_SECRET.into()),
-        ("PAGERDUTY_SIGNING_SECRET", LOCAL_SIGNING_SECRET.into()),
-        ("AWS_LAMBDA_LOG_LEVEL", "WARN".into()),
-    ]
+/// Secrets from the environment, warnings only.
+fn bench_env(devin_url: &str) -> Env {
+    Env::local(devin_url)
+        .set("DEVIN_ORG_ID", "org-bench")
+        .set("AWS_LAMBDA_LOG_LEVEL", "WARN")
 }
 
 /// Exec to first poll, `COLD_STARTS` times.
-async fn cold_starts(vars: &[(&'static str, String)]) -> Vec<Duration> {
+async fn cold_starts(env: &Env) -> Vec<Duration> {
     let mut times = Vec::with_capacity(COLD_STARTS);
     for _ in 0..COLD_STARTS {
         let runtime = RuntimeApi::start().await;
-        let function = runtime.spawn_function(&borrowed(vars));
+        let function = runtime.spawn_function(&env.vars());
         let polled = runtime.first_poll().await;
         times.push(polled - function.spawned_at);
         function.stop().await;
@@ -86,9 +85,15 @@ fn at(sorted: &[Duration], p: f64) -> Duration {
 
 async fn measure() {
     let devin = FakeDevin::start().await;
+    let from_env = cold_starts(&bench_env(&devin.url)).await;
+    let (from_secrets_manager, moto_alone) = secrets_manager_cold_starts(&devin.url).await;
+    let warm = warm(&devin).await;
+    print_table(&from_env, &from_secrets_manager, &moto_alone, &warm);
+}
 
-    let from_env = cold_starts(&env_vars(&devin.url)).await;
-
+/// Cold starts reading the secret from moto, and what moto alone takes to answer from a warm
+/// client (part of every such cold start).
+async fn secrets_manager_cold_starts(devin_url: &str) -> (Vec<Duration>, Vec<Duration>) {
     let moto = Moto::start().await;
     let arn = moto
         .create_secret(
@@ -98,15 +103,10 @@ async fn measure() {
             .to_string(),
         )
         .await;
-    let mut sm_vars = moto.aws_env();
-    sm_vars.extend([
-        ("DEVIN_ORG_ID", "org-bench".to_owned()),
-        ("DEVIN_API_URL", devin.url.clone()),
-        ("BRIDGE_SECRET_ID", arn),
-        ("AWS_LAMBDA_LOG_LEVEL", "WARN".to_owned()),
-    ]);
-    let from_secrets_manager = cold_starts(&sm_vars).await;
-    // What moto alone takes to answer, from a warm client: part of every cold start above.
+    let sm_env = Env::secrets_manager(devin_url, &moto, &arn)
+        .set("DEVIN_ORG_ID", "org-bench")
+        .set("AWS_LAMBDA_LOG_LEVEL", "WARN");
+    let cold = cold_starts(&sm_env).await;
     let client = moto.client();
     let mut moto_alone = Vec::new();
     for _ in 0..COLD_STARTS {
@@ -120,14 +120,28 @@ async fn measure() {
         moto_alone.push(asked.elapsed());
     }
     moto_alone.sort();
+    (cold, moto_alone)
+}
 
-    // Warm: one instance, 1,000 triggered incidents, each a lookup and a create at Devin.
+/// What one warm instance did over `MEMORY_DELIVERIES` triggered incidents.
+struct Warm {
+    /// Of the first `DELIVERIES`, sorted.
+    latencies: Vec<Duration>,
+    /// (deliveries so far, (RSS, peak) in KiB).
+    rss: Vec<(usize, (u64, u64))>,
+    peak_at_deliveries: u64,
+    peak: u64,
+    connections: usize,
+}
+
+/// One instance, `MEMORY_DELIVERIES` triggered incidents, each a lookup and a create at Devin.
+async fn warm(devin: &FakeDevin) -> Warm {
     let runtime = RuntimeApi::start().await;
-    let mut function = runtime.spawn_function(&borrowed(&env_vars(&devin.url)));
+    let mut function = runtime.spawn_function(&bench_env(&devin.url).vars());
     let connections_before = devin.connections();
     let mut latencies = Vec::with_capacity(DELIVERIES);
     let mut rss = Vec::new();
-    let mut peak_at_1000 = 0;
+    let mut peak_at_deliveries = 0;
     for n in 0..MEMORY_DELIVERIES {
         let event = delivery(n);
         let asked = std::time::Instant::now();
@@ -142,7 +156,7 @@ async fn measure() {
             rss.push((n + 1, memory(function.pid())));
         }
         if n + 1 == DELIVERIES {
-            peak_at_1000 = memory(function.pid()).1;
+            peak_at_deliveries = memory(function.pid()).1;
         }
     }
     assert!(function.is_alive());
@@ -150,7 +164,21 @@ async fn measure() {
     let connections = devin.connections() - connections_before;
     function.stop().await;
     latencies.sort();
+    Warm {
+        latencies,
+        rss,
+        peak_at_deliveries,
+        peak,
+        connections,
+    }
+}
 
+fn print_table(
+    from_env: &[Duration],
+    from_secrets_manager: &[Duration],
+    moto_alone: &[Duration],
+    warm: &Warm,
+) {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -170,15 +198,15 @@ async fn measure() {
     for (label, times) in [
         (
             "cold start, secrets from the environment (exec → first poll)",
-            &from_env,
+            from_env,
         ),
         (
             "cold start, Secrets Manager on loopback (moto)",
-            &from_secrets_manager,
+            from_secrets_manager,
         ),
         (
             "of which moto's own GetSecretValue answer (warm client)",
-            &moto_alone,
+            moto_alone,
         ),
     ] {
         println!(
@@ -189,23 +217,28 @@ async fn measure() {
             ms(*times.last().unwrap())
         );
     }
+    let latencies = &warm.latencies;
     println!(
         "| warm invocation, emulator + instant Devin, {DELIVERIES} deliveries | {} (p99 {}) | {} | {} | {} |",
-        ms(at(&latencies, 0.5)),
-        ms(at(&latencies, 0.99)),
-        ms(at(&latencies, 0.9)),
+        ms(at(latencies, 0.5)),
+        ms(at(latencies, 0.99)),
+        ms(at(latencies, 0.9)),
         ms(latencies[0]),
         ms(*latencies.last().unwrap())
     );
-    let rss_row: Vec<String> = rss
+    let rss_row: Vec<String> = warm
+        .rss
         .iter()
         .map(|(n, (now, _))| format!("{n}: {:.1} MB", *now as f64 / 1024.0))
         .collect();
     println!(
         "| memory: peak RSS over {DELIVERIES} deliveries {:.1} MB, over {MEMORY_DELIVERIES} {:.1} MB; RSS after ({}) | | | | |",
-        peak_at_1000 as f64 / 1024.0,
-        peak as f64 / 1024.0,
+        warm.peak_at_deliveries as f64 / 1024.0,
+        warm.peak as f64 / 1024.0,
         rss_row.join(", "),
     );
-    println!("| Devin TCP connections for {MEMORY_DELIVERIES} deliveries: {connections} | | | | |");
+    println!(
+        "| Devin TCP connections for {MEMORY_DELIVERIES} deliveries: {} | | | | |",
+        warm.connections
+    );
 }

@@ -1,22 +1,16 @@
 //! PagerDuty Generic Webhooks (v3) in, Devin investigations out.
 //!
-//! The pure core ([`verify`], [`incident`], [`route`], [`template`], [`brief`], [`budget`],
-//! [`recent`], [`metrics`]) works on bytes and structs and does no I/O; [`secrets`], [`devin`]
-//! and [`pagerduty`] are the edges, built once per cold start by `main.rs` and borrowed by
-//! [`handler::Bridge`] for every delivery; [`retry`] keeps their calls inside a delivery's
-//! budget.
+//! Four layers, imports pointing one way (`tests/layers.sh` checks it):
+//! - [`pure`]: the core: verify, parse, decide, write the brief; bytes and structs in,
+//!   decisions out, no I/O and no clock;
+//! - [`edge`]: the outside world: the Devin and PagerDuty clients, the secrets store, the retry
+//!   loop they share; imports the core only;
+//! - [`delivery`]: one webhook request, start to finish, orchestrating the core and the edges;
+//! - [`startup`]: what a cold start builds once, for every entry point.
+//!
+//! The binaries (`src/main.rs`) hold only process and Lambda glue.
 
-pub mod brief;
-pub mod budget;
-pub mod devin;
-pub mod handler;
-pub mod incident;
-pub mod metrics;
-pub mod pagerduty;
-pub mod recent;
-pub mod retry;
-pub mod route;
-pub mod secrets;
-pub mod settings;
-pub mod template;
-pub mod verify;
+pub mod delivery;
+pub mod edge;
+pub mod pure;
+pub mod startup;

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Every check CI runs, from a fresh clone: installs what it needs, then formatting, lints, the
-# single TLS stack, the template lint, the arm64 release build, a short fuzz run, the replay and
-# all tests.
+# import rule of src/, the single TLS stack, the template lint, the arm64 release build, a short
+# fuzz run, the replay and all tests; and at the end, that the run changed nothing git tracks.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# What git sees before the run: the run itself must not add to it.
+tree_before=$(git status --porcelain 2>/dev/null || true)
 source tests/tools.sh
 rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 
@@ -12,6 +14,9 @@ cargo fmt --all -- --check
 
 echo "==> cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
+
+echo "==> the import rule of src/ (tests/layers.sh)"
+bash tests/layers.sh
 
 echo "==> one TLS stack: rustls on hyper 1, nothing else"
 tree=$(cargo tree -e normal --target aarch64-unknown-linux-gnu --prefix none --format '{p}' | sed 's/ (.*//' | sort -u)
@@ -40,8 +45,16 @@ command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
 (cd fuzz && cargo fuzz run -s none verify_and_parse -- -max_total_time=20 2>&1 | tail -n 5)
 
 echo "==> the 1,000-delivery replay, with its figures"
-cargo test --test replay -- --nocapture
+cargo test --test bridge replay:: -- --nocapture
 
 echo "==> cargo test"
 # Benches are compiled by clippy above and run by hand (README: Performance).
-cargo test --lib --bins --tests -- --skip a_thousand_deliveries_on_a_bad_day
+cargo test --lib --bins --tests -- --skip replay::
+
+echo "==> the run left the tree as it found it"
+tree_after=$(git status --porcelain 2>/dev/null || true)
+if [ "$tree_before" != "$tree_after" ]; then
+  echo "the run changed files git tracks or sees:"
+  diff <(echo "$tree_before") <(echo "$tree_after") || true
+  exit 1
+fi

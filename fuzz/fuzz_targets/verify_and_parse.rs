@@ -4,9 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pagerduty_devin_bridge::incident;
-use pagerduty_devin_bridge::secrets::Secret;
-use pagerduty_devin_bridge::verify::{sign, Verifier};
+use pagerduty_devin_bridge::pure::secret::Secret;
+use pagerduty_devin_bridge::pure::verify::{sign, Verifier};
+use pagerduty_devin_bridge::pure::webhook;
 
 fuzz_target!(|data: &[u8]| {
     // The first line, when there is one, plays the signature header; the rest is the body.
@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     let signed = sign("fuzz-secret", body);
     assert!(verifier.verify(None, Some(signed.as_bytes()), body).is_ok());
 
-    if let Ok(delivery) = incident::parse(body) {
+    if let Ok(delivery) = webhook::parse(body) {
         let _ = delivery.event.incident_id();
         if let Ok(incident) = delivery.event.incident() {
             assert!(!incident.id.is_empty());

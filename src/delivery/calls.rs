@@ -1,0 +1,87 @@
+//! The delivery's calls to Devin and PagerDuty: inside its budget, retried by the one retry
+//! loop, counted for the metrics. A Devin 401 fetches the secrets again once (the key may have
+//! been rotated) and tries again with them.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use crate::delivery::bridge::Bridge;
+use crate::delivery::outcome::NoteStatus;
+use crate::edge::devin::DevinError;
+use crate::edge::retry::{within_budget, CallStats, Failure};
+use crate::pure::budget::Budget;
+use crate::pure::metrics::Tally;
+use crate::pure::secret::Secrets;
+
+impl Bridge {
+    /// A Devin call inside the budget, retried as [`within_budget`] does. A 401 fetches the
+    /// secrets again once (the key may have been rotated) and tries again with them.
+    pub(super) async fn call_devin<T, F, Fut>(
+        &self,
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+        call: F,
+    ) -> Result<T, Failure<DevinError>>
+    where
+        F: Fn(Arc<Secrets>, Duration) -> Fut,
+        Fut: Future<Output = Result<T, DevinError>>,
+    {
+        let mut stats = CallStats::default();
+        let mut result = within_budget("Devin call", budget, &mut stats, |left| {
+            call(secrets.clone(), left)
+        })
+        .await;
+        if let Err(Failure::Final(err)) = &result {
+            if err.is_unauthorized() {
+                if let Some(fresh) = self.secrets.refresh_if_older_than(Duration::ZERO).await {
+                    warn!(error = %err, "Devin refused the API key; trying again with freshly fetched secrets");
+                    *secrets = fresh;
+                    result = within_budget("Devin call", budget, &mut stats, |left| {
+                        call(secrets.clone(), left)
+                    })
+                    .await;
+                }
+            }
+        }
+        tally.devin_errors += stats.errors;
+        if stats.calls > 0 {
+            tally.devin_latency = Some(tally.devin_latency.unwrap_or_default() + stats.latency);
+        }
+        result
+    }
+
+    /// Adds `content` as a note on the incident, inside the budget. A failure is logged and
+    /// never fails the delivery: the session exists.
+    pub(super) async fn add_incident_note(
+        &self,
+        secrets: &Secrets,
+        incident_id: &str,
+        content: &str,
+        budget: Budget,
+    ) -> NoteStatus {
+        let (Some(pagerduty), Some(authorization)) =
+            (&self.pagerduty, secrets.pagerduty_authorization())
+        else {
+            return NoteStatus::Off;
+        };
+        let mut stats = CallStats::default();
+        let added = within_budget("PagerDuty note", budget, &mut stats, |left| {
+            pagerduty.add_note(authorization, incident_id, content, left)
+        })
+        .await;
+        match added {
+            Ok(()) => {
+                info!("note added to the PagerDuty incident");
+                NoteStatus::Added
+            }
+            Err(failure) => {
+                warn!(error = %failure, "note not added to the PagerDuty incident; the session stands");
+                NoteStatus::Failed
+            }
+        }
+    }
+}

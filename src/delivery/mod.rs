@@ -1,0 +1,23 @@
+//! The delivery: one webhook request, start to finish. It orchestrates the pure core and the
+//! edges: checks the request, verifies it, parses it, asks the routing policy, and starts (or
+//! finds, or shows) the Devin session or forwards the event to it, inside the delivery's time
+//! budget. Every way it can end is an [`Outcome`].
+//!
+//! - [`bridge`]: what a delivery needs, built once per cold start;
+//! - [`entry`]: the request's checks, verification, parsing and dispatch;
+//! - [`investigate`]: a triggered incident: decide, then start or find its session;
+//! - [`forward`]: a note, resolve, reopen or status change, passed on to the session;
+//! - [`calls`]: the Devin and PagerDuty calls with their budget, retries and refresh on 401;
+//! - [`outcome`]: every answer the function gives.
+//!
+//! The delivery imports the core and the edges, never startup. `tests/layers.sh` enforces it.
+
+pub mod bridge;
+mod calls;
+pub mod entry;
+mod forward;
+mod investigate;
+pub mod outcome;
+
+pub use bridge::{Bridge, Options};
+pub use outcome::Outcome;

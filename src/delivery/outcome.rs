@@ -1,0 +1,310 @@
+//! Every answer the function gives, in one place: its HTTP status and body, the line it logs and
+//! what it counts in the delivery's metrics. The status follows PagerDuty's retry rules: 2xx when
+//! done or deliberately not done, 4xx for what a retry cannot fix, 429/5xx for what it can, so no
+//! incident is lost and none is investigated twice.
+
+use http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER};
+use http::{HeaderValue, StatusCode};
+use lambda_http::{Body, Response};
+use serde_json::{json, Value};
+use tracing::{error, info, warn};
+
+use crate::edge::devin::DevinError;
+use crate::edge::retry::Failure;
+use crate::pure::metrics::Tally;
+use crate::pure::session::Session;
+use crate::pure::verify::Rejection;
+use crate::pure::webhook::ParseError;
+
+/// Sent with a 503 when the budget ran out, for PagerDuty's next try.
+const RETRY_AFTER_SECONDS: &str = "5";
+
+/// How a delivery ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Another path than the webhook's.
+    NotFound,
+    /// Another method than POST.
+    MethodNotAllowed,
+    /// A body larger than PagerDuty ever sends.
+    TooLarge { bytes: usize },
+    /// A check failed: the same bare answer whichever it was, so a forger learns nothing.
+    Unauthorized(Rejection),
+    /// Not what a webhook v3 delivery carries.
+    BadRequest(ParseError),
+    /// A repeat of a delivery this instance completed: its first answer again.
+    Repeat { body: String },
+    /// An event type the policy neither starts sessions on nor forwards.
+    EventTypeIgnored { event_type: String },
+    /// The routing policy ignores this incident.
+    IgnoredByRule { rule: String, incident_id: String },
+    /// A note the bridge wrote itself, reported back by PagerDuty.
+    OwnNote { incident_id: String },
+    /// An event to pass on, for an incident without a session.
+    NoSession { incident_id: String },
+    /// Dry run: the session request that was not sent.
+    DryRunSession {
+        rule: String,
+        incident_id: String,
+        request: Value,
+    },
+    /// Dry run: the message that was not sent.
+    DryRunMessage {
+        incident_id: String,
+        message: String,
+    },
+    SessionStarted {
+        rule: String,
+        incident_id: String,
+        session: Session,
+        note: NoteStatus,
+    },
+    /// The incident already has a session: none started.
+    SessionExists {
+        rule: String,
+        incident_id: String,
+        session: Session,
+    },
+    /// The event was passed on to the incident's session.
+    Forwarded {
+        incident_id: String,
+        session: Session,
+    },
+    /// Devin failed or refused: PagerDuty retries.
+    DevinFailed {
+        step: DevinStep,
+        failure: Failure<DevinError>,
+    },
+}
+
+/// What the bridge was doing with Devin when it failed, for the log.
+#[derive(Debug)]
+pub enum DevinStep {
+    StartSession,
+    FindSession,
+    SendMessage { session_id: String },
+}
+
+/// How the note on the incident went, once its session started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteStatus {
+    Added,
+    /// Retried inside the budget and still not added; the session stands.
+    Failed,
+    /// No PagerDuty token: no notes.
+    Off,
+}
+
+impl NoteStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            NoteStatus::Added => "added",
+            NoteStatus::Failed => "failed",
+            NoteStatus::Off => "off",
+        }
+    }
+}
+
+impl Outcome {
+    /// Whether the delivery is done for good: a repeat of it is answered from memory.
+    pub fn is_complete(&self) -> bool {
+        matches!(
+            self,
+            Outcome::SessionStarted { .. }
+                | Outcome::SessionExists { .. }
+                | Outcome::Forwarded { .. }
+        )
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Outcome::NotFound => StatusCode::NOT_FOUND,
+            Outcome::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Outcome::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Outcome::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Outcome::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Outcome::DevinFailed { failure, .. } => match failure {
+                Failure::Final(err) if err.is_rate_limit() => StatusCode::TOO_MANY_REQUESTS,
+                Failure::Final(_) => StatusCode::BAD_GATEWAY,
+                Failure::BudgetSpent => StatusCode::SERVICE_UNAVAILABLE,
+            },
+            _ => StatusCode::ACCEPTED,
+        }
+    }
+
+    /// The answer's JSON body, as sent.
+    pub fn body(&self) -> String {
+        let body = match self {
+            Outcome::Repeat { body } => return body.clone(),
+            Outcome::NotFound => json!({"error": "not found"}),
+            Outcome::MethodNotAllowed => json!({"error": "method not allowed"}),
+            Outcome::TooLarge { .. } => json!({"error": "payload too large"}),
+            Outcome::Unauthorized(_) => json!({"error": "unauthorized"}),
+            Outcome::BadRequest(err) => json!({"error": "bad request", "detail": err.to_string()}),
+            Outcome::EventTypeIgnored { event_type } => {
+                json!({"status": "ignored", "event_type": event_type})
+            }
+            Outcome::IgnoredByRule { rule, incident_id } => {
+                json!({"status": "ignored", "rule": rule, "incident_id": incident_id})
+            }
+            Outcome::OwnNote { incident_id } => json!({
+                "status": "ignored", "reason": "the bridge's own note", "incident_id": incident_id,
+            }),
+            Outcome::NoSession { incident_id } => {
+                json!({"status": "no_session", "incident_id": incident_id})
+            }
+            Outcome::DryRunSession {
+                rule,
+                incident_id,
+                request,
+            } => json!({
+                "status": "dry_run", "rule": rule, "incident_id": incident_id, "request": request,
+            }),
+            Outcome::DryRunMessage {
+                incident_id,
+                message,
+            } => json!({"status": "dry_run", "incident_id": incident_id, "message": message}),
+            Outcome::SessionStarted {
+                rule,
+                incident_id,
+                session: started,
+                note,
+            } => {
+                let mut body = session_body("session_started", Some(rule), incident_id, started);
+                body["note"] = note.as_str().into();
+                body
+            }
+            Outcome::SessionExists {
+                rule,
+                incident_id,
+                session: existing,
+            } => session_body("session_exists", Some(rule), incident_id, existing),
+            Outcome::Forwarded {
+                incident_id,
+                session: told,
+            } => session_body("forwarded", None, incident_id, told),
+            Outcome::DevinFailed { .. } => {
+                json!({"error": "Devin session not confirmed, retry later"})
+            }
+        };
+        body.to_string()
+    }
+
+    /// Logs the line that says how the delivery ended (inside its span).
+    pub fn log(&self) {
+        match self {
+            Outcome::NotFound | Outcome::MethodNotAllowed => {}
+            Outcome::TooLarge { bytes } => {
+                warn!(bytes, "delivery refused: body too large");
+            }
+            Outcome::Unauthorized(rejection) => {
+                warn!(check = rejection.check(), reason = %rejection, "delivery refused");
+            }
+            Outcome::BadRequest(err) => {
+                warn!(error = %err, "delivery refused: not what a webhook v3 delivery carries");
+            }
+            Outcome::Repeat { .. } => {
+                info!("repeat of a completed delivery: answered from memory, Devin not called");
+            }
+            Outcome::EventTypeIgnored { .. } => info!(
+                "event ignored: the routing policy neither starts an investigation on this event type nor forwards it"
+            ),
+            Outcome::IgnoredByRule { .. } => info!("incident ignored by the routing policy"),
+            Outcome::OwnNote { .. } => info!("the bridge's own note: not sent back to Devin"),
+            Outcome::NoSession { .. } => {
+                info!("no Devin session for this incident: nothing to tell");
+            }
+            Outcome::DryRunSession { request, .. } => {
+                info!(request = %request, "dry run: this session request was not sent to Devin");
+            }
+            Outcome::DryRunMessage { message, .. } => {
+                info!(message = %message, "dry run: this message was not sent to Devin");
+            }
+            Outcome::SessionStarted { session, .. } => {
+                info!(session_id = %session.session_id, url = %session.url, "Devin session started");
+            }
+            Outcome::SessionExists { session, .. } => info!(
+                session_id = %session.session_id, url = %session.url,
+                "the incident already has a Devin session: none started"
+            ),
+            Outcome::Forwarded { session, .. } => {
+                info!(session_id = %session.session_id, "forwarded to the Devin session");
+            }
+            Outcome::DevinFailed { step, failure } => match step {
+                DevinStep::StartSession => error!(
+                    error = %failure,
+                    "Devin session not started; PagerDuty will retry the delivery"
+                ),
+                DevinStep::FindSession => error!(
+                    error = %failure,
+                    "Devin session not found; PagerDuty will retry the delivery"
+                ),
+                DevinStep::SendMessage { session_id } => error!(
+                    error = %failure, session_id = %session_id,
+                    "message not delivered to the Devin session; PagerDuty will retry"
+                ),
+            },
+        }
+    }
+
+    /// What the outcome counts in the delivery's metrics (Devin's errors and latency are
+    /// counted by the calls themselves).
+    pub fn count(&self, tally: &mut Tally) {
+        match self {
+            Outcome::Unauthorized(_) => tally.verification_failures = 1,
+            Outcome::Repeat { .. } | Outcome::SessionExists { .. } => {
+                tally.duplicates_suppressed = 1;
+            }
+            Outcome::EventTypeIgnored { .. }
+            | Outcome::IgnoredByRule { .. }
+            | Outcome::OwnNote { .. }
+            | Outcome::NoSession { .. } => tally.deliveries_ignored = 1,
+            Outcome::SessionStarted { .. } => tally.sessions_started = 1,
+            _ => {}
+        }
+    }
+
+    /// The HTTP answer, with `body` (from [`Outcome::body`]).
+    pub fn response(&self, body: String) -> Response<Body> {
+        let mut response = Response::new(Body::from(body));
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        match self {
+            Outcome::MethodNotAllowed => {
+                headers.insert(ALLOW, HeaderValue::from_static("POST"));
+            }
+            Outcome::DevinFailed { failure, .. } => {
+                let retry_after = match failure {
+                    Failure::Final(DevinError::Status { retry_after, .. })
+                        if self.status() == StatusCode::TOO_MANY_REQUESTS =>
+                    {
+                        retry_after.clone()
+                    }
+                    Failure::BudgetSpent => Some(HeaderValue::from_static(RETRY_AFTER_SECONDS)),
+                    Failure::Final(_) => None,
+                };
+                if let Some(retry_after) = retry_after {
+                    headers.insert(RETRY_AFTER, retry_after);
+                }
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+/// The body of an answer about a session: its status, the incident, the session and its link,
+/// and the rule that decided when there was one.
+fn session_body(status: &str, rule: Option<&str>, incident_id: &str, session: &Session) -> Value {
+    let mut body = json!({
+        "status": status,
+        "incident_id": incident_id,
+        "session_id": session.session_id,
+        "url": session.url,
+    });
+    if let Some(rule) = rule {
+        body["rule"] = rule.into();
+    }
+    body
+}

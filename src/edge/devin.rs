@@ -1,0 +1,215 @@
+//! The Devin v3 API client: one `reqwest::Client` (so one pool of kept-alive connections) built
+//! at cold start, used by every delivery.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER};
+use reqwest::StatusCode;
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::edge::retry::{read_refusal, seconds, Transient};
+use crate::pure::session::{Session, SessionRequest};
+
+#[derive(Debug, Error)]
+pub enum DevinError {
+    #[error("Devin answered {status}: {detail}")]
+    Status {
+        status: StatusCode,
+        retry_after: Option<HeaderValue>,
+        detail: String,
+    },
+    #[error("Devin did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("could not reach Devin: {0}")]
+    Unreachable(#[source] reqwest::Error),
+    #[error("Devin answered 2xx, but not with what was asked: {0}")]
+    UnexpectedBody(#[source] reqwest::Error),
+}
+
+impl DevinError {
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, DevinError::Status { status, .. } if *status == StatusCode::UNAUTHORIZED)
+    }
+
+    /// Devin's rate limit: passed on to PagerDuty as such, with Devin's `Retry-After`.
+    pub fn is_rate_limit(&self) -> bool {
+        matches!(self, DevinError::Status { status, .. } if *status == StatusCode::TOO_MANY_REQUESTS)
+    }
+}
+
+impl Transient for DevinError {
+    /// Devin's rate limit and server errors, and failures to reach it. Other 4xx answers will
+    /// be the same on every try.
+    fn is_retryable(&self) -> bool {
+        match self {
+            DevinError::Status { status, .. } => {
+                *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+            }
+            DevinError::Unreachable(_) => true,
+            DevinError::Timeout(_) | DevinError::UnexpectedBody(_) => false,
+        }
+    }
+
+    /// Devin's `Retry-After`, when it gave one in seconds.
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            DevinError::Status { retry_after, .. } => seconds(retry_after.as_ref()),
+            _ => None,
+        }
+    }
+
+    fn is_timeout(&self) -> bool {
+        matches!(self, DevinError::Timeout(_))
+    }
+}
+
+/// `GET /v3/organizations/{org_id}/sessions`: only the sessions are read.
+#[derive(Deserialize)]
+struct SessionList {
+    items: Vec<Session>,
+}
+
+pub struct DevinClient {
+    http: reqwest::Client,
+    sessions_url: String,
+}
+
+impl DevinClient {
+    pub fn new(http: reqwest::Client, api_url: &str, org_id: &str) -> Self {
+        DevinClient {
+            http,
+            sessions_url: format!("{api_url}/v3/organizations/{org_id}/sessions"),
+        }
+    }
+
+    /// The request [`DevinClient::create_session`] would send, for a dry run to show: method,
+    /// URL and body (never the credentials).
+    pub fn shown_create(&self, request: &SessionRequest) -> serde_json::Value {
+        serde_json::json!({"method": "POST", "url": self.sessions_url, "body": request})
+    }
+
+    /// The newest session carrying `tag`, if any (needs `ViewOrgSessions`).
+    pub async fn find_session(
+        &self,
+        authorization: &HeaderValue,
+        tag: &str,
+        timeout: Duration,
+    ) -> Result<Option<Session>, DevinError> {
+        let request = self
+            .http
+            .get(&self.sessions_url)
+            .query(&[("tags", tag), ("first", "1")]);
+        let list: SessionList = self.send(request, authorization, timeout).await?;
+        Ok(list.items.into_iter().next())
+    }
+
+    /// Sends a message to a session (needs `ManageOrgSessions`); a paused session resumes.
+    pub async fn send_message(
+        &self,
+        authorization: &HeaderValue,
+        session_id: &str,
+        message: &str,
+        timeout: Duration,
+    ) -> Result<(), DevinError> {
+        // Paths take the id with its `devin-` prefix; answers may show it without.
+        let devin_id = match session_id.strip_prefix("devin-") {
+            Some(_) => session_id.to_owned(),
+            None => format!("devin-{session_id}"),
+        };
+        let url = format!("{}/{devin_id}/messages", self.sessions_url);
+        let request = self
+            .http
+            .post(url)
+            .json(&serde_json::json!({ "message": message }));
+        let _: serde::de::IgnoredAny = self.send(request, authorization, timeout).await?;
+        Ok(())
+    }
+
+    /// Starts a session (needs `ManageOrgSessions`).
+    pub async fn create_session(
+        &self,
+        authorization: &HeaderValue,
+        request: &SessionRequest,
+        timeout: Duration,
+    ) -> Result<Session, DevinError> {
+        let request = self.http.post(&self.sessions_url).json(request);
+        self.send(request, authorization, timeout).await
+    }
+
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+        authorization: &HeaderValue,
+        timeout: Duration,
+    ) -> Result<T, DevinError> {
+        let transport_error = |err: reqwest::Error| {
+            if err.is_timeout() {
+                DevinError::Timeout(timeout)
+            } else {
+                DevinError::Unreachable(err)
+            }
+        };
+        let response = request
+            .header(AUTHORIZATION, authorization.clone())
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(transport_error)?;
+
+        if !response.status().is_success() {
+            let refusal = read_refusal(response, RETRY_AFTER.as_str()).await;
+            return Err(DevinError::Status {
+                status: refusal.status,
+                retry_after: refusal.wait,
+                detail: refusal.detail,
+            });
+        }
+        response.json::<T>().await.map_err(|err| {
+            if err.is_timeout() {
+                DevinError::Timeout(timeout)
+            } else {
+                DevinError::UnexpectedBody(err)
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16, retry_after: Option<&'static str>) -> DevinError {
+        DevinError::Status {
+            status: StatusCode::from_u16(code).unwrap(),
+            retry_after: retry_after.map(HeaderValue::from_static),
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn rate_limits_and_server_errors_are_retried_the_rest_is_not() {
+        for code in [429, 500, 502, 503, 504] {
+            assert!(status(code, None).is_retryable(), "{code}");
+        }
+        for code in [400, 401, 403, 404, 409, 422] {
+            assert!(!status(code, None).is_retryable(), "{code}");
+        }
+        assert!(!DevinError::Timeout(Duration::from_secs(1)).is_retryable());
+        assert!(status(401, None).is_unauthorized() && !status(403, None).is_unauthorized());
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds() {
+        assert_eq!(
+            status(429, Some("7")).retry_after(),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(status(429, Some(" 0 ")).retry_after(), Some(Duration::ZERO));
+        assert_eq!(
+            status(429, Some("Wed, 21 Oct 2026 07:28:00 GMT")).retry_after(),
+            None
+        );
+        assert_eq!(status(429, None).retry_after(), None);
+    }
+}

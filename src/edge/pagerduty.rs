@@ -1,0 +1,130 @@
+//! The PagerDuty REST API client, for one thing: a note on an incident, so the responders see
+//! the Devin session without going to look for it. Built once at cold start when
+//! `PAGERDUTY_API_TOKEN` is set.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
+use reqwest::StatusCode;
+use thiserror::Error;
+
+use crate::edge::retry::{read_refusal, seconds, Transient};
+
+/// Version 2 of the REST API, as PagerDuty asks every client to say.
+const ACCEPT_V2: &str = "application/vnd.pagerduty+json;version=2";
+
+#[derive(Debug, Error)]
+pub enum PagerDutyError {
+    #[error("PagerDuty answered {status}: {detail}")]
+    Status {
+        status: StatusCode,
+        /// `ratelimit-reset`: seconds until the rate limit resets, on a 429.
+        reset: Option<HeaderValue>,
+        detail: String,
+    },
+    #[error("PagerDuty did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("could not reach PagerDuty: {0}")]
+    Unreachable(#[source] reqwest::Error),
+}
+
+impl Transient for PagerDutyError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            PagerDutyError::Status { status, .. } => {
+                *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+            }
+            PagerDutyError::Unreachable(_) => true,
+            PagerDutyError::Timeout(_) => false,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            PagerDutyError::Status { reset, .. } => seconds(reset.as_ref()),
+            _ => None,
+        }
+    }
+
+    fn is_timeout(&self) -> bool {
+        matches!(self, PagerDutyError::Timeout(_))
+    }
+}
+
+pub struct PagerDutyClient {
+    http: reqwest::Client,
+    api_url: String,
+    /// `From`: the email of a user on the account, which PagerDuty requires for notes.
+    from: HeaderValue,
+}
+
+impl PagerDutyClient {
+    /// `from` is the `From` header: the email of the user the notes are written as.
+    pub fn new(http: reqwest::Client, api_url: &str, from: HeaderValue) -> Self {
+        PagerDutyClient {
+            http,
+            api_url: api_url.to_owned(),
+            from,
+        }
+    }
+
+    /// `POST /incidents/{id}/notes`.
+    pub async fn add_note(
+        &self,
+        authorization: &HeaderValue,
+        incident_id: &str,
+        content: &str,
+        timeout: Duration,
+    ) -> Result<(), PagerDutyError> {
+        let url = format!("{}/incidents/{incident_id}/notes", self.api_url);
+        let transport_error = |err: reqwest::Error| {
+            if err.is_timeout() {
+                PagerDutyError::Timeout(timeout)
+            } else {
+                PagerDutyError::Unreachable(err)
+            }
+        };
+        let response = self
+            .http
+            .post(url)
+            .header(AUTHORIZATION, authorization.clone())
+            .header(ACCEPT, ACCEPT_V2)
+            .header("From", self.from.clone())
+            .json(&serde_json::json!({"note": {"content": content}}))
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(transport_error)?;
+        if response.status().is_success() {
+            return Ok(());
+        }
+        let refusal = read_refusal(response, "ratelimit-reset").await;
+        Err(PagerDutyError::Status {
+            status: refusal.status,
+            reset: refusal.wait,
+            detail: refusal.detail,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limits_wait_for_the_reset() {
+        let limited = PagerDutyError::Status {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            reset: Some(HeaderValue::from_static("3")),
+            detail: String::new(),
+        };
+        assert!(limited.is_retryable());
+        assert_eq!(limited.retry_after(), Some(Duration::from_secs(3)));
+        let forbidden = PagerDutyError::Status {
+            status: StatusCode::FORBIDDEN,
+            reset: None,
+            detail: String::new(),
+        };
+        assert!(!forbidden.is_retryable());
+    }
+}

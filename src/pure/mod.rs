@@ -1,0 +1,22 @@
+//! The pure core: bytes and structs in, decisions out.
+//!
+//! Everything here is deterministic and does no I/O: no network (`reqwest`), no AWS (`aws_*`),
+//! no Lambda runtime (`lambda_*`), no async runtime (`tokio`), no clock reads, no files and no
+//! environment. Whatever needs the time or the outside world takes it as an argument. A core
+//! module imports only other core modules and plain data crates (`serde`, `http`'s types,
+//! hashing); `tests/layers.sh` enforces it.
+
+pub mod brief;
+pub mod budget;
+pub mod messages;
+pub mod metrics;
+pub mod policy;
+pub mod recent;
+pub mod secret;
+pub mod session;
+pub mod template;
+pub mod verify;
+pub mod webhook;
+
+#[cfg(test)]
+mod samples;

@@ -1,0 +1,19 @@
+//! The routing policy (`ROUTING_CONFIG`): which incidents reach Devin, and with which brief,
+//! playbook and budget. Modelled on Alertmanager's routing: ordered rules of matchers, the first
+//! match decides, every field of it overriding `defaults`; checked whole at cold start, so
+//! nothing half-valid ever runs.
+//!
+//! - [`rules`]: the checked policy, its rules and the fields they set;
+//! - [`load`]: reading `ROUTING_CONFIG` and checking it, with errors that name the place;
+//! - [`matchers`]: the conditions of a rule's `when`;
+//! - [`decide`]: which rule decides for an incident, and what it says.
+
+pub mod decide;
+mod field;
+pub mod load;
+pub mod matchers;
+pub mod rules;
+
+pub use decide::Decision;
+pub use load::PolicyError;
+pub use rules::{Action, Policy, DEFAULTS, MAX_POLICY_TAGS};

@@ -1,0 +1,307 @@
+//! PagerDuty webhook v3 deliveries, parsed leniently: the envelope (`event.id`,
+//! `event.event_type`) is required, everything else is optional, because real payloads vary and
+//! new event types appear over time.
+
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+use thiserror::Error;
+
+pub const INCIDENT_TRIGGERED: &str = "incident.triggered";
+pub const INCIDENT_ANNOTATED: &str = "incident.annotated";
+pub const INCIDENT_RESOLVED: &str = "incident.resolved";
+pub const INCIDENT_REOPENED: &str = "incident.reopened";
+
+/// One webhook delivery: `{"event": {...}}`.
+#[derive(Debug, Deserialize)]
+pub struct Delivery {
+    pub event: Event,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Event {
+    pub id: String,
+    pub event_type: String,
+    #[serde(default)]
+    pub resource_type: Option<String>,
+    #[serde(default)]
+    pub occurred_at: Option<String>,
+    /// Who did it: a user reference, or `null` for automation.
+    #[serde(default)]
+    pub agent: Option<Reference>,
+    /// Kept raw: its shape depends on the event type, and most types never need it parsed.
+    #[serde(default)]
+    pub data: Option<Box<RawValue>>,
+}
+
+/// `event.data` when `data.type == "incident"`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Incident {
+    pub id: String,
+    pub number: Option<u64>,
+    pub title: Option<String>,
+    pub status: Option<String>,
+    pub urgency: Option<String>,
+    pub html_url: Option<String>,
+    pub incident_key: Option<String>,
+    pub created_at: Option<String>,
+    pub service: Option<Reference>,
+    pub priority: Option<Reference>,
+    pub escalation_policy: Option<Reference>,
+    #[serde(deserialize_with = "null_as_empty")]
+    pub assignees: Vec<Reference>,
+    #[serde(deserialize_with = "null_as_empty")]
+    pub teams: Vec<Reference>,
+}
+
+impl Incident {
+    pub fn service_name(&self) -> Option<&str> {
+        self.service.as_ref().and_then(Reference::name)
+    }
+
+    pub fn service_id(&self) -> Option<&str> {
+        self.service.as_ref().and_then(|s| s.id.as_deref())
+    }
+
+    /// `P1`, `P2`, ...: the priority's display name.
+    pub fn priority_name(&self) -> Option<&str> {
+        self.priority.as_ref().and_then(Reference::name)
+    }
+
+    pub fn escalation_policy_name(&self) -> Option<&str> {
+        self.escalation_policy.as_ref().and_then(Reference::name)
+    }
+}
+
+/// PagerDuty's `{id, summary, html_url, ...}` references; `summary` is the display name.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Reference {
+    pub id: Option<String>,
+    pub summary: Option<String>,
+    pub html_url: Option<String>,
+}
+
+impl Reference {
+    #[cfg(test)]
+    pub fn named(id: &str, summary: &str) -> Self {
+        Reference {
+            id: Some(id.into()),
+            summary: Some(summary.into()),
+            html_url: None,
+        }
+    }
+
+    /// The display name, or the id when the reference has no summary.
+    pub fn name(&self) -> Option<&str> {
+        self.summary.as_deref().or(self.id.as_deref())
+    }
+}
+
+/// `event.data` of `incident.annotated` (`data.type == "incident_note"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentNote {
+    pub incident_id: String,
+    pub content: String,
+}
+
+#[derive(Debug, Error)]
+pub enum ParseError {
+    #[error("the body is not a PagerDuty v3 delivery: {0}")]
+    Envelope(#[source] serde_json::Error),
+    #[error("event {event_id} ({event_type}) carries no data")]
+    NoData {
+        event_id: String,
+        event_type: String,
+    },
+    #[error("event {event_id} ({event_type}) does not carry an incident: {source}")]
+    NotAnIncident {
+        event_id: String,
+        event_type: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Parses the envelope of a delivery; `data` stays raw until [`Event::incident`] asks for it.
+pub fn parse(body: &[u8]) -> Result<Delivery, ParseError> {
+    serde_json::from_slice(body).map_err(ParseError::Envelope)
+}
+
+#[derive(Deserialize)]
+struct IncidentData {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    /// Present on `incident_note` data (`incident.annotated`).
+    #[serde(default)]
+    incident: Option<Reference>,
+    /// The note's text, on `incident_note` data.
+    #[serde(default)]
+    content: Option<String>,
+}
+
+impl Event {
+    /// The incident this event is about, parsed in full. Fails when `data` is not an incident.
+    pub fn incident(&self) -> Result<Incident, ParseError> {
+        let data = self.data.as_ref().ok_or_else(|| ParseError::NoData {
+            event_id: self.id.clone(),
+            event_type: self.event_type.clone(),
+        })?;
+        let not_an_incident = |source| ParseError::NotAnIncident {
+            event_id: self.id.clone(),
+            event_type: self.event_type.clone(),
+            source,
+        };
+        let header: IncidentData = serde_json::from_str(data.get()).map_err(not_an_incident)?;
+        if header.kind.as_deref() != Some("incident") || header.id.is_none() {
+            return Err(not_an_incident(serde::de::Error::custom(
+                "expected data.type \"incident\" with an id",
+            )));
+        }
+        serde_json::from_str(data.get()).map_err(not_an_incident)
+    }
+
+    /// The note of an `incident.annotated` event. Fails when `data` is not a note on an
+    /// incident.
+    pub fn note(&self) -> Result<IncidentNote, ParseError> {
+        let not_a_note = |source| ParseError::NotAnIncident {
+            event_id: self.id.clone(),
+            event_type: self.event_type.clone(),
+            source,
+        };
+        let data = self.data.as_ref().ok_or_else(|| ParseError::NoData {
+            event_id: self.id.clone(),
+            event_type: self.event_type.clone(),
+        })?;
+        let data: IncidentData = serde_json::from_str(data.get()).map_err(not_a_note)?;
+        match (data.kind.as_deref(), data.incident.and_then(|i| i.id)) {
+            (Some("incident_note"), Some(incident_id)) => Ok(IncidentNote {
+                incident_id,
+                content: data.content.unwrap_or_default(),
+            }),
+            _ => Err(not_a_note(serde::de::Error::custom(
+                "expected data.type \"incident_note\" with incident.id",
+            ))),
+        }
+    }
+
+    /// Who did what the event reports: the agent's name, or `None` for automation.
+    pub fn agent_name(&self) -> Option<&str> {
+        self.agent.as_ref().and_then(Reference::name)
+    }
+
+    /// The id of the incident the event concerns, when it names one: for log lines about any
+    /// event type, so never an error.
+    pub fn incident_id(&self) -> Option<String> {
+        let data: IncidentData = serde_json::from_str(self.data.as_ref()?.get()).ok()?;
+        match data.kind.as_deref() {
+            Some("incident") => data.id,
+            _ => data.incident.and_then(|incident| incident.id),
+        }
+    }
+}
+
+fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(json: &str) -> Event {
+        parse(json.as_bytes()).unwrap().event
+    }
+
+    #[test]
+    fn the_envelope_needs_an_id_and_a_type() {
+        for body in [
+            "",
+            "not json",
+            "[]",
+            r#"{"event":null}"#,
+            r#"{"event":{"event_type":"incident.triggered"}}"#,
+            r#"{"event":{"id":"E1"}}"#,
+            r#"{"event":{"id":7,"event_type":"incident.triggered"}}"#,
+        ] {
+            assert!(parse(body.as_bytes()).is_err(), "{body}");
+        }
+        let e = event(r#"{"event":{"id":"E1","event_type":"service.created"}}"#);
+        assert_eq!(
+            (e.id.as_str(), e.event_type.as_str()),
+            ("E1", "service.created")
+        );
+        assert_eq!(e.incident_id(), None);
+    }
+
+    #[test]
+    fn a_bare_incident_parses_with_everything_absent() {
+        let e = event(
+            r#"{"event":{"id":"E","event_type":"incident.triggered","data":{"type":"incident","id":"P1","teams":null,"assignees":null,"priority":null}}}"#,
+        );
+        let incident = e.incident().unwrap();
+        assert_eq!(
+            incident,
+            Incident {
+                id: "P1".into(),
+                ..Incident::default()
+            }
+        );
+    }
+
+    #[test]
+    fn data_that_is_not_an_incident_is_refused() {
+        for data in [
+            r#""#,
+            r#","data":null"#,
+            r#","data":{"type":"ping","message":"hi"}"#,
+            r#","data":{"type":"incident"}"#,
+            r#","data":{"type":"incident","id":"P1","number":"seven"}"#,
+            r#","data":{"type":"incident","id":"P1","service":"api"}"#,
+        ] {
+            let json =
+                format!(r#"{{"event":{{"id":"E","event_type":"incident.triggered"{data}}}}}"#);
+            assert!(event(&json).incident().is_err(), "{json}");
+        }
+    }
+
+    #[test]
+    fn a_note_and_its_author() {
+        let e = event(
+            r#"{"event":{"id":"E","event_type":"incident.annotated","agent":{"id":"U1","summary":"Dana"},"data":{"type":"incident_note","id":"N1","content":"Rolled back","incident":{"id":"P9"}}}}"#,
+        );
+        assert_eq!(
+            e.note().unwrap(),
+            IncidentNote {
+                incident_id: "P9".into(),
+                content: "Rolled back".into()
+            }
+        );
+        assert_eq!(e.agent_name(), Some("Dana"));
+        let automation = event(r#"{"event":{"id":"E","event_type":"x","agent":null}}"#);
+        assert_eq!(automation.agent_name(), None);
+        for data in [
+            r#"{"type":"incident_note","content":"x"}"#,
+            r#"{"type":"incident","id":"P1"}"#,
+        ] {
+            let json = format!(
+                r#"{{"event":{{"id":"E","event_type":"incident.annotated","data":{data}}}}}"#
+            );
+            assert!(event(&json).note().is_err(), "{data}");
+        }
+    }
+
+    #[test]
+    fn the_incident_id_of_a_note_is_found() {
+        let e = event(
+            r#"{"event":{"id":"E","event_type":"incident.annotated","data":{"type":"incident_note","id":"N1","incident":{"id":"P9"}}}}"#,
+        );
+        assert_eq!(e.incident_id().as_deref(), Some("P9"));
+    }
+}

@@ -1,0 +1,20 @@
+//! Every integration test of the bridge, in one test binary: each binary links the whole crate
+//! and its dependencies, so one binary builds once.
+//!
+//! Real parts on loopback (`support`): a Devin API fake, a PagerDuty REST fake, a `moto_server`
+//! for Secrets Manager, and a Lambda Runtime API emulator that runs the built `bootstrap`
+//! exactly as Lambda runs it.
+
+mod support;
+
+mod connection_reuse;
+mod delivery_guarantees;
+mod deployment;
+mod handler;
+mod lambda_e2e;
+mod pagerduty_loop;
+mod pagerduty_vectors;
+mod properties;
+mod replay;
+mod routing;
+mod secret_refresh;

@@ -1,0 +1,186 @@
+//! The routing policy through the handler, in process: the example policy in `config/` on the
+//! sample events, with a real Devin fake on loopback.
+
+use crate::support::devin::FakeDevin;
+use crate::support::*;
+use pagerduty_devin_bridge::pure::policy::Policy;
+use serde_json::{json, Value};
+
+fn example_policy() -> String {
+    std::fs::read_to_string(repo_path("config/routing.example.json")).unwrap()
+}
+
+#[test]
+fn the_example_policy_is_valid() {
+    let policy = Policy::from_json(&example_policy())
+        .unwrap_or_else(|err| panic!("config/routing.example.json: {err}"));
+    assert_eq!(policy.rule_count(), 4);
+}
+
+#[tokio::test]
+async fn low_urgency_is_ignored_and_names_its_rule() {
+    let devin = FakeDevin::start().await;
+    let bridge = bridge_with_policy(&devin.url, false, &example_policy()).await;
+    let (status, body, _) = handle(
+        &bridge,
+        &sample_event("incident-triggered-low-urgency.json"),
+    )
+    .await;
+    assert_eq!(status, 202);
+    assert_eq!(
+        body,
+        json!({"status": "ignored", "rule": "low", "incident_id": "Q0LWURG3NCY7AB"})
+    );
+    assert!(devin.received().is_empty());
+}
+
+#[tokio::test]
+async fn p1_goes_to_the_hotfix_playbook_with_its_cap() {
+    let devin = FakeDevin::start().await;
+    let bridge = bridge_with_policy(&devin.url, false, &example_policy()).await;
+    let (status, body, _) = handle(&bridge, &sample_event("incident-triggered-p1.json")).await;
+    assert_eq!(
+        (status, &body["status"], &body["rule"]),
+        (202, &json!("session_started"), &json!("sev1"))
+    );
+
+    let sent = &devin.received()[0].body;
+    assert_eq!(sent["playbook_id"], "playbook-hotfix");
+    assert_eq!(sent["max_acu_limit"], 50);
+    assert_eq!(sent["repos"], json!(["acme/checkout-api", "acme/platform"]));
+    assert!(
+        sent.get("knowledge_ids").is_none(),
+        "null in the policy: left out"
+    );
+    assert_eq!(
+        sent["tags"],
+        json!([
+            "pagerduty-triage",
+            "service:platform-db",
+            "pagerduty-incident:Q9P1DBX2K8WZQA",
+            "routed",
+            "sev1"
+        ])
+    );
+    assert_eq!(
+        sent["title"],
+        "PagerDuty #1425 · platform-db: Primary database connection pool exhausted"
+    );
+    let prompt = sent["prompt"].as_str().unwrap();
+    assert!(prompt.starts_with(r#"SEV1: PagerDuty incident "1425" on "platform-db": "Primary database connection pool exhausted""#), "{prompt}");
+    assert!(!prompt.contains('{'), "no placeholder is left: {prompt}");
+}
+
+#[tokio::test]
+async fn an_incident_no_rule_matches_gets_the_defaults() {
+    let devin = FakeDevin::start().await;
+    let bridge = bridge_with_policy(&devin.url, false, &example_policy()).await;
+    // A high-urgency P2 of another team: no rule matches.
+    let body = delivery_body(&sample_event("incident-triggered-p1.json"))
+        .replace(r#""summary":"P1""#, r#""summary":"P2""#);
+    let (status, answer, _) = handle(
+        &bridge,
+        &function_url_event("POST", "/pagerduty-alert", &body),
+    )
+    .await;
+    assert_eq!((status, &answer["rule"]), (202, &json!("defaults")));
+    let sent = &devin.received()[0].body;
+    assert_eq!(sent["max_acu_limit"], 10);
+    assert!(sent.get("playbook_id").is_none());
+    assert_eq!(sent["repos"], json!([]));
+    assert!(sent["prompt"]
+        .as_str()
+        .unwrap()
+        .contains(r#"priority "P2""#));
+}
+
+#[tokio::test]
+async fn dry_run_shows_the_rule_and_the_request() {
+    let bridge = bridge_with_policy("http://127.0.0.1:9", true, &example_policy()).await;
+    let (status, body, _) = handle(&bridge, &sample_event("incident-triggered.json")).await;
+    assert_eq!(status, 202);
+    assert_eq!(body["status"], "dry_run");
+    assert_eq!(body["rule"], "sev1");
+    assert_eq!(body["request"]["body"]["playbook_id"], "playbook-hotfix");
+}
+
+#[tokio::test]
+async fn event_types_outside_the_policy_are_ignored_before_any_rule() {
+    let devin = FakeDevin::start().await;
+    let policy = r#"{"event_types": ["incident.triggered", "incident.acknowledged"],
+            "rules": [{"name": "acks", "when": {"event_types": ["incident.acknowledged"]}, "tags": ["ack"]}]}"#;
+    let bridge = bridge_with_policy(&devin.url, false, policy).await;
+    let (status, body, _) = handle(&bridge, &sample_event("pagey-ping.json")).await;
+    assert_eq!(
+        (status, body),
+        (
+            202,
+            json!({"status": "ignored", "event_type": "pagey.ping"})
+        )
+    );
+    let (status, body, _) = handle(&bridge, &sample_event("incident-acknowledged.json")).await;
+    assert_eq!((status, &body["rule"]), (202, &json!("acks")));
+    let tags: Vec<Value> = devin.received()[0].body["tags"].as_array().unwrap().clone();
+    assert_eq!(tags.last().unwrap(), "ack");
+}
+
+/// The JSON blocks of the README's routing section, in order.
+fn readme_policies() -> Vec<String> {
+    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
+    let start = readme.find("## Routing policy").unwrap();
+    let end = start + readme[start..].find("\n## Settings").unwrap();
+    readme[start..end]
+        .split("```json\n")
+        .skip(1)
+        .map(|block| block.split("```").next().unwrap().to_owned())
+        .collect()
+}
+
+fn incident_of(event: &str) -> pagerduty_devin_bridge::pure::webhook::Incident {
+    let body = delivery_body(&sample_event(event));
+    pagerduty_devin_bridge::pure::webhook::parse(body.as_bytes())
+        .unwrap()
+        .event
+        .incident()
+        .unwrap()
+}
+
+#[test]
+fn the_readme_policies_are_valid_and_do_what_they_say() {
+    let policies: Vec<Policy> = readme_policies()
+        .iter()
+        .map(|json| Policy::from_json(json).unwrap_or_else(|err| panic!("{err}\n{json}")))
+        .collect();
+    assert_eq!(policies.len(), 4, "the overview and three worked examples");
+    let checkout = incident_of("incident-triggered.json");
+    let low = incident_of("incident-triggered-low-urgency.json");
+    let p1 = incident_of("incident-triggered-p1.json");
+    let decide = |policy: &Policy, incident| {
+        let d = policy.decide("incident.triggered", incident);
+        (
+            d.rule.to_owned(),
+            d.action,
+            d.playbook_id.map(str::to_owned),
+        )
+    };
+    use pagerduty_devin_bridge::pure::policy::Action::{Ignore, Investigate};
+
+    let [_, allowlist, ignore_low, sev1] = &policies[..] else {
+        unreachable!()
+    };
+    assert_eq!(
+        decide(allowlist, &checkout),
+        ("pilot".into(), Investigate, None)
+    );
+    assert_eq!(decide(allowlist, &p1), ("defaults".into(), Ignore, None));
+    assert_eq!(decide(ignore_low, &low), ("low".into(), Ignore, None));
+    assert_eq!(
+        decide(ignore_low, &p1),
+        ("defaults".into(), Investigate, None)
+    );
+    assert_eq!(
+        decide(sev1, &p1),
+        ("sev1".into(), Investigate, Some("playbook-hotfix".into()))
+    );
+    assert_eq!(decide(sev1, &low), ("defaults".into(), Investigate, None));
+}

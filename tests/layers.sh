@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The import rule of src/ (README: How it is built), checked by reading the sources:
+#   pure/      imports only pure/ and no I/O crate, reads no clock, no environment, no files;
+#   edge/      imports pure/ and edge/, never delivery/ or startup/;
+#   delivery/  imports pure/, edge/ and delivery/, never startup/;
+#   startup/   may import everything; only the binaries and the tests import startup/.
+# And no two modules import each other. Prints each breach; exits 1 if there is one.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../src"
+
+failed=0
+breach() { echo "layers: $*"; failed=1; }
+
+# Lines of a module's own code (its unit tests excluded) that match a pattern; comments skipped.
+code() {
+  awk '/^#\[cfg\(test\)\]/ { exit } { printf "%d:%s\n", NR, $0 }' "$1" |
+    grep -E "$2" | grep -vE '^[0-9]+:\s*//' || true
+}
+
+for file in $(find pure -name '*.rs'); do
+  while read -r line; do [ -n "$line" ] && breach "$file:$line: the pure core imports an outer layer"; done \
+    < <(code "$file" 'crate::(edge|delivery|startup)\b')
+  while read -r line; do [ -n "$line" ] && breach "$file:$line: the pure core uses an I/O crate"; done \
+    < <(code "$file" '\b(reqwest|aws_[a-z_]+|lambda_[a-z_]+|tokio|hyper)::')
+  while read -r line; do [ -n "$line" ] && breach "$file:$line: the pure core reads the clock or the system"; done \
+    < <(code "$file" '(Instant|SystemTime)::now|std::(env|fs|net|process|thread)\b')
+done
+for file in $(find edge -name '*.rs'); do
+  while read -r line; do [ -n "$line" ] && breach "$file:$line: an edge imports the delivery or startup"; done \
+    < <(code "$file" 'crate::(delivery|startup)\b')
+done
+for file in $(find delivery -name '*.rs'); do
+  while read -r line; do [ -n "$line" ] && breach "$file:$line: the delivery imports startup"; done \
+    < <(code "$file" 'crate::startup\b')
+done
+
+# The module a file is: src/pure/policy/load.rs is pure::policy::load, src/edge/mod.rs is edge.
+module_of() {
+  local path=${1%.rs}
+  path=${path%/mod}
+  echo "${path//\//::}"
+}
+# The module a path names: its longest prefix that is a module of src/.
+declare -A is_module=()
+for file in $(find . -name '*.rs' ! -name main.rs ! -name lib.rs); do
+  is_module[$(module_of "${file#./}")]=1
+done
+resolve() {
+  local path=$1
+  while [ -n "$path" ]; do
+    [ -n "${is_module[$path]:-}" ] && { echo "$path"; return; }
+    [[ $path == *::* ]] || return 0
+    path=${path%::*}
+  done
+}
+
+# Which modules each module imports (crate:: and super:: paths), then every pair both ways.
+declare -A imports=()
+for file in $(find . -name '*.rs' ! -name main.rs ! -name lib.rs); do
+  file=${file#./}
+  self=$(module_of "$file")
+  parent=${self%::*}
+  [ "$parent" = "$self" ] && parent=""
+  for path in $(grep -vE '^\s*//' "$file" | grep -oE '\b(crate|super)::[a-z_]+(::[a-z_]+)*' | sort -u); do
+    case $path in
+      crate::*) path=${path#crate::} ;;
+      super::*) path=$parent::${path#super::}; path=${path#::} ;;
+    esac
+    target=$(resolve "$path")
+    [ -n "$target" ] && [ "$target" != "$self" ] && imports[$self]+=" $target"
+  done
+done
+for a in "${!imports[@]}"; do
+  for b in ${imports[$a]}; do
+    if [[ " ${imports[$b]:-} " == *" $a "* ]] && [[ $a < $b ]]; then
+      breach "$a and $b import each other"
+    fi
+  done
+done
+
+[ "$failed" = 0 ] && echo "layers: pure <- edge <- delivery <- startup, no module pair imports each other"
+exit "$failed"
