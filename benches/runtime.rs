@@ -91,8 +91,8 @@ async fn measure() {
     print_table(&from_env, &from_secrets_manager, &moto_alone, &warm);
 }
 
-/// Cold starts reading the secret from moto, and what moto alone takes to answer from a warm
-/// client (part of every such cold start).
+/// Cold starts reading the secret from moto and building the ledger's DynamoDB client, and
+/// what moto alone takes to answer from a warm client (part of every such cold start).
 async fn secrets_manager_cold_starts(devin_url: &str) -> (Vec<Duration>, Vec<Duration>) {
     let moto = Moto::start().await;
     let arn = moto
@@ -103,7 +103,9 @@ async fn secrets_manager_cold_starts(devin_url: &str) -> (Vec<Duration>, Vec<Dur
             .to_string(),
         )
         .await;
+    let table = moto.create_ledger_table("bench-ledger").await;
     let sm_env = Env::secrets_manager(devin_url, &moto, &arn)
+        .set("LEDGER_TABLE", &table)
         .set("DEVIN_ORG_ID", "org-bench")
         .set("AWS_LAMBDA_LOG_LEVEL", "WARN");
     let cold = cold_starts(&sm_env).await;
@@ -201,7 +203,7 @@ fn print_table(
             from_env,
         ),
         (
-            "cold start, Secrets Manager on loopback (moto)",
+            "cold start, Secrets Manager on loopback (moto) and the ledger client",
             from_secrets_manager,
         ),
         (

@@ -38,7 +38,9 @@ echo "==> cargo lambda build --release --arm64"
 cargo lambda build --release --arm64
 size=$(stat -c %s target/lambda/bootstrap/bootstrap)
 echo "bootstrap (arm64): $size bytes"
-[ "$size" -le 6000000 ] || { echo "the arm64 bootstrap is over 6 MB"; exit 1; }
+# 5.66 MB before the ledger; the DynamoDB client added 0.38 MB (6.03 MB). The limit leaves room
+# for small changes, not for a second HTTP stack or an unneeded SDK.
+[ "$size" -le 6500000 ] || { echo "the arm64 bootstrap is over 6.5 MB"; exit 1; }
 
 echo "==> cargo fuzz: verify_and_parse for 20 s (stable Rust, no sanitizer)"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet

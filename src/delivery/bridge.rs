@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::edge::devin::DevinClient;
+use crate::edge::ledger::Ledger;
 use crate::edge::pagerduty::PagerDutyClient;
 use crate::edge::secrets_store::SecretStore;
 use crate::pure::policy::Policy;
@@ -12,6 +13,10 @@ use crate::pure::recent::{RecentDeliveries, DEFAULT_CAPACITY};
 
 /// PagerDuty gives up on a delivery after 5 s: the answer must come well inside that.
 pub const DEFAULT_DELIVERY_BUDGET: Duration = Duration::from_millis(4000);
+/// How long a delivery's claim on an incident keeps others from creating its session: long
+/// enough for a create still in flight when the delivery answered to finish, and for Devin's
+/// list to show it.
+pub const DEFAULT_CLAIM_LEASE: Duration = Duration::from_secs(120);
 /// A refused signature fetches the secrets again when they are older than this: PagerDuty may
 /// have a new secret we have not seen, but forged requests must not hammer Secrets Manager.
 pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(60);
@@ -27,6 +32,8 @@ pub struct Options {
     pub function_name: String,
     /// How old the secrets must be before a refused secret or signature fetches them again.
     pub stale_after: Duration,
+    /// How long a claim on an incident holds.
+    pub claim_lease: Duration,
 }
 
 impl Default for Options {
@@ -36,6 +43,7 @@ impl Default for Options {
             delivery_budget: DEFAULT_DELIVERY_BUDGET,
             function_name: "pagerduty-devin-bridge".into(),
             stale_after: DEFAULT_STALE_AFTER,
+            claim_lease: DEFAULT_CLAIM_LEASE,
         }
     }
 }
@@ -47,6 +55,8 @@ pub struct Bridge {
     /// Notes on incidents, when a PagerDuty token is configured.
     pub(super) pagerduty: Option<PagerDutyClient>,
     pub(super) policy: Policy,
+    /// Who started which incident's session.
+    pub(super) ledger: Ledger,
     pub(super) options: Options,
     pub(super) recent: Mutex<RecentDeliveries>,
 }
@@ -57,6 +67,7 @@ impl Bridge {
         devin: DevinClient,
         pagerduty: Option<PagerDutyClient>,
         policy: Policy,
+        ledger: Ledger,
         options: Options,
     ) -> Self {
         Bridge {
@@ -64,6 +75,7 @@ impl Bridge {
             devin,
             pagerduty,
             policy,
+            ledger,
             options,
             recent: Mutex::new(RecentDeliveries::new(DEFAULT_CAPACITY)),
         }

@@ -11,19 +11,22 @@ use tracing::{info, warn};
 use crate::delivery::bridge::Bridge;
 use crate::delivery::outcome::NoteStatus;
 use crate::edge::devin::DevinError;
-use crate::edge::retry::{within_budget, CallStats, Failure};
+use crate::edge::pagerduty::PagerDutyError;
+use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
 use crate::pure::budget::Budget;
 use crate::pure::metrics::Tally;
 use crate::pure::secret::Secrets;
 
 impl Bridge {
-    /// A Devin call inside the budget, retried as [`within_budget`] does. A 401 fetches the
-    /// secrets again once (the key may have been rotated) and tries again with them.
+    /// A Devin call inside the budget, retried as [`within_budget`] does after the failures
+    /// `retryable` accepts. A 401 fetches the secrets again once (the key may have been
+    /// rotated) and tries again with them.
     pub(super) async fn call_devin<T, F, Fut>(
         &self,
         secrets: &mut Arc<Secrets>,
         budget: Budget,
         tally: &mut Tally,
+        retryable: fn(&DevinError) -> bool,
         call: F,
     ) -> Result<T, Failure<DevinError>>
     where
@@ -31,7 +34,7 @@ impl Bridge {
         Fut: Future<Output = Result<T, DevinError>>,
     {
         let mut stats = CallStats::default();
-        let mut result = within_budget("Devin call", budget, &mut stats, |left| {
+        let mut result = within_budget("Devin call", budget, &mut stats, retryable, |left| {
             call(secrets.clone(), left)
         })
         .await;
@@ -40,7 +43,7 @@ impl Bridge {
                 if let Some(fresh) = self.secrets.refresh_if_older_than(Duration::ZERO).await {
                     warn!(error = %err, "Devin refused the API key; trying again with freshly fetched secrets");
                     *secrets = fresh;
-                    result = within_budget("Devin call", budget, &mut stats, |left| {
+                    result = within_budget("Devin call", budget, &mut stats, retryable, |left| {
                         call(secrets.clone(), left)
                     })
                     .await;
@@ -69,7 +72,8 @@ impl Bridge {
             return NoteStatus::Off;
         };
         let mut stats = CallStats::default();
-        let added = within_budget("PagerDuty note", budget, &mut stats, |left| {
+        let retryable = PagerDutyError::is_retryable;
+        let added = within_budget("PagerDuty note", budget, &mut stats, retryable, |left| {
             pagerduty.add_note(authorization, incident_id, content, left)
         })
         .await;

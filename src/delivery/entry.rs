@@ -3,16 +3,17 @@
 //! an investigation or a forward. One span per delivery, one metrics line per delivery.
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, Method};
-use lambda_http::{Body, Request, Response};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
 use tracing::{field, info, info_span, Instrument, Span};
 
 use crate::delivery::bridge::Bridge;
 use crate::delivery::outcome::Outcome;
 use crate::edge::clock;
-use crate::pure::budget::Budget;
+use crate::pure::budget::{self, Budget, MIN_ATTEMPT};
 use crate::pure::metrics::Tally;
 use crate::pure::secret::Secrets;
 use crate::pure::verify::{Rejection, Verifier, SIGNATURE_HEADER, WEBHOOK_SECRET_HEADER};
@@ -33,7 +34,12 @@ impl Bridge {
         request: Request,
         lambda_deadline: Option<Instant>,
     ) -> Response<Body> {
-        let budget = Budget::new(clock::now(), self.options.delivery_budget, lambda_deadline);
+        // The budget counts from when PagerDuty's request reached the Function URL, so a slow
+        // cold start cannot push the answer past PagerDuty's 5 seconds.
+        let received = clock::now()
+            .checked_sub(waited(&request))
+            .unwrap_or_else(clock::now);
+        let budget = Budget::new(received, self.options.delivery_budget, lambda_deadline);
         // One span per delivery: every line about it carries PagerDuty's delivery id, and the
         // event and incident ids once they are known.
         let span = info_span!(
@@ -146,14 +152,18 @@ impl Bridge {
         budget: Budget,
         tally: &mut Tally,
     ) -> Outcome {
-        if self.policy.forwards(&event.event_type) {
-            return self.forward(event, secrets, budget, tally).await;
-        }
-        if !self.policy.accepts(&event.event_type) {
+        let forwards = self.policy.forwards(&event.event_type);
+        if !forwards && !self.policy.accepts(&event.event_type) {
             Span::current().record("incident_id", event.incident_id());
             return Outcome::EventTypeIgnored {
                 event_type: event.event_type.clone(),
             };
+        }
+        if budget.remaining(clock::now()) < MIN_ATTEMPT {
+            return Outcome::TooLate;
+        }
+        if forwards {
+            return self.forward(event, secrets, budget, tally).await;
         }
         let incident = match event.incident() {
             Ok(incident) => incident,
@@ -162,6 +172,16 @@ impl Bridge {
         Span::current().record("incident_id", incident.id.as_str());
         self.investigate(event, &incident, secrets, budget, tally)
             .await
+    }
+}
+
+/// How long the request waited before the function got it, per its request context.
+fn waited(request: &Request) -> Duration {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => {
+            budget::waited(context.time_epoch, clock::epoch_ms())
+        }
+        _ => Duration::ZERO,
     }
 }
 

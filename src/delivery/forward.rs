@@ -1,5 +1,5 @@
-//! Passing an event on to the incident's session: a responder's note, the incident's end, or a
-//! status change. An incident reopened without a session gets one.
+//! Passing an event on to the incident's session, found in the ledger: a responder's note, the
+//! incident's end, or a status change. An incident reopened without a session gets one.
 
 use std::sync::Arc;
 
@@ -7,11 +7,15 @@ use tracing::{info, Span};
 
 use crate::delivery::bridge::Bridge;
 use crate::delivery::outcome::{DevinStep, Outcome};
+use crate::edge::clock;
+use crate::edge::devin::DevinError;
+use crate::edge::retry::{Failure, Transient};
 use crate::pure::budget::Budget;
+use crate::pure::ledger::Standing;
 use crate::pure::messages::{self, BRIDGE_NOTE_MARKER};
 use crate::pure::metrics::Tally;
 use crate::pure::secret::Secrets;
-use crate::pure::session::incident_tag;
+use crate::pure::session::Session;
 use crate::pure::webhook::{Event, Incident, INCIDENT_ANNOTATED, INCIDENT_REOPENED};
 
 impl Bridge {
@@ -32,17 +36,12 @@ impl Bridge {
                 message,
             };
         }
-        let tag = &incident_tag(&incident_id);
-        let found = self
-            .call_devin(&mut secrets, budget, tally, |secrets, left| async move {
-                let authorization = secrets.devin_authorization();
-                self.devin.find_session(authorization, tag, left).await
-            })
-            .await;
-        let session = match found {
+        let reopened = event.event_type == INCIDENT_REOPENED;
+        let session = match self.session_to_tell(&incident_id, reopened, budget).await {
             Ok(Some(session)) => session,
             Ok(None) => match incident {
-                Some(incident) if event.event_type == INCIDENT_REOPENED => {
+                // A reopened incident without a session (or whose claim was abandoned) gets one.
+                Some(incident) if reopened => {
                     info!("a reopened incident without a session: starting one");
                     return self
                         .investigate(event, &incident, secrets, budget, tally)
@@ -50,13 +49,11 @@ impl Bridge {
                 }
                 _ => return Outcome::NoSession { incident_id },
             },
-            Err(failure) => {
-                let step = DevinStep::FindSession;
-                return Outcome::DevinFailed { step, failure };
-            }
+            Err(outcome) => return outcome,
         };
+        let retryable = DevinError::is_retryable;
         let sent = self
-            .call_devin(&mut secrets, budget, tally, |secrets, left| {
+            .call_devin(&mut secrets, budget, tally, retryable, |secrets, left| {
                 let (session_id, message) = (&session.session_id, &message);
                 async move {
                     let authorization = secrets.devin_authorization();
@@ -66,14 +63,55 @@ impl Bridge {
                 }
             })
             .await;
-        if let Err(failure) = sent {
-            let session_id = session.session_id;
-            let step = DevinStep::SendMessage { session_id };
-            return Outcome::DevinFailed { step, failure };
+        match sent {
+            Ok(()) => {}
+            Err(Failure::Final(err)) if err.is_session_closed() => {
+                return Outcome::SessionClosed {
+                    incident_id,
+                    session,
+                }
+            }
+            Err(failure) => {
+                let session_id = session.session_id;
+                let step = DevinStep::SendMessage { session_id };
+                return Outcome::DevinFailed { step, failure };
+            }
         }
         Outcome::Forwarded {
             incident_id,
             session,
+        }
+    }
+}
+
+impl Bridge {
+    /// The incident's session, as the ledger knows it: `None` when nobody started one; waits a
+    /// moment for a session being started. A claim abandoned (its create may have happened)
+    /// counts as no session only for a delivery that will start one (`may_start`); any other
+    /// waits for PagerDuty's retry, after the triggered one's.
+    async fn session_to_tell(
+        &self,
+        incident_id: &str,
+        may_start: bool,
+        budget: Budget,
+    ) -> Result<Option<Session>, Outcome> {
+        let left = budget.remaining(clock::now());
+        let record = self
+            .ledger
+            .get(incident_id, left)
+            .await
+            .map_err(Outcome::LedgerUnavailable)?;
+        match record {
+            None => Ok(None),
+            Some(record)
+                if may_start && record.standing(clock::epoch_ms()) == Standing::Abandoned =>
+            {
+                Ok(None)
+            }
+            Some(record) => self
+                .await_session(incident_id, record, budget)
+                .await
+                .map(Some),
         }
     }
 }

@@ -1,15 +1,18 @@
-//! A triggered incident: the routing policy decides, then the incident's session is started (or
-//! found, or shown in a dry run), and the responders get a note with its link.
+//! A triggered incident: the routing policy decides; the incident is claimed in the ledger;
+//! the holder of the claim creates the session (once: a create that may have happened is never
+//! repeated), records it, and notes it on the incident. Whoever finds the session recorded
+//! answers at once, without calling Devin.
 
 use std::sync::Arc;
 
-use tracing::Span;
+use tracing::{info, Span};
 
 use crate::delivery::bridge::Bridge;
+use crate::delivery::claims::Held;
 use crate::delivery::outcome::{DevinStep, Outcome};
 use crate::edge::clock;
 use crate::edge::devin::DevinError;
-use crate::edge::retry::Failure;
+use crate::edge::retry::{Failure, Transient};
 use crate::pure::brief;
 use crate::pure::budget::{Budget, MIN_ATTEMPT};
 use crate::pure::messages;
@@ -33,8 +36,7 @@ impl Bridge {
     ) -> Outcome {
         let decision = self.policy.decide(&event.event_type, incident);
         Span::current().record("rule", decision.rule);
-        let rule = decision.rule.to_owned();
-        let incident_id = incident.id.clone();
+        let (rule, incident_id) = (decision.rule.to_owned(), incident.id.clone());
         if decision.action == Action::Ignore {
             return Outcome::IgnoredByRule { rule, incident_id };
         }
@@ -44,7 +46,6 @@ impl Bridge {
             occurred_at: event.occurred_at.as_deref(),
         };
         let request = brief::session_request(&facts, &decision);
-
         if self.options.dry_run {
             let request = self.devin.shown_create(&request);
             return Outcome::DryRunSession {
@@ -53,28 +54,37 @@ impl Bridge {
                 request,
             };
         }
-
-        let tag = incident_tag(&incident.id);
-        let found = self
-            .find_or_create_session(&mut secrets, budget, tally, &tag, &request)
+        let held = match self.claim_incident(&incident_id, &rule, budget).await {
+            Ok(held) => held,
+            Err(outcome) => return outcome,
+        };
+        let started = self
+            .start_session(&held, &incident_id, &request, &mut secrets, budget, tally)
             .await;
-        let (session, created) = match found {
-            Ok(found) => found,
-            Err(failure) => {
-                let step = DevinStep::StartSession;
+        let session = match started {
+            Ok(session) => session,
+            // The claim was taken over: it holds whatever the lookup's failure, since the
+            // earlier holder's session may exist.
+            Err(Unstarted::LookupFailed(failure)) => {
+                let step = DevinStep::FindSession;
                 return Outcome::DevinFailed { step, failure };
             }
+            Err(Unstarted::CreateFailed(failure)) => {
+                return self
+                    .failed_start(&held, &rule, &incident_id, failure, budget)
+                    .await
+            }
         };
-        if !created {
-            return Outcome::SessionExists {
-                rule,
-                incident_id,
-                session,
-            };
+        if let Err(err) = self
+            .record_session(&incident_id, &held.holder, &session, budget)
+            .await
+        {
+            info!(session_id = %session.session_id, "the session started but is not recorded: a retry after the lease records it");
+            return Outcome::LedgerUnavailable(err);
         }
         let note = messages::session_started_note(&session, &request, &decision);
         let note = self
-            .add_incident_note(&secrets, &incident.id, &note, budget)
+            .add_incident_note(&secrets, &incident_id, &note, budget)
             .await;
         Outcome::SessionStarted {
             rule,
@@ -84,32 +94,96 @@ impl Bridge {
         }
     }
 
-    /// The incident's session (found by its `tag`), or a new one from `request`: whether it was
-    /// created. Each try looks for the session first, so a create that succeeded late is found
-    /// rather than repeated.
-    async fn find_or_create_session(
+    /// The session for a claim this delivery holds: looked up first when the claim was taken
+    /// over (the earlier holder's create may have happened), else created. A create is retried
+    /// only after failures that prove no session was made.
+    async fn start_session(
         &self,
+        held: &Held,
+        incident_id: &str,
+        request: &SessionRequest,
         secrets: &mut Arc<Secrets>,
         budget: Budget,
         tally: &mut Tally,
-        tag: &str,
-        request: &SessionRequest,
-    ) -> Result<(Session, bool), Failure<DevinError>> {
-        self.call_devin(secrets, budget, tally, |secrets, left| async move {
-            let authorization = secrets.devin_authorization();
-            if let Some(session) = self.devin.find_session(authorization, tag, left).await? {
-                return Ok((session, false));
+    ) -> Result<Session, Unstarted> {
+        if held.took_over {
+            let tag = &incident_tag(incident_id);
+            let found = self
+                .call_devin(
+                    secrets,
+                    budget,
+                    tally,
+                    DevinError::is_retryable,
+                    |secrets, left| async move {
+                        self.devin
+                            .find_session(secrets.devin_authorization(), tag, left)
+                            .await
+                    },
+                )
+                .await
+                .map_err(Unstarted::LookupFailed)?;
+            if let Some(session) = found {
+                info!(session_id = %session.session_id, "the earlier claim's session exists: recording it");
+                return Ok(session);
             }
-            let left = budget.remaining(clock::now());
-            if left < MIN_ATTEMPT {
-                return Err(DevinError::Timeout(left));
-            }
-            let session = self
-                .devin
-                .create_session(authorization, request, left)
-                .await?;
-            Ok((session, true))
-        })
+        }
+        self.call_devin(
+            secrets,
+            budget,
+            tally,
+            DevinError::may_retry_create,
+            |secrets, left| async move {
+                let left = left.min(budget.remaining(clock::now()));
+                if left < MIN_ATTEMPT {
+                    return Err(DevinError::Timeout(left));
+                }
+                self.devin
+                    .create_session(secrets.devin_authorization(), request, left)
+                    .await
+            },
+        )
         .await
+        .map_err(Unstarted::CreateFailed)
     }
+
+    /// How a delivery ends whose session was not started. When the failure proves no session
+    /// was made, the claim is given up so PagerDuty's retry may create one at once; otherwise
+    /// it holds until its lease ends, and the retry after that looks the session up.
+    async fn failed_start(
+        &self,
+        held: &Held,
+        rule: &str,
+        incident_id: &str,
+        failure: Failure<DevinError>,
+        budget: Budget,
+    ) -> Outcome {
+        let nothing_made = match &failure {
+            Failure::Final(err) => err.proves_nothing_done(),
+            // Every earlier try failed in a way that proves nothing was made.
+            Failure::BudgetSpent => true,
+            Failure::TimedOut => false,
+        };
+        if !nothing_made {
+            return Outcome::SessionUncertain { failure };
+        }
+        self.release_claim(incident_id, &held.holder, budget).await;
+        match failure {
+            Failure::Final(error) if error.is_rejection() => Outcome::DevinRejected {
+                rule: rule.to_owned(),
+                incident_id: incident_id.to_owned(),
+                error,
+            },
+            failure => Outcome::DevinFailed {
+                step: DevinStep::StartSession,
+                failure,
+            },
+        }
+    }
+}
+
+/// Why a claimed incident got no session in this delivery.
+enum Unstarted {
+    /// Looking up the session of a claim taken over failed.
+    LookupFailed(Failure<DevinError>),
+    CreateFailed(Failure<DevinError>),
 }

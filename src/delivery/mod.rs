@@ -5,7 +5,8 @@
 //!
 //! - [`bridge`]: what a delivery needs, built once per cold start;
 //! - [`entry`]: the request's checks, verification, parsing and dispatch;
-//! - [`investigate`]: a triggered incident: decide, then start or find its session;
+//! - [`investigate`]: a triggered incident: decide, claim, then start or find its session;
+//! - [`claims`]: the ledger's claims and records, inside the budget;
 //! - [`forward`]: a note, resolve, reopen or status change, passed on to the session;
 //! - [`calls`]: the Devin and PagerDuty calls with their budget, retries and refresh on 401;
 //! - [`outcome`]: every answer the function gives.
@@ -14,6 +15,7 @@
 
 pub mod bridge;
 mod calls;
+mod claims;
 pub mod entry;
 mod forward;
 mod investigate;

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use tracing::{error, info, warn};
 
 use crate::edge::devin::DevinError;
+use crate::edge::ledger::LedgerError;
 use crate::edge::retry::Failure;
 use crate::pure::metrics::Tally;
 use crate::pure::session::Session;
@@ -75,6 +76,29 @@ pub enum Outcome {
         step: DevinStep,
         failure: Failure<DevinError>,
     },
+    /// Devin may have created the session (a 5xx, a timeout, a broken connection after the
+    /// request went out): the claim holds until its lease ends, and PagerDuty's retry after
+    /// that looks the session up before creating one.
+    SessionUncertain { failure: Failure<DevinError> },
+    /// Another delivery holds the claim on this incident and has not recorded its session yet.
+    BeingCreated { incident_id: String },
+    /// Devin refused the session for good (400, 404, 409, 422): answered 2xx, so one bad
+    /// incident never blocks the subscription; a metric and an alarm say so.
+    DevinRejected {
+        rule: String,
+        incident_id: String,
+        error: DevinError,
+    },
+    /// The session takes no more messages (it ended): nothing sent, nothing to retry.
+    SessionClosed {
+        incident_id: String,
+        session: Session,
+    },
+    /// The ledger could not be read or written: nothing was started, PagerDuty retries.
+    LedgerUnavailable(LedgerError),
+    /// The request waited past the delivery budget before the function got it (a slow cold
+    /// start): nothing started, PagerDuty retries.
+    TooLate,
 }
 
 /// What the bridge was doing with Devin when it failed, for the log.
@@ -113,6 +137,8 @@ impl Outcome {
             Outcome::SessionStarted { .. }
                 | Outcome::SessionExists { .. }
                 | Outcome::Forwarded { .. }
+                | Outcome::DevinRejected { .. }
+                | Outcome::SessionClosed { .. }
         )
     }
 
@@ -126,8 +152,12 @@ impl Outcome {
             Outcome::DevinFailed { failure, .. } => match failure {
                 Failure::Final(err) if err.is_rate_limit() => StatusCode::TOO_MANY_REQUESTS,
                 Failure::Final(_) => StatusCode::BAD_GATEWAY,
-                Failure::BudgetSpent => StatusCode::SERVICE_UNAVAILABLE,
+                Failure::TimedOut | Failure::BudgetSpent => StatusCode::SERVICE_UNAVAILABLE,
             },
+            Outcome::SessionUncertain { .. }
+            | Outcome::BeingCreated { .. }
+            | Outcome::LedgerUnavailable(_)
+            | Outcome::TooLate => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::ACCEPTED,
         }
     }
@@ -183,9 +213,28 @@ impl Outcome {
                 incident_id,
                 session: told,
             } => session_body("forwarded", None, incident_id, told),
-            Outcome::DevinFailed { .. } => {
+            Outcome::DevinFailed { .. } | Outcome::SessionUncertain { .. } => {
                 json!({"error": "Devin session not confirmed, retry later"})
             }
+            Outcome::BeingCreated { .. } => {
+                json!({"error": "the incident's session is being started, retry later"})
+            }
+            Outcome::DevinRejected {
+                rule,
+                incident_id,
+                error,
+            } => json!({
+                "status": "devin_rejected", "rule": rule, "incident_id": incident_id,
+                "devin_status": error.status().map(|status| status.as_u16()),
+            }),
+            Outcome::SessionClosed {
+                incident_id,
+                session: closed,
+            } => session_body("session_closed", None, incident_id, closed),
+            Outcome::LedgerUnavailable(_) => {
+                json!({"error": "the bridge's ledger is unavailable, retry later"})
+            }
+            Outcome::TooLate => json!({"error": "too late to answer in time, retry later"}),
         };
         body.to_string()
     }
@@ -244,6 +293,29 @@ impl Outcome {
                     "message not delivered to the Devin session; PagerDuty will retry"
                 ),
             },
+            Outcome::SessionUncertain { failure } => error!(
+                error = %failure,
+                "Devin may have started the session: the claim holds until its lease ends, then a retry looks the session up"
+            ),
+            Outcome::BeingCreated { .. } => info!(
+                "another delivery is starting this incident's session; PagerDuty will come back"
+            ),
+            Outcome::DevinRejected { error, .. } => error!(
+                devin_status = error.status().map(|status| status.as_u16()),
+                error = %error,
+                "Devin refused to start the session; no retry can change that"
+            ),
+            Outcome::SessionClosed { session, .. } => warn!(
+                session_id = %session.session_id,
+                "the Devin session takes no more messages: nothing sent"
+            ),
+            Outcome::LedgerUnavailable(err) => error!(
+                error = %err,
+                "the ledger is unavailable: nothing started; PagerDuty will retry the delivery"
+            ),
+            Outcome::TooLate => warn!(
+                "the request waited past the delivery budget before the function got it (a slow cold start?): nothing started; PagerDuty will retry"
+            ),
         }
     }
 
@@ -260,6 +332,8 @@ impl Outcome {
             | Outcome::OwnNote { .. }
             | Outcome::NoSession { .. } => tally.deliveries_ignored = 1,
             Outcome::SessionStarted { .. } => tally.sessions_started = 1,
+            Outcome::DevinRejected { .. } => tally.devin_rejected = 1,
+            Outcome::LedgerUnavailable(_) => tally.ledger_errors = 1,
             _ => {}
         }
     }
@@ -281,12 +355,20 @@ impl Outcome {
                     {
                         retry_after.clone()
                     }
-                    Failure::BudgetSpent => Some(HeaderValue::from_static(RETRY_AFTER_SECONDS)),
+                    Failure::TimedOut | Failure::BudgetSpent => {
+                        Some(HeaderValue::from_static(RETRY_AFTER_SECONDS))
+                    }
                     Failure::Final(_) => None,
                 };
                 if let Some(retry_after) = retry_after {
                     headers.insert(RETRY_AFTER, retry_after);
                 }
+            }
+            Outcome::SessionUncertain { .. }
+            | Outcome::BeingCreated { .. }
+            | Outcome::LedgerUnavailable(_)
+            | Outcome::TooLate => {
+                headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
             }
             _ => {}
         }

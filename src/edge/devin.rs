@@ -9,7 +9,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::edge::retry::{read_refusal, seconds, Transient};
-use crate::pure::session::{Session, SessionRequest};
+use crate::pure::session::{ListedSession, Session, SessionRequest};
 
 #[derive(Debug, Error)]
 pub enum DevinError {
@@ -21,6 +21,10 @@ pub enum DevinError {
     },
     #[error("Devin did not answer within {0:?}")]
     Timeout(Duration),
+    /// No connection was made: nothing reached Devin.
+    #[error("could not connect to Devin: {0}")]
+    NotConnected(#[source] reqwest::Error),
+    /// The connection failed once the request may have been sent.
     #[error("could not reach Devin: {0}")]
     Unreachable(#[source] reqwest::Error),
     #[error("Devin answered 2xx, but not with what was asked: {0}")]
@@ -36,6 +40,46 @@ impl DevinError {
     pub fn is_rate_limit(&self) -> bool {
         matches!(self, DevinError::Status { status, .. } if *status == StatusCode::TOO_MANY_REQUESTS)
     }
+
+    /// The status Devin answered, when it answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            DevinError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Devin refused the request itself (400, 404, 409, 422): the same request will be refused
+    /// on every try, however long PagerDuty retries it.
+    pub fn is_rejection(&self) -> bool {
+        self.status()
+            .is_some_and(|status| matches!(status.as_u16(), 400 | 404 | 409 | 422))
+    }
+
+    /// A message was refused because the session takes none any more (ended, deleted): the
+    /// same answers as [`DevinError::is_rejection`], and 410.
+    pub fn is_session_closed(&self) -> bool {
+        self.is_rejection() || self.status() == Some(StatusCode::GONE)
+    }
+
+    /// Whether the failure proves that the request was not carried out: a connection never
+    /// made, or a 4xx answer (refused, rate limited). After a 5xx, a timeout, a broken
+    /// connection or an answer that makes no sense, a create may have happened.
+    pub fn proves_nothing_done(&self) -> bool {
+        match self {
+            DevinError::NotConnected(_) => true,
+            DevinError::Status { status, .. } => status.is_client_error(),
+            DevinError::Timeout(_) | DevinError::Unreachable(_) | DevinError::UnexpectedBody(_) => {
+                false
+            }
+        }
+    }
+
+    /// Which failures a create may be tried again after, inside one delivery: only those that
+    /// prove no session was created, so no retry can make a second one.
+    pub fn may_retry_create(&self) -> bool {
+        self.is_retryable() && self.proves_nothing_done()
+    }
 }
 
 impl Transient for DevinError {
@@ -46,7 +90,7 @@ impl Transient for DevinError {
             DevinError::Status { status, .. } => {
                 *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
             }
-            DevinError::Unreachable(_) => true,
+            DevinError::NotConnected(_) | DevinError::Unreachable(_) => true,
             DevinError::Timeout(_) | DevinError::UnexpectedBody(_) => false,
         }
     }
@@ -67,8 +111,12 @@ impl Transient for DevinError {
 /// `GET /v3/organizations/{org_id}/sessions`: only the sessions are read.
 #[derive(Deserialize)]
 struct SessionList {
-    items: Vec<Session>,
+    items: Vec<ListedSession>,
 }
+
+/// How many of the newest sessions carrying a tag are read to find the incident's: more than
+/// one, since an archived or errored one may be newer.
+const SESSIONS_LISTED: &str = "10";
 
 pub struct DevinClient {
     http: reqwest::Client,
@@ -89,19 +137,24 @@ impl DevinClient {
         serde_json::json!({"method": "POST", "url": self.sessions_url, "body": request})
     }
 
-    /// The newest session carrying `tag`, if any (needs `ViewOrgSessions`).
+    /// The newest session of the incident tagged `incident_tag`, if any (needs
+    /// `ViewOrgSessions`): one that carries the tag and is neither archived nor errored.
     pub async fn find_session(
         &self,
         authorization: &HeaderValue,
-        tag: &str,
+        incident_tag: &str,
         timeout: Duration,
     ) -> Result<Option<Session>, DevinError> {
         let request = self
             .http
             .get(&self.sessions_url)
-            .query(&[("tags", tag), ("first", "1")]);
+            .query(&[("tags", incident_tag), ("first", SESSIONS_LISTED)]);
         let list: SessionList = self.send(request, authorization, timeout).await?;
-        Ok(list.items.into_iter().next())
+        Ok(list
+            .items
+            .into_iter()
+            .find(|listed| listed.investigates(incident_tag))
+            .map(|listed| listed.session))
     }
 
     /// Sends a message to a session (needs `ManageOrgSessions`); a paused session resumes.
@@ -146,6 +199,8 @@ impl DevinClient {
         let transport_error = |err: reqwest::Error| {
             if err.is_timeout() {
                 DevinError::Timeout(timeout)
+            } else if err.is_connect() {
+                DevinError::NotConnected(err)
             } else {
                 DevinError::Unreachable(err)
             }
@@ -185,6 +240,20 @@ mod tests {
             retry_after: retry_after.map(HeaderValue::from_static),
             detail: String::new(),
         }
+    }
+
+    #[test]
+    fn a_create_is_retried_only_when_nothing_was_created() {
+        for (code, retried) in [(429, true), (500, false), (502, false), (503, false)] {
+            assert_eq!(status(code, None).may_retry_create(), retried, "{code}");
+        }
+        for code in [400, 401, 403, 404, 409, 422] {
+            let refused = status(code, None);
+            assert!(!refused.may_retry_create() && refused.proves_nothing_done());
+        }
+        assert!(!DevinError::Timeout(Duration::from_secs(1)).proves_nothing_done());
+        assert!(status(422, None).is_rejection() && !status(403, None).is_rejection());
+        assert!(status(410, None).is_session_closed() && !status(500, None).is_session_closed());
     }
 
     #[test]

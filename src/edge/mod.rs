@@ -1,6 +1,6 @@
 //! The edges: everything that talks to the outside world. The Devin and PagerDuty REST clients,
-//! the secrets store (Secrets Manager), the one retry loop their calls share, and the clock
-//! that loop reads.
+//! the secrets store (Secrets Manager), the ledger (DynamoDB), the one retry loop their calls
+//! share, and the clocks.
 //!
 //! An edge imports the pure core and I/O crates (`reqwest`, `aws_*`, `tokio`), never the
 //! delivery or startup, and no edge imports another except the retry loop and the clock, which
@@ -8,6 +8,7 @@
 
 pub mod clock;
 pub mod devin;
+pub mod ledger;
 pub mod pagerduty;
 pub mod retry;
 pub mod secrets_store;

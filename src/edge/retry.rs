@@ -1,6 +1,6 @@
 //! Calls to Devin and PagerDuty inside a delivery's budget: failures a retry may fix are tried
-//! again after a jittered backoff (or the `Retry-After` the service asked for), as long as the
-//! budget leaves time for another call.
+//! again after a jittered backoff (never shorter, whatever `Retry-After` the service asked for),
+//! at most [`MAX_ATTEMPTS`] times, as long as the budget leaves time for another call.
 
 use std::collections::hash_map::RandomState;
 use std::fmt::{self, Display};
@@ -25,13 +25,20 @@ pub trait Transient: Display {
     fn is_timeout(&self) -> bool;
 }
 
+/// One call is tried at most this often in a delivery, however short the waits between.
+pub const MAX_ATTEMPTS: u32 = 5;
+
 /// Why a call did not succeed inside the budget.
 #[derive(Debug)]
 pub enum Failure<E> {
     /// A failure a retry inside this budget cannot change: the service's answer (including a
     /// `Retry-After` longer than the time left), or an answer that made no sense.
     Final(E),
-    /// No time left for another try.
+    /// The last call ran out of time before the service answered: it may have done what was
+    /// asked.
+    TimedOut,
+    /// No time (or no attempt) left for another try; the last call failed without an answer
+    /// that says anything was done.
     BudgetSpent,
 }
 
@@ -39,7 +46,7 @@ impl<E: Display> Display for Failure<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Final(err) => err.fmt(f),
-            Failure::BudgetSpent => f.write_str("the delivery budget ran out"),
+            Failure::TimedOut | Failure::BudgetSpent => f.write_str("the delivery budget ran out"),
         }
     }
 }
@@ -53,12 +60,15 @@ pub struct CallStats {
     pub latency: Duration,
 }
 
-/// Runs `attempt` (given the time left) until it succeeds, fails for good, or the budget ends.
-/// `what` names the call in the retry log lines.
+/// Runs `attempt` (given the time left) until it succeeds, fails for good, or the budget or the
+/// attempts end. Only failures `retryable` accepts are tried again (usually
+/// [`Transient::is_retryable`]; a create that must not happen twice accepts fewer). `what`
+/// names the call in the retry log lines.
 pub async fn within_budget<T, E, F, Fut>(
     what: &str,
     budget: Budget,
     stats: &mut CallStats,
+    retryable: fn(&E) -> bool,
     mut attempt: F,
 ) -> Result<T, Failure<E>>
 where
@@ -82,13 +92,13 @@ where
         };
         stats.errors += 1;
         if err.is_timeout() {
-            return Err(Failure::BudgetSpent);
+            return Err(Failure::TimedOut);
         }
-        if !err.is_retryable() {
+        if !retryable(&err) {
             return Err(Failure::Final(err));
         }
         let delay = backoff(retries, err.retry_after(), random());
-        if !budget.allows(clock::now(), delay) {
+        if retries + 1 >= MAX_ATTEMPTS || !budget.allows(clock::now(), delay) {
             return Err(match err.retry_after() {
                 // The service asked for more time than is left: pass its word on.
                 Some(_) => Failure::Final(err),
@@ -133,8 +143,9 @@ pub fn seconds(value: Option<&HeaderValue>) -> Option<Duration> {
     Some(Duration::from_secs(seconds))
 }
 
-/// Randomness for backoff jitter, without a dependency: each `RandomState` is freshly keyed.
-fn random() -> u64 {
+/// Randomness for backoff jitter and claim holders, without a dependency: each `RandomState` is
+/// freshly keyed.
+pub fn random() -> u64 {
     RandomState::new().build_hasher().finish()
 }
 
@@ -186,15 +197,21 @@ mod tests {
         let budget = Budget::new(started, budget, None);
         let left = RefCell::new(script.iter().copied());
         let mut stats = CallStats::default();
-        let result = within_budget("test call", budget, &mut stats, |_| {
-            let next = left.borrow_mut().next();
-            async move {
-                match next {
-                    Some(failure) => Err(failure),
-                    None => Ok(7),
+        let result = within_budget(
+            "test call",
+            budget,
+            &mut stats,
+            Scripted::is_retryable,
+            |_| {
+                let next = left.borrow_mut().next();
+                async move {
+                    match next {
+                        Some(failure) => Err(failure),
+                        None => Ok(7),
+                    }
                 }
-            }
-        })
+            },
+        )
         .await;
         (result, stats, clock::now() - started)
     }
@@ -219,9 +236,9 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_timeout_spends_the_budget() {
+    async fn a_timeout_is_told_apart() {
         let (result, _, _) = run(Duration::from_secs(4), &[Scripted::TimedOut]).await;
-        assert!(matches!(result, Err(Failure::BudgetSpent)));
+        assert!(matches!(result, Err(Failure::TimedOut)));
     }
 
     #[tokio::test(start_paused = true)]
@@ -240,6 +257,18 @@ mod tests {
         ));
         assert_eq!(stats.calls, 1);
         assert_eq!(took, Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_after_of_zero_cannot_spin() {
+        let busy = [Scripted::Busy(Some(0)); 1000];
+        let (result, stats, took) = run(Duration::from_secs(4), &busy).await;
+        assert!(matches!(
+            result,
+            Err(Failure::Final(Scripted::Busy(Some(0))))
+        ));
+        assert_eq!(stats.calls, MAX_ATTEMPTS);
+        assert!(took > Duration::ZERO, "waited the backoff between attempts");
     }
 
     #[tokio::test(start_paused = true)]

@@ -5,9 +5,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-
 use crate::pure::secret::{SecretSource, Secrets, SecretsError};
 
 /// The secrets of a warm instance: fetched at cold start, fetched again once they are older than
@@ -36,31 +33,6 @@ struct Snapshot {
 }
 
 impl SecretStore {
-    /// Loads the secrets from their source: one `GetSecretValue` call, or the environment.
-    /// Failing here fails the cold start.
-    pub async fn load(
-        source: SecretSource,
-        ttl: Duration,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, SecretsError> {
-        let SecretSource::SecretsManager { secret_id } = &source else {
-            return Ok(Self::fixed(Secrets::from_lookup(env)?));
-        };
-        // Region, credentials and endpoint (AWS_ENDPOINT_URL) come from the usual AWS variables.
-        // A stuck Secrets Manager must not eat the delivery budget on a refresh.
-        let timeouts = TimeoutConfig::builder()
-            .operation_attempt_timeout(Duration::from_millis(800))
-            .operation_timeout(Duration::from_millis(1500))
-            .build();
-        let config = aws_config::from_env()
-            .timeout_config(timeouts)
-            .retry_config(RetryConfig::standard().with_max_attempts(2))
-            .load()
-            .await;
-        let client = aws_sdk_secretsmanager::Client::new(&config);
-        Self::from_secrets_manager(client, secret_id, ttl).await
-    }
-
     /// Reads `secret_id` through `client` now, and again whenever the copy is older than `ttl`.
     pub async fn from_secrets_manager(
         client: aws_sdk_secretsmanager::Client,

@@ -10,7 +10,27 @@ pub const ANSWER_MARGIN: Duration = Duration::from_millis(100);
 pub const MIN_ATTEMPT: Duration = Duration::from_millis(50);
 /// The first backoff ceiling; it doubles with each retry up to [`MAX_BACKOFF`].
 const BASE_BACKOFF: Duration = Duration::from_millis(100);
+/// No wait between tries is shorter, whatever the jitter or the service says.
+const MIN_BACKOFF: Duration = Duration::from_millis(20);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// A request context older than this is not a live request (a sample event, a replay by hand):
+/// its time is not counted against the budget.
+const PLAUSIBLE_WAIT: Duration = Duration::from_secs(60);
+
+/// How long PagerDuty's request had been waiting when the function got it: from Lambda's
+/// `requestContext.timeEpoch` (milliseconds) to `now_ms`. Zero when the time is in the future
+/// or implausibly old.
+pub fn waited(time_epoch_ms: i64, now_ms: u64) -> Duration {
+    let Ok(received_ms) = u64::try_from(time_epoch_ms) else {
+        return Duration::ZERO;
+    };
+    let waited = Duration::from_millis(now_ms.saturating_sub(received_ms));
+    if waited > PLAUSIBLE_WAIT {
+        return Duration::ZERO;
+    }
+    waited
+}
 
 /// The time one delivery may spend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,18 +58,17 @@ impl Budget {
     }
 }
 
-/// How long to wait before retry number `retry` (0 for the first): Devin's `Retry-After` when
-/// it gave one, otherwise "full jitter" (uniform between zero and a ceiling that doubles each
-/// time), so that retries from many instances do not arrive together.
+/// How long to wait before retry number `retry` (0 for the first): "full jitter" (uniform up to
+/// a ceiling that doubles each time, so that retries from many instances do not arrive
+/// together), never under [`MIN_BACKOFF`], and at least the service's `Retry-After` when it gave
+/// one (a `Retry-After: 0` cannot make the retries spin).
 pub fn backoff(retry: u32, retry_after: Option<Duration>, random: u64) -> Duration {
-    if let Some(retry_after) = retry_after {
-        return retry_after;
-    }
     let ceiling = BASE_BACKOFF
         .saturating_mul(1u32.checked_shl(retry).unwrap_or(u32::MAX))
         .min(MAX_BACKOFF);
     let millis = ceiling.as_millis() as u64;
-    Duration::from_millis(random % (millis + 1))
+    let jitter = Duration::from_millis(random % (millis + 1)).max(MIN_BACKOFF);
+    retry_after.map_or(jitter, |asked| asked.max(jitter))
 }
 
 #[cfg(test)]
@@ -76,6 +95,23 @@ mod tests {
     }
 
     #[test]
+    fn the_wait_before_the_function_counts_when_it_is_plausible() {
+        let now_ms = 1_795_857_125_000;
+        assert_eq!(
+            waited(1_795_857_124_250, now_ms),
+            Duration::from_millis(750)
+        );
+        assert_eq!(waited(1_795_857_126_000, now_ms), Duration::ZERO, "future");
+        assert_eq!(waited(0, now_ms), Duration::ZERO, "no context");
+        assert_eq!(waited(-5, now_ms), Duration::ZERO);
+        assert_eq!(
+            waited(1_795_857_000_000, now_ms),
+            Duration::ZERO,
+            "a sample event"
+        );
+    }
+
+    #[test]
     fn a_retry_must_fit_with_time_to_run() {
         let now = Instant::now();
         let budget = Budget::new(now, Duration::from_millis(500), None);
@@ -95,7 +131,7 @@ mod tests {
             };
             assert!(backoff(retry, None, u64::MAX - 1) <= ceiling);
             assert_eq!(backoff(retry, None, ceiling.as_millis() as u64), ceiling);
-            assert_eq!(backoff(retry, None, 0), Duration::ZERO);
+            assert_eq!(backoff(retry, None, 0), MIN_BACKOFF);
         }
         let spread: std::collections::HashSet<Duration> =
             (0..100u64).map(|r| backoff(3, None, r * 7919)).collect();
@@ -103,10 +139,15 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_wins() {
+    fn retry_after_wins_but_never_undercuts_the_backoff() {
         assert_eq!(
             backoff(0, Some(Duration::from_secs(2)), 12345),
             Duration::from_secs(2)
+        );
+        assert_eq!(backoff(0, Some(Duration::ZERO), 0), MIN_BACKOFF);
+        assert_eq!(
+            backoff(2, Some(Duration::ZERO), 350),
+            Duration::from_millis(350)
         );
     }
 }

@@ -19,6 +19,10 @@ pub struct Tally {
     pub verification_failures: u32,
     /// Devin calls that failed, retried or not.
     pub devin_errors: u32,
+    /// Incidents whose session Devin refused for good (answered 2xx: nothing retries them).
+    pub devin_rejected: u32,
+    /// Deliveries the ledger could not serve.
+    pub ledger_errors: u32,
     /// Time spent waiting for Devin, when it was called.
     pub devin_latency: Option<Duration>,
 }
@@ -33,6 +37,8 @@ impl Tally {
             ("DeliveriesIgnored", self.deliveries_ignored),
             ("VerificationFailures", self.verification_failures),
             ("DevinErrors", self.devin_errors),
+            ("DevinRejected", self.devin_rejected),
+            ("LedgerErrors", self.ledger_errors),
         ];
         let mut definitions: Vec<Value> = counts
             .iter()
@@ -98,7 +104,7 @@ mod tests {
                 .as_array()
                 .unwrap()
                 .len(),
-            5
+            7
         );
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod brief;
 pub mod budget;
+pub mod ledger;
 pub mod messages;
 pub mod metrics;
 pub mod policy;

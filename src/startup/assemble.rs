@@ -3,14 +3,18 @@
 
 use std::time::Duration;
 
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::SdkConfig;
 use reqwest::header::HeaderValue;
 use thiserror::Error;
 
 use crate::delivery::{Bridge, Options};
 use crate::edge::devin::DevinClient;
+use crate::edge::ledger::{DynamoLedger, Ledger, MemoryLedger};
 use crate::edge::pagerduty::PagerDutyClient;
 use crate::edge::secrets_store::SecretStore;
-use crate::pure::secret::SecretsError;
+use crate::pure::secret::{SecretSource, Secrets, SecretsError};
 use crate::startup::settings::{Settings, SettingsError};
 
 /// Why a cold start stopped. Each says what to fix, in one line.
@@ -29,16 +33,58 @@ pub enum ColdStartError {
 }
 
 /// The cold start: settings and secrets through `env` (`std::env::var` in production), the
-/// HTTP client built while Secrets Manager answers, then [`assemble`].
+/// HTTP client built while Secrets Manager answers, the ledger, then [`assemble`].
 pub async fn cold_start(env: impl Fn(&str) -> Option<String>) -> Result<Bridge, ColdStartError> {
     let settings = Settings::from_lookup(&env)?;
-    let (secrets, http) = tokio::join!(
-        SecretStore::load(settings.secret_source.clone(), settings.secrets_ttl, &env),
+    let (aws, http) = tokio::join!(
+        async {
+            let config = aws_config(&settings).await;
+            let secrets = match (&settings.secret_source, &config) {
+                (SecretSource::SecretsManager { secret_id }, Some(config)) => {
+                    let client = aws_sdk_secretsmanager::Client::new(config);
+                    SecretStore::from_secrets_manager(client, secret_id, settings.secrets_ttl).await
+                }
+                _ => Secrets::from_lookup(&env).map(SecretStore::fixed),
+            };
+            (secrets, ledger(&settings, config.as_ref()))
+        },
         async { http_client() }
     );
-    let (secrets, http) = (secrets?, http.map_err(ColdStartError::HttpClient)?);
+    let ((secrets, ledger), http) = (aws, http.map_err(ColdStartError::HttpClient)?);
     let function_name = env("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "local".into());
-    assemble(settings, secrets, http, function_name).await
+    assemble(settings, secrets?, ledger, http, function_name).await
+}
+
+/// The AWS configuration Secrets Manager and the ledger share, when either is used: region,
+/// credentials and endpoint (`AWS_ENDPOINT_URL`) from the usual AWS variables, and timeouts
+/// that keep a stuck service from eating a delivery's budget.
+async fn aws_config(settings: &Settings) -> Option<SdkConfig> {
+    let from_secrets_manager =
+        matches!(settings.secret_source, SecretSource::SecretsManager { .. });
+    if !from_secrets_manager && settings.ledger_table.is_none() {
+        return None;
+    }
+    let timeouts = TimeoutConfig::builder()
+        .operation_attempt_timeout(Duration::from_millis(800))
+        .operation_timeout(Duration::from_millis(1500))
+        .build();
+    let config = aws_config::from_env()
+        .timeout_config(timeouts)
+        .retry_config(RetryConfig::standard().with_max_attempts(2))
+        .load()
+        .await;
+    Some(config)
+}
+
+/// The ledger `LEDGER_TABLE` names, or one in memory.
+pub fn ledger(settings: &Settings, aws: Option<&SdkConfig>) -> Ledger {
+    match (&settings.ledger_table, aws) {
+        (Some(table), Some(config)) => Ledger::Dynamo(DynamoLedger::new(
+            aws_sdk_dynamodb::Client::new(config),
+            table,
+        )),
+        _ => Ledger::Memory(MemoryLedger::default()),
+    }
 }
 
 /// The one HTTP client of the process, shared by the Devin and PagerDuty clients.
@@ -58,6 +104,7 @@ pub fn http_client() -> reqwest::Result<reqwest::Client> {
 pub async fn assemble(
     settings: Settings,
     secrets: SecretStore,
+    ledger: Ledger,
     http: reqwest::Client,
     function_name: String,
 ) -> Result<Bridge, ColdStartError> {
@@ -91,6 +138,8 @@ pub async fn assemble(
         checks_webhook_secret = current.webhook_secret.is_some(),
         signing_secrets = current.signing_secrets.len(),
         routing_rules = settings.policy.rule_count(),
+        ledger = %ledger.describe(),
+        claim_lease_s = settings.claim_lease.as_secs(),
         "bridge ready"
     );
     if current.pagerduty_authorization().is_none() {
@@ -101,12 +150,14 @@ pub async fn assemble(
         delivery_budget: settings.delivery_budget,
         function_name,
         stale_after: settings.secrets_stale_after,
+        claim_lease: settings.claim_lease,
     };
     Ok(Bridge::new(
         secrets,
         devin,
         pagerduty,
         settings.policy,
+        ledger,
         options,
     ))
 }

@@ -4,13 +4,18 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::delivery::bridge::{DEFAULT_DELIVERY_BUDGET, DEFAULT_STALE_AFTER};
+use crate::delivery::bridge::{DEFAULT_CLAIM_LEASE, DEFAULT_DELIVERY_BUDGET, DEFAULT_STALE_AFTER};
 use crate::pure::policy::{Policy, PolicyError};
 use crate::pure::secret::SecretSource;
 
 pub const DEFAULT_DEVIN_API_URL: &str = "https://api.devin.ai";
 /// US accounts; EU accounts set `PAGERDUTY_API_URL` to `https://api.eu.pagerduty.com`.
 pub const DEFAULT_PAGERDUTY_API_URL: &str = "https://api.pagerduty.com";
+/// PagerDuty waits 5 s for an answer, counted from when it sent the request: a budget above this
+/// leaves no time for the answer to travel back.
+pub const MAX_DELIVERY_BUDGET_MS: u64 = 4500;
+/// A claim must outlive any delivery, and not block an incident for long.
+pub const MAX_CLAIM_LEASE_SECONDS: u64 = 900;
 /// How long secrets are used before they are fetched again (rotation without a redeploy).
 pub const DEFAULT_SECRETS_TTL: Duration = Duration::from_secs(300);
 
@@ -29,6 +34,10 @@ pub struct Settings {
     pub secret_source: SecretSource,
     /// `ROUTING_CONFIG`; unset, every triggered incident gets the built-in brief.
     pub policy: Policy,
+    /// `LEDGER_TABLE`: the DynamoDB table of the ledger; unset, a ledger in memory.
+    pub ledger_table: Option<String>,
+    /// How long a delivery's claim on an incident holds.
+    pub claim_lease: Duration,
     /// Without a trailing slash.
     pub pagerduty_api_url: String,
     /// The `From` of notes on incidents; needed when `PAGERDUTY_API_TOKEN` is set.
@@ -70,10 +79,15 @@ impl Settings {
                 "an http(s):// URL such as https://api.pagerduty.com",
             )?,
             pagerduty_from_email: from_email(&var)?,
-            delivery_budget: positive(
-                &var,
+            delivery_budget: at_most(
+                positive(
+                    &var,
+                    "DELIVERY_BUDGET_MS",
+                    "a whole number of milliseconds from 1 to 4500",
+                )?,
+                MAX_DELIVERY_BUDGET_MS,
                 "DELIVERY_BUDGET_MS",
-                "a whole number of milliseconds above 0",
+                "a whole number of milliseconds from 1 to 4500 (PagerDuty waits 5 s)",
             )?
             .map_or(DEFAULT_DELIVERY_BUDGET, Duration::from_millis),
             secrets_ttl: positive(
@@ -92,6 +106,18 @@ impl Settings {
                 Some(json) => Policy::from_json(&json)?,
                 None => Policy::default(),
             },
+            ledger_table: var("LEDGER_TABLE").map(|table| table.trim().to_owned()),
+            claim_lease: at_most(
+                positive(
+                    &var,
+                    "CLAIM_LEASE_SECONDS",
+                    "a whole number of seconds from 1 to 900",
+                )?,
+                MAX_CLAIM_LEASE_SECONDS,
+                "CLAIM_LEASE_SECONDS",
+                "a whole number of seconds from 1 to 900",
+            )?
+            .map_or(DEFAULT_CLAIM_LEASE, Duration::from_secs),
         })
     }
 }
@@ -164,6 +190,23 @@ fn base_url(
     }
 }
 
+/// `value`, unless it is above `max`.
+fn at_most(
+    value: Option<u64>,
+    max: u64,
+    name: &'static str,
+    expected: &'static str,
+) -> Result<Option<u64>, SettingsError> {
+    match value {
+        Some(value) if value > max => Err(SettingsError::Invalid {
+            name,
+            value: value.to_string(),
+            expected,
+        }),
+        value => Ok(value),
+    }
+}
+
 /// A whole number above zero, when the variable is set.
 fn positive(
     var: &impl Fn(&str) -> Option<String>,
@@ -209,6 +252,8 @@ mod tests {
         assert!(s.policy.accepts("incident.triggered") && !s.policy.accepts("pagey.ping"));
         assert_eq!(s.pagerduty_api_url, "https://api.pagerduty.com");
         assert_eq!(s.pagerduty_from_email, None);
+        assert_eq!(s.ledger_table, None);
+        assert_eq!(s.claim_lease, Duration::from_secs(120));
     }
 
     #[test]
@@ -238,8 +283,12 @@ mod tests {
             ("PAGERDUTY_FROM_EMAIL", " bridge@acme.example "),
             ("DEVIN_DRY_RUN", "TRUE"),
             ("BRIDGE_SECRET_ID", "bridge/secrets"),
+            ("LEDGER_TABLE", "bridge-ledger"),
+            ("CLAIM_LEASE_SECONDS", "5"),
         ])
         .unwrap();
+        assert_eq!(s.ledger_table.as_deref(), Some("bridge-ledger"));
+        assert_eq!(s.claim_lease, Duration::from_secs(5));
         assert_eq!(s.devin_api_url, "http://127.0.0.1:8080");
         assert_eq!(s.delivery_budget, Duration::from_millis(250));
         assert_eq!(s.secrets_ttl, Duration::from_secs(60));
@@ -280,6 +329,9 @@ mod tests {
             ("DEVIN_API_URL", "api.devin.ai"),
             ("DELIVERY_BUDGET_MS", "0"),
             ("DELIVERY_BUDGET_MS", "4s"),
+            ("DELIVERY_BUDGET_MS", "4501"),
+            ("CLAIM_LEASE_SECONDS", "0"),
+            ("CLAIM_LEASE_SECONDS", "901"),
             ("SECRETS_TTL_SECONDS", "-1"),
             ("PAGERDUTY_API_URL", "api.pagerduty.com"),
             ("PAGERDUTY_FROM_EMAIL", "not an email"),

@@ -48,7 +48,9 @@ async fn eventually(mut condition: impl FnMut() -> bool) {
 async fn devin_slower_than_the_budget_then_the_retry_finds_the_session() {
     let devin = FakeDevin::start().await;
     let runtime = RuntimeApi::start().await;
-    let env = Env::local(&devin.url).set("DELIVERY_BUDGET_MS", "500");
+    let env = Env::local(&devin.url)
+        .set("DELIVERY_BUDGET_MS", "500")
+        .set("CLAIM_LEASE_SECONDS", "3");
     let function = runtime.spawn_function(&env.vars());
     let event = sample_event("incident-triggered.json");
 
@@ -60,13 +62,19 @@ async fn devin_slower_than_the_budget_then_the_retry_finds_the_session() {
         asked.elapsed() < Duration::from_secs(2),
         "answered before Devin did"
     );
+    // While the claim holds, a retry neither creates nor calls Devin.
+    let (status, _, _) = http_answer(runtime.invoke(&event).await);
+    assert_eq!(status, 503);
+    assert_eq!(devin.requests(), 1);
 
-    // Devin finished the late call; PagerDuty's retry finds that session and starts none.
+    // Devin finished the late call; once the claim's lease ends, PagerDuty's retry finds that
+    // session, records it and starts none.
     eventually(|| devin.sessions().len() == 1).await;
+    tokio::time::sleep(Duration::from_millis(3100).saturating_sub(asked.elapsed())).await;
     let (status, body, _) = http_answer(runtime.invoke(&event).await);
-    assert_eq!((status, &body["status"]), (202, &json!("session_exists")));
+    assert_eq!((status, &body["status"]), (202, &json!("session_started")));
     assert_eq!(body["session_id"], devin.sessions()[0].session_id.as_str());
-    assert_eq!((devin.sessions().len(), devin.received().len()), (1, 1));
+    assert_eq!((devin.sessions().len(), devin.creates()), (1, 1));
     function.stop().await;
 }
 
@@ -88,6 +96,43 @@ async fn the_lambda_deadline_bounds_the_budget() {
         asked.elapsed() < Duration::from_secs(3),
         "the 4 s default budget was cut to the 0.8 s Lambda deadline"
     );
+    function.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_budget_counts_from_when_the_request_reached_the_function_url() {
+    let devin = FakeDevin::start().await;
+    let runtime = RuntimeApi::start().await;
+    let function = runtime.spawn_function(&Env::local(&devin.url).vars());
+    devin.reply([Reply::Hang(Duration::from_secs(3))]);
+    // A cold start kept the request waiting 3.5 s: 0.5 s of the 4 s budget is left.
+    let waited = Duration::from_millis(3500);
+    let asked = Instant::now();
+    let (status, _, _) = http_answer(
+        runtime
+            .invoke_received(&sample_event("incident-triggered.json"), waited)
+            .await,
+    );
+    assert_eq!(status, 503);
+    assert!(
+        waited + asked.elapsed() < Duration::from_millis(4800),
+        "answered {:?} after PagerDuty sent it",
+        waited + asked.elapsed()
+    );
+    // Waiting past the whole budget: nothing is started, PagerDuty retries.
+    let requests = devin.requests();
+    let other = another_delivery("01JDX9TOOLATE000000000000", Some("QTOOLATE"));
+    let (status, body, headers) = http_answer(
+        runtime
+            .invoke_received(&other, Duration::from_millis(4200))
+            .await,
+    );
+    assert_eq!(
+        (status, &headers["retry-after"]),
+        (503, &json!("5")),
+        "{body}"
+    );
+    assert_eq!(devin.requests(), requests, "Devin was not called");
     function.stop().await;
 }
 
@@ -119,19 +164,26 @@ async fn a_retry_after_that_fits_is_honoured() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_server_error_then_success_starts_one_session() {
+async fn a_server_error_on_create_is_not_repeated_and_the_retry_after_the_lease_starts_one() {
     let devin = FakeDevin::start().await;
     let runtime = RuntimeApi::start().await;
-    let function = runtime.spawn_function(&Env::local(&devin.url).vars());
+    let env = Env::local(&devin.url).set("CLAIM_LEASE_SECONDS", "1");
+    let function = runtime.spawn_function(&env.vars());
+    let event = sample_event("incident-triggered.json");
     devin.reply([Reply::Status(502, None)]);
-    devin.reply_to_lookups([Reply::Status(503, None)]);
-    let (status, body, _) = http_answer(
-        runtime
-            .invoke(&sample_event("incident-triggered.json"))
-            .await,
+    let (status, _, headers) = http_answer(runtime.invoke(&event).await);
+    assert_eq!((status, &headers["retry-after"]), (503, &json!("5")));
+    assert_eq!(
+        devin.creates(),
+        1,
+        "a create that may have happened is not repeated"
     );
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    devin.reply_to_lookups([Reply::Status(503, None)]);
+    let (status, body, _) = http_answer(runtime.invoke(&event).await);
     assert_eq!((status, &body["status"]), (202, &json!("session_started")));
-    assert_eq!(devin.sessions().len(), 1);
+    assert_eq!((devin.sessions().len(), devin.creates()), (1, 2));
 
     let output = function.stop().await;
     let metrics = metrics(&output);

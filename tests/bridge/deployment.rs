@@ -40,11 +40,14 @@ fn sam_local_gets_the_same_settings_and_the_template_declares_each() {
             template.contains(&format!("\n          {key}: ")),
             "template.yaml does not declare {key}, so sam local would drop it"
         );
-        if key == "BRIDGE_SECRET_ID" {
-            assert_eq!(value, "", "locally, secrets come from the environment");
+        if ["BRIDGE_SECRET_ID", "LEDGER_TABLE"].contains(&key.as_str()) {
+            assert_eq!(
+                value, "",
+                "locally: secrets from the environment, the ledger in memory"
+            );
         } else {
             assert_eq!(value.as_str(), Some(local_env()[key].as_str()), "{key}");
         }
     }
-    assert_eq!(sam.len(), local_env().len() + 1);
+    assert_eq!(sam.len(), local_env().len() + 2);
 }

@@ -90,9 +90,12 @@ async fn secrets_manager_to_devin_session() {
 async fn every_devin_failure_is_retryable_and_the_function_lives_on() {
     let devin = FakeDevin::start().await;
     let runtime = RuntimeApi::start().await;
-    let env = Env::local(&devin.url).set("DELIVERY_BUDGET_MS", "300");
+    let env = Env::local(&devin.url)
+        .set("DELIVERY_BUDGET_MS", "300")
+        .set("CLAIM_LEASE_SECONDS", "1");
     let function = runtime.spawn_function(&env.vars());
     let event = sample_event("incident-triggered.json");
+    let lease = Duration::from_millis(1100);
 
     devin.reply([
         Reply::Status(429, Some("30")),
@@ -105,10 +108,13 @@ async fn every_devin_failure_is_retryable_and_the_function_lives_on() {
     assert_eq!(status, 502);
     let (status, _, headers) = http_answer(runtime.invoke(&event).await);
     assert_eq!((status, &headers["retry-after"]), (503, &json!("5")));
+    // The hung create may have made a session: after the claim's lease, the retry looks first.
+    tokio::time::sleep(lease).await;
     devin.outage(Some(500));
     let (status, _, _) = http_answer(runtime.invoke(&event).await);
     assert_eq!(status, 503);
     devin.outage(None);
+    tokio::time::sleep(lease).await;
     // The incident is not lost: PagerDuty's retry gets its session.
     let (status, body, _) = http_answer(runtime.invoke(&event).await);
     assert_eq!((status, &body["status"]), (202, &json!("session_started")));
@@ -186,6 +192,16 @@ async fn a_missing_org_id_stops_the_cold_start() {
     let env = Env::local("http://127.0.0.1:9").unset("DEVIN_ORG_ID");
     let message = failed_cold_start(&env).await;
     assert_eq!(message, "DEVIN_ORG_ID is not set");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_budget_past_pagerdutys_patience_stops_the_cold_start() {
+    let env = Env::local("http://127.0.0.1:9").set("DELIVERY_BUDGET_MS", "4800");
+    let message = failed_cold_start(&env).await;
+    assert!(
+        message.starts_with(r#"DELIVERY_BUDGET_MS is "4800": expected"#),
+        "{message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -12,6 +12,7 @@ mod delivery_guarantees;
 mod deployment;
 mod handler;
 mod lambda_e2e;
+mod ledger;
 mod pagerduty_loop;
 mod pagerduty_vectors;
 mod properties;

@@ -1,15 +1,18 @@
-//! A replay of 1,000 deliveries through the built `bootstrap` under the Runtime API emulator,
-//! as PagerDuty would send them on a bad day: mixed event types, 10% repeats of earlier
-//! deliveries, 5% Devin faults (each retried later, as PagerDuty does). Afterwards: every
-//! triggered incident has exactly one session, no session is doubled, every fault was answered
-//! 5xx or 429, and the process is still serving. Its figures are printed.
+//! A replay of 1,000 deliveries through two built `bootstrap` instances under Runtime API
+//! emulators, sharing one ledger (DynamoDB in `moto_server`), as PagerDuty would send them on a
+//! bad day: mixed event types, 10% repeats of earlier deliveries delivered to both instances at
+//! once, 5% Devin faults (each retried later, as PagerDuty does, until answered 2xx).
+//! Afterwards: every triggered incident has exactly one session, no session is doubled, every
+//! fault was answered 5xx or 429, and both processes are still serving. Its figures are
+//! printed.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use crate::support::devin::FakeDevin;
 use crate::support::env::Env;
-use crate::support::runtime_api::{Outcome, RuntimeApi};
+use crate::support::moto::Moto;
+use crate::support::runtime_api::{Function, Outcome, RuntimeApi};
 use crate::support::*;
 use serde_json::{json, Value};
 
@@ -72,45 +75,87 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// What PagerDuty sees of the day.
+#[derive(Default)]
+struct Day {
+    answers: BTreeMap<u16, usize>,
+    latencies: Vec<Duration>,
+    delivered: usize,
+}
+
+impl Day {
+    async fn deliver(&mut self, runtime: &RuntimeApi, event: &str) -> u16 {
+        let asked = Instant::now();
+        let status = status_of(runtime.invoke(event).await);
+        self.latencies.push(asked.elapsed());
+        *self.answers.entry(status).or_default() += 1;
+        self.delivered += 1;
+        status
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_thousand_deliveries_on_a_bad_day() {
+    let moto = Moto::start().await;
+    let table = moto.create_ledger_table("replay-ledger").await;
     let devin = FakeDevin::start().await;
-    let runtime = RuntimeApi::start().await;
-    // A short budget, so the faulty deliveries spend it quickly.
-    let env = Env::local(&devin.url).set("DELIVERY_BUDGET_MS", "250");
-    let mut function = runtime.spawn_function(&env.vars());
+    // A short budget, so the faulty deliveries spend it quickly; a short lease, so the
+    // retries of an uncertain create come soon.
+    let env = Env::local(&devin.url)
+        .with_ledger(&moto, &table)
+        .set("DELIVERY_BUDGET_MS", "250")
+        .set("CLAIM_LEASE_SECONDS", "1");
+    let instances = [RuntimeApi::start().await, RuntimeApi::start().await];
+    let mut functions: Vec<Function> = instances
+        .iter()
+        .map(|runtime| runtime.spawn_function(&env.vars()))
+        .collect();
 
     let mut rng = Rng(0x5EED_CAFE_F00D_BEEF);
     let mut sent: Vec<String> = Vec::new();
-    // Deliveries PagerDuty still owes a retry to, after a fault.
+    // Deliveries PagerDuty still owes a retry to: a fault, or an answer of 5xx.
     let mut owed: Vec<String> = Vec::new();
     let mut incidents: Vec<String> = Vec::new();
     let mut triggered: HashSet<String> = HashSet::new();
-    let mut answers: BTreeMap<u16, usize> = BTreeMap::new();
-    let (mut faults, mut repeats, mut retries, mut delivered) = (0, 0, 0, 0);
-    let mut latencies = Vec::with_capacity(DELIVERIES);
+    let mut day = Day::default();
+    let (mut faults, mut repeats, mut retries, mut deferred) = (0, 0, 0, 0);
     let started = Instant::now();
 
     for n in 0..DELIVERIES {
+        let runtime = &instances[n % 2];
         let roll = rng.below(100);
-        let (event, fault) = if roll < 10 && !sent.is_empty() {
+        if roll < 10 && !sent.is_empty() {
+            // A repeat, delivered to both instances at once.
             repeats += 1;
-            (sent[rng.below(sent.len() as u64) as usize].clone(), false)
-        } else if roll < 15 {
+            let event = sent[rng.below(sent.len() as u64) as usize].clone();
+            let (a, b) = tokio::join!(
+                status_of_timed(&instances[0], &event),
+                status_of_timed(&instances[1], &event)
+            );
+            for (status, took) in [a, b] {
+                day.latencies.push(took);
+                *day.answers.entry(status).or_default() += 1;
+                day.delivered += 1;
+                if status != 202 {
+                    deferred += 1;
+                    owed.push(event.clone());
+                }
+            }
+            continue;
+        }
+        let (event, fault) = if roll < 15 {
             // Devin down for this one: a new incident that cannot be investigated yet.
             faults += 1;
             let incident = format!("QFAULT{n:05}");
             incidents.push(incident.clone());
             triggered.insert(incident.clone());
-            (
-                delivery(
-                    &format!("EV{n:05}"),
-                    "incident.triggered",
-                    &incident,
-                    "high",
-                ),
-                true,
-            )
+            let event = delivery(
+                &format!("EV{n:05}"),
+                "incident.triggered",
+                &incident,
+                "high",
+            );
+            (event, true)
         } else if roll < 25 && !owed.is_empty() {
             retries += 1;
             (owed.swap_remove(0), false)
@@ -142,11 +187,7 @@ async fn a_thousand_deliveries_on_a_bad_day() {
         if fault {
             devin.outage(Some([500, 503, 429][n % 3]));
         }
-        let asked = Instant::now();
-        let status = status_of(runtime.invoke(&event).await);
-        delivered += 1;
-        latencies.push(asked.elapsed());
-        *answers.entry(status).or_default() += 1;
+        let status = day.deliver(runtime, &event).await;
         if fault {
             devin.outage(None);
             assert!(
@@ -154,16 +195,32 @@ async fn a_thousand_deliveries_on_a_bad_day() {
                 "a fault was answered {status}"
             );
             owed.push(event);
-        } else {
-            assert_eq!(status, 202, "delivery {n} was answered {status}");
+        } else if status == 202 {
             sent.push(event);
+        } else {
+            // An incident whose create is uncertain: its claim holds until its lease ends,
+            // and PagerDuty comes back.
+            assert_eq!(status, 503, "delivery {n} was answered {status}");
+            deferred += 1;
+            owed.push(event);
         }
     }
-    // PagerDuty keeps retrying what it is owed.
-    for event in owed.drain(..) {
-        retries += 1;
-        delivered += 1;
-        assert_eq!(status_of(runtime.invoke(&event).await), 202);
+    // PagerDuty keeps retrying what it is owed, until each is answered 2xx.
+    for round in 0.. {
+        assert!(round < 10, "{} deliveries never answered 2xx", owed.len());
+        let mut still_owed = Vec::new();
+        for (n, event) in owed.drain(..).enumerate() {
+            retries += 1;
+            if day.deliver(&instances[n % 2], &event).await != 202 {
+                still_owed.push(event);
+            }
+        }
+        if still_owed.is_empty() {
+            break;
+        }
+        owed = still_owed;
+        // Past the claims' lease.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
     }
     let elapsed = started.elapsed();
 
@@ -190,9 +247,12 @@ async fn a_thousand_deliveries_on_a_bad_day() {
     );
 
     // Still serving.
-    assert!(function.is_alive());
-    assert_eq!(status_of(runtime.invoke(&ping("EVFINAL")).await), 202);
-    let output = function.stop().await;
+    let mut output = String::new();
+    for (runtime, mut function) in instances.iter().zip(functions.drain(..)) {
+        assert!(function.is_alive());
+        assert_eq!(status_of(runtime.invoke(&ping("EVFINAL")).await), 202);
+        output.push_str(&function.stop().await);
+    }
 
     let metrics: Vec<Value> = output
         .lines()
@@ -200,18 +260,21 @@ async fn a_thousand_deliveries_on_a_bad_day() {
         .filter(|line| line.get("_aws").is_some())
         .collect();
     let total = |name: &str| -> u64 { metrics.iter().map(|m| m[name].as_u64().unwrap()).sum() };
+    let mut latencies = day.latencies;
     latencies.sort();
     println!(
-        "replay: {} deliveries ({} repeats, {} faults, {} PagerDuty retries) in {:.1} s; \
-         answers {:?}; {} incidents triggered, {} sessions, none doubled; \
-         metrics: {} started, {} duplicates suppressed, {} ignored, {} Devin errors; \
-         {} Devin requests; invocation p50 {:.2} ms, p99 {:.2} ms",
-        delivered,
+        "replay: {} deliveries to 2 instances ({} repeats to both at once, {} faults, {} answered \
+         503 behind a claim, {} PagerDuty retries) in {:.1} s; answers {:?}; {} incidents \
+         triggered, {} sessions, none doubled, none lost; metrics: {} started, {} duplicates \
+         suppressed, {} ignored, {} Devin errors; {} Devin requests ({} creates); invocation \
+         p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        day.delivered,
         repeats,
         faults,
+        deferred,
         retries,
         elapsed.as_secs_f64(),
-        answers,
+        day.answers,
         triggered.len(),
         sessions.len(),
         total("SessionsStarted"),
@@ -219,8 +282,16 @@ async fn a_thousand_deliveries_on_a_bad_day() {
         total("DeliveriesIgnored"),
         total("DevinErrors"),
         devin.requests(),
+        devin.creates(),
         percentile(&latencies, 0.5).as_secs_f64() * 1e3,
         percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.last().unwrap().as_secs_f64() * 1e3,
     );
     assert_eq!(total("SessionsStarted"), sessions.len() as u64);
+}
+
+/// One delivery's status and how long its answer took.
+async fn status_of_timed(runtime: &RuntimeApi, event: &str) -> (u16, Duration) {
+    let asked = Instant::now();
+    (status_of(runtime.invoke(event).await), asked.elapsed())
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use pagerduty_devin_bridge::delivery::Bridge;
 use pagerduty_devin_bridge::edge::secrets_store::SecretStore;
-use pagerduty_devin_bridge::startup::assemble::{assemble, http_client};
+use pagerduty_devin_bridge::startup::assemble::{assemble, http_client, ledger};
 use pagerduty_devin_bridge::startup::settings::Settings;
 use serde_json::json;
 
@@ -26,9 +26,16 @@ async fn bridge_reading(moto: &Moto, arn: &str, stale_after: Duration) -> Bridge
     let secrets = SecretStore::from_secrets_manager(moto.client(), arn, settings.secrets_ttl)
         .await
         .unwrap();
-    assemble(settings, secrets, http_client().unwrap(), "test".into())
-        .await
-        .unwrap()
+    let ledger = ledger(&settings, None);
+    assemble(
+        settings,
+        secrets,
+        ledger,
+        http_client().unwrap(),
+        "test".into(),
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -24,6 +24,8 @@ pub enum Reply {
     SlowSession(Duration),
     /// 200 with a body that is not a session.
     Garbage,
+    /// The session is created, and the answer is this status anyway.
+    StoredThen(u16),
 }
 
 #[derive(Debug, Clone)]
@@ -44,20 +46,28 @@ pub struct Message {
 pub struct StoredSession {
     pub session_id: String,
     pub tags: Vec<String>,
+    /// When Devin stored it: its list shows it only `list_lag` later.
+    pub stored_at: std::time::Instant,
+    /// Ended sessions refuse messages (404).
+    pub ended: bool,
 }
 
 #[derive(Default)]
 struct Script {
     create_replies: VecDeque<Reply>,
     list_replies: VecDeque<Reply>,
-    /// Every request gets this status while set.
-    outage: Option<u16>,
+    /// Every request gets this status (and `Retry-After`) while set.
+    outage: Option<(u16, Option<&'static str>)>,
     /// Requests with another `Authorization: Bearer` get 401 while set.
     accepted_key: Option<String>,
     received: Vec<Received>,
     messages: Vec<Message>,
     requests: usize,
+    /// Session creations received, whatever the answer.
+    creates: usize,
     sessions: Vec<StoredSession>,
+    /// How long a new session stays out of the list.
+    list_lag: Duration,
 }
 
 type Shared = Arc<Mutex<Script>>;
@@ -105,7 +115,12 @@ impl FakeDevin {
 
     /// Every request gets `status` until called again with `None`.
     pub fn outage(&self, status: Option<u16>) {
-        self.script.lock().unwrap().outage = status;
+        self.script.lock().unwrap().outage = status.map(|status| (status, None));
+    }
+
+    /// Every request gets `status` with this `Retry-After`, from now on.
+    pub fn outage_with_retry_after(&self, status: u16, retry_after: &'static str) {
+        self.script.lock().unwrap().outage = Some((status, Some(retry_after)));
     }
 
     /// Only this API key is accepted from now on.
@@ -131,6 +146,26 @@ impl FakeDevin {
     /// How many requests of any kind arrived.
     pub fn requests(&self) -> usize {
         self.script.lock().unwrap().requests
+    }
+
+    /// How many session creations arrived, answered or not.
+    pub fn creates(&self) -> usize {
+        self.script.lock().unwrap().creates
+    }
+
+    /// New sessions show in the list only this long after they were stored.
+    pub fn list_lag(&self, lag: Duration) {
+        self.script.lock().unwrap().list_lag = lag;
+    }
+
+    /// The session ends: messages to it are refused with 404.
+    pub fn end_session(&self, session_id: &str) {
+        let mut script = self.script.lock().unwrap();
+        for session in &mut script.sessions {
+            if session.session_id == session_id {
+                session.ended = true;
+            }
+        }
     }
 
     pub fn sessions(&self) -> Vec<StoredSession> {
@@ -162,6 +197,8 @@ fn session_json(session: &StoredSession) -> Value {
 fn store_session(script: &Shared, tags: &Value) -> StoredSession {
     let mut script = script.lock().unwrap();
     let session = StoredSession {
+        stored_at: std::time::Instant::now(),
+        ended: false,
         session_id: format!("devin-{:032x}", script.sessions.len() + 1),
         tags: tags
             .as_array()
@@ -179,8 +216,8 @@ fn store_session(script: &Shared, tags: &Value) -> StoredSession {
 /// Counts the request; answers for the outage or a refused key, if either applies.
 fn gate(script: &mut Script, headers: &HeaderMap) -> Option<Response> {
     script.requests += 1;
-    if let Some(status) = script.outage {
-        return Some(scripted_status(status, None));
+    if let Some((status, retry_after)) = script.outage {
+        return Some(scripted_status(status, retry_after));
     }
     let presented = headers.get("authorization").and_then(|v| v.to_str().ok());
     match &script.accepted_key {
@@ -199,6 +236,7 @@ async fn create_session(
 ) -> Response {
     let reply = {
         let mut locked = script.lock().unwrap();
+        locked.creates += 1;
         if let Some(refused) = gate(&mut locked, &headers) {
             return refused;
         }
@@ -223,6 +261,10 @@ async fn create_session(
             });
             Json(session_json(&created.await.unwrap())).into_response()
         }
+        Reply::StoredThen(status) => {
+            store_session(&script, &body["tags"]);
+            scripted_status(status, None)
+        }
         other => non_session_reply(other).await,
     }
 }
@@ -237,7 +279,11 @@ async fn receive_message(
     if let Some(refused) = gate(&mut script, &headers) {
         return refused;
     }
-    if !script.sessions.iter().any(|s| s.session_id == devin_id) {
+    if !script
+        .sessions
+        .iter()
+        .any(|s| s.session_id == devin_id && !s.ended)
+    {
         return scripted_status(404, None);
     }
     script.messages.push(Message {
@@ -275,6 +321,7 @@ async fn list_sessions(
         .sessions
         .iter()
         .rev()
+        .filter(|session| session.stored_at.elapsed() >= script.list_lag)
         .filter(|session| wanted.iter().all(|tag| session.tags.contains(tag)))
         .map(session_json)
         .collect();
@@ -295,7 +342,9 @@ async fn non_session_reply(reply: Reply) -> Response {
             StatusCode::GATEWAY_TIMEOUT.into_response()
         }
         Reply::Garbage => Json(json!({"unexpected": true})).into_response(),
-        Reply::Session | Reply::SlowSession(_) => unreachable!("sessions are answered above"),
+        Reply::Session | Reply::SlowSession(_) | Reply::StoredThen(_) => {
+            unreachable!("sessions are answered above")
+        }
     }
 }
 

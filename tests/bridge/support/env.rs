@@ -32,6 +32,14 @@ impl Env {
         env
     }
 
+    /// With the ledger in `table`, served by `moto` (secrets still from the environment).
+    pub fn with_ledger(mut self, moto: &Moto, table: &str) -> Self {
+        for (name, value) in moto.aws_env() {
+            self = self.set(name, &value);
+        }
+        self.set("LEDGER_TABLE", table)
+    }
+
     /// Sets `name` (replacing its value if set).
     pub fn set(mut self, name: &'static str, value: &str) -> Self {
         self.0.retain(|(set, _)| *set != name);

@@ -2,6 +2,7 @@
 //! Runtime API emulator and a `moto_server` for Secrets Manager; the function's environment
 //! ([`env::Env`]); Function URL events as PagerDuty sends them.
 
+pub mod aws_calls;
 pub mod devin;
 pub mod env;
 pub mod moto;
@@ -122,7 +123,11 @@ pub fn function_url_event_with_headers(
             "routeKey": "$default",
             "stage": "$default",
             "time": "28/Nov/2026:09:12:05 +0000",
-            "timeEpoch": 1795857125000u64
+            // Now: the function counts its budget from when the request arrived.
+            "timeEpoch": std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as u64
         },
         "body": body,
         "isBase64Encoded": false

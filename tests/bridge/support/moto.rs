@@ -1,4 +1,5 @@
-//! A real `moto_server` on loopback for Secrets Manager, reached through the real AWS SDK.
+//! A real `moto_server` on loopback for Secrets Manager and DynamoDB (the ledger), reached
+//! through the real AWS SDK.
 //! The README's test command installs it into `.venv`; `MOTO_SERVER` may point elsewhere.
 
 use std::net::TcpListener;
@@ -97,6 +98,59 @@ impl Moto {
             .send()
             .await
             .expect("moto stores the new version");
+    }
+}
+
+impl Moto {
+    /// Creates the ledger's table as `template.yaml` does (key `pk`, on demand, time to live on
+    /// `expires_at`) and returns its name.
+    pub async fn create_ledger_table(&self, name: &str) -> String {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+            TimeToLiveSpecification,
+        };
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .endpoint_url(&self.endpoint)
+            .build();
+        let client = aws_sdk_dynamodb::Client::from_conf(config);
+        client
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("moto creates the table");
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name("expires_at")
+                    .enabled(true)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("moto sets the time to live");
+        name.to_owned()
     }
 }
 

@@ -82,8 +82,15 @@ impl RuntimeApi {
         }
     }
 
-    /// Hands `event` to the function and waits for its answer.
+    /// Hands `event` to the function and waits for its answer. Like a Function URL, it stamps
+    /// a request context with the time the request arrived: now.
     pub async fn invoke(&self, event: &str) -> Outcome {
+        self.invoke_received(event, Duration::ZERO).await
+    }
+
+    /// [`RuntimeApi::invoke`], for a request that arrived `ago` (a cold start kept it waiting).
+    pub async fn invoke_received(&self, event: &str, ago: Duration) -> Outcome {
+        let event = stamped(event, ago);
         let id = format!(
             "00000000-0000-4000-8000-{:012}",
             self.ids.fetch_add(1, Ordering::Relaxed)
@@ -95,7 +102,7 @@ impl RuntimeApi {
             .unwrap()
             .waiting
             .insert(id.clone(), sender);
-        self.events.send((id, event.to_owned())).unwrap();
+        self.events.send((id, event)).unwrap();
         tokio::time::timeout(Duration::from_secs(30), receiver)
             .await
             .expect("the function answers within 30 s")
@@ -226,6 +233,19 @@ impl Function {
         }
         output
     }
+}
+
+/// `event` with `requestContext.timeEpoch`, when it has one, set to `ago` before now.
+fn stamped(event: &str, ago: Duration) -> String {
+    let Ok(mut parsed) = serde_json::from_str::<Value>(event) else {
+        return event.to_owned();
+    };
+    let Some(time_epoch) = parsed.pointer_mut("/requestContext/timeEpoch") else {
+        return event.to_owned();
+    };
+    let received = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() - ago;
+    *time_epoch = (received.as_millis() as u64).into();
+    parsed.to_string()
 }
 
 /// The function's HTTP answer inside a Runtime API response: status, JSON body, headers.

@@ -1,0 +1,179 @@
+//! The delivery's use of the ledger: claiming an incident before its session is created,
+//! waiting briefly for a claim another delivery holds, recording the session, and giving a
+//! claim up when no session can have come of it. Every call stays inside the budget.
+
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use crate::delivery::bridge::Bridge;
+use crate::delivery::outcome::Outcome;
+use crate::edge::clock;
+use crate::edge::ledger::{Claim, LedgerError};
+use crate::edge::retry::random;
+use crate::pure::budget::Budget;
+use crate::pure::ledger::{IncidentRecord, Standing};
+use crate::pure::session::Session;
+
+/// How often a delivery looks again for the session another delivery is creating.
+const WAIT_STEP: Duration = Duration::from_millis(100);
+/// Kept for answering after the last look.
+const ANSWER_TIME: Duration = Duration::from_millis(50);
+/// A record write is tried this often before the delivery gives up on it.
+const RECORD_ATTEMPTS: u32 = 3;
+
+/// How waiting on another delivery's claim ended.
+enum Waited {
+    /// It recorded the session.
+    Session(Session),
+    /// It gave the claim up, or its lease ran out: the incident may be claimed again.
+    ClaimEnded,
+    /// The delivery ends so (out of time, or the ledger failed).
+    Ends(Outcome),
+}
+
+/// A claim this delivery holds on an incident.
+pub(super) struct Held {
+    pub holder: String,
+    /// Whether an earlier claim's lease ran out: its create may have happened.
+    pub took_over: bool,
+}
+
+impl Bridge {
+    /// Claims the incident for this delivery, or says how the delivery ends when another holds
+    /// it: at once when its session exists, after a short wait when it is being created.
+    pub(super) async fn claim_incident(
+        &self,
+        incident_id: &str,
+        rule: &str,
+        budget: Budget,
+    ) -> Result<Held, Outcome> {
+        let holder = format!("{:016x}", random());
+        // A second try when the claim found ends while this delivery waits on it.
+        for _ in 0..2 {
+            let now_ms = clock::epoch_ms();
+            let lease_until_ms = now_ms + self.options.claim_lease.as_millis() as u64;
+            let left = budget.remaining(clock::now());
+            let claim = self
+                .ledger
+                .claim(incident_id, &holder, now_ms, lease_until_ms, left)
+                .await
+                .map_err(Outcome::LedgerUnavailable)?;
+            let record = match claim {
+                Claim::New => {
+                    let took_over = false;
+                    return Ok(Held { holder, took_over });
+                }
+                Claim::TakenOver => {
+                    info!("took over a claim whose lease ran out: looking the session up first");
+                    let took_over = true;
+                    return Ok(Held { holder, took_over });
+                }
+                Claim::Held(record) => record,
+            };
+            match self.wait_for_session(incident_id, record, budget).await {
+                Waited::Session(session) => {
+                    return Err(Outcome::SessionExists {
+                        rule: rule.to_owned(),
+                        incident_id: incident_id.to_owned(),
+                        session,
+                    })
+                }
+                Waited::Ends(outcome) => return Err(outcome),
+                Waited::ClaimEnded => {}
+            }
+        }
+        Err(Outcome::BeingCreated {
+            incident_id: incident_id.to_owned(),
+        })
+    }
+
+    /// The session of an incident whose record is `record`: at once when it exists; when
+    /// another delivery is creating it, after waiting inside the budget for it to be recorded.
+    pub(super) async fn await_session(
+        &self,
+        incident_id: &str,
+        record: IncidentRecord,
+        budget: Budget,
+    ) -> Result<Session, Outcome> {
+        match self.wait_for_session(incident_id, record, budget).await {
+            Waited::Session(session) => Ok(session),
+            Waited::Ends(outcome) => Err(outcome),
+            Waited::ClaimEnded => Err(Outcome::BeingCreated {
+                incident_id: incident_id.to_owned(),
+            }),
+        }
+    }
+
+    async fn wait_for_session(
+        &self,
+        incident_id: &str,
+        mut record: IncidentRecord,
+        budget: Budget,
+    ) -> Waited {
+        loop {
+            match record.standing(clock::epoch_ms()) {
+                Standing::HasSession(session) => return Waited::Session(session),
+                Standing::Abandoned => return Waited::ClaimEnded,
+                Standing::BeingCreated { .. } => {}
+            }
+            if budget.remaining(clock::now()) < WAIT_STEP + ANSWER_TIME {
+                return Waited::Ends(Outcome::BeingCreated {
+                    incident_id: incident_id.to_owned(),
+                });
+            }
+            tokio::time::sleep(WAIT_STEP).await;
+            let left = budget.remaining(clock::now()).saturating_sub(ANSWER_TIME);
+            match self.ledger.get(incident_id, left).await {
+                Ok(Some(now)) => record = now,
+                // The holder gave up: nothing was created.
+                Ok(None) => return Waited::ClaimEnded,
+                Err(err) => return Waited::Ends(Outcome::LedgerUnavailable(err)),
+            }
+        }
+    }
+
+    /// Records the session this delivery's claim created, retried a few times inside the
+    /// budget: a session the ledger does not know would be created again.
+    pub(super) async fn record_session(
+        &self,
+        incident_id: &str,
+        holder: &str,
+        session: &Session,
+        budget: Budget,
+    ) -> Result<(), LedgerError> {
+        let mut attempt = 1;
+        loop {
+            let left = budget.remaining(clock::now());
+            let recorded = self
+                .ledger
+                .record_created(incident_id, holder, session, clock::epoch_ms(), left)
+                .await;
+            match recorded {
+                Ok(true) => return Ok(()),
+                Ok(false) => {
+                    // Our lease ran out and another delivery took the claim over: it looks the
+                    // session up and records it.
+                    warn!("the claim was taken over before the session was recorded");
+                    return Ok(());
+                }
+                Err(err) if attempt >= RECORD_ATTEMPTS || left < WAIT_STEP + ANSWER_TIME => {
+                    return Err(err)
+                }
+                Err(err) => {
+                    warn!(error = %err, "the session was not recorded; trying again");
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// Gives the claim up: no session came of it, so the next delivery may create one at once.
+    /// A failure only delays that until the lease ends.
+    pub(super) async fn release_claim(&self, incident_id: &str, holder: &str, budget: Budget) {
+        let left = budget.remaining(clock::now());
+        if let Err(err) = self.ledger.release(incident_id, holder, left).await {
+            warn!(error = %err, "the claim was not released; it ends with its lease");
+        }
+    }
+}

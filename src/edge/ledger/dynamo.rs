@@ -1,0 +1,221 @@
+//! The ledger in a DynamoDB table (`LEDGER_TABLE`): one item per incident, keyed `pk`, claimed
+//! and recorded with conditional writes (as Powertools' idempotency utility does), deleted by
+//! the table's time to live (`expires_at`) after 30 days.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::Client;
+
+use crate::edge::ledger::{Claim, LedgerError};
+use crate::pure::ledger::{expires_at, incident_key, IncidentRecord};
+use crate::pure::session::Session;
+
+type Item = HashMap<String, AttributeValue>;
+
+const CREATING: &str = "creating";
+const CREATED: &str = "created";
+
+/// New, or a claim whose lease ran out.
+const CLAIMABLE: &str = "attribute_not_exists(pk) OR (#state = :creating AND #lease < :now)";
+/// Still `holder`'s claim.
+const HELD_BY_ME: &str = "#state = :creating AND #holder = :me";
+
+pub struct DynamoLedger {
+    client: Client,
+    table: String,
+}
+
+impl DynamoLedger {
+    pub fn new(client: Client, table: &str) -> Self {
+        DynamoLedger {
+            client,
+            table: table.to_owned(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub async fn claim(
+        &self,
+        incident_id: &str,
+        holder: &str,
+        now_ms: u64,
+        lease_until_ms: u64,
+    ) -> Result<Claim, LedgerError> {
+        let mut item = record_item(incident_id, now_ms);
+        item.insert("state".into(), s(CREATING));
+        item.insert("holder".into(), s(holder));
+        item.insert("lease_until".into(), n(lease_until_ms));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(CLAIMABLE)
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#lease", "lease_until")
+            .expression_attribute_values(":creating", s(CREATING))
+            .expression_attribute_values(":now", n(now_ms))
+            .return_values(ReturnValue::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match put {
+            Ok(output) if output.attributes().is_some_and(|old| !old.is_empty()) => {
+                Ok(Claim::TakenOver)
+            }
+            Ok(_) => Ok(Claim::New),
+            Err(err) => {
+                let held = match err.as_service_error() {
+                    Some(PutItemError::ConditionalCheckFailedException(failed)) => failed.item(),
+                    _ => None,
+                };
+                match held {
+                    Some(item) => Ok(Claim::Held(record(incident_id, item)?)),
+                    None if is_condition_failure(&err) => {
+                        // Not every DynamoDB answers with the item: read it.
+                        let held = self.get(incident_id).await?;
+                        held.map(Claim::Held).ok_or_else(|| {
+                            unavailable(
+                                "the claim was refused, but the incident has no record".into(),
+                            )
+                        })
+                    }
+                    None => Err(unavailable(DisplayErrorContext(err).to_string())),
+                }
+            }
+        }
+    }
+
+    pub async fn record_created(
+        &self,
+        incident_id: &str,
+        holder: &str,
+        session: &Session,
+        now_ms: u64,
+    ) -> Result<bool, LedgerError> {
+        let mut item = record_item(incident_id, now_ms);
+        item.insert("state".into(), s(CREATED));
+        item.insert("session_id".into(), s(&session.session_id));
+        item.insert("url".into(), s(&session.url));
+        item.insert("created_by".into(), s(holder));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(HELD_BY_ME)
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#holder", "holder")
+            .expression_attribute_values(":creating", s(CREATING))
+            .expression_attribute_values(":me", s(holder))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
+        }
+    }
+
+    pub async fn release(&self, incident_id: &str, holder: &str) -> Result<(), LedgerError> {
+        let delete = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(&incident_key(incident_id)))
+            .condition_expression(HELD_BY_ME)
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#holder", "holder")
+            .expression_attribute_values(":creating", s(CREATING))
+            .expression_attribute_values(":me", s(holder))
+            .send()
+            .await;
+        match delete {
+            Ok(_) => Ok(()),
+            // No longer ours: nothing to give up.
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
+        }
+    }
+
+    pub async fn get(&self, incident_id: &str) -> Result<Option<IncidentRecord>, LedgerError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(&incident_key(incident_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|err| unavailable(DisplayErrorContext(err).to_string()))?;
+        output
+            .item()
+            .map(|item| record(incident_id, item))
+            .transpose()
+    }
+}
+
+/// The attributes every record of an incident carries.
+fn record_item(incident_id: &str, now_ms: u64) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), s(&incident_key(incident_id))),
+        ("incident_id".to_owned(), s(incident_id)),
+        ("updated_at".to_owned(), n(now_ms)),
+        ("expires_at".to_owned(), n(expires_at(now_ms))),
+    ])
+}
+
+/// An item read back as a record.
+fn record(incident_id: &str, item: &Item) -> Result<IncidentRecord, LedgerError> {
+    let unreadable = |detail: &str| LedgerError::Unreadable {
+        key: incident_key(incident_id),
+        detail: detail.to_owned(),
+    };
+    let text = |name: &str| item.get(name).and_then(|value| value.as_s().ok());
+    match text("state").map(String::as_str) {
+        Some(CREATING) => Ok(IncidentRecord::Creating {
+            holder: text("holder").cloned().unwrap_or_default(),
+            lease_until_ms: item
+                .get("lease_until")
+                .and_then(|value| value.as_n().ok())
+                .and_then(|lease| lease.parse().ok())
+                .ok_or_else(|| unreadable("a claim without a lease"))?,
+        }),
+        Some(CREATED) => Ok(IncidentRecord::Created {
+            session: Session {
+                session_id: text("session_id")
+                    .cloned()
+                    .ok_or_else(|| unreadable("a session without an id"))?,
+                url: text("url").cloned().unwrap_or_default(),
+            },
+        }),
+        _ => Err(unreadable("no known state")),
+    }
+}
+
+fn is_condition_failure<E, R>(err: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    err.as_service_error()
+        .and_then(|err| err.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+fn unavailable(detail: String) -> LedgerError {
+    LedgerError::Unavailable(detail)
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
