@@ -41,7 +41,7 @@ fn deliver(verifier: &Verifier, policy: &Policy, signature: &[u8], body: &[u8]) 
 
 fn benches(c: &mut Criterion) {
     let secrets = [Secret::new(SECRET)];
-    let verifier = Verifier::new(None, &secrets);
+    let verifier = Verifier::new(&[], &secrets);
     let example = std::fs::read_to_string(format!(
         "{}/config/routing.example.json",
         env!("CARGO_MANIFEST_DIR")

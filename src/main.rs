@@ -1,11 +1,14 @@
-//! The webhook function's process: logging, the cold start, then one delivery per invocation
-//! through `lambda_http`. A cold start that cannot build the bridge says why in one line and
-//! stops: the function never answers without its secrets.
+//! The webhook function's process: logging, the cold start, then one delivery per invocation:
+//! the Lambda runtime hands over the Function URL's event as it came, and the bridge answers it.
+//! A cold start that cannot build the bridge says why in one line and stops: the function never
+//! answers without its secrets. A panic anywhere fails that invocation only (the release
+//! profile unwinds; the runtime catches it).
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
-use lambda_http::{service_fn, RequestExt};
+use lambda_runtime::{service_fn, LambdaEvent};
+use pagerduty_devin_bridge::delivery::function_url::FunctionUrlRequest;
 use pagerduty_devin_bridge::startup::assemble::cold_start;
 use pagerduty_devin_bridge::startup::process;
 
@@ -23,12 +26,10 @@ async fn main() -> ExitCode {
         }
     };
     let bridge = &bridge;
-    let served = lambda_http::run(service_fn(
-        move |request: lambda_http::Request| async move {
-            let deadline = request
-                .lambda_context_ref()
-                .map(|context| instant_of(context.deadline()));
-            Ok::<_, lambda_http::Error>(bridge.handle(request, deadline).await)
+    let served = lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<FunctionUrlRequest>| async move {
+            let deadline = instant_of(event.context.deadline());
+            Ok::<_, lambda_runtime::Error>(bridge.handle(event.payload, deadline).await)
         },
     ))
     .await;
@@ -41,10 +42,10 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Lambda gives the deadline as wall-clock time; the bridge counts in monotonic time.
-fn instant_of(deadline: SystemTime) -> Instant {
-    let left = deadline
-        .duration_since(SystemTime::now())
-        .unwrap_or(Duration::ZERO);
-    Instant::now() + left
+/// Lambda gives the deadline as wall-clock time; the bridge counts in monotonic time. A deadline
+/// already past when the invocation starts is not Lambda's (whose invocations have at least a
+/// second): local emulators send one (`cargo lambda watch` does), and it counts as unknown.
+fn instant_of(deadline: SystemTime) -> Option<Instant> {
+    let left = deadline.duration_since(SystemTime::now()).ok()?;
+    (left > Duration::ZERO).then(|| Instant::now() + left)
 }

@@ -23,7 +23,7 @@ for file in $(find pure -name '*.rs'); do
   while read -r line; do [ -n "$line" ] && breach "$file:$line: the pure core uses an I/O crate"; done \
     < <(code "$file" '\b(reqwest|aws_[a-z_]+|lambda_[a-z_]+|tokio|hyper)::')
   while read -r line; do [ -n "$line" ] && breach "$file:$line: the pure core reads the clock or the system"; done \
-    < <(code "$file" '(Instant|SystemTime)::now|std::(env|fs|net|process|thread)\b')
+    < <(code "$file" '(Instant|SystemTime)::now|std::(env|fs|process|thread)\b|std::net::(Tcp|Udp)')
 done
 for file in $(find edge -name '*.rs'); do
   while read -r line; do [ -n "$line" ] && breach "$file:$line: an edge imports the delivery or startup"; done \

@@ -27,9 +27,12 @@ if grep -E '^(hyper v0\.|native-tls|openssl|openssl-sys|hyper-tls|ring) ' <<<"$t
   echo "a second TLS or HTTP stack is in the tree"; exit 1
 fi
 
-echo "==> cfn-lint and sam validate --lint"
+echo "==> cfn-lint, sam validate --lint and checkov"
 cfn-lint template.yaml
 sam validate --lint
+install_pinned "$PWD/.venv-checkov" "$PWD/tests/requirements-checkov.txt"
+# Each deliberate exception is recorded next to its resource in template.yaml, with its reason.
+.venv-checkov/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
 
 echo "==> sam build (cargo-lambda and its Zig, no Docker)"
 sam build
@@ -38,13 +41,17 @@ echo "==> cargo lambda build --release --arm64"
 cargo lambda build --release --arm64
 size=$(stat -c %s target/lambda/bootstrap/bootstrap)
 echo "bootstrap (arm64): $size bytes"
-# 5.66 MB before the ledger; the DynamoDB client added 0.38 MB (6.03 MB). The limit leaves room
-# for small changes, not for a second HTTP stack or an unneeded SDK.
-[ "$size" -le 6500000 ] || { echo "the arm64 bootstrap is over 6.5 MB"; exit 1; }
+# 5.66 MB before the ledger; the DynamoDB client added 0.38 MB (6.03 MB), and unwinding (so a
+# panic fails one invocation, not the instance) 0.69 MB (6.72 MB). The limit is the 7 MB budget:
+# room for small changes, not for a second HTTP stack or an unneeded SDK.
+[ "$size" -le 7000000 ] || { echo "the arm64 bootstrap is over 7 MB"; exit 1; }
 
-echo "==> cargo fuzz: verify_and_parse for 20 s (stable Rust, no sanitizer)"
-command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
-(cd fuzz && cargo fuzz run -s none verify_and_parse -- -max_total_time=20 2>&1 | tail -n 5)
+echo "==> cargo fuzz: verify_and_parse and function_url_event, 15 s each (stable Rust, no sanitizer)"
+[ "$(cargo fuzz --version 2>/dev/null)" = "cargo-fuzz 0.13.2" ] ||
+  cargo install cargo-fuzz --version 0.13.2 --locked --quiet
+(cd fuzz && cargo fuzz run -s none verify_and_parse -- -max_total_time=15 2>&1 | tail -n 5)
+# The handler prints a metrics line per event: stdout is closed (-close_fd_mask=1).
+(cd fuzz && cargo fuzz run -s none function_url_event -- -max_total_time=15 -close_fd_mask=1 2>&1 | tail -n 5)
 
 echo "==> the 1,000-delivery replay, with its figures"
 cargo test --test bridge replay:: -- --nocapture

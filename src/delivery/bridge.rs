@@ -1,7 +1,7 @@
 //! What every delivery borrows: the secrets, the clients, the policy and the options, built
 //! once per cold start (see `startup::assemble`).
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use crate::edge::devin::DevinClient;
@@ -10,6 +10,8 @@ use crate::edge::pagerduty::PagerDutyClient;
 use crate::edge::secrets_store::SecretStore;
 use crate::pure::policy::Policy;
 use crate::pure::recent::{RecentDeliveries, DEFAULT_CAPACITY};
+use crate::pure::sources::SourceAllowlist;
+use crate::pure::throttle::Throttle;
 
 /// PagerDuty gives up on a delivery after 5 s: the answer must come well inside that.
 pub const DEFAULT_DELIVERY_BUDGET: Duration = Duration::from_millis(4000);
@@ -17,9 +19,10 @@ pub const DEFAULT_DELIVERY_BUDGET: Duration = Duration::from_millis(4000);
 /// enough for a create still in flight when the delivery answered to finish, and for Devin's
 /// list to show it.
 pub const DEFAULT_CLAIM_LEASE: Duration = Duration::from_secs(120);
-/// A refused signature fetches the secrets again when they are older than this: PagerDuty may
-/// have a new secret we have not seen, but forged requests must not hammer Secrets Manager.
-pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(60);
+/// A refused secret or signature fetches the secrets again at most this often per instance:
+/// PagerDuty may already send a rotated secret we have not seen, but forged requests must not
+/// hammer Secrets Manager.
+pub const DEFAULT_REFRESH_ON_REFUSAL: Duration = Duration::from_secs(5);
 
 /// How the bridge behaves, beside what it talks to.
 #[derive(Debug, Clone)]
@@ -30,10 +33,14 @@ pub struct Options {
     pub delivery_budget: Duration,
     /// The `FunctionName` dimension of the metrics.
     pub function_name: String,
-    /// How old the secrets must be before a refused secret or signature fetches them again.
-    pub stale_after: Duration,
+    /// How often, at most, a refused secret or signature fetches the secrets again.
+    pub refresh_on_refusal: Duration,
     /// How long a claim on an incident holds.
     pub claim_lease: Duration,
+    /// When set, only these addresses may send deliveries.
+    pub allowed_sources: Option<SourceAllowlist>,
+    /// Deliveries that happened longer ago are answered `stale`.
+    pub delivery_max_age: Option<Duration>,
 }
 
 impl Default for Options {
@@ -42,8 +49,10 @@ impl Default for Options {
             dry_run: false,
             delivery_budget: DEFAULT_DELIVERY_BUDGET,
             function_name: "pagerduty-devin-bridge".into(),
-            stale_after: DEFAULT_STALE_AFTER,
+            refresh_on_refusal: DEFAULT_REFRESH_ON_REFUSAL,
             claim_lease: DEFAULT_CLAIM_LEASE,
+            allowed_sources: None,
+            delivery_max_age: None,
         }
     }
 }
@@ -59,6 +68,10 @@ pub struct Bridge {
     pub(super) ledger: Ledger,
     pub(super) options: Options,
     pub(super) recent: Mutex<RecentDeliveries>,
+    /// When a refused delivery may next fetch the secrets again.
+    pub(super) refresh_on_refusal: Mutex<Throttle>,
+    /// The PagerDuty user the bridge's notes are written as, once a note's answer said.
+    pub(super) own_user_id: OnceLock<String>,
 }
 
 impl Bridge {
@@ -76,8 +89,10 @@ impl Bridge {
             pagerduty,
             policy,
             ledger,
+            refresh_on_refusal: Mutex::new(Throttle::new(options.refresh_on_refusal)),
             options,
             recent: Mutex::new(RecentDeliveries::new(DEFAULT_CAPACITY)),
+            own_user_id: OnceLock::new(),
         }
     }
 }

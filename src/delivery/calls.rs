@@ -40,7 +40,7 @@ impl Bridge {
         .await;
         if let Err(Failure::Final(err)) = &result {
             if err.is_unauthorized() {
-                if let Some(fresh) = self.secrets.refresh_if_older_than(Duration::ZERO).await {
+                if let Some(fresh) = self.secrets.refresh_now().await {
                     warn!(error = %err, "Devin refused the API key; trying again with freshly fetched secrets");
                     *secrets = fresh;
                     result = within_budget("Devin call", budget, &mut stats, retryable, |left| {
@@ -78,8 +78,12 @@ impl Bridge {
         })
         .await;
         match added {
-            Ok(()) => {
+            Ok(author) => {
                 info!("note added to the PagerDuty incident");
+                if let Some(author) = author {
+                    // Notes by this user are the bridge's own, however they read.
+                    let _ = self.own_user_id.set(author);
+                }
                 NoteStatus::Added
             }
             Err(failure) => {

@@ -1,22 +1,22 @@
-//! Where a delivery enters: the request's path, method and size, then both checks before
-//! anything of the body is trusted or even parsed, then the parse, repeats, and the dispatch to
-//! an investigation or a forward. One span per delivery, one metrics line per delivery.
+//! Where a delivery enters: the source, path, method and size of the request, then both checks
+//! before anything of the body is trusted or even parsed, then the parse, freshness, repeats,
+//! and the dispatch to an investigation or a forward. One span per delivery, one metrics line
+//! per delivery.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, Method};
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
-use tracing::{field, info, info_span, Instrument, Span};
+use tracing::{field, info_span, Instrument, Span};
 
 use crate::delivery::bridge::Bridge;
+use crate::delivery::function_url::{FunctionUrlRequest, FunctionUrlResponse, Inbound};
 use crate::delivery::outcome::Outcome;
 use crate::edge::clock;
 use crate::pure::budget::{self, Budget, MIN_ATTEMPT};
 use crate::pure::metrics::Tally;
 use crate::pure::secret::Secrets;
-use crate::pure::verify::{Rejection, Verifier, SIGNATURE_HEADER, WEBHOOK_SECRET_HEADER};
+use crate::pure::timestamp;
 use crate::pure::webhook::{self, Event};
 
 /// PagerDuty's id of the delivery, the same on every retry of it.
@@ -27,24 +27,31 @@ pub const WEBHOOK_PATH: &str = "/pagerduty-alert";
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 impl Bridge {
-    /// Answers one request. `lambda_deadline` is when Lambda stops the invocation, if known: the
-    /// answer always comes before it.
+    /// Answers one Function URL request. `lambda_deadline` is when Lambda stops the invocation,
+    /// if known: the answer always comes before it.
     pub async fn handle(
         &self,
-        request: Request,
+        event: FunctionUrlRequest,
         lambda_deadline: Option<Instant>,
-    ) -> Response<Body> {
+    ) -> FunctionUrlResponse {
+        let request = Inbound::from_event(event);
         // The budget counts from when PagerDuty's request reached the Function URL, so a slow
         // cold start cannot push the answer past PagerDuty's 5 seconds.
-        let received = clock::now()
-            .checked_sub(waited(&request))
-            .unwrap_or_else(clock::now);
+        let waited = budget::waited(request.time_epoch_ms, clock::epoch_ms());
+        let received = clock::now().checked_sub(waited).unwrap_or_else(clock::now);
         let budget = Budget::new(received, self.options.delivery_budget, lambda_deadline);
+        tracing::debug!(
+            waited_ms = waited.as_millis() as u64,
+            lambda_deadline_in_ms = lambda_deadline
+                .map(|at| at.saturating_duration_since(clock::now()).as_millis() as u64),
+            budget_ms = budget.remaining(clock::now()).as_millis() as u64,
+            "delivery received"
+        );
         // One span per delivery: every line about it carries PagerDuty's delivery id, and the
         // event and incident ids once they are known.
         let span = info_span!(
             "delivery",
-            webhook_id = header(request.headers(), WEBHOOK_ID_HEADER)
+            webhook_id = header(&request.headers, WEBHOOK_ID_HEADER)
                 .and_then(|id| std::str::from_utf8(id).ok())
                 .filter(|id| id.len() <= 64),
             event_id = field::Empty,
@@ -71,28 +78,34 @@ impl Bridge {
             .map_or(0, |t| t.as_millis() as u64);
         // Metrics go straight to stdout, one JSON line, where CloudWatch Logs extracts them.
         println!("{}", tally.to_emf(&self.options.function_name, now_ms));
-        outcome.response(body)
+        outcome.answer(body).into()
     }
 
     /// How the delivery ends, and its event id once the body parsed.
     async fn answer(
         &self,
-        request: &Request,
+        request: &Inbound,
         budget: Budget,
         tally: &mut Tally,
     ) -> (Outcome, Option<String>) {
-        if request.uri().path() != WEBHOOK_PATH {
+        if !self.source_allowed(request.source_ip.as_deref()) {
+            let source = request.source_ip.clone().unwrap_or_default();
+            return (Outcome::Forbidden { source }, None);
+        }
+        if request.path != WEBHOOK_PATH {
             return (Outcome::NotFound, None);
         }
-        if request.method() != Method::POST {
+        if request.method != Method::POST {
             return (Outcome::MethodNotAllowed, None);
         }
-        let body: &[u8] = request.body().as_ref();
+        let Some(body) = request.body.as_deref() else {
+            return (Outcome::UndecodableBody, None);
+        };
         if body.len() > MAX_BODY_BYTES {
             return (Outcome::TooLarge { bytes: body.len() }, None);
         }
         // Nothing about the body is trusted, or even parsed, before every check passes.
-        let secrets = match self.verify(request.headers(), body).await {
+        let secrets = match self.verify(&request.headers, body).await {
             Ok(secrets) => secrets,
             Err(rejection) => return (Outcome::Unauthorized(rejection), None),
         };
@@ -104,6 +117,9 @@ impl Bridge {
         span.record("event_id", event.id.as_str());
         span.record("event_type", event.event_type.as_str());
 
+        if let Some(occurred_at) = self.too_old(&event) {
+            return (Outcome::Stale { occurred_at }, None);
+        }
         if let Some(body) = self.recent.lock().unwrap().get(&event.id) {
             let body = body.to_owned();
             return (Outcome::Repeat { body }, None);
@@ -112,35 +128,13 @@ impl Bridge {
         (outcome, Some(event.id))
     }
 
-    /// Runs every configured check. A wrong secret or signature, when the secrets held are old
-    /// enough to be stale, fetches them again once and checks again: PagerDuty may already sign
-    /// with a rotated secret.
-    async fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<Arc<Secrets>, Rejection> {
-        let check = |secrets: &Secrets| {
-            Verifier::of(secrets).verify(
-                header(headers, WEBHOOK_SECRET_HEADER),
-                header(headers, SIGNATURE_HEADER),
-                body,
-            )
-        };
-        let secrets = self.secrets.current().await;
-        let rejection = match check(&secrets) {
-            Ok(()) => return Ok(secrets),
-            Err(rejection) => rejection,
-        };
-        if rejection.is_mismatch() {
-            if let Some(fresh) = self
-                .secrets
-                .refresh_if_older_than(self.options.stale_after)
-                .await
-            {
-                if check(&fresh).is_ok() {
-                    info!("delivery verified with freshly fetched secrets");
-                    return Ok(fresh);
-                }
-            }
-        }
-        Err(rejection)
+    /// When the event happened, if that is longer ago than PagerDuty retries anything: a
+    /// captured delivery replayed.
+    fn too_old(&self, event: &Event) -> Option<String> {
+        let max_age = self.options.delivery_max_age?;
+        let occurred_at = event.occurred_at.as_deref()?;
+        timestamp::is_older_than(occurred_at, clock::epoch_ms(), max_age)
+            .then(|| occurred_at.to_owned())
     }
 
     /// Sends a verified event where the policy says: to the incident's session, to an
@@ -175,16 +169,6 @@ impl Bridge {
     }
 }
 
-/// How long the request waited before the function got it, per its request context.
-fn waited(request: &Request) -> Duration {
-    match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => {
-            budget::waited(context.time_epoch, clock::epoch_ms())
-        }
-        _ => Duration::ZERO,
-    }
-}
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {
+pub(super) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {
     headers.get(name).map(|value| value.as_bytes())
 }

@@ -12,7 +12,7 @@ use crate::edge::devin::DevinError;
 use crate::edge::retry::{Failure, Transient};
 use crate::pure::budget::Budget;
 use crate::pure::ledger::Standing;
-use crate::pure::messages::{self, BRIDGE_NOTE_MARKER};
+use crate::pure::messages;
 use crate::pure::metrics::Tally;
 use crate::pure::secret::Secrets;
 use crate::pure::session::Session;
@@ -26,7 +26,8 @@ impl Bridge {
         budget: Budget,
         tally: &mut Tally,
     ) -> Outcome {
-        let (incident_id, message, incident) = match what_to_tell(event) {
+        let own_user = self.own_user_id.get().map(String::as_str);
+        let (incident_id, message, incident) = match what_to_tell(event, own_user) {
             Ok(told) => told,
             Err(outcome) => return outcome,
         };
@@ -117,13 +118,20 @@ impl Bridge {
 }
 
 /// The incident the event concerns, what its session is to be told, and the incident itself
-/// when the event carries one; or how the delivery ends without telling anything.
-fn what_to_tell(event: &Event) -> Result<(String, String, Option<Incident>), Outcome> {
+/// when the event carries one; or how the delivery ends without telling anything. A note is
+/// the bridge's own when it starts with the marker or `own_user` (the PagerDuty user the
+/// bridge writes as, once known) wrote it.
+fn what_to_tell(
+    event: &Event,
+    own_user: Option<&str>,
+) -> Result<(String, String, Option<Incident>), Outcome> {
     let who = event.agent_name();
     if event.event_type == INCIDENT_ANNOTATED {
         let note = event.note().map_err(Outcome::BadRequest)?;
         Span::current().record("incident_id", note.incident_id.as_str());
-        if note.content.contains(BRIDGE_NOTE_MARKER) {
+        if messages::is_bridge_note(&note.content)
+            || own_user.is_some_and(|own| event.agent_id() == Some(own))
+        {
             let incident_id = note.incident_id;
             return Err(Outcome::OwnNote { incident_id });
         }

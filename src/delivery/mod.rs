@@ -4,7 +4,9 @@
 //! budget. Every way it can end is an [`Outcome`].
 //!
 //! - [`bridge`]: what a delivery needs, built once per cold start;
-//! - [`entry`]: the request's checks, verification, parsing and dispatch;
+//! - [`function_url`]: the Function URL's event in, its answer out, without building a URI;
+//! - [`entry`]: the request's shape, parsing, freshness, repeats and dispatch;
+//! - [`checks`]: the source, the secret header and the signature, with refresh on rotation;
 //! - [`investigate`]: a triggered incident: decide, claim, then start or find its session;
 //! - [`claims`]: the ledger's claims and records, inside the budget;
 //! - [`forward`]: a note, resolve, reopen or status change, passed on to the session;
@@ -15,9 +17,11 @@
 
 pub mod bridge;
 mod calls;
+mod checks;
 mod claims;
 pub mod entry;
 mod forward;
+pub mod function_url;
 mod investigate;
 pub mod outcome;
 

@@ -3,12 +3,11 @@
 //! done or deliberately not done, 4xx for what a retry cannot fix, 429/5xx for what it can, so no
 //! incident is lost and none is investigated twice.
 
-use http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, StatusCode};
-use lambda_http::{Body, Response};
 use serde_json::{json, Value};
 use tracing::{error, info, warn};
 
+use crate::delivery::function_url::Answer;
 use crate::edge::devin::DevinError;
 use crate::edge::ledger::LedgerError;
 use crate::edge::retry::Failure;
@@ -23,18 +22,24 @@ const RETRY_AFTER_SECONDS: &str = "5";
 /// How a delivery ended.
 #[derive(Debug)]
 pub enum Outcome {
+    /// `ALLOWED_SOURCE_CIDRS` is set and the request came from elsewhere.
+    Forbidden { source: String },
     /// Another path than the webhook's.
     NotFound,
     /// Another method than POST.
     MethodNotAllowed,
     /// A body larger than PagerDuty ever sends.
     TooLarge { bytes: usize },
+    /// A body the event says is base64 and is not.
+    UndecodableBody,
     /// A check failed: the same bare answer whichever it was, so a forger learns nothing.
     Unauthorized(Rejection),
     /// Not what a webhook v3 delivery carries.
     BadRequest(ParseError),
     /// A repeat of a delivery this instance completed: its first answer again.
     Repeat { body: String },
+    /// A delivery of something older than PagerDuty retries anything: a capture replayed.
+    Stale { occurred_at: String },
     /// An event type the policy neither starts sessions on nor forwards.
     EventTypeIgnored { event_type: String },
     /// The routing policy ignores this incident.
@@ -144,11 +149,12 @@ impl Outcome {
 
     pub fn status(&self) -> StatusCode {
         match self {
+            Outcome::Forbidden { .. } => StatusCode::FORBIDDEN,
             Outcome::NotFound => StatusCode::NOT_FOUND,
             Outcome::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Outcome::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Outcome::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Outcome::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Outcome::BadRequest(_) | Outcome::UndecodableBody => StatusCode::BAD_REQUEST,
             Outcome::DevinFailed { failure, .. } => match failure {
                 Failure::Final(err) if err.is_rate_limit() => StatusCode::TOO_MANY_REQUESTS,
                 Failure::Final(_) => StatusCode::BAD_GATEWAY,
@@ -166,11 +172,18 @@ impl Outcome {
     pub fn body(&self) -> String {
         let body = match self {
             Outcome::Repeat { body } => return body.clone(),
+            Outcome::Forbidden { .. } => json!({"error": "forbidden"}),
             Outcome::NotFound => json!({"error": "not found"}),
             Outcome::MethodNotAllowed => json!({"error": "method not allowed"}),
             Outcome::TooLarge { .. } => json!({"error": "payload too large"}),
             Outcome::Unauthorized(_) => json!({"error": "unauthorized"}),
             Outcome::BadRequest(err) => json!({"error": "bad request", "detail": err.to_string()}),
+            Outcome::UndecodableBody => {
+                json!({"error": "bad request", "detail": "the body is marked base64 and is not"})
+            }
+            Outcome::Stale { occurred_at } => {
+                json!({"status": "stale", "occurred_at": occurred_at})
+            }
             Outcome::EventTypeIgnored { event_type } => {
                 json!({"status": "ignored", "event_type": event_type})
             }
@@ -243,6 +256,16 @@ impl Outcome {
     pub fn log(&self) {
         match self {
             Outcome::NotFound | Outcome::MethodNotAllowed => {}
+            Outcome::Forbidden { source } => {
+                warn!(source = %source, "delivery refused: the source is not in ALLOWED_SOURCE_CIDRS");
+            }
+            Outcome::UndecodableBody => {
+                warn!("delivery refused: the body is marked base64 and is not");
+            }
+            Outcome::Stale { occurred_at } => warn!(
+                occurred_at = %occurred_at,
+                "delivery refused: it happened longer ago than PagerDuty retries anything (a replay?); nothing started"
+            ),
             Outcome::TooLarge { bytes } => {
                 warn!(bytes, "delivery refused: body too large");
             }
@@ -323,7 +346,11 @@ impl Outcome {
     /// counted by the calls themselves).
     pub fn count(&self, tally: &mut Tally) {
         match self {
-            Outcome::Unauthorized(_) => tally.verification_failures = 1,
+            Outcome::Unauthorized(_) | Outcome::Forbidden { .. } => {
+                tally.verification_failures = 1;
+            }
+            Outcome::BadRequest(_) => tally.deliveries_refused = 1,
+            Outcome::Stale { .. } => tally.deliveries_ignored = 1,
             Outcome::Repeat { .. } | Outcome::SessionExists { .. } => {
                 tally.duplicates_suppressed = 1;
             }
@@ -339,40 +366,33 @@ impl Outcome {
     }
 
     /// The HTTP answer, with `body` (from [`Outcome::body`]).
-    pub fn response(&self, body: String) -> Response<Body> {
-        let mut response = Response::new(Body::from(body));
-        *response.status_mut() = self.status();
-        let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        match self {
-            Outcome::MethodNotAllowed => {
-                headers.insert(ALLOW, HeaderValue::from_static("POST"));
-            }
-            Outcome::DevinFailed { failure, .. } => {
-                let retry_after = match failure {
-                    Failure::Final(DevinError::Status { retry_after, .. })
-                        if self.status() == StatusCode::TOO_MANY_REQUESTS =>
-                    {
-                        retry_after.clone()
-                    }
-                    Failure::TimedOut | Failure::BudgetSpent => {
-                        Some(HeaderValue::from_static(RETRY_AFTER_SECONDS))
-                    }
-                    Failure::Final(_) => None,
-                };
-                if let Some(retry_after) = retry_after {
-                    headers.insert(RETRY_AFTER, retry_after);
+    pub fn answer(&self, body: String) -> Answer {
+        let retry_after = match self {
+            Outcome::DevinFailed { failure, .. } => match failure {
+                Failure::Final(DevinError::Status { retry_after, .. })
+                    if self.status() == StatusCode::TOO_MANY_REQUESTS =>
+                {
+                    retry_after.clone()
                 }
-            }
+                Failure::TimedOut | Failure::BudgetSpent => {
+                    Some(HeaderValue::from_static(RETRY_AFTER_SECONDS))
+                }
+                Failure::Final(_) => None,
+            },
             Outcome::SessionUncertain { .. }
             | Outcome::BeingCreated { .. }
             | Outcome::LedgerUnavailable(_)
-            | Outcome::TooLate => {
-                headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
-            }
-            _ => {}
+            | Outcome::TooLate => Some(HeaderValue::from_static(RETRY_AFTER_SECONDS)),
+            _ => None,
+        };
+        let allow =
+            matches!(self, Outcome::MethodNotAllowed).then(|| HeaderValue::from_static("POST"));
+        Answer {
+            status: self.status().as_u16(),
+            retry_after,
+            allow,
+            body,
         }
-        response
     }
 }
 

@@ -4,11 +4,12 @@
 use std::time::Duration;
 
 use reqwest::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER};
-use reqwest::StatusCode;
+use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use thiserror::Error;
 
 use crate::edge::retry::{read_refusal, seconds, Transient};
+use crate::edge::url::with_segments;
 use crate::pure::session::{ListedSession, Session, SessionRequest};
 
 #[derive(Debug, Error)]
@@ -120,21 +121,22 @@ const SESSIONS_LISTED: &str = "10";
 
 pub struct DevinClient {
     http: reqwest::Client,
-    sessions_url: String,
+    /// `{api}/v3/organizations/{org_id}/sessions`.
+    sessions_url: Url,
 }
 
 impl DevinClient {
-    pub fn new(http: reqwest::Client, api_url: &str, org_id: &str) -> Self {
+    pub fn new(http: reqwest::Client, api_url: Url, org_id: &str) -> Self {
         DevinClient {
             http,
-            sessions_url: format!("{api_url}/v3/organizations/{org_id}/sessions"),
+            sessions_url: with_segments(api_url, &["v3", "organizations", org_id, "sessions"]),
         }
     }
 
     /// The request [`DevinClient::create_session`] would send, for a dry run to show: method,
     /// URL and body (never the credentials).
     pub fn shown_create(&self, request: &SessionRequest) -> serde_json::Value {
-        serde_json::json!({"method": "POST", "url": self.sessions_url, "body": request})
+        serde_json::json!({"method": "POST", "url": self.sessions_url.as_str(), "body": request})
     }
 
     /// The newest session of the incident tagged `incident_tag`, if any (needs
@@ -147,7 +149,7 @@ impl DevinClient {
     ) -> Result<Option<Session>, DevinError> {
         let request = self
             .http
-            .get(&self.sessions_url)
+            .get(self.sessions_url.clone())
             .query(&[("tags", incident_tag), ("first", SESSIONS_LISTED)]);
         let list: SessionList = self.send(request, authorization, timeout).await?;
         Ok(list
@@ -170,7 +172,7 @@ impl DevinClient {
             Some(_) => session_id.to_owned(),
             None => format!("devin-{session_id}"),
         };
-        let url = format!("{}/{devin_id}/messages", self.sessions_url);
+        let url = with_segments(self.sessions_url.clone(), &[&devin_id, "messages"]);
         let request = self
             .http
             .post(url)
@@ -186,7 +188,7 @@ impl DevinClient {
         request: &SessionRequest,
         timeout: Duration,
     ) -> Result<Session, DevinError> {
-        let request = self.http.post(&self.sessions_url).json(request);
+        let request = self.http.post(self.sessions_url.clone()).json(request);
         self.send(request, authorization, timeout).await
     }
 
@@ -280,5 +282,23 @@ mod tests {
             None
         );
         assert_eq!(status(429, None).retry_after(), None);
+    }
+
+    #[test]
+    fn ids_are_path_segments_never_paths() {
+        let base = Url::parse("https://api.devin.ai/").unwrap();
+        let client = DevinClient::new(reqwest::Client::new(), base, "org-1");
+        assert_eq!(
+            client.sessions_url.as_str(),
+            "https://api.devin.ai/v3/organizations/org-1/sessions"
+        );
+        let url = with_segments(
+            client.sessions_url.clone(),
+            &["devin-../../x?y", "messages"],
+        );
+        assert_eq!(
+            url.as_str(),
+            "https://api.devin.ai/v3/organizations/org-1/sessions/devin-..%2F..%2Fx%3Fy/messages"
+        );
     }
 }

@@ -3,8 +3,8 @@
 //! share, and the clocks.
 //!
 //! An edge imports the pure core and I/O crates (`reqwest`, `aws_*`, `tokio`), never the
-//! delivery or startup, and no edge imports another except the retry loop and the clock, which
-//! the clients share. `tests/layers.sh` enforces it.
+//! delivery or startup, and no edge imports another except the retry loop, the clocks and
+//! the URL builder, which the clients share. `tests/layers.sh` checks the direction.
 
 pub mod clock;
 pub mod devin;
@@ -12,3 +12,4 @@ pub mod ledger;
 pub mod pagerduty;
 pub mod retry;
 pub mod secrets_store;
+pub mod url;

@@ -5,10 +5,13 @@
 use std::time::Duration;
 
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
-use reqwest::StatusCode;
+use reqwest::{StatusCode, Url};
+use serde::Deserialize;
 use thiserror::Error;
 
 use crate::edge::retry::{read_refusal, seconds, Transient};
+use crate::edge::url::with_segments;
+use crate::pure::webhook::Reference;
 
 /// Version 2 of the REST API, as PagerDuty asks every client to say.
 const ACCEPT_V2: &str = "application/vnd.pagerduty+json;version=2";
@@ -26,6 +29,8 @@ pub enum PagerDutyError {
     Timeout(Duration),
     #[error("could not reach PagerDuty: {0}")]
     Unreachable(#[source] reqwest::Error),
+    #[error("PagerDuty answered 2xx, but not with what was asked: {0}")]
+    UnexpectedBody(#[source] reqwest::Error),
 }
 
 impl Transient for PagerDutyError {
@@ -35,7 +40,7 @@ impl Transient for PagerDutyError {
                 *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
             }
             PagerDutyError::Unreachable(_) => true,
-            PagerDutyError::Timeout(_) => false,
+            PagerDutyError::Timeout(_) | PagerDutyError::UnexpectedBody(_) => false,
         }
     }
 
@@ -53,30 +58,60 @@ impl Transient for PagerDutyError {
 
 pub struct PagerDutyClient {
     http: reqwest::Client,
-    api_url: String,
+    /// The REST API's base, such as `https://api.pagerduty.com`.
+    api_url: Url,
     /// `From`: the email of a user on the account, which PagerDuty requires for notes.
     from: HeaderValue,
 }
 
+/// `POST /incidents/{id}/notes` answers with the note; its `user` is who wrote it.
+#[derive(Deserialize)]
+struct NoteAnswer {
+    note: AddedNote,
+}
+
+#[derive(Deserialize)]
+struct AddedNote {
+    #[serde(default)]
+    user: Option<Reference>,
+}
+
 impl PagerDutyClient {
     /// `from` is the `From` header: the email of the user the notes are written as.
-    pub fn new(http: reqwest::Client, api_url: &str, from: HeaderValue) -> Self {
+    pub fn new(http: reqwest::Client, api_url: Url, from: HeaderValue) -> Self {
         PagerDutyClient {
             http,
-            api_url: api_url.to_owned(),
+            api_url,
             from,
         }
     }
 
-    /// `POST /incidents/{id}/notes`.
+    /// `POST /incidents/{id}/notes`. Answers the id of the user PagerDuty wrote it as.
     pub async fn add_note(
         &self,
         authorization: &HeaderValue,
         incident_id: &str,
         content: &str,
         timeout: Duration,
-    ) -> Result<(), PagerDutyError> {
-        let url = format!("{}/incidents/{incident_id}/notes", self.api_url);
+    ) -> Result<Option<String>, PagerDutyError> {
+        let request = self
+            .http
+            .post(with_segments(
+                self.api_url.clone(),
+                &["incidents", incident_id, "notes"],
+            ))
+            .header("From", self.from.clone())
+            .json(&serde_json::json!({"note": {"content": content}}));
+        let answer: NoteAnswer = self.send(request, authorization, timeout).await?;
+        Ok(answer.note.user.and_then(|user| user.id))
+    }
+
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+        authorization: &HeaderValue,
+        timeout: Duration,
+    ) -> Result<T, PagerDutyError> {
         let transport_error = |err: reqwest::Error| {
             if err.is_timeout() {
                 PagerDutyError::Timeout(timeout)
@@ -84,25 +119,27 @@ impl PagerDutyClient {
                 PagerDutyError::Unreachable(err)
             }
         };
-        let response = self
-            .http
-            .post(url)
+        let response = request
             .header(AUTHORIZATION, authorization.clone())
             .header(ACCEPT, ACCEPT_V2)
-            .header("From", self.from.clone())
-            .json(&serde_json::json!({"note": {"content": content}}))
             .timeout(timeout)
             .send()
             .await
             .map_err(transport_error)?;
-        if response.status().is_success() {
-            return Ok(());
+        if !response.status().is_success() {
+            let refusal = read_refusal(response, "ratelimit-reset").await;
+            return Err(PagerDutyError::Status {
+                status: refusal.status,
+                reset: refusal.wait,
+                detail: refusal.detail,
+            });
         }
-        let refusal = read_refusal(response, "ratelimit-reset").await;
-        Err(PagerDutyError::Status {
-            status: refusal.status,
-            reset: refusal.wait,
-            detail: refusal.detail,
+        response.json::<T>().await.map_err(|err| {
+            if err.is_timeout() {
+                PagerDutyError::Timeout(timeout)
+            } else {
+                PagerDutyError::UnexpectedBody(err)
+            }
         })
     }
 }

@@ -77,10 +77,16 @@ impl SecretStore {
         self.snapshot().secrets
     }
 
+    /// Fetches the secrets again now (a refused key or signature suggests they were rotated).
+    /// The new secrets, or `None` when nothing was fetched or the fetch failed.
+    pub async fn refresh_now(&self) -> Option<Arc<Secrets>> {
+        self.refresh_if_older_than(Duration::ZERO).await
+    }
+
     /// Fetches the secrets again when the ones held are older than `age`. Returns the new
     /// secrets when a fetch succeeded, `None` when nothing was fetched or the fetch failed (the
     /// old secrets keep serving).
-    pub async fn refresh_if_older_than(&self, age: Duration) -> Option<Arc<Secrets>> {
+    async fn refresh_if_older_than(&self, age: Duration) -> Option<Arc<Secrets>> {
         let (client, SecretSource::SecretsManager { secret_id }) = (&self.client, &self.source)
         else {
             return None;
@@ -119,11 +125,6 @@ impl SecretStore {
                 None
             }
         }
-    }
-
-    /// How old the secrets held are.
-    pub fn age(&self) -> Duration {
-        self.snapshot().fetched_at.elapsed()
     }
 
     fn snapshot(&self) -> Snapshot {

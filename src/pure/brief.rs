@@ -8,6 +8,7 @@
 use serde::Serialize;
 
 use crate::pure::policy::Decision;
+use crate::pure::quote;
 use crate::pure::session::{incident_tag, SessionRequest, SERVICE_TAG_PREFIX, TRIAGE_TAG};
 use crate::pure::template::{Facts, Quoting};
 use crate::pure::webhook::Incident;
@@ -114,7 +115,7 @@ fn built_in_prompt(incident: &Incident) -> String {
         assignees: incident.assignees.iter().filter_map(|a| a.name()).collect(),
         incident_key: incident.incident_key.as_deref(),
     };
-    let facts = serde_json::to_string_pretty(&facts).expect("string-keyed structs serialize");
+    let facts = quote::json_pretty(&facts);
     format!("{INSTRUCTIONS}{facts}{STEPS}")
 }
 

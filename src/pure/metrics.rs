@@ -17,6 +17,9 @@ pub struct Tally {
     /// Event types and incidents the policy does not investigate.
     pub deliveries_ignored: u32,
     pub verification_failures: u32,
+    /// Verified deliveries answered 400 (their body is not what PagerDuty sends): PagerDuty
+    /// never retries them, so the incident is lost to the bridge.
+    pub deliveries_refused: u32,
     /// Devin calls that failed, retried or not.
     pub devin_errors: u32,
     /// Incidents whose session Devin refused for good (answered 2xx: nothing retries them).
@@ -36,6 +39,7 @@ impl Tally {
             ("DuplicatesSuppressed", self.duplicates_suppressed),
             ("DeliveriesIgnored", self.deliveries_ignored),
             ("VerificationFailures", self.verification_failures),
+            ("DeliveriesRefused", self.deliveries_refused),
             ("DevinErrors", self.devin_errors),
             ("DevinRejected", self.devin_rejected),
             ("LedgerErrors", self.ledger_errors),
@@ -104,7 +108,7 @@ mod tests {
                 .as_array()
                 .unwrap()
                 .len(),
-            7
+            8
         );
     }
 }

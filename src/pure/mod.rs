@@ -12,10 +12,14 @@ pub mod ledger;
 pub mod messages;
 pub mod metrics;
 pub mod policy;
+pub mod quote;
 pub mod recent;
 pub mod secret;
 pub mod session;
+pub mod sources;
 pub mod template;
+pub mod throttle;
+pub mod timestamp;
 pub mod verify;
 pub mod webhook;
 

@@ -56,8 +56,9 @@ impl fmt::Display for SecretSource {
 #[derive(Debug, Clone)]
 pub struct Secrets {
     pub devin_api_key: Secret,
-    /// Expected verbatim in the `X-Webhook-Secret` header, when set.
-    pub webhook_secret: Option<Secret>,
+    /// Expected verbatim in the `X-Webhook-Secret` header, when set; any of them while one is
+    /// being rotated.
+    pub webhook_secrets: Vec<Secret>,
     /// PagerDuty's subscription secrets; more than one while a secret is being rotated.
     pub signing_secrets: Vec<Secret>,
     /// `Bearer <DEVIN_API_KEY>`, built once and marked sensitive so no debug output shows it.
@@ -103,7 +104,27 @@ pub enum SecretsError {
     },
 }
 
+/// A `WEBHOOK_SECRET` shorter than this is weak: a generated one has 48 characters.
+pub const WEAK_WEBHOOK_SECRET_CHARS: usize = 32;
+
 impl Secrets {
+    /// What makes these secrets weaker than they should be, for a warning at cold start: no
+    /// signing secret (the header alone proves less), or a short webhook secret. Never a value.
+    pub fn weaknesses(&self) -> Vec<&'static str> {
+        let mut weak = Vec::new();
+        if self.signing_secrets.is_empty() {
+            weak.push("PAGERDUTY_SIGNING_SECRET is not set: deliveries are checked by the X-Webhook-Secret header alone, not signed");
+        }
+        if self
+            .webhook_secrets
+            .iter()
+            .any(|secret| secret.expose().chars().count() < WEAK_WEBHOOK_SECRET_CHARS)
+        {
+            weak.push("a WEBHOOK_SECRET has fewer than 32 characters: use a long random one");
+        }
+        weak
+    }
+
     /// Reads the three names through `var` (`std::env::var` in production).
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self, SecretsError> {
         Self::from_values(SecretSource::Environment, |key| Ok(var(key)))
@@ -160,19 +181,23 @@ impl Secrets {
             key: DEVIN_API_KEY,
             origin: source.clone(),
         })?;
-        let webhook_secret = value(WEBHOOK_SECRET)?;
-        let signing_secrets: Vec<Secret> = value(PAGERDUTY_SIGNING_SECRET)?
-            .map(|list| {
-                list.expose()
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(Secret::new)
-                    .collect()
-            })
-            .unwrap_or_default();
+        // Both take a comma-separated list: the new and the old value during a rotation.
+        let list = |key| -> Result<Vec<Secret>, SecretsError> {
+            Ok(value(key)?
+                .map(|list| {
+                    list.expose()
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(Secret::new)
+                        .collect()
+                })
+                .unwrap_or_default())
+        };
+        let webhook_secrets = list(WEBHOOK_SECRET)?;
+        let signing_secrets = list(PAGERDUTY_SIGNING_SECRET)?;
 
-        if webhook_secret.is_none() && signing_secrets.is_empty() {
+        if webhook_secrets.is_empty() && signing_secrets.is_empty() {
             return Err(SecretsError::NoVerification { origin: source });
         }
         let authorization =
@@ -191,7 +216,7 @@ impl Secrets {
             .transpose()?;
         Ok(Secrets {
             devin_api_key,
-            webhook_secret,
+            webhook_secrets,
             signing_secrets,
             devin_authorization,
             pagerduty_authorization,
@@ -227,10 +252,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(secrets.devin_api_key.expose(), "cog_abc");
-        assert_eq!(
-            secrets.webhook_secret.as_ref().map(Secret::expose),
-            Some("hook")
-        );
+        let hooks: Vec<&str> = secrets.webhook_secrets.iter().map(Secret::expose).collect();
+        assert_eq!(hooks, ["hook"]);
         let signing: Vec<&str> = secrets.signing_secrets.iter().map(Secret::expose).collect();
         assert_eq!(signing, ["new", "old"]);
     }
@@ -242,7 +265,7 @@ mod tests {
             r#"{"DEVIN_API_KEY":"k","PAGERDUTY_SIGNING_SECRET":"s"}"#,
         )
         .unwrap();
-        assert!(only_signing.webhook_secret.is_none());
+        assert!(only_signing.webhook_secrets.is_empty());
         let only_header =
             Secrets::from_json(arn(), r#"{"DEVIN_API_KEY":"k","WEBHOOK_SECRET":"w"}"#).unwrap();
         assert!(only_header.signing_secrets.is_empty());

@@ -12,6 +12,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer};
 use thiserror::Error;
 
+use crate::pure::quote;
 use crate::pure::webhook::{Incident, Reference};
 
 /// What a template may name.
@@ -153,9 +154,7 @@ impl Template {
                     let value = facts.value(*placeholder);
                     match quoting {
                         Quoting::Plain => out.push_str(&value),
-                        Quoting::Json => out.push_str(
-                            &serde_json::to_string(value.as_ref()).expect("strings serialize"),
-                        ),
+                        Quoting::Json => out.push_str(&quote::json(value.as_ref())),
                     }
                 }
             }

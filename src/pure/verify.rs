@@ -54,22 +54,22 @@ impl Rejection {
 /// The checks, over borrowed secrets.
 #[derive(Debug, Clone, Copy)]
 pub struct Verifier<'a> {
-    webhook_secret: Option<&'a Secret>,
+    webhook_secrets: &'a [Secret],
     signing_secrets: &'a [Secret],
 }
 
 impl<'a> Verifier<'a> {
     /// With neither secret every delivery is refused: the verifier fails closed.
-    pub fn new(webhook_secret: Option<&'a Secret>, signing_secrets: &'a [Secret]) -> Self {
+    pub fn new(webhook_secrets: &'a [Secret], signing_secrets: &'a [Secret]) -> Self {
         Verifier {
-            webhook_secret,
+            webhook_secrets,
             signing_secrets,
         }
     }
 
     /// The checks a set of secrets configures.
     pub fn of(secrets: &'a Secrets) -> Self {
-        Verifier::new(secrets.webhook_secret.as_ref(), &secrets.signing_secrets)
+        Verifier::new(&secrets.webhook_secrets, &secrets.signing_secrets)
     }
 
     /// Runs every configured check; header values are the raw bytes as received.
@@ -79,12 +79,12 @@ impl<'a> Verifier<'a> {
         signature_header: Option<&[u8]>,
         body: &[u8],
     ) -> Result<(), Rejection> {
-        if self.webhook_secret.is_none() && self.signing_secrets.is_empty() {
+        if self.webhook_secrets.is_empty() && self.signing_secrets.is_empty() {
             return Err(Rejection::SignatureMismatch);
         }
-        if let Some(expected) = self.webhook_secret {
+        if !self.webhook_secrets.is_empty() {
             let presented = webhook_secret_header.ok_or(Rejection::WebhookSecretMissing)?;
-            if !secrets_equal(presented, expected.expose().as_bytes()) {
+            if !any_secret_equals(self.webhook_secrets, presented) {
                 return Err(Rejection::WebhookSecretMismatch);
             }
         }
@@ -98,12 +98,17 @@ impl<'a> Verifier<'a> {
     }
 }
 
-/// Compares two secrets in constant time, whatever their lengths: both sides are hashed first,
-/// so neither the position of the first difference nor a length difference shows in the timing.
-fn secrets_equal(presented: &[u8], expected: &[u8]) -> bool {
+/// Whether `presented` is any of `secrets`, in constant time whatever the lengths: both sides
+/// are hashed first, so neither the position of the first difference nor a length difference
+/// shows in the timing, and every secret is compared whichever matches.
+fn any_secret_equals(secrets: &[Secret], presented: &[u8]) -> bool {
     let presented = Sha256::digest(presented);
-    let expected = Sha256::digest(expected);
-    presented.as_slice().ct_eq(expected.as_slice()).into()
+    let mut matched = Choice::from(0);
+    for secret in secrets {
+        let expected = Sha256::digest(secret.expose().as_bytes());
+        matched |= presented.as_slice().ct_eq(expected.as_slice());
+    }
+    matched.into()
 }
 
 /// True when any `v1=` entry of the comma-separated `header` is the HMAC-SHA256 of `body` under
@@ -222,7 +227,7 @@ mod tests {
     fn every_configured_check_must_pass() {
         let hook = Secret::new("hook");
         let signing = secrets(&["s"]);
-        let both = Verifier::new(Some(&hook), &signing);
+        let both = Verifier::new(std::slice::from_ref(&hook), &signing);
         let sig = sign("s", BODY);
         let sig = Some(sig.as_bytes());
         assert_eq!(both.verify(Some(b"hook"), sig, BODY), Ok(()));
@@ -249,10 +254,10 @@ mod tests {
     #[test]
     fn an_unconfigured_check_is_not_required() {
         let hook = Secret::new("hook");
-        let header_only = Verifier::new(Some(&hook), &[]);
+        let header_only = Verifier::new(std::slice::from_ref(&hook), &[]);
         assert_eq!(header_only.verify(Some(b"hook"), None, BODY), Ok(()));
         let signing = secrets(&["s"]);
-        let signature_only = Verifier::new(None, &signing);
+        let signature_only = Verifier::new(&[], &signing);
         let sig = sign("s", BODY);
         assert_eq!(
             signature_only.verify(None, Some(sig.as_bytes()), BODY),
@@ -262,7 +267,7 @@ mod tests {
 
     #[test]
     fn with_no_secret_nothing_passes() {
-        let nothing = Verifier::new(None, &[]);
+        let nothing = Verifier::new(&[], &[]);
         assert!(nothing.verify(Some(b""), Some(b""), BODY).is_err());
     }
 

@@ -155,9 +155,11 @@ impl Event {
             source,
         };
         let header: IncidentData = serde_json::from_str(data.get()).map_err(not_an_incident)?;
-        if header.kind.as_deref() != Some("incident") || header.id.is_none() {
+        if header.kind.as_deref() != Some("incident")
+            || !header.id.as_deref().is_some_and(is_pagerduty_id)
+        {
             return Err(not_an_incident(serde::de::Error::custom(
-                "expected data.type \"incident\" with an id",
+                "expected data.type \"incident\" with a PagerDuty id (letters and digits, at most 32)",
             )));
         }
         serde_json::from_str(data.get()).map_err(not_an_incident)
@@ -177,12 +179,14 @@ impl Event {
         })?;
         let data: IncidentData = serde_json::from_str(data.get()).map_err(not_a_note)?;
         match (data.kind.as_deref(), data.incident.and_then(|i| i.id)) {
-            (Some("incident_note"), Some(incident_id)) => Ok(IncidentNote {
-                incident_id,
-                content: data.content.unwrap_or_default(),
-            }),
+            (Some("incident_note"), Some(incident_id)) if is_pagerduty_id(&incident_id) => {
+                Ok(IncidentNote {
+                    incident_id,
+                    content: data.content.unwrap_or_default(),
+                })
+            }
             _ => Err(not_a_note(serde::de::Error::custom(
-                "expected data.type \"incident_note\" with incident.id",
+                "expected data.type \"incident_note\" with a PagerDuty incident.id (letters and digits, at most 32)",
             ))),
         }
     }
@@ -190,6 +194,11 @@ impl Event {
     /// Who did what the event reports: the agent's name, or `None` for automation.
     pub fn agent_name(&self) -> Option<&str> {
         self.agent.as_ref().and_then(Reference::name)
+    }
+
+    /// The agent's PagerDuty id, when the event names one.
+    pub fn agent_id(&self) -> Option<&str> {
+        self.agent.as_ref().and_then(|agent| agent.id.as_deref())
     }
 
     /// The id of the incident the event concerns, when it names one: for log lines about any
@@ -201,6 +210,12 @@ impl Event {
             _ => data.incident.and_then(|incident| incident.id),
         }
     }
+}
+
+/// PagerDuty's ids: letters and digits, 7 or 14 in real payloads; at most 32 here. Anything else
+/// in a place that becomes a URL path or a ledger key is refused.
+pub fn is_pagerduty_id(id: &str) -> bool {
+    (1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
@@ -264,6 +279,10 @@ mod tests {
             r#","data":{"type":"incident"}"#,
             r#","data":{"type":"incident","id":"P1","number":"seven"}"#,
             r#","data":{"type":"incident","id":"P1","service":"api"}"#,
+            r#","data":{"type":"incident","id":""}"#,
+            r#","data":{"type":"incident","id":"P1/../x"}"#,
+            r#","data":{"type":"incident","id":"P 1"}"#,
+            r#","data":{"type":"incident","id":"P123456789012345678901234567890123"}"#,
         ] {
             let json =
                 format!(r#"{{"event":{{"id":"E","event_type":"incident.triggered"{data}}}}}"#);
@@ -289,6 +308,8 @@ mod tests {
         for data in [
             r#"{"type":"incident_note","content":"x"}"#,
             r#"{"type":"incident","id":"P1"}"#,
+            r#"{"type":"incident_note","content":"x","incident":{"id":""}}"#,
+            r#"{"type":"incident_note","content":"x","incident":{"id":"../notes"}}"#,
         ] {
             let json = format!(
                 r#"{{"event":{{"id":"E","event_type":"incident.annotated","data":{data}}}}}"#

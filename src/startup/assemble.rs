@@ -110,7 +110,7 @@ pub async fn assemble(
 ) -> Result<Bridge, ColdStartError> {
     let devin = DevinClient::new(
         http.clone(),
-        &settings.devin_api_url,
+        settings.devin_api_url.clone(),
         &settings.devin_org_id,
     );
     let current = secrets.current().await;
@@ -121,7 +121,7 @@ pub async fn assemble(
     ) {
         (Some(email), _) => Some(PagerDutyClient::new(
             http,
-            &settings.pagerduty_api_url,
+            settings.pagerduty_api_url.clone(),
             HeaderValue::try_from(email.as_str()).expect("checked with the settings"),
         )),
         (None, Some(_)) => return Err(ColdStartError::NoFromEmail),
@@ -135,13 +135,18 @@ pub async fn assemble(
         secrets_from = %settings.secret_source,
         secrets_ttl_s = settings.secrets_ttl.as_secs(),
         delivery_budget_ms = settings.delivery_budget.as_millis() as u64,
-        checks_webhook_secret = current.webhook_secret.is_some(),
+        webhook_secrets = current.webhook_secrets.len(),
         signing_secrets = current.signing_secrets.len(),
         routing_rules = settings.policy.rule_count(),
         ledger = %ledger.describe(),
         claim_lease_s = settings.claim_lease.as_secs(),
+        allowed_source_ranges = settings.allowed_sources.as_ref().map(|list| list.len()),
+        delivery_max_age_h = settings.delivery_max_age.map(|age| age.as_secs() / 3600),
         "bridge ready"
     );
+    for weakness in current.weaknesses() {
+        tracing::warn!("{weakness}");
+    }
     if current.pagerduty_authorization().is_none() {
         tracing::info!("PAGERDUTY_API_TOKEN is not set: no notes on PagerDuty incidents");
     }
@@ -149,8 +154,10 @@ pub async fn assemble(
         dry_run: settings.dry_run,
         delivery_budget: settings.delivery_budget,
         function_name,
-        stale_after: settings.secrets_stale_after,
+        refresh_on_refusal: settings.secrets_refresh_on_refusal,
         claim_lease: settings.claim_lease,
+        allowed_sources: settings.allowed_sources,
+        delivery_max_age: settings.delivery_max_age,
     };
     Ok(Bridge::new(
         secrets,

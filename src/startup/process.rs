@@ -1,28 +1,82 @@
 //! The process-wide parts of a cold start, the same for every binary: logging as Lambda asks,
 //! the TLS trust store, and telling the Lambda Runtime API why a cold start failed.
 
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer;
 
 use crate::startup::assemble::ColdStartError;
 
 /// Logs as Lambda's advanced logging controls ask: JSON lines when `AWS_LAMBDA_LOG_FORMAT` is
-/// `JSON`, at `AWS_LAMBDA_LOG_LEVEL` (or `RUST_LOG`; `INFO` by default). Lambda adds the time.
+/// `JSON`, at `AWS_LAMBDA_LOG_LEVEL` (or `RUST_LOG`, with its `target=level` directives; `INFO` by
+/// default), with the I/O crates capped (see [`log_filter`]). Lambda adds the time.
 pub fn init_logging() {
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .ok()
-        .and_then(|level| level.trim().parse::<LevelFilter>().ok())
-        .unwrap_or(LevelFilter::INFO);
-    let logs = tracing_subscriber::fmt()
-        .with_max_level(level)
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok();
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let filter = log_filter(level.as_deref(), rust_log.as_deref());
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let lines = tracing_subscriber::fmt::layer()
         .with_target(false)
         .without_time();
-    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     if json {
-        logs.json().init();
+        tracing_subscriber::registry()
+            .with(lines.json().with_filter(filter))
+            .init();
     } else {
-        logs.init();
+        tracing_subscriber::registry()
+            .with(lines.with_filter(filter))
+            .init();
     }
+}
+
+/// Crates whose logs stop at DEBUG whatever is asked: at TRACE the Lambda runtime logs every raw
+/// event (the webhook secret header among them), and the HTTP, TLS and AWS crates log requests.
+const CAPPED_AT_DEBUG: [&str; 9] = [
+    "lambda_runtime",
+    "lambda_http",
+    "hyper",
+    "reqwest",
+    "h2",
+    "rustls",
+    "tokio_rustls",
+    "aws_",
+    "tower",
+];
+
+/// Which lines are written: `level` (`AWS_LAMBDA_LOG_LEVEL`, a level) or else `rust_log`
+/// (`RUST_LOG`: a level, or `target=level` directives), `INFO` when neither reads; the crates
+/// of [`CAPPED_AT_DEBUG`] never below DEBUG.
+pub fn log_filter(level: Option<&str>, rust_log: Option<&str>) -> Targets {
+    let asked = match (level, rust_log) {
+        (Some(level), _) if level.trim().parse::<LevelFilter>().is_ok() => {
+            level.trim().parse::<Targets>()
+        }
+        (_, Some(directives)) => directives.trim().parse::<Targets>(),
+        _ => Ok(Targets::new()),
+    }
+    .unwrap_or_default();
+    let default = asked.default_level().unwrap_or(LevelFilter::INFO);
+    let capped = |target: &str, level: LevelFilter| {
+        if CAPPED_AT_DEBUG
+            .iter()
+            .any(|crate_| target.starts_with(crate_))
+        {
+            level.min(LevelFilter::DEBUG)
+        } else {
+            level
+        }
+    };
+    let mut filter = Targets::new().with_default(default);
+    for (target, level) in asked.iter() {
+        filter = filter.with_target(target.to_owned(), capped(target, level));
+    }
+    for crate_ in CAPPED_AT_DEBUG {
+        if !asked.iter().any(|(target, _)| target == crate_) {
+            filter = filter.with_target(crate_, default.min(LevelFilter::DEBUG));
+        }
+    }
+    filter
 }
 
 /// The system's CA bundle, by distribution: Amazon Linux 2023 (Lambda's `provided.al2023`), then
@@ -72,5 +126,65 @@ pub async fn report_init_error(err: &ColdStartError) {
         .await;
     if let Err(err) = sent {
         tracing::warn!(error = %err, "could not report the cold start failure to the Runtime API");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+
+    use super::*;
+
+    fn enabled(filter: &Targets, target: &str, level: Level) -> bool {
+        filter.would_enable(target, &level)
+    }
+
+    #[test]
+    fn the_bridge_logs_at_the_level_asked_the_io_crates_at_most_debug() {
+        let trace = log_filter(Some("TRACE"), None);
+        assert!(enabled(
+            &trace,
+            "pagerduty_devin_bridge::delivery",
+            Level::TRACE
+        ));
+        for target in [
+            "lambda_runtime::layers::api_response",
+            "aws_smithy_runtime",
+            "hyper_util::client",
+            "reqwest::connect",
+        ] {
+            assert!(!enabled(&trace, target, Level::TRACE), "{target}");
+            assert!(enabled(&trace, target, Level::DEBUG), "{target}");
+        }
+        let info = log_filter(None, None);
+        assert!(enabled(&info, "pagerduty_devin_bridge", Level::INFO));
+        assert!(!enabled(&info, "pagerduty_devin_bridge", Level::DEBUG));
+        assert!(!enabled(&info, "lambda_runtime", Level::DEBUG));
+    }
+
+    #[test]
+    fn rust_log_directives_work_and_stay_capped() {
+        let filter = log_filter(
+            None,
+            Some("warn,pagerduty_devin_bridge=trace,lambda_runtime=trace"),
+        );
+        assert!(enabled(
+            &filter,
+            "pagerduty_devin_bridge::edge",
+            Level::TRACE
+        ));
+        assert!(!enabled(&filter, "lambda_runtime::layers", Level::TRACE));
+        assert!(enabled(&filter, "lambda_runtime::layers", Level::DEBUG));
+        assert!(!enabled(&filter, "some_crate", Level::INFO));
+        // AWS_LAMBDA_LOG_LEVEL wins over RUST_LOG; nonsense falls back to INFO.
+        let level_wins = log_filter(Some("DEBUG"), Some("trace"));
+        assert!(!enabled(
+            &level_wins,
+            "pagerduty_devin_bridge",
+            Level::TRACE
+        ));
+        let nonsense = log_filter(Some("loud"), Some("=!"));
+        assert!(enabled(&nonsense, "pagerduty_devin_bridge", Level::INFO));
+        assert!(!enabled(&nonsense, "pagerduty_devin_bridge", Level::DEBUG));
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::support::devin::{FakeDevin, Reply};
 use crate::support::*;
+use pagerduty_devin_bridge::delivery::function_url::FunctionUrlRequest;
 use pagerduty_devin_bridge::pure::secret::Secret;
 use pagerduty_devin_bridge::pure::verify::{sign, Verifier};
 use pagerduty_devin_bridge::pure::webhook;
@@ -26,9 +27,9 @@ fn sample_events_are_signed_with_the_local_secrets() {
     }
     let webhook_secret = Secret::new(LOCAL_WEBHOOK_SECRET);
     let signing_secrets = [Secret::new(LOCAL_SIGNING_SECRET)];
-    let verifier = Verifier::new(Some(&webhook_secret), &signing_secrets);
+    let verifier = Verifier::new(std::slice::from_ref(&webhook_secret), &signing_secrets);
     for (name, json) in &events {
-        lambda_http::request::from_str(json).expect("a Function URL event");
+        serde_json::from_str::<FunctionUrlRequest>(json).expect("a Function URL event");
         let event: Value = serde_json::from_str(json).unwrap();
         assert_eq!(event["version"], "2.0", "{name}");
         assert_eq!(event["rawPath"], "/pagerduty-alert", "{name}");

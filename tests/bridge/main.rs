@@ -11,6 +11,7 @@ mod connection_reuse;
 mod delivery_guarantees;
 mod deployment;
 mod handler;
+mod hostile;
 mod lambda_e2e;
 mod ledger;
 mod pagerduty_loop;

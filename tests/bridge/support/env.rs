@@ -17,6 +17,9 @@ impl Env {
             .set("DEVIN_API_KEY", TEST_DEVIN_API_KEY)
             .set("WEBHOOK_SECRET", LOCAL_WEBHOOK_SECRET)
             .set("PAGERDUTY_SIGNING_SECRET", LOCAL_SIGNING_SECRET)
+            // The sample deliveries happened on 2026-11-28: no freshness check, unless a test
+            // sets one.
+            .set("DELIVERY_MAX_AGE_HOURS", "0")
     }
 
     /// [`Env::local`] with its secrets read from `secret_arn` in `moto` instead.

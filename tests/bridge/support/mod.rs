@@ -9,6 +9,7 @@ pub mod moto;
 pub mod pagerduty;
 pub mod runtime_api;
 
+use pagerduty_devin_bridge::delivery::function_url::FunctionUrlRequest;
 use pagerduty_devin_bridge::delivery::Bridge;
 use pagerduty_devin_bridge::pure::verify::sign;
 use pagerduty_devin_bridge::startup::assemble::cold_start;
@@ -170,15 +171,19 @@ pub async fn bridge_with_env(env: Env) -> Bridge {
         .unwrap_or_else(|err| panic!("cold start: {err}"))
 }
 
-/// Runs one Function URL event through `bridge` in process: status and JSON body.
+/// Runs one Function URL event through `bridge` in process, as the Lambda runtime hands it
+/// over: status, JSON body, headers.
 pub async fn handle(
     bridge: &Bridge,
     event_json: &str,
 ) -> (u16, serde_json::Value, lambda_http::http::HeaderMap) {
-    let request = lambda_http::request::from_str(event_json).expect("a Function URL event");
-    let response = bridge.handle(request, None).await;
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = serde_json::from_slice(response.body().as_ref()).expect("a JSON answer");
-    (status, body, headers)
+    let event: FunctionUrlRequest = serde_json::from_str(event_json).expect("a Function URL event");
+    let response = bridge.handle(event, None).await;
+    let status = response.status_code as u16;
+    let body = match response.body {
+        Some(lambda_http::Body::Text(text)) => text,
+        other => panic!("not a text answer: {other:?}"),
+    };
+    let body = serde_json::from_str(&body).expect("a JSON answer");
+    (status, body, response.headers)
 }

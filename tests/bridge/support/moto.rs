@@ -64,11 +64,16 @@ impl Moto {
     }
 
     pub fn client(&self) -> aws_sdk_secretsmanager::Client {
+        self.client_at(&self.endpoint)
+    }
+
+    /// A Secrets Manager client that reaches moto through `endpoint` (a pass-through).
+    pub fn client_at(&self, endpoint: &str) -> aws_sdk_secretsmanager::Client {
         let config = aws_sdk_secretsmanager::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-            .endpoint_url(&self.endpoint)
+            .endpoint_url(endpoint)
             .build();
         aws_sdk_secretsmanager::Client::from_conf(config)
     }

@@ -88,7 +88,10 @@ async fn add_note(
     let mut response = if status < 300 {
         (
             StatusCode::CREATED,
-            Json(json!({"note": {"id": "PNOTE1", "content": body["note"]["content"]}})),
+            Json(
+                json!({"note": {"id": "PNOTE1", "content": body["note"]["content"],
+                "user": {"id": "PBRIDGE", "type": "user_reference", "summary": "Devin Bridge"}}}),
+            ),
         )
             .into_response()
     } else {

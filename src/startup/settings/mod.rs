@@ -1,12 +1,20 @@
-//! The function's plain (non-secret) settings, read once at cold start.
+//! The function's plain (non-secret) settings, read once at cold start; each wrong one stops it
+//! with one line naming it. How each kind of value is read is in [`read`].
+
+mod read;
 
 use std::time::Duration;
 
+use reqwest::Url;
 use thiserror::Error;
 
-use crate::delivery::bridge::{DEFAULT_CLAIM_LEASE, DEFAULT_DELIVERY_BUDGET, DEFAULT_STALE_AFTER};
+use crate::delivery::bridge::{
+    DEFAULT_CLAIM_LEASE, DEFAULT_DELIVERY_BUDGET, DEFAULT_REFRESH_ON_REFUSAL,
+};
 use crate::pure::policy::{Policy, PolicyError};
 use crate::pure::secret::SecretSource;
+use crate::pure::sources::SourceAllowlist;
+use read::{at_most, base_url, flag, from_email, org_id, positive};
 
 pub const DEFAULT_DEVIN_API_URL: &str = "https://api.devin.ai";
 /// US accounts; EU accounts set `PAGERDUTY_API_URL` to `https://api.eu.pagerduty.com`.
@@ -18,18 +26,20 @@ pub const MAX_DELIVERY_BUDGET_MS: u64 = 4500;
 pub const MAX_CLAIM_LEASE_SECONDS: u64 = 900;
 /// How long secrets are used before they are fetched again (rotation without a redeploy).
 pub const DEFAULT_SECRETS_TTL: Duration = Duration::from_secs(300);
+/// PagerDuty retries a delivery for 48 hours: anything older is a replay, with an hour's slack.
+pub const DEFAULT_DELIVERY_MAX_AGE_HOURS: u64 = 49;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub devin_org_id: String,
-    /// Without a trailing slash.
-    pub devin_api_url: String,
+    /// `https://`, or `http://` on loopback only.
+    pub devin_api_url: Url,
     /// The time one delivery may take, Devin calls and retries included.
     pub delivery_budget: Duration,
     pub secrets_ttl: Duration,
-    /// How old the secrets must be before a refused secret or signature fetches them again.
-    /// Not read from the environment; tests shorten it.
-    pub secrets_stale_after: Duration,
+    /// How often, at most, a refused secret or signature fetches the secrets again. Not read
+    /// from the environment; tests change it.
+    pub secrets_refresh_on_refusal: Duration,
     pub dry_run: bool,
     pub secret_source: SecretSource,
     /// `ROUTING_CONFIG`; unset, every triggered incident gets the built-in brief.
@@ -38,10 +48,14 @@ pub struct Settings {
     pub ledger_table: Option<String>,
     /// How long a delivery's claim on an incident holds.
     pub claim_lease: Duration,
-    /// Without a trailing slash.
-    pub pagerduty_api_url: String,
+    /// `https://`, or `http://` on loopback only.
+    pub pagerduty_api_url: Url,
     /// The `From` of notes on incidents; needed when `PAGERDUTY_API_TOKEN` is set.
     pub pagerduty_from_email: Option<String>,
+    /// `ALLOWED_SOURCE_CIDRS`: when set, only these addresses may send deliveries.
+    pub allowed_sources: Option<SourceAllowlist>,
+    /// Deliveries that happened longer ago are answered `stale`; `None` (0 hours): no check.
+    pub delivery_max_age: Option<Duration>,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -70,13 +84,13 @@ impl Settings {
                 &var,
                 "DEVIN_API_URL",
                 DEFAULT_DEVIN_API_URL,
-                "an http(s):// URL such as https://api.devin.ai",
+                "an https:// URL such as https://api.devin.ai (http:// on loopback only)",
             )?,
             pagerduty_api_url: base_url(
                 &var,
                 "PAGERDUTY_API_URL",
                 DEFAULT_PAGERDUTY_API_URL,
-                "an http(s):// URL such as https://api.pagerduty.com",
+                "an https:// URL such as https://api.pagerduty.com (http:// on loopback only)",
             )?,
             pagerduty_from_email: from_email(&var)?,
             delivery_budget: at_most(
@@ -96,7 +110,7 @@ impl Settings {
                 "a whole number of seconds above 0",
             )?
             .map_or(DEFAULT_SECRETS_TTL, Duration::from_secs),
-            secrets_stale_after: DEFAULT_STALE_AFTER,
+            secrets_refresh_on_refusal: DEFAULT_REFRESH_ON_REFUSAL,
             dry_run: flag(&var, "DEVIN_DRY_RUN")?,
             secret_source: match var("BRIDGE_SECRET_ID") {
                 Some(secret_id) => SecretSource::SecretsManager { secret_id },
@@ -118,111 +132,35 @@ impl Settings {
                 "a whole number of seconds from 1 to 900",
             )?
             .map_or(DEFAULT_CLAIM_LEASE, Duration::from_secs),
+            allowed_sources: match var("ALLOWED_SOURCE_CIDRS") {
+                None => None,
+                Some(list) => {
+                    Some(
+                        SourceAllowlist::parse(&list).map_err(|entry| SettingsError::Invalid {
+                            name: "ALLOWED_SOURCE_CIDRS",
+                            value: entry,
+                            expected:
+                                "comma-separated IPv4 or IPv6 ranges such as 44.242.69.192/32",
+                        })?,
+                    )
+                }
+            },
+            delivery_max_age: match var("DELIVERY_MAX_AGE_HOURS") {
+                None => Some(DEFAULT_DELIVERY_MAX_AGE_HOURS),
+                Some(hours) => match hours.trim().parse::<u64>() {
+                    Ok(hours) if hours <= 24 * 30 => Some(hours),
+                    _ => {
+                        return Err(SettingsError::Invalid {
+                            name: "DELIVERY_MAX_AGE_HOURS",
+                            value: hours,
+                            expected: "a whole number of hours from 0 (no check) to 720",
+                        })
+                    }
+                },
+            }
+            .filter(|hours| *hours > 0)
+            .map(|hours| Duration::from_secs(hours * 3600)),
         })
-    }
-}
-
-/// `DEVIN_ORG_ID`, which becomes a URL path segment: anything beyond its alphabet is a typo at
-/// best.
-fn org_id(var: &impl Fn(&str) -> Option<String>) -> Result<String, SettingsError> {
-    let org_id = var("DEVIN_ORG_ID").ok_or(SettingsError::Missing("DEVIN_ORG_ID"))?;
-    if org_id
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Ok(org_id);
-    }
-    Err(SettingsError::Invalid {
-        name: "DEVIN_ORG_ID",
-        value: org_id,
-        expected: "an organization id such as org-abc123 (letters, digits, '-' and '_')",
-    })
-}
-
-/// `PAGERDUTY_FROM_EMAIL`, when set. It travels as the `From` header: one address, no spaces.
-fn from_email(var: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, SettingsError> {
-    let Some(email) = var("PAGERDUTY_FROM_EMAIL").map(|email| email.trim().to_owned()) else {
-        return Ok(None);
-    };
-    if email.contains('@') && email.chars().all(|c| c.is_ascii_graphic() && c != ',') {
-        return Ok(Some(email));
-    }
-    Err(SettingsError::Invalid {
-        name: "PAGERDUTY_FROM_EMAIL",
-        value: email,
-        expected: "the email address of a user on the PagerDuty account",
-    })
-}
-
-/// A true/false setting; unset is false.
-fn flag(var: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<bool, SettingsError> {
-    let Some(value) = var(name) else {
-        return Ok(false);
-    };
-    match value.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" => Ok(true),
-        "false" | "0" | "no" => Ok(false),
-        _ => Err(SettingsError::Invalid {
-            name,
-            value,
-            expected: "true or false",
-        }),
-    }
-}
-
-/// An http(s) base URL without its trailing slash, or `default`.
-fn base_url(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: &str,
-    expected: &'static str,
-) -> Result<String, SettingsError> {
-    match var(name) {
-        None => Ok(default.to_owned()),
-        Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
-            Ok(url.trim_end_matches('/').to_owned())
-        }
-        Some(url) => Err(SettingsError::Invalid {
-            name,
-            value: url,
-            expected,
-        }),
-    }
-}
-
-/// `value`, unless it is above `max`.
-fn at_most(
-    value: Option<u64>,
-    max: u64,
-    name: &'static str,
-    expected: &'static str,
-) -> Result<Option<u64>, SettingsError> {
-    match value {
-        Some(value) if value > max => Err(SettingsError::Invalid {
-            name,
-            value: value.to_string(),
-            expected,
-        }),
-        value => Ok(value),
-    }
-}
-
-/// A whole number above zero, when the variable is set.
-fn positive(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    expected: &'static str,
-) -> Result<Option<u64>, SettingsError> {
-    let Some(value) = var(name) else {
-        return Ok(None);
-    };
-    match value.trim().parse::<u64>() {
-        Ok(number) if number > 0 => Ok(Some(number)),
-        _ => Err(SettingsError::Invalid {
-            name,
-            value,
-            expected,
-        }),
     }
 }
 
@@ -244,13 +182,15 @@ mod tests {
     fn only_the_org_id_is_required() {
         let s = settings(&[("DEVIN_ORG_ID", "org-123")]).unwrap();
         assert_eq!(s.devin_org_id, "org-123");
-        assert_eq!(s.devin_api_url, "https://api.devin.ai");
+        assert_eq!(s.devin_api_url.as_str(), "https://api.devin.ai/");
         assert_eq!(s.delivery_budget, Duration::from_secs(4));
         assert_eq!(s.secrets_ttl, Duration::from_secs(300));
         assert!(!s.dry_run);
         assert_eq!(s.secret_source, SecretSource::Environment);
         assert!(s.policy.accepts("incident.triggered") && !s.policy.accepts("pagey.ping"));
-        assert_eq!(s.pagerduty_api_url, "https://api.pagerduty.com");
+        assert_eq!(s.pagerduty_api_url.as_str(), "https://api.pagerduty.com/");
+        assert_eq!(s.allowed_sources, None);
+        assert_eq!(s.delivery_max_age, Some(Duration::from_secs(49 * 3600)));
         assert_eq!(s.pagerduty_from_email, None);
         assert_eq!(s.ledger_table, None);
         assert_eq!(s.claim_lease, Duration::from_secs(120));
@@ -285,14 +225,18 @@ mod tests {
             ("BRIDGE_SECRET_ID", "bridge/secrets"),
             ("LEDGER_TABLE", "bridge-ledger"),
             ("CLAIM_LEASE_SECONDS", "5"),
+            ("ALLOWED_SOURCE_CIDRS", "44.242.69.192/32, 10.0.0.0/8"),
+            ("DELIVERY_MAX_AGE_HOURS", "0"),
         ])
         .unwrap();
         assert_eq!(s.ledger_table.as_deref(), Some("bridge-ledger"));
         assert_eq!(s.claim_lease, Duration::from_secs(5));
-        assert_eq!(s.devin_api_url, "http://127.0.0.1:8080");
+        assert_eq!(s.devin_api_url.as_str(), "http://127.0.0.1:8080/");
         assert_eq!(s.delivery_budget, Duration::from_millis(250));
         assert_eq!(s.secrets_ttl, Duration::from_secs(60));
-        assert_eq!(s.pagerduty_api_url, "http://127.0.0.1:9");
+        assert_eq!(s.pagerduty_api_url.as_str(), "http://127.0.0.1:9/");
+        assert_eq!(s.allowed_sources.map(|list| list.len()), Some(2));
+        assert_eq!(s.delivery_max_age, None);
         assert_eq!(
             s.pagerduty_from_email.as_deref(),
             Some("bridge@acme.example")
@@ -327,6 +271,11 @@ mod tests {
     fn malformed_settings_are_named() {
         for (name, value) in [
             ("DEVIN_API_URL", "api.devin.ai"),
+            ("DEVIN_API_URL", "http://api.devin.ai"),
+            ("DEVIN_API_URL", "https://"),
+            ("PAGERDUTY_API_URL", "http://api.pagerduty.com"),
+            ("ALLOWED_SOURCE_CIDRS", "10.0.0.0/40"),
+            ("DELIVERY_MAX_AGE_HOURS", "-1"),
             ("DELIVERY_BUDGET_MS", "0"),
             ("DELIVERY_BUDGET_MS", "4s"),
             ("DELIVERY_BUDGET_MS", "4501"),

@@ -1,0 +1,271 @@
+//! Tried as an attacker would: raw Function URL events that made `lambda_http` panic (the
+//! instance died), logs at TRACE, empty and path-bending ids, replays of old deliveries,
+//! rotated secrets, and requests from outside the allowed sources.
+
+use serde_json::{json, Value};
+
+use crate::support::devin::FakeDevin;
+use crate::support::env::Env;
+use crate::support::moto::Moto;
+use crate::support::runtime_api::{http_answer, log_lines, Outcome, RuntimeApi};
+use crate::support::*;
+
+/// The triggered sample as a raw event, with `change` applied to its JSON.
+fn raw_event(change: impl FnOnce(&mut Value)) -> String {
+    let mut event: Value = serde_json::from_str(&sample_event("incident-triggered.json")).unwrap();
+    change(&mut event);
+    event.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_raw_event_kills_the_instance() {
+    let devin = FakeDevin::start().await;
+    let runtime = RuntimeApi::start().await;
+    let mut function = runtime.spawn_function(&Env::local(&devin.url).vars());
+    let hostile = [
+        // Each of these made lambda_http panic while it built the request's URI.
+        raw_event(|e| e["rawQueryString"] = json!("a b")),
+        raw_event(|e| e["rawQueryString"] = json!("a\"b<c>")),
+        raw_event(|e| e["rawQueryString"] = json!("q=a+b&x=\u{7f}")),
+        raw_event(|e| e["headers"]["x-forwarded-proto"] = json!("1 not a scheme")),
+        raw_event(|e| e["headers"]["host"] = json!("exa mple.com:99999")),
+        // A body marked base64 that is not.
+        raw_event(|e| {
+            e["isBase64Encoded"] = json!(true);
+            e["body"] = json!("%%% not base64 %%%");
+        }),
+        // Bytes above ASCII in header values, which HTTP can carry.
+        raw_event(|e| e["headers"]["x-webhook-secret"] = json!("café ☕")),
+    ];
+    for (n, event) in hostile.iter().enumerate() {
+        let Outcome::Response(answer) = runtime.invoke(event).await else {
+            panic!("event {n} failed the invocation");
+        };
+        let status = answer["statusCode"].as_u64().unwrap();
+        assert!(
+            (400..500).contains(&status) || status == 202,
+            "event {n}: {status}"
+        );
+        assert!(function.is_alive(), "event {n} killed the instance");
+    }
+    // A base64 body that is a real delivery is read as one.
+    let encoded = raw_event(|e| {
+        use base64::Engine;
+        let body = e["body"].as_str().unwrap().to_owned();
+        e["isBase64Encoded"] = json!(true);
+        e["body"] = json!(base64::engine::general_purpose::STANDARD.encode(body));
+    });
+    // The next delivery is served by the same instance.
+    let (status, body, _) = http_answer(runtime.invoke(&encoded).await);
+    assert_eq!((status, &body["status"]), (202, &json!("session_started")));
+    assert!(function.is_alive());
+    function.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn at_trace_no_secret_reaches_the_log() {
+    let moto = Moto::start().await;
+    let secret = json!({"DEVIN_API_KEY": "cog_trace_secret_key", "WEBHOOK_SECRET": LOCAL_WEBHOOK_SECRET,
+                        "PAGERDUTY_SIGNING_SECRET": LOCAL_SIGNING_SECRET,
+                        "PAGERDUTY_API_TOKEN": "pd_trace_secret_token"});
+    let arn = moto.create_secret("trace", &secret.to_string()).await;
+    let table = moto.create_ledger_table("trace-ledger").await;
+    let devin = FakeDevin::start().await;
+    let pagerduty = crate::support::pagerduty::FakePagerDuty::start().await;
+    let runtime = RuntimeApi::start().await;
+    let env = Env::secrets_manager(&devin.url, &moto, &arn)
+        .set("LEDGER_TABLE", &table)
+        .set("PAGERDUTY_API_URL", &pagerduty.url)
+        .set("PAGERDUTY_FROM_EMAIL", "bridge@acme.example")
+        .set("AWS_LAMBDA_LOG_LEVEL", "TRACE");
+    let function = runtime.spawn_function(&env.vars());
+    for name in [
+        "incident-triggered.json",
+        "incident-annotated.json",
+        "bad-signature.json",
+    ] {
+        runtime.invoke(&sample_event(name)).await;
+    }
+    let output = function.stop().await;
+    assert!(
+        output.contains("\"level\":\"TRACE\"") || output.contains("\"level\":\"DEBUG\""),
+        "the log is verbose: {}",
+        &output[..output.len().min(2000)]
+    );
+    for secret in [
+        "cog_trace_secret_key",
+        LOCAL_WEBHOOK_SECRET,
+        LOCAL_SIGNING_SECRET,
+        "pd_trace_secret_token",
+    ] {
+        assert!(!output.contains(secret), "{secret} reached the log");
+    }
+    assert!(
+        !output.contains("raw JSON event received"),
+        "the runtime's raw event stays out"
+    );
+}
+
+#[tokio::test]
+async fn empty_and_bending_ids_are_refused() {
+    let devin = FakeDevin::start().await;
+    let bridge = bridge(&devin.url, false).await;
+    for id in ["", "../incidents", "P 1", "P\u{202e}1"] {
+        let triggered = json!({"event": {"id": "E1", "event_type": "incident.triggered",
+            "data": {"type": "incident", "id": id, "title": "t"}}});
+        let note = json!({"event": {"id": "E2", "event_type": "incident.annotated",
+            "data": {"type": "incident_note", "id": "N1", "content": "x", "incident": {"id": id}}}});
+        for body in [triggered, note] {
+            let event = function_url_event("POST", "/pagerduty-alert", &body.to_string());
+            let (status, answer, _) = handle(&bridge, &event).await;
+            assert_eq!(
+                (status, &answer["error"]),
+                (400, &json!("bad request")),
+                "{id:?}"
+            );
+        }
+    }
+    assert_eq!(devin.requests(), 0);
+}
+
+#[tokio::test]
+async fn a_replayed_old_delivery_starts_nothing() {
+    let devin = FakeDevin::start().await;
+    let env = Env::local(&devin.url).set("DELIVERY_MAX_AGE_HOURS", "49");
+    let bridge = bridge_with_env(env).await;
+    let old = delivery_body(&sample_event("incident-triggered.json"))
+        .replace("2026-11-28T09:12:04.512Z", "2020-01-01T00:00:00.000Z");
+    assert!(
+        old.contains("2020-01-01"),
+        "the sample's occurred_at was replaced"
+    );
+    let (status, body, _) = handle(
+        &bridge,
+        &function_url_event("POST", "/pagerduty-alert", &old),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            202,
+            json!({"status": "stale", "occurred_at": "2020-01-01T00:00:00.000Z"})
+        )
+    );
+    // A fresh one is served.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let fresh = delivery_body(&sample_event("incident-triggered.json"))
+        .replace("2026-11-28T09:12:04.512Z", &fresh_timestamp(now));
+    let (status, body, _) = handle(
+        &bridge,
+        &function_url_event("POST", "/pagerduty-alert", &fresh),
+    )
+    .await;
+    assert_eq!((status, &body["status"]), (202, &json!("session_started")));
+    assert_eq!(devin.creates(), 1);
+}
+
+/// `now` (seconds since the epoch) as PagerDuty writes it.
+fn fresh_timestamp(now: u64) -> String {
+    let (days, seconds) = (now / 86_400, now % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000Z",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
+}
+
+#[tokio::test]
+async fn both_values_of_a_rotated_webhook_secret_are_accepted() {
+    let devin = FakeDevin::start().await;
+    let env = Env::local(&devin.url)
+        .set(
+            "WEBHOOK_SECRET",
+            "the-new-webhook-secret-of-48-characters-long-xx,local-webhook-secret",
+        )
+        .unset("PAGERDUTY_SIGNING_SECRET");
+    let bridge = bridge_with_env(env).await;
+    let ping = delivery_body(&sample_event("pagey-ping.json"));
+    for (secret, status) in [
+        ("the-new-webhook-secret-of-48-characters-long-xx", 202),
+        (LOCAL_WEBHOOK_SECRET, 202),
+        ("local-webhook-secreT", 401),
+        ("", 401),
+    ] {
+        let (answered, _, _) = handle(&bridge, &signed_event(&ping, secret, "any")).await;
+        assert_eq!(answered, status, "{secret:?}");
+    }
+}
+
+#[tokio::test]
+async fn only_the_allowed_sources_are_heard() {
+    let devin = FakeDevin::start().await;
+    let env = Env::local(&devin.url).set("ALLOWED_SOURCE_CIDRS", "44.242.69.192/32,10.0.0.0/8");
+    let bridge = bridge_with_env(env).await;
+    let from = |ip: &str| {
+        let mut event: Value = serde_json::from_str(&sample_event("pagey-ping.json")).unwrap();
+        event["requestContext"]["http"]["sourceIp"] = json!(ip);
+        event.to_string()
+    };
+    for (ip, status) in [
+        ("44.242.69.192", 202),
+        ("10.1.2.3", 202),
+        ("127.0.0.1", 403),
+        ("", 403),
+    ] {
+        let (answered, body, _) = handle(&bridge, &from(ip)).await;
+        assert_eq!(answered, status, "{ip}: {body}");
+    }
+    // Refused before any other check: a forged delivery from outside is a 403, not a 401.
+    let forged = {
+        let mut event: Value = serde_json::from_str(&sample_event("bad-signature.json")).unwrap();
+        event["requestContext"]["http"]["sourceIp"] = json!("203.0.113.9");
+        event.to_string()
+    };
+    assert_eq!(handle(&bridge, &forged).await.0, 403);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn weak_verification_is_warned_about_at_cold_start() {
+    let runtime = RuntimeApi::start().await;
+    let env = Env::local("http://127.0.0.1:9").unset("PAGERDUTY_SIGNING_SECRET");
+    let function = runtime.spawn_function(&env.vars());
+    let (status, _, _) = http_answer(runtime.invoke(&sample_event("pagey-ping.json")).await);
+    assert_eq!(status, 202);
+    let output = function.stop().await;
+    let warnings: Vec<String> = log_lines(&output)
+        .into_iter()
+        .filter(|line| line["level"] == "WARN")
+        .map(|line| {
+            line["fields"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("PAGERDUTY_SIGNING_SECRET is not set")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("fewer than 32 characters")),
+        "{warnings:?}"
+    );
+}
