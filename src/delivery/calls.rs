@@ -57,6 +57,30 @@ impl Bridge {
         result
     }
 
+    /// Sends `message` to a session, inside the budget (a paused session resumes).
+    pub(super) async fn tell(
+        &self,
+        session_id: &str,
+        message: &str,
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Result<(), Failure<DevinError>> {
+        self.call_devin(
+            secrets,
+            budget,
+            tally,
+            DevinError::is_retryable,
+            |secrets, left| async move {
+                let authorization = secrets.devin_authorization();
+                self.devin
+                    .send_message(authorization, session_id, message, left)
+                    .await
+            },
+        )
+        .await
+    }
+
     /// Adds `content` as a note on the incident, inside the budget. A failure is logged and
     /// never fails the delivery: the session exists.
     pub(super) async fn add_incident_note(

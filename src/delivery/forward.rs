@@ -8,15 +8,17 @@ use tracing::{info, Span};
 use crate::delivery::bridge::Bridge;
 use crate::delivery::outcome::{DevinStep, Outcome};
 use crate::edge::clock;
-use crate::edge::devin::DevinError;
-use crate::edge::retry::{Failure, Transient};
+use crate::edge::retry::Failure;
 use crate::pure::budget::Budget;
 use crate::pure::ledger::Standing;
 use crate::pure::messages;
 use crate::pure::metrics::Tally;
+use crate::pure::notes;
 use crate::pure::secret::Secrets;
 use crate::pure::session::Session;
-use crate::pure::webhook::{Event, Incident, INCIDENT_ANNOTATED, INCIDENT_REOPENED};
+use crate::pure::webhook::{
+    Event, Incident, INCIDENT_ANNOTATED, INCIDENT_REOPENED, INCIDENT_RESOLVED,
+};
 
 impl Bridge {
     pub(super) async fn forward(
@@ -37,6 +39,17 @@ impl Bridge {
                 message,
             };
         }
+        // A merge is not the end of the problem: the work goes on under the other incident.
+        if let Some(incident) = incident
+            .as_ref()
+            .filter(|_| event.event_type == INCIDENT_RESOLVED)
+        {
+            if let Some(into) = incident.merged_into() {
+                return self
+                    .merge(&incident.id, into, &mut secrets, budget, tally)
+                    .await;
+            }
+        }
         let reopened = event.event_type == INCIDENT_REOPENED;
         let session = match self.session_to_tell(&incident_id, reopened, budget).await {
             Ok(Some(session)) => session,
@@ -52,19 +65,10 @@ impl Bridge {
             },
             Err(outcome) => return outcome,
         };
-        let retryable = DevinError::is_retryable;
-        let sent = self
-            .call_devin(&mut secrets, budget, tally, retryable, |secrets, left| {
-                let (session_id, message) = (&session.session_id, &message);
-                async move {
-                    let authorization = secrets.devin_authorization();
-                    self.devin
-                        .send_message(authorization, session_id, message, left)
-                        .await
-                }
-            })
-            .await;
-        match sent {
+        match self
+            .tell(&session.session_id, &message, &mut secrets, budget, tally)
+            .await
+        {
             Ok(()) => {}
             Err(Failure::Final(err)) if err.is_session_closed() => {
                 return Outcome::SessionClosed {
@@ -90,7 +94,7 @@ impl Bridge {
     /// moment for a session being started. A claim abandoned (its create may have happened)
     /// counts as no session only for a delivery that will start one (`may_start`); any other
     /// waits for PagerDuty's retry, after the triggered one's.
-    async fn session_to_tell(
+    pub(super) async fn session_to_tell(
         &self,
         incident_id: &str,
         may_start: bool,
@@ -129,7 +133,7 @@ fn what_to_tell(
     if event.event_type == INCIDENT_ANNOTATED {
         let note = event.note().map_err(Outcome::BadRequest)?;
         Span::current().record("incident_id", note.incident_id.as_str());
-        if messages::is_bridge_note(&note.content)
+        if notes::is_bridge_note(&note.content)
             || own_user.is_some_and(|own| event.agent_id() == Some(own))
         {
             let incident_id = note.incident_id;

@@ -9,11 +9,18 @@
 //! - [`checks`]: the source, the secret header and the signature, with refresh on rotation;
 //! - [`investigate`]: a triggered incident: decide, claim, then start or find its session;
 //! - [`claims`]: the ledger's claims and records, inside the budget;
+//! - [`start`]: a claimed incident's session: looked up, counted against the budgets, created;
+//! - [`group`]: storm grouping: join the group's open session, or lead a new one;
+//! - [`merge`]: a merged incident's session handed to the incident it went into;
 //! - [`forward`]: a note, resolve, reopen or status change, passed on to the session;
 //! - [`calls`]: the Devin and PagerDuty calls with their budget, retries and refresh on 401;
 //! - [`outcome`]: every answer the function gives.
 //!
 //! The delivery imports the core and the edges, never startup. `tests/layers.sh` enforces it.
+
+// Helpers return `Err(Outcome)` to end a delivery early: the outcome is built once per delivery
+// and moved to the answer, so boxing it would buy nothing.
+#![allow(clippy::result_large_err)]
 
 pub mod bridge;
 mod calls;
@@ -22,8 +29,12 @@ mod claims;
 pub mod entry;
 mod forward;
 pub mod function_url;
+mod group;
 mod investigate;
+mod merge;
 pub mod outcome;
+mod plan;
+mod start;
 
 pub use bridge::{Bridge, Options};
 pub use outcome::Outcome;

@@ -13,6 +13,8 @@ use crate::edge::ledger::LedgerError;
 use crate::edge::retry::Failure;
 use crate::pure::metrics::Tally;
 use crate::pure::session::Session;
+use crate::pure::spend::Slot;
+use crate::pure::timestamp;
 use crate::pure::verify::Rejection;
 use crate::pure::webhook::ParseError;
 
@@ -48,11 +50,14 @@ pub enum Outcome {
     OwnNote { incident_id: String },
     /// An event to pass on, for an incident without a session.
     NoSession { incident_id: String },
-    /// Dry run: the session request that was not sent.
+    /// Dry run: the session request that was not sent, its group and the budgets it would
+    /// count against.
     DryRunSession {
         rule: String,
         incident_id: String,
         request: Value,
+        group: Option<String>,
+        limits: Value,
     },
     /// Dry run: the message that was not sent.
     DryRunMessage {
@@ -101,6 +106,36 @@ pub enum Outcome {
     },
     /// The ledger could not be read or written: nothing was started, PagerDuty retries.
     LedgerUnavailable(LedgerError),
+    /// The incident joined its group's open session: none started.
+    Grouped {
+        rule: String,
+        incident_id: String,
+        session: Session,
+        group: String,
+        note: NoteStatus,
+    },
+    /// A session budget is spent: nothing started until it refills.
+    Capped {
+        rule: String,
+        incident_id: String,
+        slot: Slot,
+        note: NoteStatus,
+    },
+    /// Shadow mode: what would have started is on the incident (or in the log).
+    Shadow {
+        rule: String,
+        incident_id: String,
+        group: Option<String>,
+        note: NoteStatus,
+    },
+    /// A merged-away incident's session was handed to the incident it went into.
+    Merged {
+        incident_id: String,
+        into: String,
+        session: Session,
+        /// The session the work goes on in, when the other incident had its own.
+        theirs: Option<Session>,
+    },
     /// The request waited past the delivery budget before the function got it (a slow cold
     /// start): nothing started, PagerDuty retries.
     TooLate,
@@ -144,6 +179,10 @@ impl Outcome {
                 | Outcome::Forwarded { .. }
                 | Outcome::DevinRejected { .. }
                 | Outcome::SessionClosed { .. }
+                | Outcome::Grouped { .. }
+                | Outcome::Capped { .. }
+                | Outcome::Shadow { .. }
+                | Outcome::Merged { .. }
         )
     }
 
@@ -200,9 +239,57 @@ impl Outcome {
                 rule,
                 incident_id,
                 request,
+                group,
+                limits,
             } => json!({
                 "status": "dry_run", "rule": rule, "incident_id": incident_id, "request": request,
+                "group": group, "limits": limits,
             }),
+            Outcome::Grouped {
+                rule,
+                incident_id,
+                session: joined,
+                group,
+                note,
+            } => {
+                let mut body = session_body("grouped", Some(rule), incident_id, joined);
+                body["group"] = group.as_str().into();
+                body["note"] = note.as_str().into();
+                body
+            }
+            Outcome::Capped {
+                rule,
+                incident_id,
+                slot,
+                note,
+            } => json!({
+                "status": "capped", "rule": rule, "incident_id": incident_id,
+                "limit": slot.limit, "scope": slot.scope, "cap": slot.cap,
+                "refills_at": timestamp::rfc3339(slot.refills_at_ms), "note": note.as_str(),
+            }),
+            Outcome::Shadow {
+                rule,
+                incident_id,
+                group,
+                note,
+            } => json!({
+                "status": "shadow", "rule": rule, "incident_id": incident_id, "group": group,
+                "note": note.as_str(),
+            }),
+            Outcome::Merged {
+                incident_id,
+                into,
+                session: merged,
+                theirs,
+            } => {
+                let mut body = session_body("merged", None, incident_id, merged);
+                body["into"] = into.as_str().into();
+                body["into_session_id"] = theirs
+                    .as_ref()
+                    .map(|theirs| theirs.session_id.as_str())
+                    .into();
+                body
+            }
             Outcome::DryRunMessage {
                 incident_id,
                 message,
@@ -336,6 +423,21 @@ impl Outcome {
                 error = %err,
                 "the ledger is unavailable: nothing started; PagerDuty will retry the delivery"
             ),
+            Outcome::Grouped { session, group, .. } => info!(
+                session_id = %session.session_id, group = %group,
+                "incident grouped into its group's Devin session: none started"
+            ),
+            Outcome::Capped { slot, .. } => warn!(
+                limit = slot.limit, scope = %slot.scope, cap = slot.cap,
+                refills_at = %timestamp::rfc3339(slot.refills_at_ms),
+                "a session budget is spent: no session started"
+            ),
+            Outcome::Shadow { .. } => info!("shadow mode: no session started"),
+            Outcome::Merged { session, into, theirs, .. } => info!(
+                session_id = %session.session_id, into = %into,
+                into_session_id = theirs.as_ref().map(|theirs| theirs.session_id.as_str()),
+                "a merged incident's session was handed to the incident it went into"
+            ),
             Outcome::TooLate => warn!(
                 "the request waited past the delivery budget before the function got it (a slow cold start?): nothing started; PagerDuty will retry"
             ),
@@ -361,6 +463,8 @@ impl Outcome {
             Outcome::SessionStarted { .. } => tally.sessions_started = 1,
             Outcome::DevinRejected { .. } => tally.devin_rejected = 1,
             Outcome::LedgerUnavailable(_) => tally.ledger_errors = 1,
+            Outcome::Grouped { .. } => tally.incidents_grouped = 1,
+            Outcome::Capped { .. } => tally.sessions_capped = 1,
             _ => {}
         }
     }

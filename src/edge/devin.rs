@@ -167,16 +167,31 @@ impl DevinClient {
         message: &str,
         timeout: Duration,
     ) -> Result<(), DevinError> {
-        // Paths take the id with its `devin-` prefix; answers may show it without.
-        let devin_id = match session_id.strip_prefix("devin-") {
-            Some(_) => session_id.to_owned(),
-            None => format!("devin-{session_id}"),
-        };
-        let url = with_segments(self.sessions_url.clone(), &[&devin_id, "messages"]);
+        let url = with_segments(
+            self.sessions_url.clone(),
+            &[&devin_id(session_id), "messages"],
+        );
         let request = self
             .http
             .post(url)
             .json(&serde_json::json!({ "message": message }));
+        let _: serde::de::IgnoredAny = self.send(request, authorization, timeout).await?;
+        Ok(())
+    }
+
+    /// Adds tags to a session (needs `ManageOrgSessions`); Devin keeps at most 50.
+    pub async fn add_tags(
+        &self,
+        authorization: &HeaderValue,
+        session_id: &str,
+        tags: &[String],
+        timeout: Duration,
+    ) -> Result<(), DevinError> {
+        let url = with_segments(self.sessions_url.clone(), &[&devin_id(session_id), "tags"]);
+        let request = self
+            .http
+            .post(url)
+            .json(&serde_json::json!({ "tags": tags }));
         let _: serde::de::IgnoredAny = self.send(request, authorization, timeout).await?;
         Ok(())
     }
@@ -229,6 +244,14 @@ impl DevinClient {
                 DevinError::UnexpectedBody(err)
             }
         })
+    }
+}
+
+/// Paths take a session's id with its `devin-` prefix; answers may show it without.
+fn devin_id(session_id: &str) -> String {
+    match session_id.strip_prefix("devin-") {
+        Some(_) => session_id.to_owned(),
+        None => format!("devin-{session_id}"),
     }
 }
 

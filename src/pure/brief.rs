@@ -99,6 +99,13 @@ pub fn session_request(facts: &Facts<'_>, decision: &Decision<'_>) -> SessionReq
 
 /// marker lines, then the steps.
 fn built_in_prompt(incident: &Incident) -> String {
+    let facts = incident_facts(incident);
+    format!("{INSTRUCTIONS}{facts}{STEPS}")
+}
+
+/// The incident's facts as one JSON object, every value quoted as data: in the brief, and in
+/// the message that adds an incident to its group's session.
+pub fn incident_facts(incident: &Incident) -> String {
     let facts = IncidentFacts {
         incident_id: &incident.id,
         number: incident.number,
@@ -115,8 +122,7 @@ fn built_in_prompt(incident: &Incident) -> String {
         assignees: incident.assignees.iter().filter_map(|a| a.name()).collect(),
         incident_key: incident.incident_key.as_deref(),
     };
-    let facts = quote::json_pretty(&facts);
-    format!("{INSTRUCTIONS}{facts}{STEPS}")
+    quote::json_pretty(&facts)
 }
 
 /// `PagerDuty #37 · checkout-api: High error rate`, when the policy sets no `title`.
@@ -266,7 +272,7 @@ mod tests {
     }
 
     #[test]
-    fn the_built_in_request_leaves_optional_fields_out() {
+    fn the_built_in_request_leaves_optional_fields_out_but_caps_acus() {
         let body = serde_json::to_value(built_in(&incident())).unwrap();
         let mut keys: Vec<&str> = body
             .as_object()
@@ -275,7 +281,8 @@ mod tests {
             .map(String::as_str)
             .collect();
         keys.sort();
-        assert_eq!(keys, ["prompt", "tags", "title"]);
+        assert_eq!(keys, ["max_acu_limit", "prompt", "tags", "title"]);
+        assert_eq!(body["max_acu_limit"], 10, "the built-in cap");
     }
 
     #[test]
@@ -326,7 +333,11 @@ mod tests {
             },
         );
         let body = serde_json::to_value(&p3).unwrap();
-        assert!(body.get("playbook_id").is_none() && body.get("max_acu_limit").is_none());
+        assert!(body.get("playbook_id").is_none());
+        assert_eq!(
+            body["max_acu_limit"], 10,
+            "no cap in the policy: the built-in one"
+        );
         assert_eq!(
             p3.tags,
             [

@@ -15,6 +15,59 @@ pub fn incident_key(incident_id: &str) -> String {
     format!("incident#{incident_id}")
 }
 
+/// The key of a group's record (the incidents `group_by` renders alike).
+pub fn group_key(group: &str) -> String {
+    format!("group#{group}")
+}
+
+/// What the ledger holds for a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupRecord {
+    /// A delivery is starting the group's session.
+    Creating { holder: String, lease_until_ms: u64 },
+    /// The group's session takes new incidents until the window ends or it holds the most.
+    Open(OpenGroup),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenGroup {
+    pub session: Session,
+    /// The incident that started it, and its number, for the other incidents' notes.
+    pub leader_id: String,
+    pub leader_number: Option<u64>,
+    pub incidents: u32,
+    pub window_until_ms: u64,
+    /// The session's tags, so the incidents' tags stop before Devin's 50.
+    pub tags: u32,
+}
+
+/// What a delivery makes of a group's record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupStanding {
+    /// Its session takes this incident.
+    Joinable(OpenGroup),
+    /// Another delivery is starting its session: wait.
+    BeingCreated,
+    /// Closed (its window passed, it is full) or abandoned: a new group may start.
+    Claimable,
+}
+
+impl GroupRecord {
+    pub fn standing(&self, now_ms: u64, max_incidents: u32) -> GroupStanding {
+        match self {
+            GroupRecord::Open(open)
+                if open.window_until_ms > now_ms && open.incidents < max_incidents =>
+            {
+                GroupStanding::Joinable(open.clone())
+            }
+            GroupRecord::Creating { lease_until_ms, .. } if *lease_until_ms > now_ms => {
+                GroupStanding::BeingCreated
+            }
+            _ => GroupStanding::Claimable,
+        }
+    }
+}
+
 /// What the ledger holds for an incident.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IncidentRecord {
@@ -83,6 +136,39 @@ mod tests {
         assert_eq!(claim.standing(2_000), Standing::Abandoned);
         let created = IncidentRecord::Created { session: session() };
         assert_eq!(created.standing(u64::MAX), Standing::HasSession(session()));
+    }
+
+    #[test]
+    fn a_group_takes_incidents_while_its_window_is_open_and_it_has_room() {
+        let open = OpenGroup {
+            session: session(),
+            leader_id: "Q1".into(),
+            leader_number: Some(7),
+            incidents: 39,
+            window_until_ms: 10_000,
+            tags: 4,
+        };
+        let group = GroupRecord::Open(open.clone());
+        assert_eq!(
+            group.standing(9_999, 40),
+            GroupStanding::Joinable(open.clone())
+        );
+        assert_eq!(
+            group.standing(10_000, 40),
+            GroupStanding::Claimable,
+            "the window ended"
+        );
+        let full = GroupRecord::Open(OpenGroup {
+            incidents: 40,
+            ..open
+        });
+        assert_eq!(full.standing(0, 40), GroupStanding::Claimable, "full");
+        let creating = GroupRecord::Creating {
+            holder: "a".into(),
+            lease_until_ms: 5,
+        };
+        assert_eq!(creating.standing(4, 40), GroupStanding::BeingCreated);
+        assert_eq!(creating.standing(5, 40), GroupStanding::Claimable);
     }
 
     #[test]

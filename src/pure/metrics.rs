@@ -26,6 +26,10 @@ pub struct Tally {
     pub devin_rejected: u32,
     /// Deliveries the ledger could not serve.
     pub ledger_errors: u32,
+    /// Incidents that joined their group's session instead of starting one.
+    pub incidents_grouped: u32,
+    /// Incidents not investigated because a session budget was spent.
+    pub sessions_capped: u32,
     /// Time spent waiting for Devin, when it was called.
     pub devin_latency: Option<Duration>,
 }
@@ -43,6 +47,8 @@ impl Tally {
             ("DevinErrors", self.devin_errors),
             ("DevinRejected", self.devin_rejected),
             ("LedgerErrors", self.ledger_errors),
+            ("IncidentsGrouped", self.incidents_grouped),
+            ("SessionsCapped", self.sessions_capped),
         ];
         let mut definitions: Vec<Value> = counts
             .iter()
@@ -108,7 +114,7 @@ mod tests {
                 .as_array()
                 .unwrap()
                 .len(),
-            8
+            10
         );
     }
 }

@@ -22,6 +22,7 @@ pub fn incident() -> Incident {
         escalation_policy: reference("PUS0KTE", "Payments Escalation"),
         assignees: vec![],
         teams: reference("PFCVPS0", "Payments").into_iter().collect(),
+        resolve_reason: None,
     }
 }
 

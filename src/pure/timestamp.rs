@@ -50,6 +50,50 @@ pub fn is_older_than(occurred_at: &str, now_ms: u64, max_age: Duration) -> bool 
     epoch_ms(occurred_at).is_some_and(|at| now_ms.saturating_sub(at) > max_age.as_millis() as u64)
 }
 
+/// `2026-11-28T10:00:00.000Z`: RFC 3339, as PagerDuty writes its times.
+pub fn rfc3339(epoch_ms: u64) -> String {
+    let seconds = epoch_ms / 1000;
+    let (days, seconds) = (seconds / 86_400, seconds % 86_400);
+    let (year, month, day) = civil_from_days(days as i64);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60,
+        epoch_ms % 1000
+    )
+}
+
+/// `2026-11-28 10:00 UTC`: a time for people to read, to the minute.
+pub fn utc_minute(epoch_ms: u64) -> String {
+    let seconds = epoch_ms / 1000;
+    let (days, seconds) = (seconds / 86_400, seconds % 86_400);
+    let (year, month, day) = civil_from_days(days as i64);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        seconds / 3600,
+        seconds / 60 % 60
+    )
+}
+
+/// The date of a day since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    (year_of_era + era * 400 + i64::from(month <= 2), month, day)
+}
+
 fn number(text: &str, digits: usize) -> Option<i64> {
     if text.len() != digits || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -116,6 +160,21 @@ mod tests {
         ] {
             assert_eq!(epoch_ms(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn times_read_back_to_the_minute() {
+        assert_eq!(utc_minute(1_795_860_000_000), "2026-11-28 10:00 UTC");
+        assert_eq!(utc_minute(0), "1970-01-01 00:00 UTC");
+        assert_eq!(rfc3339(1_795_857_124_512), "2026-11-28T09:12:04.512Z");
+        assert_eq!(
+            epoch_ms(&rfc3339(1_709_251_199_001)),
+            Some(1_709_251_199_001)
+        );
+        assert_eq!(
+            utc_minute(epoch_ms("2024-02-29T23:59:59Z").unwrap()),
+            "2024-02-29 23:59 UTC"
+        );
     }
 
     #[test]

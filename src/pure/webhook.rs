@@ -52,6 +52,33 @@ pub struct Incident {
     pub assignees: Vec<Reference>,
     #[serde(deserialize_with = "null_as_empty")]
     pub teams: Vec<Reference>,
+    /// Why a resolved incident was resolved: a merge names the incident it went into.
+    pub resolve_reason: Option<ResolveReason>,
+}
+
+/// `data.resolve_reason`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct ResolveReason {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub incident: Option<Reference>,
+}
+
+impl Incident {
+    /// The id of the incident this one was merged into, when a merge resolved it.
+    pub fn merged_into(&self) -> Option<&str> {
+        let reason = self.resolve_reason.as_ref()?;
+        if reason.kind.as_deref() != Some("merge_resolve_reason") {
+            return None;
+        }
+        reason
+            .incident
+            .as_ref()?
+            .id
+            .as_deref()
+            .filter(|id| is_pagerduty_id(id))
+    }
 }
 
 impl Incident {

@@ -4,6 +4,8 @@
 
 use serde_json::{json, Value};
 
+use pagerduty_devin_bridge::pure::timestamp;
+
 use crate::support::devin::FakeDevin;
 use crate::support::env::Env;
 use crate::support::moto::Moto;
@@ -155,9 +157,9 @@ async fn a_replayed_old_delivery_starts_nothing() {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_secs();
+        .as_millis() as u64;
     let fresh = delivery_body(&sample_event("incident-triggered.json"))
-        .replace("2026-11-28T09:12:04.512Z", &fresh_timestamp(now));
+        .replace("2026-11-28T09:12:04.512Z", &timestamp::rfc3339(now));
     let (status, body, _) = handle(
         &bridge,
         &function_url_event("POST", "/pagerduty-alert", &fresh),
@@ -165,27 +167,6 @@ async fn a_replayed_old_delivery_starts_nothing() {
     .await;
     assert_eq!((status, &body["status"]), (202, &json!("session_started")));
     assert_eq!(devin.creates(), 1);
-}
-
-/// `now` (seconds since the epoch) as PagerDuty writes it.
-fn fresh_timestamp(now: u64) -> String {
-    let (days, seconds) = (now / 86_400, now % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000Z",
-        seconds / 3600,
-        seconds / 60 % 60,
-        seconds % 60
-    )
 }
 
 #[tokio::test]

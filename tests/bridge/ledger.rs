@@ -5,72 +5,38 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::support::aws_calls::AwsCalls;
 use crate::support::devin::{FakeDevin, Reply};
 use crate::support::env::Env;
+use crate::support::fleet::{Fleet, Instance};
 use crate::support::moto::Moto;
-use crate::support::runtime_api::{http_answer, log_lines, Function, RuntimeApi};
+use crate::support::runtime_api::{log_lines, RuntimeApi};
 use crate::support::*;
-
-/// PagerDuty gives up after 5 s: every answer comes well inside that.
-const ANSWER_WITHIN: Duration = Duration::from_millis(4800);
-
-/// One Lambda instance: the function and its Runtime API.
-struct Instance {
-    runtime: RuntimeApi,
-    function: Function,
-}
-
-impl Instance {
-    /// Delivers `event`; its status and body, checked to come inside [`ANSWER_WITHIN`].
-    async fn deliver(&self, event: &str) -> (u16, Value) {
-        let asked = Instant::now();
-        let (status, body, _) = http_answer(self.runtime.invoke(event).await);
-        assert!(
-            asked.elapsed() < ANSWER_WITHIN,
-            "answered in {:?}",
-            asked.elapsed()
-        );
-        (status, body)
-    }
-}
 
 /// Two instances of the function on one ledger and one Devin.
 struct Pair {
-    /// Taken to stop it: the ledger goes away.
-    moto: Option<Moto>,
-    devin: FakeDevin,
-    a: Instance,
-    b: Instance,
+    fleet: Fleet,
 }
 
 impl Pair {
     async fn start(extra: &[(&'static str, &str)]) -> Self {
-        let moto = Moto::start().await;
-        let table = moto.create_ledger_table("bridge-ledger").await;
-        let devin = FakeDevin::start().await;
-        let mut env = Env::local(&devin.url).with_ledger(&moto, &table);
-        for &(name, value) in extra {
-            env = env.set(name, value);
+        Pair {
+            fleet: Fleet::start(2, extra).await,
         }
-        let mut instances = Vec::new();
-        for _ in 0..2 {
-            let runtime = RuntimeApi::start().await;
-            let function = runtime.spawn_function(&env.vars());
-            instances.push(Instance { runtime, function });
-        }
-        let (b, a) = (instances.pop().unwrap(), instances.pop().unwrap());
-        let moto = Some(moto);
-        Pair { moto, devin, a, b }
     }
 
-    /// Both functions' output, once stopped.
+    fn a(&self) -> &Instance {
+        &self.fleet.instances[0]
+    }
+
+    fn b(&self) -> &Instance {
+        &self.fleet.instances[1]
+    }
+
     async fn stop(self) -> String {
-        let mut output = self.a.function.stop().await;
-        output.push_str(&self.b.function.stop().await);
-        output
+        self.fleet.stop().await
     }
 }
 
@@ -87,26 +53,33 @@ fn retriggered(event_id: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slow_create_and_the_retry_on_the_other_instance_make_one_session() {
     let pair = Pair::start(&[("DELIVERY_BUDGET_MS", "500"), ("CLAIM_LEASE_SECONDS", "3")]).await;
-    pair.devin
+    pair.fleet
+        .devin
         .reply([Reply::SlowSession(Duration::from_secs(2))]);
     let claimed = Instant::now();
-    let (status, _) = pair.a.deliver(&triggered()).await;
+    let (status, _) = pair.a().deliver(&triggered()).await;
     assert_eq!(status, 503, "A gave up waiting for Devin");
     // PagerDuty's retry lands on B while A's create is still in flight.
-    let (status, _) = pair.b.deliver(&triggered()).await;
+    let (status, _) = pair.b().deliver(&triggered()).await;
     assert_eq!(status, 503, "B found A's claim and created nothing");
-    assert_eq!(pair.devin.creates(), 1);
+    assert_eq!(pair.fleet.devin.creates(), 1);
 
     // After the lease, the next retry finds the session A's create made, and records it.
     tokio::time::sleep(Duration::from_millis(3100).saturating_sub(claimed.elapsed())).await;
-    let (status, body) = pair.b.deliver(&triggered()).await;
+    let (status, body) = pair.b().deliver(&triggered()).await;
     assert_eq!((status, &body["status"]), (202, &json!("session_started")));
     let (status, body) = pair
-        .a
+        .a()
         .deliver(&retriggered("01JDX9ANOTHERDELIVERY00000"))
         .await;
     assert_eq!((status, &body["status"]), (202, &json!("session_exists")));
-    assert_eq!((pair.devin.sessions().len(), pair.devin.creates()), (1, 1));
+    assert_eq!(
+        (
+            pair.fleet.devin.sessions().len(),
+            pair.fleet.devin.creates()
+        ),
+        (1, 1)
+    );
     pair.stop().await;
 }
 
@@ -123,84 +96,99 @@ async fn two_deliveries_at_once_on_two_instances_make_one_session() {
         };
         let (first, second) = (event(&format!("EVA{round}")), event(&format!("EVB{round}")));
         let ((status_a, a), (status_b, b)) =
-            tokio::join!(pair.a.deliver(&first), pair.b.deliver(&second));
+            tokio::join!(pair.a().deliver(&first), pair.b().deliver(&second));
         assert_eq!((status_a, status_b), (202, 202), "{a} {b}");
         let mut statuses = [a["status"].as_str().unwrap(), b["status"].as_str().unwrap()];
         statuses.sort();
         assert_eq!(statuses, ["session_exists", "session_started"]);
         assert_eq!(a["session_id"], b["session_id"]);
     }
-    assert_eq!(pair.devin.sessions().len(), 5);
-    assert_eq!(pair.devin.creates(), 5);
+    assert_eq!(pair.fleet.devin.sessions().len(), 5);
+    assert_eq!(pair.fleet.devin.creates(), 5);
     pair.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_delivery_while_devin_lists_the_session_late_starts_none() {
     let pair = Pair::start(&[]).await;
-    pair.devin.list_lag(Duration::from_secs(5));
-    let (_, started) = pair.a.deliver(&triggered()).await;
+    pair.fleet.devin.list_lag(Duration::from_secs(5));
+    let (_, started) = pair.a().deliver(&triggered()).await;
     assert_eq!(started["status"], "session_started");
     let (status, again) = pair
-        .b
+        .b()
         .deliver(&retriggered("01JDX9LAGGEDDELIVERY00000"))
         .await;
     assert_eq!((status, &again["status"]), (202, &json!("session_exists")));
     assert_eq!(again["session_id"], started["session_id"]);
-    assert_eq!(pair.devin.requests(), 1, "B answered from the ledger alone");
+    assert_eq!(
+        pair.fleet.devin.requests(),
+        1,
+        "B answered from the ledger alone"
+    );
 
     // A responder's note right after the create reaches the session, though the list lags.
     let (status, body) = pair
-        .b
+        .b()
         .deliver(&sample_event("incident-annotated.json"))
         .await;
     assert_eq!((status, &body["status"]), (202, &json!("forwarded")));
-    assert_eq!(pair.devin.messages().len(), 1);
-    assert_eq!(pair.devin.sessions().len(), 1);
+    assert_eq!(pair.fleet.devin.messages().len(), 1);
+    assert_eq!(pair.fleet.devin.sessions().len(), 1);
     pair.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_session_stored_behind_a_502_is_found_not_made_again() {
     let pair = Pair::start(&[("DELIVERY_BUDGET_MS", "1000"), ("CLAIM_LEASE_SECONDS", "3")]).await;
-    pair.devin.reply([Reply::StoredThen(502)]);
+    pair.fleet.devin.reply([Reply::StoredThen(502)]);
     let claimed = Instant::now();
-    let (status, _) = pair.a.deliver(&triggered()).await;
+    let (status, _) = pair.a().deliver(&triggered()).await;
     assert_eq!(status, 503);
-    assert_eq!(pair.devin.creates(), 1, "no second create in that delivery");
-    let (status, _) = pair.b.deliver(&triggered()).await;
+    assert_eq!(
+        pair.fleet.devin.creates(),
+        1,
+        "no second create in that delivery"
+    );
+    let (status, _) = pair.b().deliver(&triggered()).await;
     assert_eq!(status, 503, "the claim holds until its lease ends");
 
     tokio::time::sleep(Duration::from_millis(3100).saturating_sub(claimed.elapsed())).await;
-    let (status, body) = pair.b.deliver(&triggered()).await;
+    let (status, body) = pair.b().deliver(&triggered()).await;
     assert_eq!((status, &body["status"]), (202, &json!("session_started")));
     assert_eq!(
         body["session_id"],
-        pair.devin.sessions()[0].session_id.as_str()
+        pair.fleet.devin.sessions()[0].session_id.as_str()
     );
-    assert_eq!((pair.devin.sessions().len(), pair.devin.creates()), (1, 1));
+    assert_eq!(
+        (
+            pair.fleet.devin.sessions().len(),
+            pair.fleet.devin.creates()
+        ),
+        (1, 1)
+    );
     pair.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn refusals_no_retry_can_fix_are_answered_2xx() {
     let pair = Pair::start(&[]).await;
-    pair.devin.reply([Reply::Status(422, None)]);
-    let (status, body) = pair.a.deliver(&triggered()).await;
+    pair.fleet.devin.reply([Reply::Status(422, None)]);
+    let (status, body) = pair.a().deliver(&triggered()).await;
     assert_eq!((status, &body["status"]), (202, &json!("devin_rejected")));
-    assert_eq!(pair.devin.creates(), 1, "not retried");
+    assert_eq!(pair.fleet.devin.creates(), 1, "not retried");
 
     // The claim was given up: a later delivery of the incident may start its session.
     let (_, started) = pair
-        .b
+        .b()
         .deliver(&retriggered("01JDX9AFTERREJECTION00000"))
         .await;
     assert_eq!(started["status"], "session_started");
     // A message to a session that has ended: nothing to retry.
-    pair.devin
+    pair.fleet
+        .devin
         .end_session(started["session_id"].as_str().unwrap());
     let (status, body) = pair
-        .a
+        .a()
         .deliver(&sample_event("incident-resolved.json"))
         .await;
     assert_eq!((status, &body["status"]), (202, &json!("session_closed")));
@@ -222,10 +210,10 @@ async fn refusals_no_retry_can_fix_are_answered_2xx() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_retry_after_of_zero_makes_a_bounded_number_of_requests() {
     let pair = Pair::start(&[]).await;
-    pair.devin.outage_with_retry_after(429, "0");
-    let (status, _) = pair.a.deliver(&triggered()).await;
+    pair.fleet.devin.outage_with_retry_after(429, "0");
+    let (status, _) = pair.a().deliver(&triggered()).await;
     assert_eq!(status, 429);
-    let requests = pair.devin.requests();
+    let requests = pair.fleet.devin.requests();
     assert!(requests <= 5, "{requests} requests for one delivery");
     pair.stop().await;
 }
@@ -233,20 +221,20 @@ async fn a_retry_after_of_zero_makes_a_bounded_number_of_requests() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_ledger_unavailable_is_a_503_never_a_second_session() {
     let mut pair = Pair::start(&[("DELIVERY_BUDGET_MS", "1500")]).await;
-    let (_, started) = pair.a.deliver(&triggered()).await;
+    let (_, started) = pair.a().deliver(&triggered()).await;
     assert_eq!(started["status"], "session_started");
 
-    drop(pair.moto.take());
+    drop(pair.fleet.moto.take());
     for event in [
         retriggered("01JDX9LEDGERDOWN000000001"),
         sample_event("incident-triggered-p1.json"),
         sample_event("incident-annotated.json"),
     ] {
-        let (status, body) = pair.b.deliver(&event).await;
+        let (status, body) = pair.b().deliver(&event).await;
         assert_eq!(status, 503, "{body}");
     }
     assert_eq!(
-        pair.devin.creates(),
+        pair.fleet.devin.creates(),
         1,
         "nothing started without the ledger"
     );

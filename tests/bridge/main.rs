@@ -20,3 +20,4 @@ mod properties;
 mod replay;
 mod routing;
 mod secret_refresh;
+mod storms;

@@ -169,6 +169,42 @@ proptest! {
         }
     }
 
+    /// Whatever `group_by`, `group_window_minutes` or `limits` holds, the policy is either
+    /// valid in the shape the README gives, or refused with an error that names that place.
+    #[test]
+    fn malformed_grouping_and_limits_are_refused_by_their_path(value in any_json()) {
+        let group_by = Policy::from_json(&json!({"defaults": {"group_by": value}}).to_string());
+        match &group_by {
+            Ok(_) => prop_assert!(value.is_string() || value.is_null(), "{}", value),
+            Err(err) => prop_assert!(err.path.starts_with("defaults.group_by"), "{}", err),
+        }
+        let window = Policy::from_json(
+            &json!({"rules": [{"name": "r", "group_window_minutes": value}]}).to_string(),
+        );
+        match &window {
+            Ok(_) => prop_assert!(
+                value.is_null() || value.as_u64().is_some_and(|m| (1..=1440).contains(&m)),
+                "{}", value
+            ),
+            Err(err) => prop_assert!(err.path.starts_with("rules[0].group_window_minutes"), "{}", err),
+        }
+        for (policy, path) in [
+            (json!({"limits": value}), "limits"),
+            (json!({"rules": [{"name": "r", "limits": value}]}), "rules[0].limits"),
+        ] {
+            match Policy::from_json(&policy.to_string()) {
+                Ok(_) => prop_assert!(
+                    value.as_object().is_some_and(|limits| limits.iter().all(|(key, cap)| {
+                        ["sessions_per_hour", "sessions_per_day"].contains(&key.as_str())
+                            && (cap.is_null() || cap.as_u64().is_some_and(|cap| cap > 0))
+                    })) || (path != "limits" && value.is_null()),
+                    "{}", value
+                ),
+                Err(err) => prop_assert!(err.path.starts_with(path), "{} for {}", err, value),
+            }
+        }
+    }
+
     /// The example policy decides as its rules say, restated here by hand: the first rule
     /// that holds wins, and a rule's fields override the defaults.
     #[test]

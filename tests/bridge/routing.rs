@@ -105,6 +105,34 @@ async fn dry_run_shows_the_rule_and_the_request() {
 }
 
 #[tokio::test]
+async fn dry_run_shows_the_group_and_the_budgets_too() {
+    let policy = r#"{"limits": {"sessions_per_hour": 5, "sessions_per_day": 20},
+                     "rules": [{"name": "sev1", "when": {"priority": ["P1"]}, "group_by": "db:{service}",
+                                "limits": {"sessions_per_hour": 2}}]}"#;
+    let devin = FakeDevin::start().await;
+    let bridge = bridge_with_policy(&devin.url, true, policy).await;
+    let (status, body, _) = handle(&bridge, &sample_event("incident-triggered.json")).await;
+    assert_eq!(
+        (status, &body["status"], &body["rule"]),
+        (202, &json!("dry_run"), &json!("sev1"))
+    );
+    assert_eq!(body["group"], "db:checkout-api");
+    assert_eq!(
+        body["limits"],
+        json!([
+            {"limit": "sessions_per_hour", "scope": "bridge", "cap": 5},
+            {"limit": "sessions_per_day", "scope": "bridge", "cap": 20},
+            {"limit": "sessions_per_hour", "scope": "rule sev1", "cap": 2},
+        ])
+    );
+    assert_eq!(
+        body["request"]["body"]["max_acu_limit"], 10,
+        "the built-in cap"
+    );
+    assert_eq!(devin.requests(), 0);
+}
+
+#[tokio::test]
 async fn event_types_outside_the_policy_are_ignored_before_any_rule() {
     let devin = FakeDevin::start().await;
     let policy = r#"{"event_types": ["incident.triggered", "incident.acknowledged"],
@@ -126,9 +154,14 @@ async fn event_types_outside_the_policy_are_ignored_before_any_rule() {
 
 /// The JSON blocks of the README's routing section, in order.
 fn readme_policies() -> Vec<String> {
+    readme_section_policies("## Routing policy")
+}
+
+/// The JSON blocks of the README section under `heading`, in order.
+fn readme_section_policies(heading: &str) -> Vec<String> {
     let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
-    let start = readme.find("## Routing policy").unwrap();
-    let end = start + readme[start..].find("\n## Settings").unwrap();
+    let start = readme.find(heading).unwrap();
+    let end = start + 1 + readme[start + 1..].find("\n## ").unwrap();
     readme[start..end]
         .split("```json\n")
         .skip(1)
@@ -183,4 +216,47 @@ fn the_readme_policies_are_valid_and_do_what_they_say() {
         ("sev1".into(), Investigate, Some("playbook-hotfix".into()))
     );
     assert_eq!(decide(sev1, &low), ("defaults".into(), Investigate, None));
+}
+
+#[test]
+fn the_readme_storm_example_is_valid_and_does_what_it_says() {
+    let policies = readme_section_policies("## Alert storms and spend");
+    assert_eq!(policies.len(), 1);
+    let policy = Policy::from_json(&policies[0]).unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(
+        (
+            policy.limits().sessions_per_hour.map(|n| n.get()),
+            policy.limits().sessions_per_day.map(|n| n.get())
+        ),
+        (Some(20), Some(100))
+    );
+    let p1 = incident_of("incident-triggered-p1.json");
+    let sev1 = policy.decide("incident.triggered", &p1);
+    assert_eq!(
+        (sev1.rule, sev1.group_by.is_none()),
+        ("sev1", true),
+        "P1s get their own sessions"
+    );
+    assert_eq!(sev1.limits.sessions_per_hour.map(|n| n.get()), Some(5));
+    assert_eq!(sev1.max_acu_limit.map(|n| n.get()), Some(30));
+    let low = incident_of("incident-triggered-low-urgency.json");
+    let grouped = policy.decide("incident.triggered", &low);
+    assert_eq!(grouped.rule, "defaults");
+    assert_eq!(
+        grouped.group_window,
+        std::time::Duration::from_secs(20 * 60)
+    );
+    assert!(grouped.group_by.is_some());
+    let queue = pagerduty_devin_bridge::pure::webhook::Incident {
+        service: Some(pagerduty_devin_bridge::pure::webhook::Reference {
+            id: None,
+            summary: Some("new-queue".into()),
+            html_url: None,
+        }),
+        ..low
+    };
+    assert_eq!(
+        policy.decide("incident.triggered", &queue).action,
+        pagerduty_devin_bridge::pure::policy::Action::Shadow
+    );
 }

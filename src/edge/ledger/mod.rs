@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::pure::ledger::IncidentRecord;
+use crate::pure::ledger::{GroupRecord, IncidentRecord, OpenGroup};
 use crate::pure::session::Session;
+use crate::pure::spend::Slot;
 
 pub use dynamo::DynamoLedger;
 pub use memory::MemoryLedger;
@@ -20,6 +21,15 @@ pub use memory::MemoryLedger;
 pub enum Ledger {
     Dynamo(DynamoLedger),
     Memory(MemoryLedger),
+}
+
+/// How a claim on a group went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupClaim {
+    /// This delivery starts the group's session.
+    Won,
+    /// The group is open (join it) or being started (wait).
+    Held(GroupRecord),
 }
 
 /// How a claim on an incident went.
@@ -131,6 +141,185 @@ impl Ledger {
             match self {
                 Ledger::Dynamo(ledger) => ledger.get(incident_id).await,
                 Ledger::Memory(ledger) => Ok(ledger.get(incident_id)),
+            }
+        })
+        .await
+    }
+
+    /// Records `session` as the incident's when the incident has no record yet (a merge moves
+    /// a session to the incident it was merged into). False when it had one.
+    pub async fn adopt(
+        &self,
+        incident_id: &str,
+        session: &Session,
+        now_ms: u64,
+        timeout: Duration,
+    ) -> Result<bool, LedgerError> {
+        within(timeout, async {
+            match self {
+                Ledger::Dynamo(ledger) => ledger.adopt(incident_id, session, now_ms).await,
+                Ledger::Memory(ledger) => Ok(ledger.adopt(incident_id, session)),
+            }
+        })
+        .await
+    }
+
+    /// The group's record, read consistently.
+    pub async fn group(
+        &self,
+        group: &str,
+        timeout: Duration,
+    ) -> Result<Option<GroupRecord>, LedgerError> {
+        within(timeout, async {
+            match self {
+                Ledger::Dynamo(ledger) => ledger.group(group).await,
+                Ledger::Memory(ledger) => Ok(ledger.group(group)),
+            }
+        })
+        .await
+    }
+
+    /// Claims the group for `holder` (to start its session), unless it is open with room in
+    /// its window, or another delivery's claim on it is live.
+    pub async fn claim_group(
+        &self,
+        group: &str,
+        holder: &str,
+        now_ms: u64,
+        lease_until_ms: u64,
+        max_incidents: u32,
+        timeout: Duration,
+    ) -> Result<GroupClaim, LedgerError> {
+        within(timeout, async {
+            match self {
+                Ledger::Dynamo(ledger) => {
+                    ledger
+                        .claim_group(group, holder, now_ms, lease_until_ms, max_incidents)
+                        .await
+                }
+                Ledger::Memory(ledger) => {
+                    Ok(ledger.claim_group(group, holder, now_ms, lease_until_ms, max_incidents))
+                }
+            }
+        })
+        .await
+    }
+
+    /// Opens the group `holder` claimed, with its session. False when the claim was no longer
+    /// `holder`'s.
+    pub async fn open_group(
+        &self,
+        group: &str,
+        holder: &str,
+        open: &OpenGroup,
+        now_ms: u64,
+        timeout: Duration,
+    ) -> Result<bool, LedgerError> {
+        within(timeout, async {
+            match self {
+                Ledger::Dynamo(ledger) => ledger.open_group(group, holder, open, now_ms).await,
+                Ledger::Memory(ledger) => Ok(ledger.open_group(group, holder, open)),
+            }
+        })
+        .await
+    }
+
+    /// Adds an incident to the open group whose session is `session_id`, atomically: the
+    /// group's count of incidents after it, or `None` when the group no longer takes it (its
+    /// window passed, it is full, another session replaced it).
+    pub async fn join_group(
+        &self,
+        group: &str,
+        session_id: &str,
+        now_ms: u64,
+        max_incidents: u32,
+        timeout: Duration,
+    ) -> Result<Option<u32>, LedgerError> {
+        within(timeout, async {
+            match self {
+                Ledger::Dynamo(ledger) => {
+                    ledger
+                        .join_group(group, session_id, now_ms, max_incidents)
+                        .await
+                }
+                Ledger::Memory(ledger) => {
+                    Ok(ledger.join_group(group, session_id, now_ms, max_incidents))
+                }
+            }
+        })
+        .await
+    }
+
+    /// Closes the group whose session is `session_id` (it takes no more messages): the next
+    /// incident of the group starts a new one.
+    pub async fn close_group(
+        &self,
+        group: &str,
+        session_id: &str,
+        timeout: Duration,
+    ) -> Result<(), LedgerError> {
+        within(timeout, async {
+            match self {
+                Ledger::Dynamo(ledger) => ledger.close_group(group, session_id).await,
+                Ledger::Memory(ledger) => {
+                    ledger.close_group(group, session_id);
+                    Ok(())
+                }
+            }
+        })
+        .await
+    }
+
+    /// Gives up `holder`'s claim on a group whose session was not started.
+    pub async fn release_group(
+        &self,
+        group: &str,
+        holder: &str,
+        timeout: Duration,
+    ) -> Result<(), LedgerError> {
+        within(timeout, async {
+            match self {
+                Ledger::Dynamo(ledger) => ledger.release_group(group, holder).await,
+                Ledger::Memory(ledger) => {
+                    ledger.release_group(group, holder);
+                    Ok(())
+                }
+            }
+        })
+        .await
+    }
+
+    /// Counts one session against every slot at once, or against none: `Err` holds the index
+    /// of a slot whose budget is spent.
+    pub async fn spend(
+        &self,
+        slots: &[Slot],
+        timeout: Duration,
+    ) -> Result<Result<(), usize>, LedgerError> {
+        if slots.is_empty() {
+            return Ok(Ok(()));
+        }
+        within(timeout, async {
+            match self {
+                Ledger::Dynamo(ledger) => ledger.spend(slots).await,
+                Ledger::Memory(ledger) => Ok(ledger.spend(slots)),
+            }
+        })
+        .await
+    }
+
+    /// Gives back what [`Ledger::spend`] counted, when no session came of it.
+    pub async fn refund(&self, slots: &[Slot], timeout: Duration) -> Result<(), LedgerError> {
+        if slots.is_empty() {
+            return Ok(());
+        }
+        within(timeout, async {
+            match self {
+                Ledger::Dynamo(ledger) => ledger.refund(slots).await,
+                Ledger::Memory(ledger) => {
+                    ledger.refund(slots);
+                    Ok(())
+                }
             }
         })
         .await

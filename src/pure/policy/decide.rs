@@ -2,8 +2,11 @@
 //! session, and for an incident, which rule decides and with what.
 
 use std::num::NonZeroU32;
+use std::time::Duration;
 
-use crate::pure::policy::rules::{Action, Policy, DEFAULTS};
+use crate::pure::policy::rules::{
+    Action, Limits, Policy, DEFAULTS, DEFAULT_GROUP_WINDOW_MINUTES, DEFAULT_MAX_ACU_LIMIT,
+};
 use crate::pure::template::Template;
 use crate::pure::webhook::Incident;
 
@@ -21,6 +24,12 @@ pub struct Decision<'a> {
     pub tags: &'a [String],
     pub knowledge_ids: Option<&'a [String]>,
     pub repos: Option<&'a [String]>,
+    /// Renders the incident's group; `None`: no grouping.
+    pub group_by: Option<&'a Template>,
+    /// How long the group's session takes new incidents after it started.
+    pub group_window: Duration,
+    /// The deciding rule's own budget.
+    pub limits: Limits,
 }
 
 impl Policy {
@@ -58,13 +67,24 @@ impl Policy {
             prompt: pick(&fields.prompt, &defaults.prompt),
             playbook_id: pick(&fields.playbook_id, &defaults.playbook_id)
                 .and_then(|id| id.as_deref()),
+            // Absent everywhere: the built-in cap; `null`: none.
             max_acu_limit: pick(&fields.max_acu_limit, &defaults.max_acu_limit)
                 .copied()
-                .flatten(),
+                .unwrap_or(NonZeroU32::new(DEFAULT_MAX_ACU_LIMIT)),
             tags: pick(&fields.tags, &defaults.tags).map_or(&[], Vec::as_slice),
             knowledge_ids: pick(&fields.knowledge_ids, &defaults.knowledge_ids)
                 .and_then(|ids| ids.as_deref()),
             repos: pick(&fields.repos, &defaults.repos).and_then(|repos| repos.as_deref()),
+            group_by: pick(&fields.group_by, &defaults.group_by).and_then(Option::as_ref),
+            group_window: Duration::from_secs(
+                60 * u64::from(
+                    pick(&fields.group_window_minutes, &defaults.group_window_minutes)
+                        .map_or(DEFAULT_GROUP_WINDOW_MINUTES, |window| window.0),
+                ),
+            ),
+            limits: pick(&fields.limits, &defaults.limits)
+                .copied()
+                .unwrap_or_default(),
         }
     }
 }
@@ -235,6 +255,45 @@ mod tests {
     }
 
     #[test]
+    fn grouping_limits_and_the_acu_cap_follow_rule_over_defaults() {
+        let p = policy(
+            r#"{"defaults": {"group_by": "{service}", "group_window_minutes": 10,
+                             "limits": {"sessions_per_hour": 3}},
+                "rules": [
+                    {"name": "solo", "when": {"priority": ["P1"]}, "group_by": null, "max_acu_limit": null},
+                    {"name": "wide", "group_by": "all", "limits": {"sessions_per_day": 9}}
+                ]}"#,
+        );
+        let solo = p.decide(INCIDENT_TRIGGERED, &incident());
+        assert_eq!(
+            (solo.rule, solo.group_by),
+            ("solo", None),
+            "null turns grouping off"
+        );
+        assert_eq!(solo.max_acu_limit, None, "null lifts the built-in cap");
+        assert_eq!(solo.group_window, Duration::from_secs(600));
+        assert_eq!(
+            solo.limits.sessions_per_hour,
+            NonZeroU32::new(3),
+            "inherited"
+        );
+        let other = Incident {
+            priority: None,
+            ..incident()
+        };
+        let wide = p.decide(INCIDENT_TRIGGERED, &other);
+        assert_eq!(wide.rule, "wide");
+        assert!(wide.group_by.is_some());
+        assert_eq!(wide.max_acu_limit, NonZeroU32::new(10), "the built-in cap");
+        assert_eq!(
+            (wide.limits.sessions_per_hour, wide.limits.sessions_per_day),
+            (None, NonZeroU32::new(9)),
+            "a rule's limits replace the defaults' whole"
+        );
+        assert_eq!(p.limits(), Limits::default(), "no bridge-wide limits");
+    }
+
+    #[test]
     fn no_policy_is_todays_behaviour() {
         let p = Policy::default();
         assert!(p.accepts("incident.triggered"));
@@ -248,10 +307,13 @@ mod tests {
                 title: None,
                 prompt: None,
                 playbook_id: None,
-                max_acu_limit: None,
+                max_acu_limit: NonZeroU32::new(10),
                 tags: &[],
                 knowledge_ids: None,
                 repos: None,
+                group_by: None,
+                group_window: Duration::from_secs(30 * 60),
+                limits: Limits::default(),
             }
         );
     }

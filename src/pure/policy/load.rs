@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use crate::pure::policy::field::non_empty;
 use crate::pure::policy::rules::{
-    default_event_types, default_forward_events, Policy, Rule, RuleFields, DEFAULTS,
+    default_event_types, default_forward_events, Limits, Policy, Rule, RuleFields, DEFAULTS,
     MAX_POLICY_TAGS,
 };
 
@@ -36,6 +36,8 @@ struct PolicyFile {
     defaults: RuleFields,
     #[serde(default)]
     rules: Vec<RuleFields>,
+    #[serde(default)]
+    limits: Limits,
 }
 
 impl Policy {
@@ -92,6 +94,7 @@ fn check(file: PolicyFile) -> Result<Policy, PolicyError> {
     Ok(Policy {
         event_types: file.event_types,
         forward_events: file.forward_events,
+        limits: file.limits,
         defaults: file.defaults,
         rules,
     })
@@ -114,10 +117,15 @@ fn require_objects(policy: &Value) -> Result<(), PolicyError> {
         });
     }
     object("defaults".into(), policy.get("defaults"))?;
+    object("limits".into(), policy.get("limits"))?;
+    if let Some(defaults) = policy.get("defaults") {
+        object("defaults.limits".into(), defaults.get("limits"))?;
+    }
     let rules = policy.get("rules").and_then(Value::as_array);
     for (i, rule) in rules.into_iter().flatten().enumerate() {
         object(format!("rules[{i}]"), Some(rule))?;
         object(format!("rules[{i}].when"), rule.get("when"))?;
+        object(format!("rules[{i}].limits"), rule.get("limits"))?;
     }
     Ok(())
 }
@@ -155,7 +163,7 @@ mod tests {
             (r#"{"rule": []}"#, "ROUTING_CONFIG: rule: unknown field `rule`"),
             (r#"{"event_types": []}"#, "ROUTING_CONFIG: event_types: an empty list would match nothing"),
             (r#"{"event_types": "incident.triggered"}"#, "ROUTING_CONFIG: event_types: invalid type: string"),
-            (r#"{"defaults": {"action": "page"}}"#, "ROUTING_CONFIG: defaults.action: unknown variant `page`, expected `investigate` or `ignore`"),
+            (r#"{"defaults": {"action": "page"}}"#, "ROUTING_CONFIG: defaults.action: unknown variant `page`, expected one of `investigate`, `ignore`, `shadow`"),
             (r#"{"defaults": {"prompt": "see {titel}"}}"#, "ROUTING_CONFIG: defaults.prompt: unknown placeholder {titel}; known: title,"),
             (r#"{"defaults": {"title": "oops {"}}"#, "ROUTING_CONFIG: defaults.title: unclosed '{' at byte 5"),
             (r#"{"defaults": {"max_acu_limit": 0}}"#, "ROUTING_CONFIG: defaults.max_acu_limit: invalid value: integer `0`, expected a nonzero u32"),
@@ -171,6 +179,17 @@ mod tests {
             (r#"{"rules": [{"name": "a", "when": {"service": ["x"]}}]}"#, "ROUTING_CONFIG: rules[0].when.service: unknown field `service`, expected one of `services`"),
             (r#"{"rules": [{"name": "a", "when": {"services": []}}]}"#, "ROUTING_CONFIG: rules[0].when.services: an empty list would match nothing"),
             (r#"{"rules": [{"name": "a", "when": {"teams": "Payments"}}]}"#, "ROUTING_CONFIG: rules[0].when.teams: invalid type: string \"Payments\", expected a sequence"),
+            (r#"{"defaults": {"group_by": "{servce}"}}"#, "ROUTING_CONFIG: defaults.group_by: unknown placeholder {servce}"),
+            (r#"{"defaults": {"group_by": 7}}"#, "ROUTING_CONFIG: defaults.group_by: invalid type: integer `7`, expected a string"),
+            (r#"{"rules": [{"name": "a", "group_window_minutes": 0}]}"#, "ROUTING_CONFIG: rules[0].group_window_minutes: 0 is not a number of minutes from 1 to 1440"),
+            (r#"{"rules": [{"name": "a", "group_window_minutes": 1441}]}"#, "ROUTING_CONFIG: rules[0].group_window_minutes: 1441 is not a number of minutes"),
+            (r#"{"rules": [{"name": "a", "group_window_minutes": "30"}]}"#, "ROUTING_CONFIG: rules[0].group_window_minutes: invalid type: string \"30\""),
+            (r#"{"limits": {"sessions_per_hour": 0}}"#, "ROUTING_CONFIG: limits.sessions_per_hour: invalid value: integer `0`, expected a nonzero u32"),
+            (r#"{"limits": {"sessions_per_week": 5}}"#, "ROUTING_CONFIG: limits.sessions_per_week: unknown field `sessions_per_week`"),
+            (r#"{"limits": [5]}"#, "ROUTING_CONFIG: limits: expected an object, found a list"),
+            (r#"{"rules": [{"name": "a", "limits": {"sessions_per_hour": -1}}]}"#, "ROUTING_CONFIG: rules[0].limits.sessions_per_hour: invalid value: integer `-1`"),
+            (r#"{"rules": [{"name": "a", "limits": [1]}]}"#, "ROUTING_CONFIG: rules[0].limits: expected an object, found a list"),
+            (r#"{"defaults": {"limits": "5/h"}}"#, "ROUTING_CONFIG: defaults.limits: invalid type: string \"5/h\", expected an object of limits"),
             (r#"{"rules": [{"name": "a", "repos": "acme/x"}]}"#, "ROUTING_CONFIG: rules[0].repos: invalid type: string \"acme/x\", expected a sequence"),
         ];
         for (json, expected) in cases {

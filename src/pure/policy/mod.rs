@@ -16,4 +16,6 @@ pub mod rules;
 
 pub use decide::Decision;
 pub use load::PolicyError;
-pub use rules::{Action, Policy, DEFAULTS, MAX_POLICY_TAGS};
+pub use rules::{
+    Action, Limits, Policy, DEFAULTS, DEFAULT_MAX_ACU_LIMIT, MAX_GROUP_INCIDENTS, MAX_POLICY_TAGS,
+};

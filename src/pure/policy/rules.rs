@@ -16,12 +16,28 @@ use crate::pure::webhook::{
 pub const MAX_POLICY_TAGS: usize = 47;
 /// The rule name a decision reports when no rule matched.
 pub const DEFAULTS: &str = "defaults";
+/// The ACU cap of every session when the policy names none (`null` lifts it).
+pub const DEFAULT_MAX_ACU_LIMIT: u32 = 10;
+/// How long a group takes new incidents after its session started, when the policy says not.
+pub const DEFAULT_GROUP_WINDOW_MINUTES: u32 = 30;
+/// A group closes at this many incidents: the next one starts a new group.
+pub const MAX_GROUP_INCIDENTS: u32 = 40;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Investigate,
     Ignore,
+    /// Start nothing: show on the incident what would have been started.
+    Shadow,
+}
+
+/// Session budgets, counted in the ledger in fixed UTC hours and days.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an object of limits")]
+pub struct Limits {
+    pub sessions_per_hour: Option<NonZeroU32>,
+    pub sessions_per_day: Option<NonZeroU32>,
 }
 
 /// A checked policy, ready to decide.
@@ -29,6 +45,8 @@ pub enum Action {
 pub struct Policy {
     pub(super) event_types: Vec<String>,
     pub(super) forward_events: Vec<String>,
+    /// For the whole bridge.
+    pub(super) limits: Limits,
     pub(super) defaults: RuleFields,
     pub(super) rules: Vec<Rule>,
 }
@@ -61,6 +79,28 @@ pub(super) struct RuleFields {
     pub(super) knowledge_ids: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "explicit")]
     pub(super) repos: Option<Option<Vec<String>>>,
+    /// Incidents whose template renders alike share a session; `null` turns grouping off.
+    #[serde(default, deserialize_with = "explicit")]
+    pub(super) group_by: Option<Option<Template>>,
+    pub(super) group_window_minutes: Option<GroupWindow>,
+    /// This rule's own budget (counted per rule).
+    pub(super) limits: Option<Limits>,
+}
+
+/// `group_window_minutes`: from 1 minute to a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupWindow(pub u32);
+
+impl<'de> Deserialize<'de> for GroupWindow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let minutes = u32::deserialize(deserializer)?;
+        if !(1..=1440).contains(&minutes) {
+            return Err(serde::de::Error::custom(format!(
+                "{minutes} is not a number of minutes from 1 to 1440"
+            )));
+        }
+        Ok(GroupWindow(minutes))
+    }
 }
 
 pub(super) fn default_event_types() -> Vec<String> {
@@ -81,6 +121,7 @@ impl Default for Policy {
         Policy {
             event_types: default_event_types(),
             forward_events: default_forward_events(),
+            limits: Limits::default(),
             defaults: RuleFields::default(),
             rules: Vec::new(),
         }
@@ -90,5 +131,19 @@ impl Default for Policy {
 impl Policy {
     pub fn rule_count(&self) -> usize {
         self.rules.len()
+    }
+
+    /// The budgets of the whole bridge.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Each rule's name, its action and whether it groups, in order, then the defaults': for
+    /// a one-line summary per rule.
+    pub fn rule_names(&self) -> impl Iterator<Item = &str> {
+        self.rules
+            .iter()
+            .map(|rule| rule.name.as_str())
+            .chain([DEFAULTS])
     }
 }

@@ -91,6 +91,10 @@ impl FakeDevin {
                 "/v3/organizations/{org_id}/sessions/{devin_id}/messages",
                 post(receive_message),
             )
+            .route(
+                "/v3/organizations/{org_id}/sessions/{devin_id}/tags",
+                post(append_tags),
+            )
             .with_state(script.clone());
         let loopback = super::serve_on_loopback(app).await;
         FakeDevin {
@@ -291,6 +295,38 @@ async fn receive_message(
         message: body["message"].as_str().unwrap_or_default().to_owned(),
     });
     Json(json!({"message_id": script.messages.len()})).into_response()
+}
+
+/// `POST .../tags`: appends, deduplicated; more than 50 in all is refused.
+async fn append_tags(
+    State(script): State<Shared>,
+    Path((_org_id, devin_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut script = script.lock().unwrap();
+    if let Some(refused) = gate(&mut script, &headers) {
+        return refused;
+    }
+    let Some(session) = script
+        .sessions
+        .iter_mut()
+        .find(|s| s.session_id == devin_id)
+    else {
+        return scripted_status(404, None);
+    };
+    let mut tags = session.tags.clone();
+    for tag in body["tags"].as_array().into_iter().flatten() {
+        let tag = tag.as_str().unwrap_or_default().to_owned();
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    if tags.len() > 50 {
+        return scripted_status(422, None);
+    }
+    session.tags = tags.clone();
+    Json(json!({"tags": tags})).into_response()
 }
 
 async fn list_sessions(

@@ -5,6 +5,7 @@
 pub mod aws_calls;
 pub mod devin;
 pub mod env;
+pub mod fleet;
 pub mod moto;
 pub mod pagerduty;
 pub mod runtime_api;

@@ -114,13 +114,7 @@ impl Moto {
             AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
             TimeToLiveSpecification,
         };
-        let config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-            .endpoint_url(&self.endpoint)
-            .build();
-        let client = aws_sdk_dynamodb::Client::from_conf(config);
+        let client = self.dynamodb();
         client
             .create_table()
             .table_name(name)
@@ -156,6 +150,19 @@ impl Moto {
             .await
             .expect("moto sets the time to live");
         name.to_owned()
+    }
+}
+
+impl Moto {
+    /// A DynamoDB client on this server: a test reads and changes the ledger with it.
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .endpoint_url(&self.endpoint)
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(config)
     }
 }
 

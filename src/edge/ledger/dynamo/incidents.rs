@@ -1,45 +1,21 @@
-//! The ledger in a DynamoDB table (`LEDGER_TABLE`): one item per incident, keyed `pk`, claimed
-//! and recorded with conditional writes (as Powertools' idempotency utility does), deleted by
-//! the table's time to live (`expires_at`) after 30 days.
+//! Incidents in the ledger: the claim a delivery takes before creating a session, the session
+//! once created, and a merged incident's session adopted by the one it went into.
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
-use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
+use super::{
+    is_condition_failure, n, s, unavailable, DynamoLedger, Item, CLAIMABLE, CREATED, CREATING,
+    HELD_BY_ME,
+};
 use crate::edge::ledger::{Claim, LedgerError};
 use crate::pure::ledger::{expires_at, incident_key, IncidentRecord};
 use crate::pure::session::Session;
 
-type Item = HashMap<String, AttributeValue>;
-
-const CREATING: &str = "creating";
-const CREATED: &str = "created";
-
-/// New, or a claim whose lease ran out.
-const CLAIMABLE: &str = "attribute_not_exists(pk) OR (#state = :creating AND #lease < :now)";
-/// Still `holder`'s claim.
-const HELD_BY_ME: &str = "#state = :creating AND #holder = :me";
-
-pub struct DynamoLedger {
-    client: Client,
-    table: String,
-}
-
 impl DynamoLedger {
-    pub fn new(client: Client, table: &str) -> Self {
-        DynamoLedger {
-            client,
-            table: table.to_owned(),
-        }
-    }
-
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     pub async fn claim(
         &self,
         incident_id: &str,
@@ -159,10 +135,35 @@ impl DynamoLedger {
             .map(|item| record(incident_id, item))
             .transpose()
     }
+
+    pub async fn adopt(
+        &self,
+        incident_id: &str,
+        session: &Session,
+        now_ms: u64,
+    ) -> Result<bool, LedgerError> {
+        let mut item = record_item(incident_id, now_ms);
+        item.insert("state".into(), s(CREATED));
+        item.insert("session_id".into(), s(&session.session_id));
+        item.insert("url".into(), s(&session.url));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
+        }
+    }
 }
 
 /// The attributes every record of an incident carries.
-fn record_item(incident_id: &str, now_ms: u64) -> Item {
+pub(super) fn record_item(incident_id: &str, now_ms: u64) -> Item {
     HashMap::from([
         ("pk".to_owned(), s(&incident_key(incident_id))),
         ("incident_id".to_owned(), s(incident_id)),
@@ -197,25 +198,4 @@ fn record(incident_id: &str, item: &Item) -> Result<IncidentRecord, LedgerError>
         }),
         _ => Err(unreadable("no known state")),
     }
-}
-
-fn is_condition_failure<E, R>(err: &SdkError<E, R>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    err.as_service_error()
-        .and_then(|err| err.code())
-        .is_some_and(|code| code == "ConditionalCheckFailedException")
-}
-
-fn unavailable(detail: String) -> LedgerError {
-    LedgerError::Unavailable(detail)
-}
-
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_owned())
-}
-
-fn n(value: u64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
 }

@@ -1,0 +1,264 @@
+//! Storm grouping: the incidents a rule's `group_by` renders alike share one session while its
+//! window is open and it holds fewer than 40. One delivery claims a group and starts its
+//! session (a conditional write, so two incidents arriving together start one); the others
+//! join it: the session hears of the new incident as quoted data, the ledger records the
+//! incident under it, the session gets the incident's tag while it has room, and the incident
+//! gets a note.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::warn;
+
+use crate::delivery::bridge::Bridge;
+use crate::delivery::claims::Held;
+use crate::delivery::outcome::{DevinStep, Outcome};
+use crate::delivery::plan::Plan;
+use crate::edge::clock;
+use crate::edge::devin::DevinError;
+use crate::edge::ledger::GroupClaim;
+use crate::edge::retry::{random, Failure, Transient};
+use crate::pure::brief;
+use crate::pure::budget::Budget;
+use crate::pure::ledger::{GroupRecord, GroupStanding, OpenGroup};
+use crate::pure::messages;
+use crate::pure::metrics::Tally;
+use crate::pure::notes;
+use crate::pure::policy::MAX_GROUP_INCIDENTS;
+use crate::pure::secret::Secrets;
+use crate::pure::session::incident_tag;
+
+/// Devin keeps at most this many tags on a session.
+const MAX_SESSION_TAGS: u32 = 50;
+/// How often a delivery looks again at a group whose session another delivery is starting.
+const WAIT_STEP: Duration = Duration::from_millis(100);
+/// Kept for answering after the last look.
+const ANSWER_TIME: Duration = Duration::from_millis(50);
+
+/// What an incident does about its group.
+pub(super) enum GroupStep {
+    /// Start the group's session: this delivery holds the group's claim (`holder`).
+    Lead(String),
+    /// Join the open group; the count of its incidents, this one included.
+    Join(OpenGroup, u32),
+    /// Neither in time: the delivery ends so.
+    Ends(Outcome),
+}
+
+impl Bridge {
+    /// Joins the group's open session, or claims the group to start one; waits inside the
+    /// budget while another delivery starts it.
+    pub(super) async fn join_or_lead(&self, group: &str, budget: Budget) -> GroupStep {
+        let holder = format!("{:016x}", random());
+        // Another try when the group closed or its claim ended while this delivery looked.
+        for _ in 0..3 {
+            let now_ms = clock::epoch_ms();
+            let lease_until_ms = now_ms + self.options.claim_lease.as_millis() as u64;
+            let left = budget.remaining(clock::now());
+            let claim = self
+                .ledger
+                .claim_group(
+                    group,
+                    &holder,
+                    now_ms,
+                    lease_until_ms,
+                    MAX_GROUP_INCIDENTS,
+                    left,
+                )
+                .await;
+            let record = match claim {
+                Ok(GroupClaim::Won) => return GroupStep::Lead(holder),
+                Ok(GroupClaim::Held(record)) => record,
+                Err(err) => return GroupStep::Ends(Outcome::LedgerUnavailable(err)),
+            };
+            let open = match self.wait_for_group(group, record, budget).await {
+                Ok(Some(open)) => open,
+                Ok(None) => continue,
+                Err(outcome) => return GroupStep::Ends(outcome),
+            };
+            let left = budget.remaining(clock::now());
+            let joined = self
+                .ledger
+                .join_group(
+                    group,
+                    &open.session.session_id,
+                    clock::epoch_ms(),
+                    MAX_GROUP_INCIDENTS,
+                    left,
+                )
+                .await;
+            match joined {
+                Ok(Some(incidents)) => return GroupStep::Join(open, incidents),
+                Ok(None) => continue,
+                Err(err) => return GroupStep::Ends(Outcome::LedgerUnavailable(err)),
+            }
+        }
+        GroupStep::Ends(Outcome::BeingCreated {
+            incident_id: String::new(),
+        })
+    }
+
+    /// The group once it is open: `None` when it may be claimed instead (closed, abandoned).
+    async fn wait_for_group(
+        &self,
+        group: &str,
+        mut record: GroupRecord,
+        budget: Budget,
+    ) -> Result<Option<OpenGroup>, Outcome> {
+        loop {
+            match record.standing(clock::epoch_ms(), MAX_GROUP_INCIDENTS) {
+                GroupStanding::Joinable(open) => return Ok(Some(open)),
+                GroupStanding::Claimable => return Ok(None),
+                GroupStanding::BeingCreated => {}
+            }
+            if budget.remaining(clock::now()) < WAIT_STEP + ANSWER_TIME {
+                return Err(Outcome::BeingCreated {
+                    incident_id: String::new(),
+                });
+            }
+            tokio::time::sleep(WAIT_STEP).await;
+            let left = budget.remaining(clock::now()).saturating_sub(ANSWER_TIME);
+            match self.ledger.group(group, left).await {
+                Ok(Some(now)) => record = now,
+                Ok(None) => return Ok(None),
+                Err(err) => return Err(Outcome::LedgerUnavailable(err)),
+            }
+        }
+    }
+
+    /// The incident joins its group's session: told to it, recorded under it, tagged on it
+    /// while it has room, and noted on the incident.
+    pub(super) async fn join(
+        &self,
+        held: &Held,
+        plan: &Plan<'_>,
+        (open, incidents): (OpenGroup, u32),
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Outcome {
+        let (incident_id, group) = (&plan.incident.id, plan.group.as_deref().unwrap_or_default());
+        let message =
+            messages::grouped_incident_message(group, &brief::incident_facts(plan.incident));
+        let session = &open.session;
+        let sent = self
+            .call_devin(
+                secrets,
+                budget,
+                tally,
+                DevinError::is_retryable,
+                |secrets, left| {
+                    let (session_id, message) = (&session.session_id, &message);
+                    async move {
+                        let authorization = secrets.devin_authorization();
+                        self.devin
+                            .send_message(authorization, session_id, message, left)
+                            .await
+                    }
+                },
+            )
+            .await;
+        if let Err(failure) = sent {
+            if matches!(&failure, Failure::Final(err) if err.is_session_closed()) {
+                // The group's session takes no more incidents: the next one starts anew.
+                let left = budget.remaining(clock::now());
+                if let Err(err) = self
+                    .ledger
+                    .close_group(group, &session.session_id, left)
+                    .await
+                {
+                    warn!(error = %err, "the group whose session ended was not closed");
+                }
+            }
+            self.release_claim(incident_id, &held.holder, budget).await;
+            let session_id = session.session_id.clone();
+            let step = DevinStep::SendMessage { session_id };
+            return Outcome::DevinFailed { step, failure };
+        }
+        if let Err(err) = self
+            .record_session(incident_id, &held.holder, session, budget)
+            .await
+        {
+            return Outcome::LedgerUnavailable(err);
+        }
+        if open.tags + incidents - 1 <= MAX_SESSION_TAGS {
+            self.tag_session(&session.session_id, incident_id, secrets, budget, tally)
+                .await;
+        }
+        let note = notes::grouped_note(open.leader_number, &open.leader_id, session, group);
+        let note = self
+            .add_incident_note(secrets, incident_id, &note, budget)
+            .await;
+        Outcome::Grouped {
+            rule: plan.rule.clone(),
+            incident_id: incident_id.clone(),
+            session: open.session,
+            group: group.to_owned(),
+            note,
+        }
+    }
+
+    /// Adds the incident's tag to its group's session, so Devin's list finds it by either
+    /// incident. Best effort: the ledger already knows.
+    async fn tag_session(
+        &self,
+        session_id: &str,
+        incident_id: &str,
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) {
+        let tags = [incident_tag(incident_id)];
+        let tagged = self
+            .call_devin(
+                secrets,
+                budget,
+                tally,
+                DevinError::is_retryable,
+                |secrets, left| {
+                    let tags = &tags;
+                    async move {
+                        let authorization = secrets.devin_authorization();
+                        self.devin
+                            .add_tags(authorization, session_id, tags, left)
+                            .await
+                    }
+                },
+            )
+            .await;
+        if let Err(failure) = tagged {
+            warn!(error = %failure, "the incident's tag was not added to its group's session");
+        }
+    }
+
+    /// Opens the group this delivery led, with the session it started. A failure leaves the
+    /// group's claim to its lease: the incidents that follow wait, then start a new group.
+    pub(super) async fn open_group(
+        &self,
+        group: &str,
+        holder: &str,
+        open: &OpenGroup,
+        budget: Budget,
+    ) {
+        let left = budget.remaining(clock::now());
+        match self
+            .ledger
+            .open_group(group, holder, open, clock::epoch_ms(), left)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => warn!("the group's claim was taken over before it opened"),
+            Err(err) => {
+                warn!(error = %err, "the group was not opened: its next incidents start a new one")
+            }
+        }
+    }
+
+    /// Gives up the claim on a group whose session was not started.
+    pub(super) async fn release_group(&self, group: &str, holder: &str, budget: Budget) {
+        let left = budget.remaining(clock::now());
+        if let Err(err) = self.ledger.release_group(group, holder, left).await {
+            warn!(error = %err, "the group's claim was not released; it ends with its lease");
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Merges: when responders merge incidents, each merged-away one arrives as `incident.resolved`
+//! with a `merge_resolve_reason`. The problem is not over: its session carries on under the
+//! incident it went into, or, when that one has its own session, hands its findings over.
+
+use std::sync::Arc;
+
+use crate::delivery::bridge::Bridge;
+use crate::delivery::outcome::{DevinStep, Outcome};
+use crate::edge::clock;
+use crate::edge::retry::Failure;
+use crate::pure::budget::Budget;
+use crate::pure::messages;
+use crate::pure::metrics::Tally;
+use crate::pure::secret::Secrets;
+
+impl Bridge {
+    /// `incident_id` was merged into `into`.
+    pub(super) async fn merge(
+        &self,
+        incident_id: &str,
+        into: &str,
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Outcome {
+        let incident_id = incident_id.to_owned();
+        let session = match self.session_to_tell(&incident_id, false, budget).await {
+            Ok(Some(session)) => session,
+            Ok(None) => return Outcome::NoSession { incident_id },
+            Err(outcome) => return outcome,
+        };
+        let theirs = match self.session_to_tell(into, false, budget).await {
+            Ok(theirs) => theirs,
+            Err(outcome) => return outcome,
+        };
+        let theirs = match theirs {
+            Some(theirs) if theirs.session_id != session.session_id => theirs,
+            // The other incident has no session (this one's carries on there), or shares it.
+            _ => {
+                let left = budget.remaining(clock::now());
+                if let Err(err) = self
+                    .ledger
+                    .adopt(into, &session, clock::epoch_ms(), left)
+                    .await
+                {
+                    return Outcome::LedgerUnavailable(err);
+                }
+                let message = messages::merged_carry_on(into);
+                if let Err(failure) = self
+                    .told(&session.session_id, &message, secrets, budget, tally)
+                    .await
+                {
+                    return failure;
+                }
+                let into = into.to_owned();
+                return Outcome::Merged {
+                    incident_id,
+                    into,
+                    session,
+                    theirs: None,
+                };
+            }
+        };
+        let findings = messages::merged_into_yours(&incident_id, &session.url);
+        if let Err(failure) = self
+            .told(&theirs.session_id, &findings, secrets, budget, tally)
+            .await
+        {
+            return failure;
+        }
+        let hand_over = messages::merged_hand_over(into, &theirs.url);
+        if let Err(failure) = self
+            .told(&session.session_id, &hand_over, secrets, budget, tally)
+            .await
+        {
+            return failure;
+        }
+        Outcome::Merged {
+            incident_id,
+            into: into.to_owned(),
+            session,
+            theirs: Some(theirs),
+        }
+    }
+
+    /// Tells a session of the merge; a session that takes no more messages is passed over.
+    async fn told(
+        &self,
+        session_id: &str,
+        message: &str,
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Result<(), Outcome> {
+        match self.tell(session_id, message, secrets, budget, tally).await {
+            Ok(()) => Ok(()),
+            Err(Failure::Final(err)) if err.is_session_closed() => Ok(()),
+            Err(failure) => {
+                let session_id = session_id.to_owned();
+                let step = DevinStep::SendMessage { session_id };
+                Err(Outcome::DevinFailed { step, failure })
+            }
+        }
+    }
+}

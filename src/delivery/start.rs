@@ -1,0 +1,173 @@
+//! Starting a session for a claimed incident: looked up first when the claim was taken over,
+//! counted against the budgets, created once; and what a failure leaves behind.
+
+use std::sync::Arc;
+
+use tracing::{info, warn};
+
+use crate::delivery::bridge::Bridge;
+use crate::delivery::claims::Held;
+use crate::delivery::outcome::{DevinStep, Outcome};
+use crate::delivery::plan::Plan;
+use crate::edge::clock;
+use crate::edge::devin::DevinError;
+use crate::edge::ledger::LedgerError;
+use crate::edge::retry::{Failure, Transient};
+use crate::pure::budget::{Budget, MIN_ATTEMPT};
+use crate::pure::metrics::Tally;
+use crate::pure::notes;
+use crate::pure::secret::Secrets;
+use crate::pure::session::{incident_tag, Session};
+use crate::pure::spend::Slot;
+
+/// Why a claimed incident got no session in this delivery.
+pub(super) enum Unstarted {
+    /// Looking up the session of a claim taken over failed: the earlier holder's may exist.
+    LookupFailed(Failure<DevinError>),
+    /// A budget is spent.
+    Capped(Slot),
+    /// The budgets could not be counted.
+    Ledger(LedgerError),
+    CreateFailed(Failure<DevinError>),
+}
+
+impl Unstarted {
+    /// Whether no session can have come of it.
+    pub(super) fn nothing_made(&self) -> bool {
+        match self {
+            Unstarted::LookupFailed(_) => false,
+            Unstarted::Capped(_) | Unstarted::Ledger(_) => true,
+            Unstarted::CreateFailed(failure) => match failure {
+                Failure::Final(err) => err.proves_nothing_done(),
+                // Every earlier try failed in a way that proves nothing was made.
+                Failure::BudgetSpent => true,
+                Failure::TimedOut => false,
+            },
+        }
+    }
+}
+
+impl Bridge {
+    /// The session for a claim this delivery holds: looked up first when the claim was taken
+    /// over (the earlier holder's create may have happened), else counted against the budgets
+    /// and created. A create is retried only after failures that prove no session was made.
+    pub(super) async fn start_session(
+        &self,
+        held: &Held,
+        plan: &Plan<'_>,
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Result<Session, Unstarted> {
+        if held.took_over {
+            let tag = &incident_tag(&plan.incident.id);
+            let found = self
+                .call_devin(
+                    secrets,
+                    budget,
+                    tally,
+                    DevinError::is_retryable,
+                    |secrets, left| async move {
+                        let authorization = secrets.devin_authorization();
+                        self.devin.find_session(authorization, tag, left).await
+                    },
+                )
+                .await
+                .map_err(Unstarted::LookupFailed)?;
+            if let Some(session) = found {
+                info!(session_id = %session.session_id, "the earlier claim's session exists: recording it");
+                return Ok(session);
+            }
+        }
+        let left = budget.remaining(clock::now());
+        match self.ledger.spend(&plan.slots, left).await {
+            Ok(Ok(())) => {}
+            Ok(Err(spent)) => return Err(Unstarted::Capped(plan.slots[spent].clone())),
+            Err(err) => return Err(Unstarted::Ledger(err)),
+        }
+        let request = &plan.request;
+        let created = self
+            .call_devin(
+                secrets,
+                budget,
+                tally,
+                DevinError::may_retry_create,
+                |secrets, left| async move {
+                    let left = left.min(budget.remaining(clock::now()));
+                    if left < MIN_ATTEMPT {
+                        return Err(DevinError::Timeout(left));
+                    }
+                    let authorization = secrets.devin_authorization();
+                    self.devin
+                        .create_session(authorization, request, left)
+                        .await
+                },
+            )
+            .await
+            .map_err(Unstarted::CreateFailed);
+        if let Err(unstarted) = &created {
+            if unstarted.nothing_made() {
+                self.refund(&plan.slots, budget).await;
+            }
+        }
+        created
+    }
+
+    /// How a delivery ends whose session was not started. When nothing can have been made, the
+    /// claim is given up so PagerDuty's retry (or the next incident) may start one at once;
+    /// otherwise it holds until its lease ends, and the retry after that looks the session up.
+    pub(super) async fn unstarted(
+        &self,
+        held: &Held,
+        plan: &Plan<'_>,
+        unstarted: Unstarted,
+        secrets: &Secrets,
+        budget: Budget,
+    ) -> Outcome {
+        let (rule, incident_id) = (plan.rule.clone(), plan.incident.id.clone());
+        if !unstarted.nothing_made() {
+            return match unstarted {
+                Unstarted::LookupFailed(failure) => {
+                    let step = DevinStep::FindSession;
+                    Outcome::DevinFailed { step, failure }
+                }
+                Unstarted::CreateFailed(failure) => Outcome::SessionUncertain { failure },
+                Unstarted::Capped(_) | Unstarted::Ledger(_) => unreachable!("nothing made"),
+            };
+        }
+        self.release_claim(&incident_id, &held.holder, budget).await;
+        match unstarted {
+            Unstarted::Capped(slot) => {
+                let note = notes::capped_note(&slot);
+                let note = self.note_or_log(secrets, &incident_id, &note, budget).await;
+                Outcome::Capped {
+                    rule,
+                    incident_id,
+                    slot,
+                    note,
+                }
+            }
+            Unstarted::Ledger(err) => Outcome::LedgerUnavailable(err),
+            Unstarted::CreateFailed(Failure::Final(error)) if error.is_rejection() => {
+                Outcome::DevinRejected {
+                    rule,
+                    incident_id,
+                    error,
+                }
+            }
+            Unstarted::CreateFailed(failure) | Unstarted::LookupFailed(failure) => {
+                let step = DevinStep::StartSession;
+                Outcome::DevinFailed { step, failure }
+            }
+        }
+    }
+
+    /// Gives back a session's count against the budgets: none was made. A failure leaves the
+    /// budget one lower until its hour or day ends.
+    async fn refund(&self, slots: &[Slot], budget: Budget) {
+        let left = budget.remaining(clock::now());
+        if let Err(err) = self.ledger.refund(slots, left).await {
+            warn!(error = %err, "a budget was not given back after a failed start");
+        }
+    }
+}

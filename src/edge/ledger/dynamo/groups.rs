@@ -1,0 +1,236 @@
+//! Storm groups in the ledger: claimed like incidents, opened with their session, joined with
+//! an atomic count under the group's limit and window.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+
+use super::{
+    is_condition_failure, n, number, s, unavailable, DynamoLedger, Item, CREATING, GROUP_CLAIMABLE,
+    HELD_BY_ME, OPEN,
+};
+use crate::edge::ledger::{GroupClaim, LedgerError};
+use crate::pure::ledger::{expires_at, group_key, GroupRecord, OpenGroup};
+use crate::pure::session::Session;
+
+impl DynamoLedger {
+    pub async fn group(&self, group: &str) -> Result<Option<GroupRecord>, LedgerError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(&group_key(group)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|err| unavailable(DisplayErrorContext(err).to_string()))?;
+        output
+            .item()
+            .map(|item| group_record(group, item))
+            .transpose()
+    }
+
+    pub async fn claim_group(
+        &self,
+        group: &str,
+        holder: &str,
+        now_ms: u64,
+        lease_until_ms: u64,
+        max_incidents: u32,
+    ) -> Result<GroupClaim, LedgerError> {
+        let mut item = group_item(group, now_ms);
+        item.insert("state".into(), s(CREATING));
+        item.insert("holder".into(), s(holder));
+        item.insert("lease_until".into(), n(lease_until_ms));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(GROUP_CLAIMABLE)
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#lease", "lease_until")
+            .expression_attribute_values(":creating", s(CREATING))
+            .expression_attribute_values(":open", s(OPEN))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":max", n(u64::from(max_incidents)))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(GroupClaim::Won),
+            Err(err) => {
+                let held = match err.as_service_error() {
+                    Some(PutItemError::ConditionalCheckFailedException(failed)) => failed.item(),
+                    _ => None,
+                };
+                match held {
+                    Some(item) => Ok(GroupClaim::Held(group_record(group, item)?)),
+                    None if is_condition_failure(&err) => {
+                        let held = self.group(group).await?;
+                        held.map(GroupClaim::Held).ok_or_else(|| {
+                            unavailable("the group claim was refused, but it has no record".into())
+                        })
+                    }
+                    None => Err(unavailable(DisplayErrorContext(err).to_string())),
+                }
+            }
+        }
+    }
+
+    pub async fn open_group(
+        &self,
+        group: &str,
+        holder: &str,
+        open: &OpenGroup,
+        now_ms: u64,
+    ) -> Result<bool, LedgerError> {
+        let mut item = group_item(group, now_ms);
+        item.insert("state".into(), s(OPEN));
+        item.insert("session_id".into(), s(&open.session.session_id));
+        item.insert("url".into(), s(&open.session.url));
+        item.insert("leader_id".into(), s(&open.leader_id));
+        if let Some(number) = open.leader_number {
+            item.insert("leader_number".into(), n(number));
+        }
+        item.insert("incidents".into(), n(u64::from(open.incidents)));
+        item.insert("window_until".into(), n(open.window_until_ms));
+        item.insert("tags".into(), n(u64::from(open.tags)));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(HELD_BY_ME)
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#holder", "holder")
+            .expression_attribute_values(":creating", s(CREATING))
+            .expression_attribute_values(":me", s(holder))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
+        }
+    }
+
+    pub async fn join_group(
+        &self,
+        group: &str,
+        session_id: &str,
+        now_ms: u64,
+        max_incidents: u32,
+    ) -> Result<Option<u32>, LedgerError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&group_key(group)))
+            .update_expression("ADD incidents :one")
+            .condition_expression(
+                "#state = :open AND session_id = :session AND window_until > :now AND incidents < :max",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":open", s(OPEN))
+            .expression_attribute_values(":session", s(session_id))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":max", n(u64::from(max_incidents)))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match update {
+            Ok(output) => Ok(output
+                .attributes()
+                .and_then(|new| number(new, "incidents"))
+                .map(|count| count as u32)),
+            Err(err) if is_condition_failure(&err) => Ok(None),
+            Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
+        }
+    }
+
+    pub async fn close_group(&self, group: &str, session_id: &str) -> Result<(), LedgerError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&group_key(group)))
+            .update_expression("SET window_until = :closed")
+            .condition_expression("#state = :open AND session_id = :session")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":open", s(OPEN))
+            .expression_attribute_values(":session", s(session_id))
+            .expression_attribute_values(":closed", n(0))
+            .send()
+            .await;
+        match update {
+            Ok(_) => Ok(()),
+            // Another session leads the group now: nothing to close.
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
+        }
+    }
+
+    pub async fn release_group(&self, group: &str, holder: &str) -> Result<(), LedgerError> {
+        let delete = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(&group_key(group)))
+            .condition_expression(HELD_BY_ME)
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#holder", "holder")
+            .expression_attribute_values(":creating", s(CREATING))
+            .expression_attribute_values(":me", s(holder))
+            .send()
+            .await;
+        match delete {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
+        }
+    }
+}
+
+/// The attributes every record of a group carries.
+fn group_item(group: &str, now_ms: u64) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), s(&group_key(group))),
+        ("group".to_owned(), s(group)),
+        ("updated_at".to_owned(), n(now_ms)),
+        ("expires_at".to_owned(), n(expires_at(now_ms))),
+    ])
+}
+
+/// A group's item read back as a record.
+fn group_record(group: &str, item: &Item) -> Result<GroupRecord, LedgerError> {
+    let unreadable = |detail: &str| LedgerError::Unreadable {
+        key: group_key(group),
+        detail: detail.to_owned(),
+    };
+    let text = |name: &str| item.get(name).and_then(|value| value.as_s().ok());
+    match text("state").map(String::as_str) {
+        Some(CREATING) => Ok(GroupRecord::Creating {
+            holder: text("holder").cloned().unwrap_or_default(),
+            lease_until_ms: number(item, "lease_until")
+                .ok_or_else(|| unreadable("a claim without a lease"))?,
+        }),
+        Some(OPEN) => Ok(GroupRecord::Open(OpenGroup {
+            session: Session {
+                session_id: text("session_id")
+                    .cloned()
+                    .ok_or_else(|| unreadable("a group without a session"))?,
+                url: text("url").cloned().unwrap_or_default(),
+            },
+            leader_id: text("leader_id").cloned().unwrap_or_default(),
+            leader_number: number(item, "leader_number"),
+            incidents: number(item, "incidents").unwrap_or(u64::MAX) as u32,
+            window_until_ms: number(item, "window_until").unwrap_or(0),
+            tags: number(item, "tags").unwrap_or(u64::MAX) as u32,
+        })),
+        _ => Err(unreadable("no known state")),
+    }
+}

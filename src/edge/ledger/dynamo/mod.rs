@@ -1,0 +1,77 @@
+//! The ledger in a DynamoDB table (`LEDGER_TABLE`): one item per incident, per group and per
+//! budget counter, keyed `pk`, written with conditional writes (as Powertools' idempotency
+//! utility does), deleted by the table's time to live (`expires_at`) after 30 days.
+//! [`incidents`] claims and records incidents, [`groups`] the storm groups, [`budgets`] counts
+//! sessions against the policy's limits.
+
+mod budgets;
+mod groups;
+mod incidents;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+
+use crate::edge::ledger::LedgerError;
+
+type Item = HashMap<String, AttributeValue>;
+
+const CREATING: &str = "creating";
+const CREATED: &str = "created";
+
+/// New, or a claim whose lease ran out.
+const CLAIMABLE: &str = "attribute_not_exists(pk) OR (#state = :creating AND #lease < :now)";
+/// A group: new, a claim whose lease ran out, or open but closed (window passed, full).
+const GROUP_CLAIMABLE: &str = "attribute_not_exists(pk) OR (#state = :creating AND #lease < :now) \
+     OR (#state = :open AND (window_until <= :now OR incidents >= :max))";
+const OPEN: &str = "open";
+/// Still `holder`'s claim.
+const HELD_BY_ME: &str = "#state = :creating AND #holder = :me";
+
+pub struct DynamoLedger {
+    client: Client,
+    table: String,
+}
+
+impl DynamoLedger {
+    pub fn new(client: Client, table: &str) -> Self {
+        DynamoLedger {
+            client,
+            table: table.to_owned(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+/// A number attribute, when it is one.
+fn number(item: &Item, name: &str) -> Option<u64> {
+    item.get(name)
+        .and_then(|value| value.as_n().ok())
+        .and_then(|number| number.parse().ok())
+}
+
+fn is_condition_failure<E, R>(err: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    err.as_service_error()
+        .and_then(|err| err.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+fn unavailable(detail: String) -> LedgerError {
+    LedgerError::Unavailable(detail)
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}

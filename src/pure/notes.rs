@@ -1,0 +1,172 @@
+//! What the bridge writes on PagerDuty incidents: that a session started, that the incident
+//! joined its group's session, that a budget is spent, what shadow mode would have started.
+//! Every note starts with the marker, so it is never sent back to Devin.
+
+use crate::pure::policy::Decision;
+use crate::pure::session::{Session, SessionRequest};
+use crate::pure::spend::Slot;
+use crate::pure::timestamp;
+
+/// Marks the notes the bridge writes on incidents, so that they are never sent back to Devin
+/// when PagerDuty reports them as `incident.annotated`.
+pub const BRIDGE_NOTE_MARKER: &str = "[pagerduty-devin-bridge]";
+
+/// The note the responders find on the incident once its session has started.
+pub fn session_started_note(
+    session: &Session,
+    request: &SessionRequest,
+    decision: &Decision<'_>,
+) -> String {
+    let mut note = format!(
+        "{BRIDGE_NOTE_MARKER} Devin is investigating this incident: {}\n",
+        session.url
+    );
+    match decision.prompt {
+        None => note.push_str(
+            "Asked to: pull the service's recent logs and metrics, find the root cause, open a \
+             hotfix pull request if the cause is in code (never merge or deploy it), and post \
+             the findings to the team's incident channel.\n",
+        ),
+        Some(_) => {
+            note.push_str("Asked, by the routing policy's brief:\n");
+            note.push_str(&request.prompt);
+            note.push('\n');
+        }
+    }
+    note.push_str(&format!("Routing rule: {}", decision.rule));
+    if let Some(playbook) = decision.playbook_id {
+        note.push_str(&format!("; playbook {playbook}"));
+    }
+    if let Some(cap) = decision.max_acu_limit {
+        note.push_str(&format!("; at most {cap} ACUs"));
+    }
+    note.push_str(&format!(
+        ".\nNotes you add here reach Devin; resolving the incident asks it to wrap up. (Session {})",
+        session.session_id
+    ));
+    note
+}
+
+/// Whether a note on an incident is one the bridge wrote: it starts with the marker.
+pub fn is_bridge_note(content: &str) -> bool {
+    content.trim_start().starts_with(BRIDGE_NOTE_MARKER)
+}
+
+/// The note on an incident that joined its group's session.
+pub fn grouped_note(
+    leader_number: Option<u64>,
+    leader_id: &str,
+    session: &Session,
+    group: &str,
+) -> String {
+    let leader = leader_number.map_or_else(|| leader_id.to_owned(), |n| format!("#{n}"));
+    format!(
+        "{BRIDGE_NOTE_MARKER} Grouped with {leader} into Devin session {}: incidents of the group \
+         {group:?} share one investigation. Notes you add here reach that session. (Session {})",
+        session.url, session.session_id
+    )
+}
+
+/// The note on an incident not investigated because a budget is spent.
+pub fn capped_note(slot: &Slot) -> String {
+    format!(
+        "{BRIDGE_NOTE_MARKER} Devin is not investigating this incident: the {} budget \
+         {} ({} sessions) is spent. It refills at {}.",
+        slot.scope,
+        slot.limit,
+        slot.cap,
+        timestamp::utc_minute(slot.refills_at_ms)
+    )
+}
+
+/// The note shadow mode writes instead of starting a session.
+pub fn shadow_note(
+    decision: &Decision<'_>,
+    request: &SessionRequest,
+    group: Option<&str>,
+) -> String {
+    let mut note = format!(
+        "{BRIDGE_NOTE_MARKER} Shadow mode (routing rule {}): no session was started. Devin would \
+         have been asked, with the title {:?}",
+        decision.rule,
+        request.title.as_deref().unwrap_or_default()
+    );
+    if let Some(group) = group {
+        note.push_str(&format!(", in the group {group:?}"));
+    }
+    note.push_str(":\n");
+    note.push_str(&request.prompt);
+    note
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU32;
+
+    use super::*;
+    use crate::pure::brief::session_request;
+    use crate::pure::policy::Policy;
+    use crate::pure::samples::{facts, incident};
+    use crate::pure::webhook::INCIDENT_TRIGGERED;
+
+    #[test]
+    fn the_incident_note_links_the_session_and_carries_the_marker() {
+        let policy = Policy::default();
+        let incident = incident();
+        let decision = policy.decide(INCIDENT_TRIGGERED, &incident);
+        let request = session_request(&facts(&incident), &decision);
+        let session = Session {
+            session_id: "devin-abc".into(),
+            url: "https://app.devin.ai/sessions/abc".into(),
+        };
+        let note = session_started_note(&session, &request, &decision);
+        assert!(note.starts_with(
+            "[pagerduty-devin-bridge] Devin is investigating this incident: https://app.devin.ai/sessions/abc\n"
+        ));
+        assert!(note.contains("root cause") && note.contains("hotfix pull request"));
+        assert!(note.contains("Routing rule: defaults") && note.contains("devin-abc"));
+    }
+
+    #[test]
+    fn only_notes_that_start_with_the_marker_are_the_bridges() {
+        assert!(is_bridge_note(
+            "[pagerduty-devin-bridge] Devin is investigating"
+        ));
+        assert!(is_bridge_note("  [pagerduty-devin-bridge] x"));
+        assert!(!is_bridge_note(
+            "Why did [pagerduty-devin-bridge] say that?"
+        ));
+    }
+
+    #[test]
+    fn grouped_capped_and_shadow_notes_say_what_happened() {
+        let session = Session {
+            session_id: "devin-abc".into(),
+            url: "https://app.devin.ai/sessions/abc".into(),
+        };
+        let grouped = grouped_note(Some(1423), "Q1", &session, "checkout-api");
+        assert!(grouped.starts_with(BRIDGE_NOTE_MARKER));
+        assert!(grouped
+            .contains("Grouped with #1423 into Devin session https://app.devin.ai/sessions/abc"));
+        let slot = Slot {
+            key: "budget#bridge#hour#498849".into(),
+            cap: 5,
+            limit: "sessions_per_hour",
+            scope: "bridge".into(),
+            refills_at_ms: 1_795_860_000_000,
+        };
+        assert_eq!(
+            capped_note(&slot),
+            "[pagerduty-devin-bridge] Devin is not investigating this incident: the bridge budget \
+             sessions_per_hour (5 sessions) is spent. It refills at 2026-11-28 10:00 UTC."
+        );
+        let policy = Policy::from_json(r#"{"defaults": {"action": "shadow"}}"#).unwrap();
+        let incident = incident();
+        let decision = policy.decide(INCIDENT_TRIGGERED, &incident);
+        let request = session_request(&facts(&incident), &decision);
+        let shadow = shadow_note(&decision, &request, Some("checkout-api"));
+        assert!(shadow.starts_with("[pagerduty-devin-bridge] Shadow mode (routing rule defaults)"));
+        assert!(shadow.ends_with(&request.prompt));
+        assert_eq!(decision.max_acu_limit, NonZeroU32::new(10));
+    }
+}

@@ -1,0 +1,96 @@
+//! Several Lambda instances of the function at once, as Lambda runs them under load: each a
+//! built `bootstrap` under its own Runtime API emulator, all sharing one ledger table in a real
+//! `moto_server`, one Devin fake and one PagerDuty fake.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::aws_calls::AwsCalls;
+use super::devin::FakeDevin;
+use super::env::Env;
+use super::moto::Moto;
+use super::pagerduty::FakePagerDuty;
+use super::runtime_api::{http_answer, Function, RuntimeApi};
+
+/// PagerDuty gives up after 5 s: every answer comes well inside that.
+pub const ANSWER_WITHIN: Duration = Duration::from_millis(4800);
+
+/// One Lambda instance: the function and its Runtime API.
+pub struct Instance {
+    pub runtime: RuntimeApi,
+    pub function: Function,
+}
+
+impl Instance {
+    /// Delivers `event`; its status and body, checked to come inside [`ANSWER_WITHIN`].
+    pub async fn deliver(&self, event: &str) -> (u16, Value) {
+        let asked = Instant::now();
+        let (status, body, _) = http_answer(self.runtime.invoke(event).await);
+        assert!(
+            asked.elapsed() < ANSWER_WITHIN,
+            "answered in {:?}",
+            asked.elapsed()
+        );
+        (status, body)
+    }
+}
+
+pub struct Fleet {
+    /// Taken to stop it: the ledger goes away.
+    pub moto: Option<Moto>,
+    /// Every AWS call the instances make passes through it, counted.
+    pub aws: AwsCalls,
+    pub table: String,
+    pub devin: FakeDevin,
+    pub pagerduty: FakePagerDuty,
+    pub instances: Vec<Instance>,
+}
+
+impl Fleet {
+    /// `count` instances with notes on incidents, and the `extra` settings.
+    pub async fn start(count: usize, extra: &[(&'static str, &str)]) -> Self {
+        let moto = Moto::start().await;
+        let table = moto.create_ledger_table("bridge-ledger").await;
+        let devin = FakeDevin::start().await;
+        let pagerduty = FakePagerDuty::start().await;
+        let aws = AwsCalls::start(&moto.endpoint).await;
+        let mut env = Env::local(&devin.url)
+            .with_ledger(&moto, &table)
+            .set("AWS_ENDPOINT_URL", &aws.endpoint)
+            .set("PAGERDUTY_API_URL", &pagerduty.url)
+            .set("PAGERDUTY_API_TOKEN", "pd_fleet_token")
+            .set("PAGERDUTY_FROM_EMAIL", "bridge@acme.example");
+        for &(name, value) in extra {
+            env = env.set(name, value);
+        }
+        let mut instances = Vec::new();
+        for _ in 0..count {
+            let runtime = RuntimeApi::start().await;
+            let function = runtime.spawn_function(&env.vars());
+            instances.push(Instance { runtime, function });
+        }
+        Fleet {
+            moto: Some(moto),
+            aws,
+            table,
+            devin,
+            pagerduty,
+            instances,
+        }
+    }
+
+    /// The instance a round-robin balancer hands delivery `n` to.
+    pub fn instance(&self, n: usize) -> &Instance {
+        &self.instances[n % self.instances.len()]
+    }
+
+    /// Every function's output, once stopped.
+    pub async fn stop(self) -> String {
+        let mut output = String::new();
+        for instance in self.instances {
+            output.push_str(&instance.function.stop().await);
+        }
+        output
+    }
+}
