@@ -1,29 +1,48 @@
 #!/usr/bin/env bash
-# Runs the bridge on this machine, as Lambda would, on one sample event, in dry-run mode: it
-# prints the function's answer, including the exact session request it would send to Devin.
+# Runs the bridge on this machine, as Lambda would, in dry-run mode.
 #   events/invoke-locally.sh [--policy config/<policy>.json] [events/<file>.json]
-# The default event is events/incident-triggered.json; --policy sets ROUTING_CONFIG from a file.
-# `cargo lambda watch` emulates the Lambda Runtime API (the twin of `sam local invoke`, without
-# Docker); the settings and local development secrets come from events/local/local.env.
+#     The webhook function on one sample event (events/incident-triggered.json by default): it
+#     prints the function's answer, including the exact session request it would send to Devin.
+#   events/invoke-locally.sh --follow-up [--policy config/<policy>.json]
+#     One run of the follow-up function (events/scheduled.json): it prints the notes it would
+#     post and the sessions it would start, and posts, starts and records nothing. Point it at
+#     a deployment to see what the next run will do: export LEDGER_TABLE (and AWS credentials),
+#     DEVIN_API_KEY, PAGERDUTY_API_TOKEN and PAGERDUTY_FROM_EMAIL first; they win over
+#     events/local/local.env. Without them it reads an empty ledger and does not sweep.
+# --policy sets ROUTING_CONFIG from a file. `cargo lambda watch` emulates the Lambda Runtime API
+# (the twin of `sam local invoke`, without Docker).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-if [ "${1:-}" = "--policy" ]; then
-  [ -f "${2:-}" ] || { echo "usage: $0 [--policy FILE] [EVENT]" >&2; exit 2; }
-  # Compact JSON on one line, as the ROUTING_CONFIG variable holds it.
-  ROUTING_CONFIG=$(python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$2")
-  export ROUTING_CONFIG
-  shift 2
-fi
-event=${1:-events/incident-triggered.json}
+function=bootstrap
+event=events/incident-triggered.json
+while [ $# -gt 0 ]; do
+  case $1 in
+    --follow-up) function=follow-up; event=events/scheduled.json; shift ;;
+    --policy)
+      [ -f "${2:-}" ] || { echo "usage: $0 [--follow-up] [--policy FILE] [EVENT]" >&2; exit 2; }
+      # Compact JSON on one line, as the ROUTING_CONFIG variable holds it.
+      ROUTING_CONFIG=$(python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$2")
+      export ROUTING_CONFIG
+      shift 2 ;;
+    *) event=$1; shift ;;
+  esac
+done
 source tests/tools.sh
 
-port=${LOCAL_INVOKE_PORT:-9000}
-echo "==> building the function"
-cargo build --quiet --bin bootstrap
+# The function sees this shell's environment, and events/local/local.env over it, except where
+# this shell exported the variable: then the exported value wins.
+env_file=$(mktemp)
 log=$(mktemp)
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --env-file events/local/local.env >"$log" 2>&1 &
+grep -vE '^\s*(#|$)' events/local/local.env | while IFS='=' read -r name value; do
+  echo "$name=${!name:-$value}"
+done >"$env_file"
+
+port=${LOCAL_INVOKE_PORT:-9000}
+echo "==> building the function ($function)"
+cargo build --quiet --bin "$function"
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --env-file "$env_file" >"$log" 2>&1 &
 watch_pid=$!
-trap 'kill $watch_pid 2>/dev/null; wait $watch_pid 2>/dev/null; rm -f "$log"' EXIT
+trap 'kill $watch_pid 2>/dev/null; wait $watch_pid 2>/dev/null; rm -f "$log" "$env_file"' EXIT
 for _ in $(seq 1 600); do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
   kill -0 $watch_pid 2>/dev/null || { cat "$log"; exit 1; }
@@ -31,10 +50,26 @@ for _ in $(seq 1 600); do
 done
 
 echo "==> invoking with $event"
-answer=$(cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$port" --data-file "$event" bootstrap)
+# A function whose cold start fails never answers: give up after a while and show its log.
+answer=$(timeout "${LOCAL_INVOKE_TIMEOUT:-120}" cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$port" --data-file "$event" "$function") ||
+  { echo "==> the function failed; its log:"; tail -n 20 "$log"; exit 1; }
 python3 - "$answer" <<'PY'
 import json, sys
 answer = json.loads(sys.argv[1])
+if "actions" in answer:
+    # The follow-up's report: what it would post and start.
+    print(f"follow-up run: {answer['status']}, dry run: {answer['dry_run']}, "
+          f"sessions checked: {answer['sessions_checked']}, errors: {answer['errors']}")
+    for action in answer["actions"]:
+        print(f"\n--- {action['incident_id']}: {action['action']}")
+        detail = action.get("detail")
+        if isinstance(detail, str):
+            print(detail)
+        elif detail is not None:
+            print(json.dumps(detail, indent=2, ensure_ascii=False))
+    if not answer["actions"]:
+        print("nothing to post or start")
+    sys.exit()
 print(f"HTTP {answer['statusCode']}")
 body = answer.get("body") or ""
 try:

@@ -1,16 +1,20 @@
 //! PagerDuty Generic Webhooks (v3) in, Devin investigations out.
 //!
-//! Four layers, imports pointing one way (`tests/layers.sh` checks it):
+//! Five layers, imports pointing one way (`tests/layers.sh` checks it):
 //! - [`pure`]: the core: verify, parse, decide, write the brief; bytes and structs in,
 //!   decisions out, no I/O and no clock;
 //! - [`edge`]: the outside world: the Devin and PagerDuty clients, the secrets store, the retry
 //!   loop they share; imports the core only;
 //! - [`delivery`]: one webhook request, start to finish, orchestrating the core and the edges;
+//! - [`follow_up`]: one scheduled run of the follow-up function (findings and questions on the
+//!   incidents, deferred starts, the sweep), reusing the delivery's path to start sessions;
 //! - [`startup`]: what a cold start builds once, for every entry point.
 //!
-//! The binaries (`src/main.rs`) hold only process and Lambda glue.
+//! The binaries (`src/main.rs`, the webhook; `src/bin/follow_up.rs`) hold only process and
+//! Lambda glue.
 
 pub mod delivery;
 pub mod edge;
+pub mod follow_up;
 pub mod pure;
 pub mod startup;

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The import rule of src/ (README: How it is built), checked by reading the sources:
-#   pure/      imports only pure/ and no I/O crate, reads no clock, no environment, no files;
-#   edge/      imports pure/ and edge/, never delivery/ or startup/;
-#   delivery/  imports pure/, edge/ and delivery/, never startup/;
-#   startup/   may import everything; only the binaries and the tests import startup/.
+#   pure/       imports only pure/ and no I/O crate, reads no clock, no environment, no files;
+#   edge/       imports pure/ and edge/, never delivery/, follow_up/ or startup/;
+#   delivery/   imports pure/, edge/ and delivery/, never follow_up/ or startup/;
+#   follow_up/  imports pure/, edge/, delivery/ and follow_up/, never startup/;
+#   startup/    may import everything; only the binaries and the tests import startup/.
 # And no two modules import each other. Prints each breach; exits 1 if there is one.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../src"
@@ -19,18 +20,22 @@ code() {
 
 for file in $(find pure -name '*.rs'); do
   while read -r line; do [ -n "$line" ] && breach "$file:$line: the pure core imports an outer layer"; done \
-    < <(code "$file" 'crate::(edge|delivery|startup)\b')
+    < <(code "$file" 'crate::(edge|delivery|follow_up|startup)\b')
   while read -r line; do [ -n "$line" ] && breach "$file:$line: the pure core uses an I/O crate"; done \
     < <(code "$file" '\b(reqwest|aws_[a-z_]+|lambda_[a-z_]+|tokio|hyper)::')
   while read -r line; do [ -n "$line" ] && breach "$file:$line: the pure core reads the clock or the system"; done \
     < <(code "$file" '(Instant|SystemTime)::now|std::(env|fs|process|thread)\b|std::net::(Tcp|Udp)')
 done
 for file in $(find edge -name '*.rs'); do
-  while read -r line; do [ -n "$line" ] && breach "$file:$line: an edge imports the delivery or startup"; done \
-    < <(code "$file" 'crate::(delivery|startup)\b')
+  while read -r line; do [ -n "$line" ] && breach "$file:$line: an edge imports an outer layer"; done \
+    < <(code "$file" 'crate::(delivery|follow_up|startup)\b')
 done
 for file in $(find delivery -name '*.rs'); do
-  while read -r line; do [ -n "$line" ] && breach "$file:$line: the delivery imports startup"; done \
+  while read -r line; do [ -n "$line" ] && breach "$file:$line: the delivery imports an outer layer"; done \
+    < <(code "$file" 'crate::(follow_up|startup)\b')
+done
+for file in $(find follow_up -name '*.rs'); do
+  while read -r line; do [ -n "$line" ] && breach "$file:$line: the follow-up imports startup"; done \
     < <(code "$file" 'crate::startup\b')
 done
 
@@ -42,7 +47,7 @@ module_of() {
 }
 # The module a path names: its longest prefix that is a module of src/.
 declare -A is_module=()
-for file in $(find . -name '*.rs' ! -name main.rs ! -name lib.rs); do
+for file in $(find . -name '*.rs' ! -name main.rs ! -name lib.rs ! -path './bin/*'); do
   is_module[$(module_of "${file#./}")]=1
 done
 resolve() {
@@ -56,7 +61,7 @@ resolve() {
 
 # Which modules each module imports (crate:: and super:: paths), then every pair both ways.
 declare -A imports=()
-for file in $(find . -name '*.rs' ! -name main.rs ! -name lib.rs); do
+for file in $(find . -name '*.rs' ! -name main.rs ! -name lib.rs ! -path './bin/*'); do
   file=${file#./}
   self=$(module_of "$file")
   parent=${self%::*}
@@ -78,5 +83,5 @@ for a in "${!imports[@]}"; do
   done
 done
 
-[ "$failed" = 0 ] && echo "layers: pure <- edge <- delivery <- startup, no module pair imports each other"
+[ "$failed" = 0 ] && echo "layers: pure <- edge <- delivery <- follow_up <- startup, no module pair imports each other"
 exit "$failed"

@@ -39,12 +39,16 @@ sam build
 
 echo "==> cargo lambda build --release --arm64"
 cargo lambda build --release --arm64
-size=$(stat -c %s target/lambda/bootstrap/bootstrap)
-echo "bootstrap (arm64): $size bytes"
-# 5.66 MB before the ledger; the DynamoDB client added 0.38 MB (6.03 MB), and unwinding (so a
-# panic fails one invocation, not the instance) 0.69 MB (6.72 MB). The limit is the 7 MB budget:
-# room for small changes, not for a second HTTP stack or an unneeded SDK.
-[ "$size" -le 7000000 ] || { echo "the arm64 bootstrap is over 7 MB"; exit 1; }
+# 5.66 MB before the ledger; the DynamoDB client added 0.38 MB (6.03 MB), unwinding (so a panic
+# fails one invocation, not the instance) 0.69 MB (6.72 MB), storms and deferrals reached 6.99 MB
+# at opt-level "s"; "z" brought it to 6.32 MB. The limit is the 7 MB budget: room for small
+# changes, not for a second HTTP stack or an unneeded SDK. The follow-up function's binary
+# shares the same code and the same limit (6.35 MB).
+for binary in bootstrap follow-up; do
+  size=$(stat -c %s "target/lambda/$binary/bootstrap")
+  echo "$binary (arm64): $size bytes"
+  [ "$size" -le 7000000 ] || { echo "the arm64 $binary is over 7 MB"; exit 1; }
+done
 
 echo "==> cargo fuzz: verify_and_parse and function_url_event, 15 s each (stable Rust, no sanitizer)"
 [ "$(cargo fuzz --version 2>/dev/null)" = "cargo-fuzz 0.13.2" ] ||

@@ -59,14 +59,14 @@ impl Default for Options {
 
 /// Everything a delivery needs, built once per cold start and borrowed by every invocation.
 pub struct Bridge {
-    pub(super) secrets: SecretStore,
-    pub(super) devin: DevinClient,
+    pub(crate) secrets: SecretStore,
+    pub(crate) devin: DevinClient,
     /// Notes on incidents, when a PagerDuty token is configured.
-    pub(super) pagerduty: Option<PagerDutyClient>,
-    pub(super) policy: Policy,
+    pub(crate) pagerduty: Option<PagerDutyClient>,
+    pub(crate) policy: Policy,
     /// Who started which incident's session.
-    pub(super) ledger: Ledger,
-    pub(super) options: Options,
+    pub(crate) ledger: Ledger,
+    pub(crate) options: Options,
     pub(super) recent: Mutex<RecentDeliveries>,
     /// When a refused delivery may next fetch the secrets again.
     pub(super) refresh_on_refusal: Mutex<Throttle>,

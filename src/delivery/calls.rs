@@ -21,7 +21,7 @@ impl Bridge {
     /// A Devin call inside the budget, retried as [`within_budget`] does after the failures
     /// `retryable` accepts. A 401 fetches the secrets again once (the key may have been
     /// rotated) and tries again with them.
-    pub(super) async fn call_devin<T, F, Fut>(
+    pub(crate) async fn call_devin<T, F, Fut>(
         &self,
         secrets: &mut Arc<Secrets>,
         budget: Budget,
@@ -83,7 +83,7 @@ impl Bridge {
 
     /// Adds `content` as a note on the incident, inside the budget. A failure is logged and
     /// never fails the delivery: the session exists.
-    pub(super) async fn add_incident_note(
+    pub(crate) async fn add_incident_note(
         &self,
         secrets: &Secrets,
         incident_id: &str,

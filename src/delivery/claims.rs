@@ -7,7 +7,7 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 use crate::delivery::bridge::Bridge;
-use crate::delivery::outcome::Outcome;
+use crate::delivery::outcome::{NoteStatus, Outcome};
 use crate::edge::clock;
 use crate::edge::ledger::{Claim, LedgerError};
 use crate::edge::retry::random;
@@ -28,6 +28,8 @@ enum Waited {
     Session(Session),
     /// It gave the claim up, or its lease ran out: the incident may be claimed again.
     ClaimEnded,
+    /// The record says no session is to be started yet, or ever.
+    NotStarted(NotYet),
     /// The delivery ends so (out of time, or the ledger failed).
     Ends(Outcome),
 }
@@ -80,6 +82,7 @@ impl Bridge {
                     })
                 }
                 Waited::Ends(outcome) => return Err(outcome),
+                Waited::NotStarted(not_yet) => return Err(not_yet.outcome(rule, incident_id)),
                 Waited::ClaimEnded => {}
             }
         }
@@ -99,9 +102,35 @@ impl Bridge {
         match self.wait_for_session(incident_id, record, budget).await {
             Waited::Session(session) => Ok(session),
             Waited::Ends(outcome) => Err(outcome),
+            Waited::NotStarted(_) => Err(Outcome::NoSession {
+                incident_id: incident_id.to_owned(),
+            }),
             Waited::ClaimEnded => Err(Outcome::BeingCreated {
                 incident_id: incident_id.to_owned(),
             }),
+        }
+    }
+
+    /// How a delivery ends on an incident that has a record already: its session (once
+    /// recorded, waiting inside the budget), or why there is none.
+    pub(super) async fn as_recorded(
+        &self,
+        rule: &str,
+        incident_id: &str,
+        record: IncidentRecord,
+        budget: Budget,
+    ) -> Outcome {
+        match self.wait_for_session(incident_id, record, budget).await {
+            Waited::Session(session) => Outcome::SessionExists {
+                rule: rule.to_owned(),
+                incident_id: incident_id.to_owned(),
+                session,
+            },
+            Waited::NotStarted(not_yet) => not_yet.outcome(rule, incident_id),
+            Waited::ClaimEnded => Outcome::BeingCreated {
+                incident_id: incident_id.to_owned(),
+            },
+            Waited::Ends(outcome) => outcome,
         }
     }
 
@@ -115,6 +144,10 @@ impl Bridge {
             match record.standing(clock::epoch_ms()) {
                 Standing::HasSession(session) => return Waited::Session(session),
                 Standing::Abandoned => return Waited::ClaimEnded,
+                Standing::Deferred { until_ms } => {
+                    return Waited::NotStarted(NotYet::Deferred { until_ms })
+                }
+                Standing::SkippedResolved => return Waited::NotStarted(NotYet::SkippedResolved),
                 Standing::BeingCreated { .. } => {}
             }
             if budget.remaining(clock::now()) < WAIT_STEP + ANSWER_TIME {
@@ -174,6 +207,30 @@ impl Bridge {
         let left = budget.remaining(clock::now());
         if let Err(err) = self.ledger.release(incident_id, holder, left).await {
             warn!(error = %err, "the claim was not released; it ends with its lease");
+        }
+    }
+}
+
+/// An incident whose record says no session is to start now.
+pub(super) enum NotYet {
+    /// The policy waits until then.
+    Deferred { until_ms: u64 },
+    /// It resolved before its deferral ended.
+    SkippedResolved,
+}
+
+impl NotYet {
+    /// How the delivery ends.
+    pub(super) fn outcome(self, rule: &str, incident_id: &str) -> Outcome {
+        let incident_id = incident_id.to_owned();
+        match self {
+            NotYet::Deferred { until_ms } => Outcome::Deferred {
+                rule: rule.to_owned(),
+                incident_id,
+                until_ms,
+                note: NoteStatus::Off,
+            },
+            NotYet::SkippedResolved => Outcome::SkippedResolved { incident_id },
         }
     }
 }

@@ -11,6 +11,7 @@ use tracing::{field, info_span, Instrument, Span};
 
 use crate::delivery::bridge::Bridge;
 use crate::delivery::function_url::{FunctionUrlRequest, FunctionUrlResponse, Inbound};
+use crate::delivery::investigate::Happened;
 use crate::delivery::outcome::Outcome;
 use crate::edge::clock;
 use crate::pure::budget::{self, Budget, MIN_ATTEMPT};
@@ -164,7 +165,7 @@ impl Bridge {
             Err(err) => return Outcome::BadRequest(err),
         };
         Span::current().record("incident_id", incident.id.as_str());
-        self.investigate(event, &incident, secrets, budget, tally)
+        self.investigate(Happened::of(event), &incident, secrets, budget, tally)
             .await
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tracing::{info, Span};
 
 use crate::delivery::bridge::Bridge;
+use crate::delivery::investigate::Happened;
 use crate::delivery::outcome::{DevinStep, Outcome};
 use crate::edge::clock;
 use crate::edge::retry::Failure;
@@ -58,7 +59,7 @@ impl Bridge {
                 Some(incident) if reopened => {
                     info!("a reopened incident without a session: starting one");
                     return self
-                        .investigate(event, &incident, secrets, budget, tally)
+                        .investigate(Happened::of(event), &incident, secrets, budget, tally)
                         .await;
                 }
                 _ => return Outcome::NoSession { incident_id },
@@ -106,10 +107,17 @@ impl Bridge {
             .get(incident_id, left)
             .await
             .map_err(Outcome::LedgerUnavailable)?;
+        let standing = record
+            .as_ref()
+            .map(|record| record.standing(clock::epoch_ms()));
         match record {
             None => Ok(None),
-            Some(record)
-                if may_start && record.standing(clock::epoch_ms()) == Standing::Abandoned =>
+            Some(_) if may_start && standing == Some(Standing::Abandoned) => Ok(None),
+            Some(_)
+                if matches!(
+                    standing,
+                    Some(Standing::Deferred { .. } | Standing::SkippedResolved)
+                ) =>
             {
                 Ok(None)
             }

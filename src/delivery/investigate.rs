@@ -1,7 +1,8 @@
-//! A triggered incident: the routing policy decides; the incident is claimed in the ledger; an
-//! incident of an open group joins its session; otherwise the holder of the claim starts one
-//! (within the budgets, and once: a create that may have happened is never repeated), records
-//! it, and notes it on the incident. Whoever finds the session recorded answers at once.
+//! A triggered incident: the routing policy decides; a deferred one is recorded to start later;
+//! the incident is claimed in the ledger; an incident of an open group joins its session;
+//! otherwise the holder of the claim starts one (within the budgets, and once: a create that
+//! may have happened is never repeated), records it, and notes it on the incident. Whoever finds
+//! the session recorded answers at once. The follow-up's sweep comes in here too.
 
 use std::sync::Arc;
 
@@ -23,24 +24,61 @@ use crate::pure::policy::Action;
 use crate::pure::secret::Secrets;
 use crate::pure::session::Session;
 use crate::pure::spend::{self, Slot};
+use crate::pure::sweep;
 use crate::pure::template::{Facts, Quoting};
+use crate::pure::timestamp;
 use crate::pure::webhook::{Event, Incident};
 
 /// The longest group name kept: a template over long titles could grow without end.
 const MAX_GROUP_CHARS: usize = 200;
 
+/// What happened to the incident, as the routing policy judges it: the event and when.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Happened<'a> {
+    pub event_type: &'a str,
+    pub occurred_at: Option<&'a str>,
+}
+
+impl<'a> Happened<'a> {
+    pub(super) fn of(event: &'a Event) -> Self {
+        Happened {
+            event_type: &event.event_type,
+            occurred_at: event.occurred_at.as_deref(),
+        }
+    }
+}
+
 impl Bridge {
+    /// Starts the session of an incident no delivery started (the follow-up's sweep, or a
+    /// deferral whose time has come), exactly as a delivery of its trigger would.
+    pub async fn investigate_missed(
+        &self,
+        event_type: &str,
+        incident: &Incident,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Outcome {
+        let secrets = self.secrets.current().await;
+        let occurred_at = incident.created_at.as_deref();
+        let happened = Happened {
+            event_type,
+            occurred_at,
+        };
+        self.investigate(happened, incident, secrets, budget, tally)
+            .await
+    }
+
     /// Starts (or finds, or joins) the incident's session as the routing policy decides, and
-    /// notes it on the incident; or shows what it would do (shadow mode, dry run).
+    /// notes it on the incident; or shows what it would do (shadow mode, dry run), or defers it.
     pub(super) async fn investigate(
         &self,
-        event: &Event,
+        event: Happened<'_>,
         incident: &Incident,
         secrets: Arc<Secrets>,
         budget: Budget,
         tally: &mut Tally,
     ) -> Outcome {
-        let decision = self.policy.decide(&event.event_type, incident);
+        let decision = self.policy.decide(event.event_type, incident);
         Span::current().record("rule", decision.rule);
         let (rule, incident_id) = (decision.rule.to_owned(), incident.id.clone());
         if decision.action == Action::Ignore {
@@ -48,15 +86,18 @@ impl Bridge {
         }
         let facts = Facts {
             incident,
-            event_type: &event.event_type,
-            occurred_at: event.occurred_at.as_deref(),
+            event_type: event.event_type,
+            occurred_at: event.occurred_at,
         };
         let request = brief::session_request(&facts, &decision);
         let group = decision
             .group_by
             .map(|template| group_name(&template.render(&facts, Quoting::Plain)));
         let limits = self.policy.limits();
-        let slots = spend::slots(clock::epoch_ms(), limits, decision.rule, decision.limits);
+        let now_ms = clock::epoch_ms();
+        let slots = spend::slots(now_ms, limits, decision.rule, decision.limits);
+        let deferred_until =
+            sweep::deferral(decision.start_after, incident, event.occurred_at, now_ms);
         if decision.action == Action::Shadow {
             let note = notes::shadow_note(&decision, &request, group.as_deref());
             let note = self
@@ -72,13 +113,20 @@ impl Bridge {
         if self.options.dry_run {
             let request = self.devin.shown_create(&request);
             let limits = slots.iter().map(shown_slot).collect();
+            let deferred_until = deferred_until.map(timestamp::rfc3339);
             return Outcome::DryRunSession {
                 rule,
                 incident_id,
                 request,
                 group,
                 limits,
+                deferred_until,
             };
+        }
+        if let Some(until_ms) = deferred_until {
+            return self
+                .defer(&rule, &incident_id, until_ms, &secrets, budget)
+                .await;
         }
         let plan = Plan {
             rule,
@@ -182,8 +230,35 @@ impl Bridge {
         }
     }
 
+    /// Records that the incident's session waits until `until_ms`, and notes it on the
+    /// incident; or how the incident's record stands when it has one.
+    async fn defer(
+        &self,
+        rule: &str,
+        incident_id: &str,
+        until_ms: u64,
+        secrets: &Secrets,
+        budget: Budget,
+    ) -> Outcome {
+        let (left, now_ms) = (budget.remaining(clock::now()), clock::epoch_ms());
+        match self.ledger.defer(incident_id, until_ms, now_ms, left).await {
+            Ok(None) => {
+                let note = notes::deferred_note(rule, until_ms);
+                let note = self.note_or_log(secrets, incident_id, &note, budget).await;
+                Outcome::Deferred {
+                    rule: rule.to_owned(),
+                    incident_id: incident_id.to_owned(),
+                    until_ms,
+                    note,
+                }
+            }
+            Ok(Some(record)) => self.as_recorded(rule, incident_id, record, budget).await,
+            Err(err) => Outcome::LedgerUnavailable(err),
+        }
+    }
+
     /// Adds `note` on the incident; without notes (no PagerDuty token), logs it instead.
-    pub(super) async fn note_or_log(
+    pub(crate) async fn note_or_log(
         &self,
         secrets: &Secrets,
         incident_id: &str,

@@ -7,7 +7,8 @@
 //! - [`function_url`]: the Function URL's event in, its answer out, without building a URI;
 //! - [`entry`]: the request's shape, parsing, freshness, repeats and dispatch;
 //! - [`checks`]: the source, the secret header and the signature, with refresh on rotation;
-//! - [`investigate`]: a triggered incident: decide, claim, then start or find its session;
+//! - [`investigate`]: a triggered incident: decide, defer or claim, then start or find its
+//!   session (the follow-up's sweep starts missed incidents here too);
 //! - [`claims`]: the ledger's claims and records, inside the budget;
 //! - [`start`]: a claimed incident's session: looked up, counted against the budgets, created;
 //! - [`group`]: storm grouping: join the group's open session, or lead a new one;
@@ -16,7 +17,8 @@
 //! - [`calls`]: the Devin and PagerDuty calls with their budget, retries and refresh on 401;
 //! - [`outcome`]: every answer the function gives.
 //!
-//! The delivery imports the core and the edges, never startup. `tests/layers.sh` enforces it.
+//! The delivery imports the core and the edges, never the follow-up or startup.
+//! `tests/layers.sh` enforces it.
 
 // Helpers return `Err(Outcome)` to end a delivery early: the outcome is built once per delivery
 // and moved to the answer, so boxing it would buy nothing.

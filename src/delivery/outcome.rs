@@ -58,6 +58,8 @@ pub enum Outcome {
         request: Value,
         group: Option<String>,
         limits: Value,
+        /// When the policy defers the session, until when.
+        deferred_until: Option<String>,
     },
     /// Dry run: the message that was not sent.
     DryRunMessage {
@@ -139,6 +141,16 @@ pub enum Outcome {
     /// The request waited past the delivery budget before the function got it (a slow cold
     /// start): nothing started, PagerDuty retries.
     TooLate,
+    /// The policy waits before starting this incident's session (`start_after_minutes`): the
+    /// follow-up starts it then, if the incident is still open.
+    Deferred {
+        rule: String,
+        incident_id: String,
+        until_ms: u64,
+        note: NoteStatus,
+    },
+    /// The incident resolved while its session was deferred: none will start.
+    SkippedResolved { incident_id: String },
 }
 
 /// What the bridge was doing with Devin when it failed, for the log.
@@ -183,6 +195,8 @@ impl Outcome {
                 | Outcome::Capped { .. }
                 | Outcome::Shadow { .. }
                 | Outcome::Merged { .. }
+                | Outcome::Deferred { .. }
+                | Outcome::SkippedResolved { .. }
         )
     }
 
@@ -241,9 +255,10 @@ impl Outcome {
                 request,
                 group,
                 limits,
+                deferred_until,
             } => json!({
                 "status": "dry_run", "rule": rule, "incident_id": incident_id, "request": request,
-                "group": group, "limits": limits,
+                "group": group, "limits": limits, "deferred_until": deferred_until,
             }),
             Outcome::Grouped {
                 rule,
@@ -335,6 +350,18 @@ impl Outcome {
                 json!({"error": "the bridge's ledger is unavailable, retry later"})
             }
             Outcome::TooLate => json!({"error": "too late to answer in time, retry later"}),
+            Outcome::Deferred {
+                rule,
+                incident_id,
+                until_ms,
+                note,
+            } => json!({
+                "status": "deferred", "rule": rule, "incident_id": incident_id,
+                "until": timestamp::rfc3339(*until_ms), "note": note.as_str(),
+            }),
+            Outcome::SkippedResolved { incident_id } => {
+                json!({"status": "skipped_resolved", "incident_id": incident_id})
+            }
         };
         body.to_string()
     }
@@ -441,6 +468,13 @@ impl Outcome {
             Outcome::TooLate => warn!(
                 "the request waited past the delivery budget before the function got it (a slow cold start?): nothing started; PagerDuty will retry"
             ),
+            Outcome::Deferred { until_ms, .. } => info!(
+                until = %timestamp::rfc3339(*until_ms),
+                "the routing policy defers this incident's session: the follow-up starts it then if the incident is still open"
+            ),
+            Outcome::SkippedResolved { .. } => {
+                info!("the incident resolved while its session was deferred: none started");
+            }
         }
     }
 
@@ -459,7 +493,9 @@ impl Outcome {
             Outcome::EventTypeIgnored { .. }
             | Outcome::IgnoredByRule { .. }
             | Outcome::OwnNote { .. }
-            | Outcome::NoSession { .. } => tally.deliveries_ignored = 1,
+            | Outcome::NoSession { .. }
+            | Outcome::SkippedResolved { .. } => tally.deliveries_ignored = 1,
+            Outcome::Deferred { .. } => tally.incidents_deferred = 1,
             Outcome::SessionStarted { .. } => tally.sessions_started = 1,
             Outcome::DevinRejected { .. } => tally.devin_rejected = 1,
             Outcome::LedgerUnavailable(_) => tally.ledger_errors = 1,

@@ -10,7 +10,7 @@ use thiserror::Error;
 
 use crate::edge::retry::{read_refusal, seconds, Transient};
 use crate::edge::url::with_segments;
-use crate::pure::session::{ListedSession, Session, SessionRequest};
+use crate::pure::session::{ListedSession, Session, SessionMessage, SessionRequest, SessionState};
 
 #[derive(Debug, Error)]
 pub enum DevinError {
@@ -115,6 +115,21 @@ struct SessionList {
     items: Vec<ListedSession>,
 }
 
+/// `GET .../messages`: one page, oldest first.
+#[derive(Deserialize)]
+struct MessagePage {
+    items: Vec<SessionMessage>,
+    #[serde(default)]
+    end_cursor: Option<String>,
+    #[serde(default)]
+    has_next_page: bool,
+}
+
+/// The most messages read per page, and the most pages: a session that asks a question has
+/// rarely more than a few dozen.
+const MESSAGES_PER_PAGE: &str = "200";
+const MAX_MESSAGE_PAGES: usize = 10;
+
 /// How many of the newest sessions carrying a tag are read to find the incident's: more than
 /// one, since an archived or errored one may be newer.
 const SESSIONS_LISTED: &str = "10";
@@ -157,6 +172,49 @@ impl DevinClient {
             .into_iter()
             .find(|listed| listed.investigates(incident_tag))
             .map(|listed| listed.session))
+    }
+
+    /// One session as it is now (needs `ViewOrgSessions`): status, findings, pull requests.
+    pub async fn get_session(
+        &self,
+        authorization: &HeaderValue,
+        session_id: &str,
+        timeout: Duration,
+    ) -> Result<SessionState, DevinError> {
+        let url = with_segments(self.sessions_url.clone(), &[&devin_id(session_id)]);
+        self.send(self.http.get(url), authorization, timeout).await
+    }
+
+    /// A session's messages, oldest first (needs `ViewOrgSessions`), page after page up to
+    /// [`MAX_MESSAGE_PAGES`]; `timeout` is for each page.
+    pub async fn list_messages(
+        &self,
+        authorization: &HeaderValue,
+        session_id: &str,
+        timeout: Duration,
+    ) -> Result<Vec<SessionMessage>, DevinError> {
+        let url = with_segments(
+            self.sessions_url.clone(),
+            &[&devin_id(session_id), "messages"],
+        );
+        let mut messages = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_MESSAGE_PAGES {
+            let mut request = self
+                .http
+                .get(url.clone())
+                .query(&[("first", MESSAGES_PER_PAGE)]);
+            if let Some(cursor) = &after {
+                request = request.query(&[("after", cursor)]);
+            }
+            let page: MessagePage = self.send(request, authorization, timeout).await?;
+            messages.extend(page.items);
+            match page.end_cursor {
+                Some(cursor) if page.has_next_page => after = Some(cursor),
+                _ => break,
+            }
+        }
+        Ok(messages)
     }
 
     /// Sends a message to a session (needs `ManageOrgSessions`); a paused session resumes.

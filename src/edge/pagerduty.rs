@@ -1,6 +1,6 @@
-//! The PagerDuty REST API client, for one thing: a note on an incident, so the responders see
-//! the Devin session without going to look for it. Built once at cold start when
-//! `PAGERDUTY_API_TOKEN` is set.
+//! The PagerDuty REST API client: notes on incidents (so the responders see the Devin session and
+//! its findings where they already look), and the incidents the follow-up reads (the open ones
+//! for the sweep, one for a deferral). Built once at cold start when `PAGERDUTY_API_TOKEN` is set.
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use thiserror::Error;
 
 use crate::edge::retry::{read_refusal, seconds, Transient};
 use crate::edge::url::with_segments;
-use crate::pure::webhook::Reference;
+use crate::pure::webhook::{Incident, Reference};
 
 /// Version 2 of the REST API, as PagerDuty asks every client to say.
 const ACCEPT_V2: &str = "application/vnd.pagerduty+json;version=2";
@@ -76,6 +76,25 @@ struct AddedNote {
     user: Option<Reference>,
 }
 
+/// `GET /incidents`: one page.
+#[derive(Deserialize)]
+struct IncidentPage {
+    incidents: Vec<Incident>,
+    #[serde(default)]
+    more: bool,
+}
+
+/// `GET /incidents/{id}`.
+#[derive(Deserialize)]
+struct OneIncident {
+    incident: Incident,
+}
+
+/// PagerDuty's largest page, and the most pages read: 1,000 incidents in an hour is a storm the
+/// group rules are for.
+const INCIDENTS_PER_PAGE: usize = 100;
+const MAX_INCIDENT_PAGES: usize = 10;
+
 impl PagerDutyClient {
     /// `from` is the `From` header: the email of the user the notes are written as.
     pub fn new(http: reqwest::Client, api_url: Url, from: HeaderValue) -> Self {
@@ -104,6 +123,51 @@ impl PagerDutyClient {
             .json(&serde_json::json!({"note": {"content": content}}));
         let answer: NoteAnswer = self.send(request, authorization, timeout).await?;
         Ok(answer.note.user.and_then(|user| user.id))
+    }
+
+    /// The open incidents (triggered or acknowledged) created between `since` and `until`
+    /// (ISO 8601), page after page up to [`MAX_INCIDENT_PAGES`]; `timeout` is for each page.
+    pub async fn open_incidents(
+        &self,
+        authorization: &HeaderValue,
+        since: &str,
+        until: &str,
+        timeout: Duration,
+    ) -> Result<Vec<Incident>, PagerDutyError> {
+        let url = with_segments(self.api_url.clone(), &["incidents"]);
+        let mut incidents = Vec::new();
+        for page in 0..MAX_INCIDENT_PAGES {
+            let offset = (page * INCIDENTS_PER_PAGE).to_string();
+            let request = self.http.get(url.clone()).query(&[
+                ("statuses[]", "triggered"),
+                ("statuses[]", "acknowledged"),
+                ("since", since),
+                ("until", until),
+                ("limit", &INCIDENTS_PER_PAGE.to_string()),
+                ("offset", &offset),
+            ]);
+            let page: IncidentPage = self.send(request, authorization, timeout).await?;
+            let last = !page.more || page.incidents.is_empty();
+            incidents.extend(page.incidents);
+            if last {
+                break;
+            }
+        }
+        Ok(incidents)
+    }
+
+    /// `GET /incidents/{id}`: the incident as it is now.
+    pub async fn incident(
+        &self,
+        authorization: &HeaderValue,
+        incident_id: &str,
+        timeout: Duration,
+    ) -> Result<Incident, PagerDutyError> {
+        let url = with_segments(self.api_url.clone(), &["incidents", incident_id]);
+        let answer: OneIncident = self
+            .send(self.http.get(url), authorization, timeout)
+            .await?;
+        Ok(answer.incident)
     }
 
     async fn send<T: serde::de::DeserializeOwned>(

@@ -52,6 +52,13 @@ impl Budget {
         self.deadline.saturating_duration_since(now)
     }
 
+    /// A budget of at most `most` from `now`, inside this one: one step of a longer run.
+    pub fn at_most(&self, now: Instant, most: Duration) -> Budget {
+        Budget {
+            deadline: self.deadline.min(now + most),
+        }
+    }
+
     /// Whether another call, after waiting `delay`, would still have [`MIN_ATTEMPT`] to run.
     pub fn allows(&self, now: Instant, delay: Duration) -> bool {
         self.remaining(now) >= delay + MIN_ATTEMPT
@@ -74,6 +81,19 @@ pub fn backoff(retry: u32, retry_after: Option<Duration>, random: u64) -> Durati
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_step_of_a_run_ends_with_the_run_or_sooner() {
+        let now = Instant::now();
+        let run = Budget::new(now, Duration::from_secs(50), None);
+        let step = run.at_most(now, Duration::from_secs(4));
+        assert_eq!(step.remaining(now), Duration::from_secs(4));
+        let late = now + Duration::from_secs(48);
+        assert_eq!(
+            run.at_most(late, Duration::from_secs(4)).remaining(late),
+            Duration::from_secs(2)
+        );
+    }
 
     #[test]
     fn the_budget_never_passes_the_lambda_deadline() {

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::pure::follow::Progress;
 use crate::pure::session::Session;
 
 /// How long records are kept: PagerDuty retries for 48 hours, incidents rarely stay open a
@@ -14,6 +15,14 @@ pub const KEEP_RECORDS_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
 pub fn incident_key(incident_id: &str) -> String {
     format!("incident#{incident_id}")
 }
+
+/// The key of the follow-up's run lease: one run at a time posts notes.
+pub const RUN_LEASE_KEY: &str = "run#follow-up";
+
+/// The queues of the ledger's index: the incidents the follow-up visits. Records leave them
+/// when nothing more is to be done (a session closed out, a deferral started or skipped).
+pub const OPEN_QUEUE: &str = "open";
+pub const DEFERRED_QUEUE: &str = "deferred";
 
 /// The key of a group's record (the incidents `group_by` renders alike).
 pub fn group_key(group: &str) -> String {
@@ -76,6 +85,11 @@ pub enum IncidentRecord {
     Creating { holder: String, lease_until_ms: u64 },
     /// The session exists.
     Created { session: Session },
+    /// The routing policy waits before starting a session: until then, nothing; then the
+    /// follow-up starts it if the incident is still open.
+    Deferred { until_ms: u64 },
+    /// A deferred incident resolved before its time: no session, ever.
+    SkippedResolved,
 }
 
 /// What a delivery makes of an incident's record.
@@ -88,6 +102,10 @@ pub enum Standing {
     /// A claim whose lease ran out: its create may or may not have happened; whoever takes it
     /// over looks the session up before creating one.
     Abandoned,
+    /// Waiting for its deferral to end.
+    Deferred { until_ms: u64 },
+    /// Resolved before its deferral ended: never investigated.
+    SkippedResolved,
 }
 
 impl IncidentRecord {
@@ -100,8 +118,33 @@ impl IncidentRecord {
                 }
             }
             IncidentRecord::Creating { .. } => Standing::Abandoned,
+            IncidentRecord::Deferred { until_ms } => Standing::Deferred {
+                until_ms: *until_ms,
+            },
+            IncidentRecord::SkippedResolved => Standing::SkippedResolved,
         }
     }
+}
+
+/// An incident of an open session, as the follow-up finds it in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenIncident {
+    pub incident_id: String,
+    pub session: Session,
+    pub progress: Progress,
+}
+
+/// An incident whose session waits for its deferral to end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeferredIncident {
+    pub incident_id: String,
+    pub until_ms: u64,
+}
+
+/// When a deferred incident's session may start: `start_after` from when the incident was
+/// created, so the webhook and the sweep agree whoever comes first.
+pub fn deferred_until(created_at_ms: u64, start_after: Duration) -> u64 {
+    created_at_ms.saturating_add(start_after.as_millis() as u64)
 }
 
 /// When a record written at `now_ms` expires, in seconds since the epoch (DynamoDB's time to
@@ -169,6 +212,18 @@ mod tests {
         };
         assert_eq!(creating.standing(4, 40), GroupStanding::BeingCreated);
         assert_eq!(creating.standing(5, 40), GroupStanding::Claimable);
+    }
+
+    #[test]
+    fn a_deferral_counts_from_the_incidents_creation() {
+        let record = IncidentRecord::Deferred {
+            until_ms: deferred_until(1_000, Duration::from_secs(300)),
+        };
+        assert_eq!(record.standing(0), Standing::Deferred { until_ms: 301_000 });
+        assert_eq!(
+            IncidentRecord::SkippedResolved.standing(0),
+            Standing::SkippedResolved
+        );
     }
 
     #[test]

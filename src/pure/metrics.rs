@@ -30,6 +30,8 @@ pub struct Tally {
     pub incidents_grouped: u32,
     /// Incidents not investigated because a session budget was spent.
     pub sessions_capped: u32,
+    /// Incidents whose session waits for the policy's `start_after_minutes`.
+    pub incidents_deferred: u32,
     /// Time spent waiting for Devin, when it was called.
     pub devin_latency: Option<Duration>,
 }
@@ -49,33 +51,90 @@ impl Tally {
             ("LedgerErrors", self.ledger_errors),
             ("IncidentsGrouped", self.incidents_grouped),
             ("SessionsCapped", self.sessions_capped),
+            ("IncidentsDeferred", self.incidents_deferred),
         ];
-        let mut definitions: Vec<Value> = counts
-            .iter()
-            .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))
-            .collect();
-        let mut document = Map::new();
-        document.insert("FunctionName".into(), function.into());
-        for (name, count) in counts {
-            document.insert(name.into(), count.into());
-        }
-        if let Some(latency) = self.devin_latency {
-            definitions.push(json!({"Name": "DevinLatency", "Unit": "Milliseconds"}));
-            document.insert("DevinLatency".into(), json!(latency.as_secs_f64() * 1000.0));
-        }
-        document.insert(
-            "_aws".into(),
-            json!({
-                "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [["FunctionName"]],
-                    "Metrics": definitions,
-                }],
-            }),
-        );
-        Value::Object(document).to_string()
+        let latency = self.devin_latency.map(|latency| ("DevinLatency", latency));
+        emf(function, timestamp_ms, &counts, latency)
     }
+}
+
+/// What one run of the follow-up did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunTally {
+    pub findings_posted: u32,
+    pub questions_posted: u32,
+    /// Quota states noted on incidents: Devin stopped for want of credits or limits.
+    pub devin_quota_hits: u32,
+    pub sessions_closed_out: u32,
+    /// Open incidents the webhook never started a session for, started by the sweep.
+    pub sessions_started_by_sweep: u32,
+    pub deferred_started: u32,
+    /// Deferred incidents that resolved before their time.
+    pub deferred_skipped: u32,
+    /// Devin, PagerDuty or ledger calls that failed; what failed is tried again next run.
+    pub follow_up_errors: u32,
+}
+
+impl RunTally {
+    pub fn to_emf(&self, function: &str, timestamp_ms: u64) -> String {
+        let counts = [
+            ("FindingsPosted", self.findings_posted),
+            ("QuestionsPosted", self.questions_posted),
+            ("DevinQuotaHits", self.devin_quota_hits),
+            ("SessionsClosedOut", self.sessions_closed_out),
+            ("SessionsStartedBySweep", self.sessions_started_by_sweep),
+            ("DeferredStarted", self.deferred_started),
+            ("DeferredSkipped", self.deferred_skipped),
+            ("FollowUpErrors", self.follow_up_errors),
+        ];
+        emf(function, timestamp_ms, &counts, None)
+    }
+
+    /// Adds another part of the run's counts.
+    pub fn add(&mut self, other: RunTally) {
+        self.findings_posted += other.findings_posted;
+        self.questions_posted += other.questions_posted;
+        self.devin_quota_hits += other.devin_quota_hits;
+        self.sessions_closed_out += other.sessions_closed_out;
+        self.sessions_started_by_sweep += other.sessions_started_by_sweep;
+        self.deferred_started += other.deferred_started;
+        self.deferred_skipped += other.deferred_skipped;
+        self.follow_up_errors += other.follow_up_errors;
+    }
+}
+
+/// One EMF document: every count, and a latency in milliseconds when there is one.
+fn emf(
+    function: &str,
+    timestamp_ms: u64,
+    counts: &[(&str, u32)],
+    latency: Option<(&str, Duration)>,
+) -> String {
+    let mut definitions: Vec<Value> = counts
+        .iter()
+        .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))
+        .collect();
+    let mut document = Map::new();
+    document.insert("FunctionName".into(), function.into());
+    for (name, count) in counts {
+        document.insert((*name).into(), (*count).into());
+    }
+    if let Some((name, latency)) = latency {
+        definitions.push(json!({"Name": name, "Unit": "Milliseconds"}));
+        document.insert(name.into(), json!(latency.as_secs_f64() * 1000.0));
+    }
+    document.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["FunctionName"]],
+                "Metrics": definitions,
+            }],
+        }),
+    );
+    Value::Object(document).to_string()
 }
 
 #[cfg(test)]
@@ -106,6 +165,24 @@ mod tests {
     }
 
     #[test]
+    fn a_follow_up_run_has_its_own_metrics() {
+        let run = RunTally {
+            sessions_started_by_sweep: 2,
+            devin_quota_hits: 1,
+            ..RunTally::default()
+        };
+        let emf: Value = serde_json::from_str(&run.to_emf("follow-up", 7)).unwrap();
+        assert_eq!(emf["SessionsStartedBySweep"], 2);
+        assert_eq!(emf["DevinQuotaHits"], 1);
+        assert_eq!(emf["FindingsPosted"], 0);
+        assert!(emf.get("SessionsStarted").is_none());
+        assert_eq!(
+            emf["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            "FindingsPosted"
+        );
+    }
+
+    #[test]
     fn latency_is_left_out_when_devin_was_not_called() {
         let emf: Value = serde_json::from_str(&Tally::default().to_emf("f", 0)).unwrap();
         assert!(emf.get("DevinLatency").is_none());
@@ -114,7 +191,7 @@ mod tests {
                 .as_array()
                 .unwrap()
                 .len(),
-            10
+            11
         );
     }
 }

@@ -8,6 +8,8 @@
 
 pub mod brief;
 pub mod budget;
+pub mod findings;
+pub mod follow;
 pub mod ledger;
 pub mod messages;
 pub mod metrics;
@@ -19,6 +21,7 @@ pub mod secret;
 pub mod session;
 pub mod sources;
 pub mod spend;
+pub mod sweep;
 pub mod template;
 pub mod throttle;
 pub mod timestamp;

@@ -40,8 +40,12 @@ pub fn session_started_note(
     if let Some(cap) = decision.max_acu_limit {
         note.push_str(&format!("; at most {cap} ACUs"));
     }
+    note.push_str(".\n");
+    if decision.structured_output {
+        note.push_str("Its findings and questions will be noted here as it works. ");
+    }
     note.push_str(&format!(
-        ".\nNotes you add here reach Devin; resolving the incident asks it to wrap up. (Session {})",
+        "Notes you add here reach Devin; resolving the incident asks it to wrap up. (Session {})",
         session.session_id
     ));
     note
@@ -76,6 +80,15 @@ pub fn capped_note(slot: &Slot) -> String {
         slot.limit,
         slot.cap,
         timestamp::utc_minute(slot.refills_at_ms)
+    )
+}
+
+/// The note on an incident whose session the routing policy defers.
+pub fn deferred_note(rule: &str, until_ms: u64) -> String {
+    format!(
+        "{BRIDGE_NOTE_MARKER} Devin will start investigating this incident at {} if it is still \
+         open then (routing rule {rule} waits: incidents that resolve themselves cost nothing).",
+        timestamp::utc_minute(until_ms)
     )
 }
 
@@ -125,6 +138,7 @@ mod tests {
         ));
         assert!(note.contains("root cause") && note.contains("hotfix pull request"));
         assert!(note.contains("Routing rule: defaults") && note.contains("devin-abc"));
+        assert!(note.contains("findings and questions will be noted here"));
     }
 
     #[test]
@@ -167,6 +181,12 @@ mod tests {
         let shadow = shadow_note(&decision, &request, Some("checkout-api"));
         assert!(shadow.starts_with("[pagerduty-devin-bridge] Shadow mode (routing rule defaults)"));
         assert!(shadow.ends_with(&request.prompt));
+        assert_eq!(
+            deferred_note("flaky", 1_795_860_000_000),
+            "[pagerduty-devin-bridge] Devin will start investigating this incident at 2026-11-28 \
+             10:00 UTC if it is still open then (routing rule flaky waits: incidents that resolve \
+             themselves cost nothing)."
+        );
         assert_eq!(decision.max_acu_limit, NonZeroU32::new(10));
     }
 }

@@ -42,9 +42,52 @@ fn escape(json: String) -> String {
     escaped
 }
 
+/// Text written by someone else (Devin's findings, its questions) for a note people read: no
+/// control characters but line breaks, no separators or bidirectional controls, no more than
+/// one blank line at a time, trimmed, and cut to `max_chars` with an ellipsis.
+pub fn plain(text: &str, max_chars: usize) -> String {
+    let mut cleaned = String::with_capacity(text.len().min(max_chars * 4));
+    let mut newlines = 0;
+    for c in text.trim().chars() {
+        let c = match c {
+            '\r' => continue,
+            '\t' => ' ',
+            '\n' => '\n',
+            c if c.is_control() || needs_escape(c) => continue,
+            c => c,
+        };
+        newlines = if c == '\n' { newlines + 1 } else { 0 };
+        if newlines <= 2 {
+            cleaned.push(c);
+        }
+    }
+    let cleaned = cleaned.trim_end();
+    if cleaned.chars().count() <= max_chars {
+        return cleaned.to_owned();
+    }
+    let mut cut: String = cleaned.chars().take(max_chars.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// [`plain`] on one line: line breaks become spaces.
+pub fn plain_line(text: &str, max_chars: usize) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    plain(&one_line, max_chars)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_text_keeps_lines_and_drops_what_could_deceive_a_reader() {
+        let text = "  Root\u{202e} cause:\u{0}\tpool\r\n\n\n\n\nexhausted\u{2028}  ";
+        assert_eq!(plain(text, 100), "Root cause: pool\n\nexhausted");
+        assert_eq!(plain("abcdef", 4), "abc…");
+        assert_eq!(plain("abcd", 4), "abcd");
+        assert_eq!(plain_line("a\n b\n\nc", 10), "a b c");
+    }
 
     #[test]
     fn separators_and_bidi_controls_are_escaped_and_read_back() {

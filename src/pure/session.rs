@@ -5,6 +5,8 @@ use std::num::NonZeroU32;
 
 use serde::{Deserialize, Serialize};
 
+use crate::pure::webhook::null_as_empty;
+
 pub const TRIAGE_TAG: &str = "pagerduty-triage";
 pub const INCIDENT_TAG_PREFIX: &str = "pagerduty-incident:";
 pub const SERVICE_TAG_PREFIX: &str = "service:";
@@ -29,6 +31,10 @@ pub struct SessionRequest {
     pub knowledge_ids: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repos: Option<Vec<String>>,
+    /// The findings Devin keeps current as it works (`pure::findings`); left out when the
+    /// policy turns them off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub structured_output_schema: Option<serde_json::Value>,
 }
 
 /// The parts of Devin's session answer the bridge uses; unknown fields are ignored.
@@ -62,12 +68,191 @@ impl ListedSession {
     }
 }
 
+/// A session as `GET .../sessions/{devin_id}` shows it: what the follow-up reads.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct SessionState {
+    pub status: Option<String>,
+    pub status_detail: Option<String>,
+    /// Shaped by the schema the session was created with; anything at all when Devin did not
+    /// follow it.
+    pub structured_output: Option<serde_json::Value>,
+    #[serde(deserialize_with = "null_as_empty")]
+    pub pull_requests: Vec<PullRequest>,
+    pub is_archived: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct PullRequest {
+    pub pr_url: Option<String>,
+    pub pr_state: Option<String>,
+}
+
+/// What a session is doing, as far as the responders are concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    Working,
+    /// Devin stopped to ask a person something.
+    WaitingForPerson,
+    /// Devin stopped because the organization ran out of what it may spend; the detail says
+    /// which.
+    OutOfQuota(String),
+    /// It will not work on this any more: the detail (`exit`, `error`, `finished`, ...).
+    Ended(String),
+}
+
+/// The quota states of `status_detail`: Devin stopped for want of credits or limits, not
+/// because the work is done.
+const QUOTA_DETAILS: [&str; 7] = [
+    "usage_limit_exceeded",
+    "org_usage_limit_exceeded",
+    "total_session_limit_exceeded",
+    "out_of_credits",
+    "out_of_quota",
+    "no_quota_allocation",
+    "payment_declined",
+];
+
+impl SessionState {
+    pub fn phase(&self) -> Phase {
+        let status = self.status.as_deref().unwrap_or_default();
+        let detail = self.status_detail.as_deref().unwrap_or_default();
+        if matches!(status, "exit" | "error") {
+            return Phase::Ended(status.to_owned());
+        }
+        if detail == "finished" {
+            return Phase::Ended(detail.to_owned());
+        }
+        if QUOTA_DETAILS.contains(&detail) {
+            return Phase::OutOfQuota(detail.to_owned());
+        }
+        if matches!(detail, "waiting_for_user" | "waiting_for_approval") {
+            return Phase::WaitingForPerson;
+        }
+        Phase::Working
+    }
+
+    /// The pull requests' links, in Devin's order.
+    pub fn pull_request_urls(&self) -> impl Iterator<Item = &str> {
+        self.pull_requests
+            .iter()
+            .filter_map(|pr| pr.pr_url.as_deref())
+    }
+}
+
+/// One message of a session (`GET .../messages`), oldest first.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct SessionMessage {
+    pub event_id: Option<String>,
+    pub message: String,
+    /// `devin`, or `user`.
+    pub source: Option<String>,
+    pub created_at: Option<i64>,
+}
+
+impl SessionMessage {
+    pub fn is_from_devin(&self) -> bool {
+        self.source.as_deref() == Some("devin")
+    }
+}
+
+/// The question a session waiting for a person asks: its last message, when Devin wrote it.
+pub fn open_question(messages: &[SessionMessage]) -> Option<&SessionMessage> {
+    messages
+        .last()
+        .filter(|last| last.is_from_devin() && !last.message.trim().is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn listed(json: &str) -> ListedSession {
         serde_json::from_str(json).unwrap()
+    }
+
+    fn state(json: &str) -> SessionState {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_sessions_phase_comes_from_its_status_and_detail() {
+        for (json, phase) in [
+            (
+                r#"{"status":"running","status_detail":"working"}"#,
+                Phase::Working,
+            ),
+            (r#"{"status":"new"}"#, Phase::Working),
+            (r#"{}"#, Phase::Working),
+            (
+                r#"{"status":"running","status_detail":"waiting_for_user"}"#,
+                Phase::WaitingForPerson,
+            ),
+            (
+                r#"{"status":"suspended","status_detail":"waiting_for_approval"}"#,
+                Phase::WaitingForPerson,
+            ),
+            (
+                r#"{"status":"suspended","status_detail":"out_of_credits"}"#,
+                Phase::OutOfQuota("out_of_credits".into()),
+            ),
+            (
+                r#"{"status":"suspended","status_detail":"org_usage_limit_exceeded"}"#,
+                Phase::OutOfQuota("org_usage_limit_exceeded".into()),
+            ),
+            (r#"{"status":"exit"}"#, Phase::Ended("exit".into())),
+            (
+                r#"{"status":"error","status_detail":"out_of_credits"}"#,
+                Phase::Ended("error".into()),
+            ),
+            (
+                r#"{"status":"suspended","status_detail":"finished"}"#,
+                Phase::Ended("finished".into()),
+            ),
+            (
+                r#"{"status":"suspended","status_detail":"inactivity"}"#,
+                Phase::Working,
+            ),
+        ] {
+            assert_eq!(state(json).phase(), phase, "{json}");
+        }
+    }
+
+    #[test]
+    fn pull_requests_may_be_null_and_unknown_fields_are_ignored() {
+        let s = state(
+            r#"{"status":"running","pull_requests":null,"acus_consumed":3,"structured_output":null}"#,
+        );
+        assert!(s.pull_requests.is_empty() && s.structured_output.is_none());
+        let s = state(
+            r#"{"pull_requests":[{"pr_url":"https://github.com/acme/api/pull/7","pr_state":"open"},{}]}"#,
+        );
+        assert_eq!(
+            s.pull_request_urls().collect::<Vec<_>>(),
+            ["https://github.com/acme/api/pull/7"]
+        );
+    }
+
+    #[test]
+    fn the_open_question_is_devins_last_message() {
+        let messages: Vec<SessionMessage> = serde_json::from_str(
+            r#"[{"event_id":"e1","message":"Started.","source":"devin"},
+                {"event_id":"e2","message":"Which region?","source":"devin"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            open_question(&messages).unwrap().event_id.as_deref(),
+            Some("e2")
+        );
+        let answered: Vec<SessionMessage> = serde_json::from_str(
+            r#"[{"event_id":"e2","message":"Which region?","source":"devin"},
+                {"event_id":"e3","message":"eu-west-1","source":"user"}]"#,
+        )
+        .unwrap();
+        assert_eq!(open_question(&answered), None);
+        assert_eq!(open_question(&[]), None);
     }
 
     #[test]

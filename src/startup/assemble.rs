@@ -14,8 +14,9 @@ use crate::edge::devin::DevinClient;
 use crate::edge::ledger::{DynamoLedger, Ledger, MemoryLedger};
 use crate::edge::pagerduty::PagerDutyClient;
 use crate::edge::secrets_store::SecretStore;
+use crate::follow_up::FollowUp;
 use crate::pure::secret::{SecretSource, Secrets, SecretsError};
-use crate::startup::settings::{Settings, SettingsError};
+use crate::startup::settings::{follow_up_options, Settings, SettingsError};
 
 /// Why a cold start stopped. Each says what to fix, in one line.
 #[derive(Debug, Error)]
@@ -30,12 +31,28 @@ pub enum ColdStartError {
         "PAGERDUTY_FROM_EMAIL is not set: PagerDuty needs it to add notes with PAGERDUTY_API_TOKEN"
     )]
     NoFromEmail,
+    #[error(
+        "PAGERDUTY_API_TOKEN is not set: ROUTING_CONFIG defers sessions (start_after_minutes), and the follow-up needs the token to see whether a deferred incident is still open"
+    )]
+    DeferralWithoutToken,
+    #[error(
+        "LEDGER_TABLE is not set: the follow-up reads the sessions the webhook function recorded there"
+    )]
+    NoSharedLedger,
 }
 
 /// The cold start: settings and secrets through `env` (`std::env::var` in production), the
 /// HTTP client built while Secrets Manager answers, the ledger, then [`assemble`].
 pub async fn cold_start(env: impl Fn(&str) -> Option<String>) -> Result<Bridge, ColdStartError> {
     let settings = Settings::from_lookup(&env)?;
+    build(settings, &env).await
+}
+
+/// The cold start from its settings.
+async fn build(
+    settings: Settings,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Bridge, ColdStartError> {
     let (aws, http) = tokio::join!(
         async {
             let config = aws_config(&settings).await;
@@ -44,7 +61,7 @@ pub async fn cold_start(env: impl Fn(&str) -> Option<String>) -> Result<Bridge, 
                     let client = aws_sdk_secretsmanager::Client::new(config);
                     SecretStore::from_secrets_manager(client, secret_id, settings.secrets_ttl).await
                 }
-                _ => Secrets::from_lookup(&env).map(SecretStore::fixed),
+                _ => Secrets::from_lookup(env).map(SecretStore::fixed),
             };
             (secrets, ledger(&settings, config.as_ref()))
         },
@@ -53,6 +70,32 @@ pub async fn cold_start(env: impl Fn(&str) -> Option<String>) -> Result<Bridge, 
     let ((secrets, ledger), http) = (aws, http.map_err(ColdStartError::HttpClient)?);
     let function_name = env("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "local".into());
     assemble(settings, secrets?, ledger, http, function_name).await
+}
+
+/// The follow-up's cold start: the same bridge as the webhook function's, its own options, and
+/// a ledger it shares with the webhook function (in dry run, any).
+pub async fn cold_start_follow_up(
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<FollowUp, ColdStartError> {
+    let options = follow_up_options(&env)?;
+    let settings = Settings::from_lookup(&env)?;
+    if settings.ledger_table.is_none() && !settings.dry_run {
+        return Err(ColdStartError::NoSharedLedger);
+    }
+    let bridge = build(settings, &env).await?;
+    let follow_up = FollowUp::new(bridge, options.clone());
+    let sweeps = follow_up.sweeps().await;
+    tracing::info!(
+        run_budget_s = options.run_budget.as_secs(),
+        sweep = sweeps,
+        sweep_lookback_min = options.lookback.as_secs() / 60,
+        sweep_grace_min = options.grace.as_secs() / 60,
+        "follow-up ready"
+    );
+    if !sweeps {
+        tracing::info!("PAGERDUTY_API_TOKEN is not set: the sweep is off (open incidents without a session are not looked for)");
+    }
+    Ok(follow_up)
 }
 
 /// The AWS configuration Secrets Manager and the ledger share, when either is used: region,
@@ -127,6 +170,9 @@ pub async fn assemble(
         (None, Some(_)) => return Err(ColdStartError::NoFromEmail),
         (None, None) => None,
     };
+    if settings.policy.defers() && current.pagerduty_authorization().is_none() {
+        return Err(ColdStartError::DeferralWithoutToken);
+    }
 
     tracing::info!(
         devin_api_url = %settings.devin_api_url,

@@ -1,6 +1,14 @@
 //! The process-wide parts of a cold start, the same for every binary: logging as Lambda asks,
 //! the TLS trust store, and telling the Lambda Runtime API why a cold start failed.
 
+use std::future::Future;
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime};
+
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -102,6 +110,52 @@ pub fn trust_the_ca_bundle_file() {
         // Still one thread: the runtime is current-thread and nothing else has started.
         std::env::set_var("SSL_CERT_FILE", bundle);
     }
+}
+
+/// A function's process, the same for every binary: logging, the trust store, the cold start
+/// (built once; a failure says why in one line, tells the Runtime API, and stops), then one
+/// `handle` per invocation, borrowing what the cold start built, until the runtime stops. A
+/// panic fails that invocation only (the release profile unwinds; the runtime catches it).
+pub async fn serve<State, Event, Answer>(
+    cold_start: impl Future<Output = Result<State, ColdStartError>>,
+    handle: impl AsyncFn(&State, Event, Option<Instant>) -> Answer,
+) -> ExitCode
+where
+    Event: DeserializeOwned,
+    Answer: Serialize,
+{
+    init_logging();
+    trust_the_ca_bundle_file();
+    let state = match cold_start.await {
+        Ok(state) => state,
+        Err(err) => {
+            tracing::error!(error = %err, "cold start failed");
+            report_init_error(&err).await;
+            return ExitCode::FAILURE;
+        }
+    };
+    let (state, handle) = (&state, &handle);
+    let served = lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
+        let deadline = deadline_of(event.context.deadline());
+        Ok::<_, lambda_runtime::Error>(handle(state, event.payload, deadline).await)
+    }))
+    .await;
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = %err, "the Lambda runtime stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Lambda gives an invocation's deadline as wall-clock time; the functions count in monotonic
+/// time. A deadline already past when the invocation starts is not Lambda's (whose invocations
+/// have at least a second): local emulators send one (`cargo lambda watch` does), and it counts
+/// as unknown.
+pub fn deadline_of(deadline: SystemTime) -> Option<Instant> {
+    let left = deadline.duration_since(SystemTime::now()).ok()?;
+    (left > Duration::ZERO).then(|| Instant::now() + left)
 }
 
 /// Tells Lambda why the cold start failed (`/runtime/init/error`), so the reason shows in the

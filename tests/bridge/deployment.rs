@@ -30,16 +30,37 @@ fn local_env_holds_the_secrets_the_sample_events_are_signed_with() {
     assert_eq!(env["DEVIN_DRY_RUN"], "true");
 }
 
+/// The text of one resource of `template.yaml`: its lines, up to the next line indented as
+/// little as its name.
+fn resource<'a>(template: &'a str, name: &str) -> &'a str {
+    let start = template
+        .find(&format!("\n  {name}:\n"))
+        .unwrap_or_else(|| panic!("template.yaml has no {name}"))
+        + 1;
+    let rest = &template[start..];
+    let end = rest
+        .match_indices("\n  ")
+        .map(|(at, _)| at)
+        .find(|&at| !rest[at + 3..].starts_with(' '))
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
 #[test]
 fn sam_local_gets_the_same_settings_and_the_template_declares_each() {
     let sam: serde_json::Value = serde_json::from_str(&read("events/local/sam-env.json")).unwrap();
-    let sam = sam["BridgeFunction"].as_object().unwrap();
     let template = read("template.yaml");
+    for function in ["BridgeFunction", "FollowUpFunction"] {
+        let declared = resource(&template, function);
+        for key in sam[function].as_object().unwrap().keys() {
+            assert!(
+                declared.contains(&format!("\n          {key}: ")),
+                "{function} does not declare {key}, so sam local would drop it"
+            );
+        }
+    }
+    let sam = sam["BridgeFunction"].as_object().unwrap();
     for (key, value) in sam {
-        assert!(
-            template.contains(&format!("\n          {key}: ")),
-            "template.yaml does not declare {key}, so sam local would drop it"
-        );
         if ["BRIDGE_SECRET_ID", "LEDGER_TABLE"].contains(&key.as_str()) {
             assert_eq!(
                 value, "",
@@ -50,4 +71,19 @@ fn sam_local_gets_the_same_settings_and_the_template_declares_each() {
         }
     }
     assert_eq!(sam.len(), local_env().len() + 2);
+}
+
+#[test]
+fn the_schedule_sends_the_sample_scheduled_event() {
+    let template = read("template.yaml");
+    let follow_up = resource(&template, "FollowUpFunction");
+    let input = follow_up
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Input: "))
+        .expect("the schedule's Input");
+    let input: serde_json::Value =
+        serde_json::from_str(input.trim_matches('\'')).expect("JSON input");
+    let sample: serde_json::Value = serde_json::from_str(&read("events/scheduled.json")).unwrap();
+    assert_eq!(input, sample);
+    assert!(follow_up.contains("Binary: follow-up"));
 }

@@ -10,6 +10,7 @@ mod support;
 mod connection_reuse;
 mod delivery_guarantees;
 mod deployment;
+mod follow_up;
 mod handler;
 mod hostile;
 mod lambda_e2e;

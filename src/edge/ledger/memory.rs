@@ -5,22 +5,44 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::edge::ledger::{Claim, GroupClaim};
+use crate::pure::follow::{Mark, Progress};
 use crate::pure::ledger::{
-    group_key, incident_key, GroupRecord, GroupStanding, IncidentRecord, OpenGroup, Standing,
+    group_key, incident_key, DeferredIncident, GroupRecord, GroupStanding, IncidentRecord,
+    OpenGroup, OpenIncident, Standing, DEFERRED_QUEUE, OPEN_QUEUE,
 };
 use crate::pure::session::Session;
 use crate::pure::spend::Slot;
 
 #[derive(Debug, Clone)]
 enum Item {
-    Incident(IncidentRecord),
+    Incident(Entry),
     Group(GroupRecord),
     Count(u32),
+}
+
+/// An incident's record, the follow-up queue it is in, and what was posted on it.
+#[derive(Debug, Clone)]
+struct Entry {
+    record: IncidentRecord,
+    queue: Option<&'static str>,
+    progress: Progress,
+}
+
+impl Entry {
+    fn item(record: IncidentRecord, queue: Option<&'static str>) -> Item {
+        Item::Incident(Entry {
+            record,
+            queue,
+            progress: Progress::default(),
+        })
+    }
 }
 
 #[derive(Default)]
 pub struct MemoryLedger {
     items: Mutex<HashMap<String, Item>>,
+    /// The follow-up's run lease: its holder and when it ends.
+    run_lease: Mutex<Option<(String, u64)>>,
 }
 
 impl MemoryLedger {
@@ -37,6 +59,7 @@ impl MemoryLedger {
             None => Claim::New,
             Some(record) => match record.standing(now_ms) {
                 Standing::Abandoned => Claim::TakenOver,
+                Standing::Deferred { .. } | Standing::SkippedResolved => Claim::New,
                 _ => return Claim::Held(record.clone()),
             },
         };
@@ -45,7 +68,7 @@ impl MemoryLedger {
             holder,
             lease_until_ms,
         };
-        items.insert(key, Item::Incident(record));
+        items.insert(key, Entry::item(record, None));
         claim
     }
 
@@ -56,7 +79,8 @@ impl MemoryLedger {
             return false;
         }
         let session = session.clone();
-        items.insert(key, Item::Incident(IncidentRecord::Created { session }));
+        let record = IncidentRecord::Created { session };
+        items.insert(key, Entry::item(record, Some(OPEN_QUEUE)));
         true
     }
 
@@ -80,8 +104,111 @@ impl MemoryLedger {
             return false;
         }
         let session = session.clone();
-        items.insert(key, Item::Incident(IncidentRecord::Created { session }));
+        let record = IncidentRecord::Created { session };
+        items.insert(key, Entry::item(record, Some(OPEN_QUEUE)));
         true
+    }
+
+    /// Records the deferral, unless the incident has a record: then that record.
+    pub fn defer(&self, incident_id: &str, until_ms: u64) -> Option<IncidentRecord> {
+        let mut items = self.items.lock().unwrap();
+        let key = incident_key(incident_id);
+        if let Some(record) = incident(items.get(&key)) {
+            return Some(record.clone());
+        }
+        let record = IncidentRecord::Deferred { until_ms };
+        items.insert(key, Entry::item(record, Some(DEFERRED_QUEUE)));
+        None
+    }
+
+    pub fn skip_resolved(&self, incident_id: &str) {
+        let mut items = self.items.lock().unwrap();
+        let key = incident_key(incident_id);
+        if let Some(Item::Incident(entry)) = items.get(&key) {
+            if matches!(entry.record, IncidentRecord::Deferred { .. }) {
+                items.insert(key, Entry::item(IncidentRecord::SkippedResolved, None));
+            }
+        }
+    }
+
+    pub fn open_incidents(&self) -> Vec<OpenIncident> {
+        let items = self.items.lock().unwrap();
+        let mut open: Vec<OpenIncident> = items
+            .iter()
+            .filter_map(|(key, item)| match item {
+                Item::Incident(Entry {
+                    record: IncidentRecord::Created { session },
+                    queue: Some(OPEN_QUEUE),
+                    progress,
+                }) => Some(OpenIncident {
+                    incident_id: key.trim_start_matches("incident#").to_owned(),
+                    session: session.clone(),
+                    progress: progress.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        open.sort_by(|a, b| a.incident_id.cmp(&b.incident_id));
+        open
+    }
+
+    pub fn deferred_incidents(&self) -> Vec<DeferredIncident> {
+        let items = self.items.lock().unwrap();
+        let mut deferred: Vec<DeferredIncident> = items
+            .iter()
+            .filter_map(|(key, item)| match item {
+                Item::Incident(Entry {
+                    record: IncidentRecord::Deferred { until_ms },
+                    queue: Some(DEFERRED_QUEUE),
+                    ..
+                }) => Some(DeferredIncident {
+                    incident_id: key.trim_start_matches("incident#").to_owned(),
+                    until_ms: *until_ms,
+                }),
+                _ => None,
+            })
+            .collect();
+        deferred.sort_by(|a, b| a.incident_id.cmp(&b.incident_id));
+        deferred
+    }
+
+    /// Records what was posted on the incident, while its session is `session_id`.
+    pub fn mark(&self, incident_id: &str, session_id: &str, mark: &Mark) {
+        let mut items = self.items.lock().unwrap();
+        let Some(Item::Incident(entry)) = items.get_mut(&incident_key(incident_id)) else {
+            return;
+        };
+        let ours = matches!(&entry.record, IncidentRecord::Created { session } if session.session_id == session_id);
+        if !ours {
+            return;
+        }
+        match mark {
+            Mark::Findings(hash) => entry.progress.posted = Some(hash.clone()),
+            Mark::Asked(id) => entry.progress.asked = Some(id.clone()),
+            Mark::Quota(detail) => entry.progress.quota = Some(detail.clone()),
+            Mark::ClosedOut(hash) => {
+                if let Some(hash) = hash {
+                    entry.progress.posted = Some(hash.clone());
+                }
+                entry.queue = None;
+            }
+        }
+    }
+
+    pub fn take_run_lease(&self, holder: &str, now_ms: u64, until_ms: u64) -> bool {
+        let mut lease = self.run_lease.lock().unwrap();
+        if lease.as_ref().is_some_and(|(_, until)| *until > now_ms) {
+            return false;
+        }
+        *lease = Some((holder.to_owned(), until_ms));
+        true
+    }
+
+    pub fn release_run_lease(&self, holder: &str) {
+        let mut lease = self.run_lease.lock().unwrap();
+        if lease.as_ref().is_some_and(|(held_by, _)| held_by == holder) {
+            *lease = None;
+        }
     }
 
     pub fn group(&self, group: &str) -> Option<GroupRecord> {
@@ -203,7 +330,7 @@ impl MemoryLedger {
 
 fn incident(item: Option<&Item>) -> Option<&IncidentRecord> {
     match item {
-        Some(Item::Incident(record)) => Some(record),
+        Some(Item::Incident(entry)) => Some(&entry.record),
         _ => None,
     }
 }

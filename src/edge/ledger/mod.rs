@@ -4,6 +4,7 @@
 //! process (local runs).
 
 mod dynamo;
+mod follow;
 mod memory;
 
 use std::future::Future;
@@ -64,7 +65,7 @@ impl Ledger {
     }
 
     /// Claims `incident_id` for `holder` until `lease_until_ms`, unless another delivery's
-    /// claim is live or the session exists.
+    /// claim is live or the session exists. A deferred incident is claimed like a new one.
     pub async fn claim(
         &self,
         incident_id: &str,

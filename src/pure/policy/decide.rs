@@ -5,7 +5,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use crate::pure::policy::rules::{
-    Action, Limits, Policy, DEFAULTS, DEFAULT_GROUP_WINDOW_MINUTES, DEFAULT_MAX_ACU_LIMIT,
+    Action, Limits, Policy, DEFAULTS, DEFAULT_GROUP_WINDOW, DEFAULT_MAX_ACU_LIMIT,
 };
 use crate::pure::template::Template;
 use crate::pure::webhook::Incident;
@@ -30,6 +30,10 @@ pub struct Decision<'a> {
     pub group_window: Duration,
     /// The deciding rule's own budget.
     pub limits: Limits,
+    /// Whether the session keeps structured findings.
+    pub structured_output: bool,
+    /// How long after the incident's creation its session may start; `None`: at once.
+    pub start_after: Option<Duration>,
 }
 
 impl Policy {
@@ -76,15 +80,18 @@ impl Policy {
                 .and_then(|ids| ids.as_deref()),
             repos: pick(&fields.repos, &defaults.repos).and_then(|repos| repos.as_deref()),
             group_by: pick(&fields.group_by, &defaults.group_by).and_then(Option::as_ref),
-            group_window: Duration::from_secs(
-                60 * u64::from(
-                    pick(&fields.group_window_minutes, &defaults.group_window_minutes)
-                        .map_or(DEFAULT_GROUP_WINDOW_MINUTES, |window| window.0),
-                ),
-            ),
+            group_window: pick(&fields.group_window_minutes, &defaults.group_window_minutes)
+                .map_or(DEFAULT_GROUP_WINDOW, |window| window.duration()),
             limits: pick(&fields.limits, &defaults.limits)
                 .copied()
                 .unwrap_or_default(),
+            structured_output: pick(&fields.structured_output, &defaults.structured_output)
+                .copied()
+                .unwrap_or(true),
+            start_after: pick(&fields.start_after_minutes, &defaults.start_after_minutes)
+                .copied()
+                .flatten()
+                .map(|after| after.duration()),
         }
     }
 }
@@ -314,8 +321,40 @@ mod tests {
                 group_by: None,
                 group_window: Duration::from_secs(30 * 60),
                 limits: Limits::default(),
+                structured_output: true,
+                start_after: None,
             }
         );
+    }
+
+    #[test]
+    fn findings_and_deferral_follow_rule_over_defaults() {
+        let p = policy(
+            r#"{"defaults": {"start_after_minutes": 5, "structured_output": false},
+                "rules": [
+                    {"name": "now", "when": {"priority": ["P1"]}, "start_after_minutes": null,
+                     "structured_output": true},
+                    {"name": "later"}
+                ]}"#,
+        );
+        let now = p.decide(INCIDENT_TRIGGERED, &incident());
+        assert_eq!(
+            (now.rule, now.start_after, now.structured_output),
+            ("now", None, true)
+        );
+        let later = p.decide(
+            INCIDENT_TRIGGERED,
+            &Incident {
+                priority: None,
+                ..incident()
+            },
+        );
+        assert_eq!(later.rule, "later");
+        assert_eq!(later.start_after, Some(Duration::from_secs(300)));
+        assert!(!later.structured_output);
+        assert!(p.defers() && !Policy::default().defers());
+        let lifted = policy(r#"{"rules": [{"name": "r", "start_after_minutes": null}]}"#);
+        assert!(!lifted.defers());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! fields it sets, and the defaults those fields override.
 
 use std::num::NonZeroU32;
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -19,7 +20,7 @@ pub const DEFAULTS: &str = "defaults";
 /// The ACU cap of every session when the policy names none (`null` lifts it).
 pub const DEFAULT_MAX_ACU_LIMIT: u32 = 10;
 /// How long a group takes new incidents after its session started, when the policy says not.
-pub const DEFAULT_GROUP_WINDOW_MINUTES: u32 = 30;
+pub const DEFAULT_GROUP_WINDOW: Duration = Duration::from_secs(30 * 60);
 /// A group closes at this many incidents: the next one starts a new group.
 pub const MAX_GROUP_INCIDENTS: u32 = 40;
 
@@ -85,23 +86,41 @@ pub(super) struct RuleFields {
     pub(super) group_window_minutes: Option<GroupWindow>,
     /// This rule's own budget (counted per rule).
     pub(super) limits: Option<Limits>,
+    /// Whether sessions keep structured findings for the follow-up to post (default: yes).
+    pub(super) structured_output: Option<bool>,
+    /// Wait this long after the incident was created before starting its session: incidents
+    /// that resolve themselves in the meantime cost nothing. `null` turns a default off.
+    #[serde(default, deserialize_with = "explicit")]
+    pub(super) start_after_minutes: Option<Option<StartAfter>>,
+}
+
+/// A number of minutes from `MIN` to `MAX`, refused with its bounds when outside them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Minutes<const MIN: u32, const MAX: u32>(pub u32);
+
+impl<const MIN: u32, const MAX: u32> Minutes<MIN, MAX> {
+    pub fn duration(self) -> Duration {
+        Duration::from_secs(60 * u64::from(self.0))
+    }
+}
+
+impl<'de, const MIN: u32, const MAX: u32> Deserialize<'de> for Minutes<MIN, MAX> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let minutes = u32::deserialize(deserializer)?;
+        if !(MIN..=MAX).contains(&minutes) {
+            return Err(serde::de::Error::custom(format!(
+                "{minutes} is not a number of minutes from {MIN} to {MAX}"
+            )));
+        }
+        Ok(Minutes(minutes))
+    }
 }
 
 /// `group_window_minutes`: from 1 minute to a day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GroupWindow(pub u32);
+pub type GroupWindow = Minutes<1, 1440>;
 
-impl<'de> Deserialize<'de> for GroupWindow {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let minutes = u32::deserialize(deserializer)?;
-        if !(1..=1440).contains(&minutes) {
-            return Err(serde::de::Error::custom(format!(
-                "{minutes} is not a number of minutes from 1 to 1440"
-            )));
-        }
-        Ok(GroupWindow(minutes))
-    }
-}
+/// `start_after_minutes`: from 1 minute to an hour (the sweep looks an hour back by default).
+pub type StartAfter = Minutes<1, 60>;
 
 pub(super) fn default_event_types() -> Vec<String> {
     vec![INCIDENT_TRIGGERED.to_owned()]
@@ -136,6 +155,14 @@ impl Policy {
     /// The budgets of the whole bridge.
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// Whether some incidents' sessions wait (`start_after_minutes`): the follow-up starts
+    /// them, and needs PagerDuty's token to see whether they are still open.
+    pub fn defers(&self) -> bool {
+        std::iter::once(&self.defaults)
+            .chain(self.rules.iter().map(|rule| &rule.fields))
+            .any(|fields| matches!(fields.start_after_minutes, Some(Some(_))))
     }
 
     /// Each rule's name, its action and whether it groups, in order, then the defaults': for

@@ -1,6 +1,7 @@
 //! The function's plain (non-secret) settings, read once at cold start; each wrong one stops it
 //! with one line naming it. How each kind of value is read is in [`read`].
 
+mod follow_up;
 mod read;
 
 use std::time::Duration;
@@ -14,6 +15,7 @@ use crate::delivery::bridge::{
 use crate::pure::policy::{Policy, PolicyError};
 use crate::pure::secret::SecretSource;
 use crate::pure::sources::SourceAllowlist;
+pub use follow_up::follow_up_options;
 use read::{at_most, base_url, flag, from_email, org_id, positive};
 
 pub const DEFAULT_DEVIN_API_URL: &str = "https://api.devin.ai";

@@ -1,5 +1,7 @@
-//! A Devin v3 API on loopback: creates sessions (`POST .../sessions`) and finds them by tag
-//! (`GET .../sessions?tags=...`), answers as scripted, and records what it receives.
+//! A Devin v3 API on loopback: creates sessions (`POST .../sessions`), finds them by tag
+//! (`GET .../sessions?tags=...`), shows one (`GET .../sessions/{id}`: status, findings, pull
+//! requests, as a test sets them) and its messages, answers as scripted, and records what it
+//! receives.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -50,6 +52,10 @@ pub struct StoredSession {
     pub stored_at: std::time::Instant,
     /// Ended sessions refuse messages (404).
     pub ended: bool,
+    /// What `GET .../sessions/{id}` shows, beyond the id and tags.
+    pub shown: Value,
+    /// Its messages, oldest first.
+    pub messages: Vec<Value>,
 }
 
 #[derive(Default)]
@@ -68,6 +74,10 @@ struct Script {
     sessions: Vec<StoredSession>,
     /// How long a new session stays out of the list.
     list_lag: Duration,
+    /// `GET .../sessions/{id}` received, by session.
+    reads: Vec<String>,
+    /// Sessions whose reads fail, with this status.
+    failing_reads: Vec<(String, u16)>,
 }
 
 type Shared = Arc<Mutex<Script>>;
@@ -88,8 +98,12 @@ impl FakeDevin {
                 post(create_session).get(list_sessions),
             )
             .route(
+                "/v3/organizations/{org_id}/sessions/{devin_id}",
+                axum::routing::get(show_session),
+            )
+            .route(
                 "/v3/organizations/{org_id}/sessions/{devin_id}/messages",
-                post(receive_message),
+                post(receive_message).get(list_messages),
             )
             .route(
                 "/v3/organizations/{org_id}/sessions/{devin_id}/tags",
@@ -175,6 +189,48 @@ impl FakeDevin {
     pub fn sessions(&self) -> Vec<StoredSession> {
         self.script.lock().unwrap().sessions.clone()
     }
+
+    /// What the session shows from now on: `fields` (`status`, `status_detail`,
+    /// `structured_output`, `pull_requests`, ...) replace the ones it had.
+    pub fn show(&self, session_id: &str, fields: Value) {
+        let mut script = self.script.lock().unwrap();
+        let session = script
+            .sessions
+            .iter_mut()
+            .find(|s| s.session_id == session_id)
+            .expect("a session the fake created");
+        for (name, value) in fields.as_object().unwrap() {
+            session.shown[name] = value.clone();
+        }
+    }
+
+    /// Devin writes a message in the session.
+    pub fn say(&self, session_id: &str, event_id: &str, message: &str) {
+        let mut script = self.script.lock().unwrap();
+        let session = script
+            .sessions
+            .iter_mut()
+            .find(|s| s.session_id == session_id)
+            .expect("a session the fake created");
+        session
+            .messages
+            .push(json!({"event_id": event_id, "message": message,
+            "source": "devin", "created_at": 1795857125}));
+    }
+
+    /// Reads of this session fail with `status` (`None`: they succeed again).
+    pub fn fail_reads(&self, session_id: &str, status: Option<u16>) {
+        let mut script = self.script.lock().unwrap();
+        script.failing_reads.retain(|(id, _)| id != session_id);
+        if let Some(status) = status {
+            script.failing_reads.push((session_id.to_owned(), status));
+        }
+    }
+
+    /// The sessions read one by one (`GET .../sessions/{id}`), in order.
+    pub fn reads(&self) -> Vec<String> {
+        self.script.lock().unwrap().reads.clone()
+    }
 }
 
 impl Drop for FakeDevin {
@@ -185,7 +241,7 @@ impl Drop for FakeDevin {
 
 fn session_json(session: &StoredSession) -> Value {
     let hex = session.session_id.trim_start_matches("devin-");
-    json!({
+    let mut shown = json!({
         "session_id": session.session_id,
         "url": format!("https://app.devin.ai/sessions/{hex}"),
         "status": "new",
@@ -195,7 +251,11 @@ fn session_json(session: &StoredSession) -> Value {
         "updated_at": 1795857125,
         "acus_consumed": 0,
         "pull_requests": [],
-    })
+    });
+    for (name, value) in session.shown.as_object().into_iter().flatten() {
+        shown[name] = value.clone();
+    }
+    shown
 }
 
 fn store_session(script: &Shared, tags: &Value) -> StoredSession {
@@ -203,6 +263,8 @@ fn store_session(script: &Shared, tags: &Value) -> StoredSession {
     let session = StoredSession {
         stored_at: std::time::Instant::now(),
         ended: false,
+        shown: json!({}),
+        messages: Vec::new(),
         session_id: format!("devin-{:032x}", script.sessions.len() + 1),
         tags: tags
             .as_array()
@@ -295,6 +357,60 @@ async fn receive_message(
         message: body["message"].as_str().unwrap_or_default().to_owned(),
     });
     Json(json!({"message_id": script.messages.len()})).into_response()
+}
+
+/// `GET .../sessions/{devin_id}`: the session as a test set it; 404 for an unknown one.
+async fn show_session(
+    State(script): State<Shared>,
+    Path((_org_id, devin_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let mut script = script.lock().unwrap();
+    if let Some(refused) = gate(&mut script, &headers) {
+        return refused;
+    }
+    script.reads.push(devin_id.clone());
+    if let Some((_, status)) = script.failing_reads.iter().find(|(id, _)| *id == devin_id) {
+        return scripted_status(*status, None);
+    }
+    match script.sessions.iter().find(|s| s.session_id == devin_id) {
+        Some(session) => Json(session_json(session)).into_response(),
+        None => scripted_status(404, None),
+    }
+}
+
+/// `GET .../messages`: one page of two at most, so that clients must follow the cursor.
+async fn list_messages(
+    State(script): State<Shared>,
+    Path((_org_id, devin_id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let mut script = script.lock().unwrap();
+    if let Some(refused) = gate(&mut script, &headers) {
+        return refused;
+    }
+    let Some(session) = script.sessions.iter().find(|s| s.session_id == devin_id) else {
+        return scripted_status(404, None);
+    };
+    let after: usize = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(key, _)| key == "after")
+        .and_then(|(_, cursor)| cursor.parse().ok())
+        .unwrap_or(0);
+    let page: Vec<Value> = session
+        .messages
+        .iter()
+        .skip(after)
+        .take(2)
+        .cloned()
+        .collect();
+    let next = after + page.len();
+    let more = next < session.messages.len();
+    Json(
+        json!({"items": page, "end_cursor": more.then(|| next.to_string()),
+        "has_next_page": more}),
+    )
+    .into_response()
 }
 
 /// `POST .../tags`: appends, deduplicated; more than 50 in all is refused.

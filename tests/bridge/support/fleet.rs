@@ -23,6 +23,15 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// One run of the follow-up (the scheduled event of `events/`): its report.
+    pub async fn run(&self) -> Value {
+        let event = std::fs::read_to_string(super::repo_path("events/scheduled.json")).unwrap();
+        match self.runtime.invoke(&event).await {
+            super::runtime_api::Outcome::Response(report) => report,
+            failed => panic!("the follow-up run failed: {failed:?}"),
+        }
+    }
+
     /// Delivers `event`; its status and body, checked to come inside [`ANSWER_WITHIN`].
     pub async fn deliver(&self, event: &str) -> (u16, Value) {
         let asked = Instant::now();
@@ -45,6 +54,8 @@ pub struct Fleet {
     pub devin: FakeDevin,
     pub pagerduty: FakePagerDuty,
     pub instances: Vec<Instance>,
+    /// The environment every instance runs with.
+    pub env: Env,
 }
 
 impl Fleet {
@@ -77,12 +88,25 @@ impl Fleet {
             devin,
             pagerduty,
             instances,
+            env,
         }
     }
 
     /// The instance a round-robin balancer hands delivery `n` to.
     pub fn instance(&self, n: usize) -> &Instance {
         &self.instances[n % self.instances.len()]
+    }
+
+    /// An instance of the follow-up function, on the same ledger and fakes, with `extra`
+    /// settings.
+    pub async fn follow_up(&self, extra: &[(&'static str, &str)]) -> Instance {
+        let mut env = self.env.clone();
+        for &(name, value) in extra {
+            env = env.set(name, value);
+        }
+        let runtime = RuntimeApi::start().await;
+        let function = runtime.spawn_follow_up(&env.vars());
+        Instance { runtime, function }
     }
 
     /// Every function's output, once stopped.

@@ -108,31 +108,47 @@ impl Moto {
 
 impl Moto {
     /// Creates the ledger's table as `template.yaml` does (key `pk`, on demand, time to live on
-    /// `expires_at`) and returns its name.
+    /// `expires_at`, the follow-up's sparse index `by_queue` on `queue` and `pk`) and returns
+    /// its name.
     pub async fn create_ledger_table(&self, name: &str) -> String {
         use aws_sdk_dynamodb::types::{
-            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-            TimeToLiveSpecification,
+            AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+            Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
         };
         let client = self.dynamodb();
+        let attribute = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap()
+        };
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .unwrap()
+        };
+        let by_queue = GlobalSecondaryIndex::builder()
+            .index_name("by_queue")
+            .key_schema(key("queue", KeyType::Hash))
+            .key_schema(key("pk", KeyType::Range))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .unwrap();
         client
             .create_table()
             .table_name(name)
             .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
+            .attribute_definitions(attribute("pk"))
+            .attribute_definitions(attribute("queue"))
+            .key_schema(key("pk", KeyType::Hash))
+            .global_secondary_indexes(by_queue)
             .send()
             .await
             .expect("moto creates the table");

@@ -131,15 +131,42 @@ impl RuntimeApi {
         }
     }
 
+    /// The function's cold start stops, in one ERROR line, and reports the same message to
+    /// `/runtime/init/error`: that message.
+    pub async fn failed_cold_start(&self, function: Function) -> String {
+        let (status, output) = function.exited().await;
+        assert!(!status.success());
+        let lines = log_lines(&output);
+        assert_eq!(lines.len(), 1, "{output}");
+        assert_eq!(lines[0]["level"], "ERROR");
+        let message = lines[0]["fields"]["error"].as_str().unwrap().to_owned();
+        let (headers, diagnostic) = self.init_error().expect("the failure reaches /init/error");
+        assert_eq!(diagnostic["errorMessage"], message.as_str());
+        assert_eq!(
+            headers["lambda-runtime-function-error-type"],
+            "Runtime.ConfigurationError"
+        );
+        message
+    }
+
     /// What the function posted to `/runtime/init/error`, if anything.
     pub fn init_error(&self) -> Option<(HeaderMap, Value)> {
         self.emulator.shared.lock().unwrap().init_error.clone()
     }
 
-    /// Starts the built `bootstrap` against this emulator with the Lambda environment and
-    /// `vars`, and nothing else from the test's environment but `PATH`.
+    /// Starts the built `bootstrap` (the webhook function) against this emulator with the
+    /// Lambda environment and `vars`, and nothing else from the test's environment but `PATH`.
     pub fn spawn_function(&self, vars: &[(&str, &str)]) -> Function {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_bootstrap"));
+        self.spawn(env!("CARGO_BIN_EXE_bootstrap"), vars)
+    }
+
+    /// [`RuntimeApi::spawn_function`] for the follow-up function's binary.
+    pub fn spawn_follow_up(&self, vars: &[(&str, &str)]) -> Function {
+        self.spawn(env!("CARGO_BIN_EXE_follow-up"), vars)
+    }
+
+    fn spawn(&self, binary: &str, vars: &[(&str, &str)]) -> Function {
+        let mut command = Command::new(binary);
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())

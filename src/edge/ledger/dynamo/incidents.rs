@@ -3,16 +3,17 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{
-    is_condition_failure, n, s, unavailable, DynamoLedger, Item, CLAIMABLE, CREATED, CREATING,
-    HELD_BY_ME,
+    is_condition_failure, n, number, s, unavailable, DynamoLedger, Item, CLAIMABLE, CREATED,
+    CREATING, DEFERRED, HELD_BY_ME, SKIPPED_RESOLVED,
 };
 use crate::edge::ledger::{Claim, LedgerError};
-use crate::pure::ledger::{expires_at, incident_key, IncidentRecord};
+use crate::pure::ledger::{expires_at, incident_key, IncidentRecord, OPEN_QUEUE};
 use crate::pure::session::Session;
 
 impl DynamoLedger {
@@ -36,35 +37,47 @@ impl DynamoLedger {
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#lease", "lease_until")
             .expression_attribute_values(":creating", s(CREATING))
+            .expression_attribute_values(":deferred", s(DEFERRED))
+            .expression_attribute_values(":skipped", s(SKIPPED_RESOLVED))
             .expression_attribute_values(":now", n(now_ms))
             .return_values(ReturnValue::AllOld)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match put {
-            Ok(output) if output.attributes().is_some_and(|old| !old.is_empty()) => {
-                Ok(Claim::TakenOver)
-            }
-            Ok(_) => Ok(Claim::New),
-            Err(err) => {
-                let held = match err.as_service_error() {
-                    Some(PutItemError::ConditionalCheckFailedException(failed)) => failed.item(),
-                    _ => None,
-                };
-                match held {
-                    Some(item) => Ok(Claim::Held(record(incident_id, item)?)),
-                    None if is_condition_failure(&err) => {
-                        // Not every DynamoDB answers with the item: read it.
-                        let held = self.get(incident_id).await?;
-                        held.map(Claim::Held).ok_or_else(|| {
-                            unavailable(
-                                "the claim was refused, but the incident has no record".into(),
-                            )
-                        })
-                    }
-                    None => Err(unavailable(DisplayErrorContext(err).to_string())),
+            // A claim replaced: its create may have happened. A deferral replaced: nothing
+            // was created.
+            Ok(output) => match output.attributes().and_then(|old| old.get("state")) {
+                Some(state) if state.as_s().is_ok_and(|state| state == CREATING) => {
+                    Ok(Claim::TakenOver)
                 }
-            }
+                _ => Ok(Claim::New),
+            },
+            Err(err) => match self.refusing_record(incident_id, err).await? {
+                Some(record) => Ok(Claim::Held(record)),
+                None => Err(unavailable(
+                    "the claim was refused, but the incident has no record".into(),
+                )),
+            },
+        }
+    }
+
+    /// The record that made a conditional put of `incident_id`'s record fail: from the refusal,
+    /// or read back when the refusal does not carry it (not every DynamoDB sends it). Another
+    /// failure is the ledger's.
+    pub(super) async fn refusing_record(
+        &self,
+        incident_id: &str,
+        err: SdkError<PutItemError, HttpResponse>,
+    ) -> Result<Option<IncidentRecord>, LedgerError> {
+        let held = match err.as_service_error() {
+            Some(PutItemError::ConditionalCheckFailedException(failed)) => failed.item(),
+            _ => None,
+        };
+        match held {
+            Some(item) => record(incident_id, item).map(Some),
+            None if is_condition_failure(&err) => self.get(incident_id).await,
+            None => Err(unavailable(DisplayErrorContext(err).to_string())),
         }
     }
 
@@ -80,6 +93,7 @@ impl DynamoLedger {
         item.insert("session_id".into(), s(&session.session_id));
         item.insert("url".into(), s(&session.url));
         item.insert("created_by".into(), s(holder));
+        item.insert("queue".into(), s(OPEN_QUEUE));
         let put = self
             .client
             .put_item()
@@ -146,6 +160,7 @@ impl DynamoLedger {
         item.insert("state".into(), s(CREATED));
         item.insert("session_id".into(), s(&session.session_id));
         item.insert("url".into(), s(&session.url));
+        item.insert("queue".into(), s(OPEN_QUEUE));
         let put = self
             .client
             .put_item()
@@ -182,12 +197,14 @@ fn record(incident_id: &str, item: &Item) -> Result<IncidentRecord, LedgerError>
     match text("state").map(String::as_str) {
         Some(CREATING) => Ok(IncidentRecord::Creating {
             holder: text("holder").cloned().unwrap_or_default(),
-            lease_until_ms: item
-                .get("lease_until")
-                .and_then(|value| value.as_n().ok())
-                .and_then(|lease| lease.parse().ok())
+            lease_until_ms: number(item, "lease_until")
                 .ok_or_else(|| unreadable("a claim without a lease"))?,
         }),
+        Some(DEFERRED) => Ok(IncidentRecord::Deferred {
+            until_ms: number(item, "until")
+                .ok_or_else(|| unreadable("a deferral without a time"))?,
+        }),
+        Some(SKIPPED_RESOLVED) => Ok(IncidentRecord::SkippedResolved),
         Some(CREATED) => Ok(IncidentRecord::Created {
             session: Session {
                 session_id: text("session_id")

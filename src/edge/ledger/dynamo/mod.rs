@@ -2,9 +2,12 @@
 //! budget counter, keyed `pk`, written with conditional writes (as Powertools' idempotency
 //! utility does), deleted by the table's time to live (`expires_at`) after 30 days.
 //! [`incidents`] claims and records incidents, [`groups`] the storm groups, [`budgets`] counts
-//! sessions against the policy's limits.
+//! sessions against the policy's limits, [`follow`] keeps what the follow-up visits and posted.
+//! The incidents the follow-up visits carry a `queue` attribute, which the sparse index
+//! [`QUEUE_INDEX`] lists; a record leaves its queue by losing the attribute.
 
 mod budgets;
+mod follow;
 mod groups;
 mod incidents;
 
@@ -20,9 +23,16 @@ type Item = HashMap<String, AttributeValue>;
 
 const CREATING: &str = "creating";
 const CREATED: &str = "created";
+const DEFERRED: &str = "deferred";
+const SKIPPED_RESOLVED: &str = "skipped_resolved";
 
-/// New, or a claim whose lease ran out.
-const CLAIMABLE: &str = "attribute_not_exists(pk) OR (#state = :creating AND #lease < :now)";
+/// The index of the follow-up's queues: key `queue`, sorted by `pk` (`template.yaml`).
+pub const QUEUE_INDEX: &str = "by_queue";
+
+/// New, a claim whose lease ran out, or a deferral (its time has come when someone claims it; a
+/// skipped one was reopened).
+const CLAIMABLE: &str = "attribute_not_exists(pk) OR (#state = :creating AND #lease < :now) \
+     OR #state IN (:deferred, :skipped)";
 /// A group: new, a claim whose lease ran out, or open but closed (window passed, full).
 const GROUP_CLAIMABLE: &str = "attribute_not_exists(pk) OR (#state = :creating AND #lease < :now) \
      OR (#state = :open AND (window_until <= :now OR incidents >= :max))";

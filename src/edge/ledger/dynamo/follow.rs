@@ -1,0 +1,231 @@
+//! What the follow-up keeps in the ledger: deferred incidents, the queues it visits (read from
+//! the sparse index), what it posted on each incident, and the lease that lets one run at a
+//! time post notes.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use tracing::warn;
+
+use super::incidents::record_item;
+use super::{
+    is_condition_failure, n, number, s, unavailable, DynamoLedger, Item, CREATED, DEFERRED,
+    QUEUE_INDEX, SKIPPED_RESOLVED,
+};
+use crate::edge::ledger::LedgerError;
+use crate::pure::follow::{Mark, Progress};
+use crate::pure::ledger::{
+    expires_at, incident_key, DeferredIncident, IncidentRecord, OpenIncident, DEFERRED_QUEUE,
+    OPEN_QUEUE, RUN_LEASE_KEY,
+};
+use crate::pure::session::Session;
+
+impl DynamoLedger {
+    pub async fn defer(
+        &self,
+        incident_id: &str,
+        until_ms: u64,
+        now_ms: u64,
+    ) -> Result<Option<IncidentRecord>, LedgerError> {
+        let mut item = record_item(incident_id, now_ms);
+        item.insert("state".into(), s(DEFERRED));
+        item.insert("until".into(), n(until_ms));
+        item.insert("queue".into(), s(DEFERRED_QUEUE));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(None),
+            Err(err) => self.refusing_record(incident_id, err).await,
+        }
+    }
+
+    pub async fn skip_resolved(&self, incident_id: &str, now_ms: u64) -> Result<(), LedgerError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&incident_key(incident_id)))
+            .update_expression("SET #state = :skipped, updated_at = :now REMOVE #queue")
+            .condition_expression("#state = :deferred")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#queue", "queue")
+            .expression_attribute_values(":skipped", s(SKIPPED_RESOLVED))
+            .expression_attribute_values(":deferred", s(DEFERRED))
+            .expression_attribute_values(":now", n(now_ms))
+            .send()
+            .await;
+        match update {
+            // Started meanwhile: nothing to skip.
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
+            Ok(_) => Ok(()),
+        }
+    }
+
+    pub async fn open_incidents(&self) -> Result<Vec<OpenIncident>, LedgerError> {
+        let items = self.queue(OPEN_QUEUE).await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| readable(open_incident(item)))
+            .collect())
+    }
+
+    pub async fn deferred_incidents(&self) -> Result<Vec<DeferredIncident>, LedgerError> {
+        let items = self.queue(DEFERRED_QUEUE).await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| readable(deferred_incident(item)))
+            .collect())
+    }
+
+    /// Every item of a queue, page after page.
+    async fn queue(&self, queue: &str) -> Result<Vec<Item>, LedgerError> {
+        let mut items = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(QUEUE_INDEX)
+                .key_condition_expression("#queue = :queue")
+                .expression_attribute_names("#queue", "queue")
+                .expression_attribute_values(":queue", s(queue))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|err| unavailable(DisplayErrorContext(err).to_string()))?;
+            items.extend(page.items().iter().cloned());
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    pub async fn mark(
+        &self,
+        incident_id: &str,
+        session_id: &str,
+        mark: &Mark,
+        now_ms: u64,
+    ) -> Result<(), LedgerError> {
+        let (expression, value) = match mark {
+            Mark::Findings(hash) => ("SET posted = :value", Some(hash)),
+            Mark::Asked(id) => ("SET asked = :value", Some(id)),
+            Mark::Quota(detail) => ("SET quota = :value", Some(detail)),
+            Mark::ClosedOut(Some(hash)) => ("SET posted = :value, closed_at = :now", Some(hash)),
+            Mark::ClosedOut(None) => ("SET closed_at = :now", None),
+        };
+        let mut expression = format!("{expression}, updated_at = :now, expires_at = :expires");
+        if matches!(mark, Mark::ClosedOut(_)) {
+            expression.push_str(" REMOVE #queue");
+        }
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&incident_key(incident_id)))
+            .update_expression(expression)
+            .condition_expression("#state = :created AND session_id = :session")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":created", s(CREATED))
+            .expression_attribute_values(":session", s(session_id))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":expires", n(expires_at(now_ms)));
+        if let Some(value) = value {
+            update = update.expression_attribute_values(":value", s(value));
+        }
+        if matches!(mark, Mark::ClosedOut(_)) {
+            update = update.expression_attribute_names("#queue", "queue");
+        }
+        match update.send().await {
+            Ok(_) => Ok(()),
+            // The incident has another session now (a merge): nothing of this one to record.
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
+        }
+    }
+
+    pub async fn take_run_lease(
+        &self,
+        holder: &str,
+        now_ms: u64,
+        until_ms: u64,
+    ) -> Result<bool, LedgerError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(RUN_LEASE_KEY))
+            .item("holder", s(holder))
+            .item("lease_until", n(until_ms))
+            .item("expires_at", n(expires_at(now_ms)))
+            .condition_expression("attribute_not_exists(pk) OR lease_until < :now")
+            .expression_attribute_values(":now", n(now_ms))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
+        }
+    }
+
+    pub async fn release_run_lease(&self, holder: &str) -> Result<(), LedgerError> {
+        let delete = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(RUN_LEASE_KEY))
+            .condition_expression("holder = :me")
+            .expression_attribute_values(":me", s(holder))
+            .send()
+            .await;
+        match delete {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
+        }
+    }
+}
+
+fn text(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|value| value.as_s().ok()).cloned()
+}
+
+fn open_incident(item: &Item) -> Result<OpenIncident, &'static str> {
+    Ok(OpenIncident {
+        incident_id: text(item, "incident_id").ok_or("no incident id")?,
+        session: Session {
+            session_id: text(item, "session_id").ok_or("no session id")?,
+            url: text(item, "url").unwrap_or_default(),
+        },
+        progress: Progress {
+            posted: text(item, "posted"),
+            asked: text(item, "asked"),
+            quota: text(item, "quota"),
+        },
+    })
+}
+
+fn deferred_incident(item: &Item) -> Result<DeferredIncident, &'static str> {
+    Ok(DeferredIncident {
+        incident_id: text(item, "incident_id").ok_or("no incident id")?,
+        until_ms: number(item, "until").ok_or("no time")?,
+    })
+}
+
+/// A queued item, or a warning that it could not be read (it is skipped, not fatal).
+fn readable<T>(read: Result<T, &'static str>) -> Option<T> {
+    read.map_err(|detail| warn!(detail, "a queued ledger item is unreadable: skipped"))
+        .ok()
+}

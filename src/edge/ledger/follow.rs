@@ -1,0 +1,131 @@
+//! The ledger as the follow-up uses it: deferred incidents, the queues of incidents to visit,
+//! what was posted on each, and the run lease (one run at a time posts notes).
+
+use std::time::Duration;
+
+use super::{within, Ledger, LedgerError};
+use crate::pure::follow::Mark;
+use crate::pure::ledger::{DeferredIncident, IncidentRecord, OpenIncident};
+
+impl Ledger {
+    /// Records that the incident's session waits until `until_ms`, unless the incident has a
+    /// record already: then that record.
+    pub async fn defer(
+        &self,
+        incident_id: &str,
+        until_ms: u64,
+        now_ms: u64,
+        timeout: Duration,
+    ) -> Result<Option<IncidentRecord>, LedgerError> {
+        within(timeout, async {
+            match self {
+                Ledger::Dynamo(ledger) => ledger.defer(incident_id, until_ms, now_ms).await,
+                Ledger::Memory(ledger) => Ok(ledger.defer(incident_id, until_ms)),
+            }
+        })
+        .await
+    }
+
+    /// A deferred incident resolved before its time: it never gets a session.
+    pub async fn skip_resolved(
+        &self,
+        incident_id: &str,
+        now_ms: u64,
+        timeout: Duration,
+    ) -> Result<(), LedgerError> {
+        within(timeout, async {
+            match self {
+                Ledger::Dynamo(ledger) => ledger.skip_resolved(incident_id, now_ms).await,
+                Ledger::Memory(ledger) => {
+                    ledger.skip_resolved(incident_id);
+                    Ok(())
+                }
+            }
+        })
+        .await
+    }
+
+    /// The incidents of sessions not closed out yet, with what was posted on each.
+    pub async fn open_incidents(
+        &self,
+        timeout: Duration,
+    ) -> Result<Vec<OpenIncident>, LedgerError> {
+        within(timeout, async {
+            match self {
+                Ledger::Dynamo(ledger) => ledger.open_incidents().await,
+                Ledger::Memory(ledger) => Ok(ledger.open_incidents()),
+            }
+        })
+        .await
+    }
+
+    /// The incidents whose session waits for its deferral to end.
+    pub async fn deferred_incidents(
+        &self,
+        timeout: Duration,
+    ) -> Result<Vec<DeferredIncident>, LedgerError> {
+        within(timeout, async {
+            match self {
+                Ledger::Dynamo(ledger) => ledger.deferred_incidents().await,
+                Ledger::Memory(ledger) => Ok(ledger.deferred_incidents()),
+            }
+        })
+        .await
+    }
+
+    /// Records what was posted on the incident while its session is `session_id` (else
+    /// nothing: the incident moved on to another session).
+    pub async fn mark(
+        &self,
+        incident_id: &str,
+        session_id: &str,
+        mark: &Mark,
+        now_ms: u64,
+        timeout: Duration,
+    ) -> Result<(), LedgerError> {
+        within(timeout, async {
+            match self {
+                Ledger::Dynamo(ledger) => ledger.mark(incident_id, session_id, mark, now_ms).await,
+                Ledger::Memory(ledger) => {
+                    ledger.mark(incident_id, session_id, mark);
+                    Ok(())
+                }
+            }
+        })
+        .await
+    }
+
+    /// Takes the follow-up's run lease until `until_ms`: false while another run holds it.
+    pub async fn take_run_lease(
+        &self,
+        holder: &str,
+        now_ms: u64,
+        until_ms: u64,
+        timeout: Duration,
+    ) -> Result<bool, LedgerError> {
+        within(timeout, async {
+            match self {
+                Ledger::Dynamo(ledger) => ledger.take_run_lease(holder, now_ms, until_ms).await,
+                Ledger::Memory(ledger) => Ok(ledger.take_run_lease(holder, now_ms, until_ms)),
+            }
+        })
+        .await
+    }
+
+    pub async fn release_run_lease(
+        &self,
+        holder: &str,
+        timeout: Duration,
+    ) -> Result<(), LedgerError> {
+        within(timeout, async {
+            match self {
+                Ledger::Dynamo(ledger) => ledger.release_run_lease(holder).await,
+                Ledger::Memory(ledger) => {
+                    ledger.release_run_lease(holder);
+                    Ok(())
+                }
+            }
+        })
+        .await
+    }
+}

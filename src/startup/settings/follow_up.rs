@@ -1,0 +1,132 @@
+//! The follow-up's own settings: its run budget, and the sweep's look-back and grace.
+
+use std::time::Duration;
+
+use super::read::{at_most, positive};
+use super::SettingsError;
+use crate::follow_up::{FollowUpOptions, DEFAULT_GRACE, DEFAULT_LOOKBACK, DEFAULT_RUN_BUDGET};
+
+/// A run must end well inside the function's 60 s timeout (`template.yaml`).
+pub const MAX_RUN_BUDGET_SECONDS: u64 = 50;
+/// PagerDuty's open incidents are looked at back to a day at most.
+pub const MAX_LOOKBACK_MINUTES: u64 = 24 * 60;
+pub const MAX_GRACE_MINUTES: u64 = 60;
+
+/// Reads `FOLLOW_UP_BUDGET_SECONDS`, `SWEEP_LOOKBACK_MINUTES` and `SWEEP_GRACE_MINUTES`.
+pub fn follow_up_options(
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<FollowUpOptions, SettingsError> {
+    let var = |name: &str| var(name).filter(|value| !value.trim().is_empty());
+    let run_budget = at_most(
+        positive(
+            &var,
+            "FOLLOW_UP_BUDGET_SECONDS",
+            "a whole number of seconds from 1 to 50",
+        )?,
+        MAX_RUN_BUDGET_SECONDS,
+        "FOLLOW_UP_BUDGET_SECONDS",
+        "a whole number of seconds from 1 to 50 (the function times out at 60)",
+    )?
+    .map_or(DEFAULT_RUN_BUDGET, Duration::from_secs);
+    let lookback = at_most(
+        positive(
+            &var,
+            "SWEEP_LOOKBACK_MINUTES",
+            "a whole number of minutes from 1 to 1440",
+        )?,
+        MAX_LOOKBACK_MINUTES,
+        "SWEEP_LOOKBACK_MINUTES",
+        "a whole number of minutes from 1 to 1440",
+    )?
+    .map_or(DEFAULT_LOOKBACK, |minutes| {
+        Duration::from_secs(minutes * 60)
+    });
+    let grace = match var("SWEEP_GRACE_MINUTES") {
+        None => DEFAULT_GRACE,
+        Some(minutes) => match minutes.trim().parse::<u64>() {
+            Ok(minutes) if minutes <= MAX_GRACE_MINUTES => Duration::from_secs(minutes * 60),
+            _ => {
+                return Err(SettingsError::Invalid {
+                    name: "SWEEP_GRACE_MINUTES",
+                    value: minutes,
+                    expected: "a whole number of minutes from 0 to 60",
+                })
+            }
+        },
+    };
+    if grace >= lookback {
+        return Err(SettingsError::Invalid {
+            name: "SWEEP_GRACE_MINUTES",
+            value: (grace.as_secs() / 60).to_string(),
+            expected: "fewer minutes than SWEEP_LOOKBACK_MINUTES",
+        });
+    }
+    Ok(FollowUpOptions {
+        run_budget,
+        lookback,
+        grace,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn options(vars: &[(&str, &str)]) -> Result<FollowUpOptions, SettingsError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        follow_up_options(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_then_each_setting() {
+        let defaults = options(&[]).unwrap();
+        assert_eq!(defaults.run_budget, Duration::from_secs(45));
+        assert_eq!(defaults.lookback, Duration::from_secs(3600));
+        assert_eq!(defaults.grace, Duration::from_secs(120));
+        let set = options(&[
+            ("FOLLOW_UP_BUDGET_SECONDS", "20"),
+            ("SWEEP_LOOKBACK_MINUTES", "90"),
+            ("SWEEP_GRACE_MINUTES", "0"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (set.run_budget, set.lookback, set.grace),
+            (
+                Duration::from_secs(20),
+                Duration::from_secs(5400),
+                Duration::ZERO
+            )
+        );
+    }
+
+    #[test]
+    fn wrong_settings_are_named() {
+        for (name, value) in [
+            ("FOLLOW_UP_BUDGET_SECONDS", "51"),
+            ("FOLLOW_UP_BUDGET_SECONDS", "0"),
+            ("SWEEP_LOOKBACK_MINUTES", "1441"),
+            ("SWEEP_GRACE_MINUTES", "61"),
+            ("SWEEP_GRACE_MINUTES", "-1"),
+        ] {
+            let err = options(&[(name, value)]).unwrap_err();
+            assert!(
+                err.to_string().starts_with(&format!("{name} is {value:?}")),
+                "{err}"
+            );
+        }
+        let err = options(&[
+            ("SWEEP_LOOKBACK_MINUTES", "2"),
+            ("SWEEP_GRACE_MINUTES", "2"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "SWEEP_GRACE_MINUTES is \"2\": expected fewer minutes than SWEEP_LOOKBACK_MINUTES"
+        );
+    }
+}
