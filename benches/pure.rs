@@ -34,6 +34,7 @@ fn deliver(verifier: &Verifier, policy: &Policy, signature: &[u8], body: &[u8]) 
         incident: &incident,
         event_type: &event.event_type,
         occurred_at: event.occurred_at.as_deref(),
+        alerts: None,
     };
     let request = brief::session_request(&facts, &decision);
     Some(serde_json::to_vec(&request).unwrap())

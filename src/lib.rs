@@ -8,11 +8,15 @@
 //! - [`delivery`]: one webhook request, start to finish, orchestrating the core and the edges;
 //! - [`follow_up`]: one scheduled run of the follow-up function (findings and questions on the
 //!   incidents, deferred starts, the sweep), reusing the delivery's path to start sessions;
-//! - [`startup`]: what a cold start builds once, for every entry point.
+//! - [`startup`]: what a cold start builds once, for every entry point;
+//! - `connect` (feature `connect`): the operator's `connect-pagerduty` command, beside the
+//!   functions.
 //!
 //! The binaries (`src/main.rs`, the webhook; `src/bin/follow_up.rs`) hold only process and
 //! Lambda glue.
 
+#[cfg(feature = "connect")]
+pub mod connect;
 pub mod delivery;
 pub mod edge;
 pub mod follow_up;

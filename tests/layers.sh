@@ -4,7 +4,8 @@
 #   edge/       imports pure/ and edge/, never delivery/, follow_up/ or startup/;
 #   delivery/   imports pure/, edge/ and delivery/, never follow_up/ or startup/;
 #   follow_up/  imports pure/, edge/, delivery/ and follow_up/, never startup/;
-#   startup/    may import everything; only the binaries and the tests import startup/.
+#   startup/    may import everything; only the binaries and the tests import startup/;
+#   connect/    (the operator's command) imports pure/ only, and nothing imports it.
 # And no two modules import each other. Prints each breach; exits 1 if there is one.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../src"
@@ -20,7 +21,7 @@ code() {
 
 for file in $(find pure -name '*.rs'); do
   while read -r line; do [ -n "$line" ] && breach "$file:$line: the pure core imports an outer layer"; done \
-    < <(code "$file" 'crate::(edge|delivery|follow_up|startup)\b')
+    < <(code "$file" 'crate::(edge|delivery|follow_up|startup|connect)\b')
   while read -r line; do [ -n "$line" ] && breach "$file:$line: the pure core uses an I/O crate"; done \
     < <(code "$file" '\b(reqwest|aws_[a-z_]+|lambda_[a-z_]+|tokio|hyper)::')
   while read -r line; do [ -n "$line" ] && breach "$file:$line: the pure core reads the clock or the system"; done \
@@ -28,11 +29,19 @@ for file in $(find pure -name '*.rs'); do
 done
 for file in $(find edge -name '*.rs'); do
   while read -r line; do [ -n "$line" ] && breach "$file:$line: an edge imports an outer layer"; done \
-    < <(code "$file" 'crate::(delivery|follow_up|startup)\b')
+    < <(code "$file" 'crate::(delivery|follow_up|startup|connect)\b')
 done
 for file in $(find delivery -name '*.rs'); do
   while read -r line; do [ -n "$line" ] && breach "$file:$line: the delivery imports an outer layer"; done \
     < <(code "$file" 'crate::(follow_up|startup)\b')
+done
+for file in $(find connect -name '*.rs'); do
+  while read -r line; do [ -n "$line" ] && breach "$file:$line: connect-pagerduty imports more than the core"; done \
+    < <(code "$file" 'crate::(edge|delivery|follow_up|startup)\b')
+done
+for file in $(find . -name '*.rs' ! -path './connect/*' ! -path './bin/*' ! -name lib.rs); do
+  while read -r line; do [ -n "$line" ] && breach "$file:$line: only its binary imports connect"; done \
+    < <(code "$file" 'crate::connect\b')
 done
 for file in $(find follow_up -name '*.rs'); do
   while read -r line; do [ -n "$line" ] && breach "$file:$line: the follow-up imports startup"; done \
@@ -83,5 +92,5 @@ for a in "${!imports[@]}"; do
   done
 done
 
-[ "$failed" = 0 ] && echo "layers: pure <- edge <- delivery <- follow_up <- startup, no module pair imports each other"
+[ "$failed" = 0 ] && echo "layers: pure <- edge <- delivery <- follow_up <- startup, connect on pure alone, no module pair imports each other"
 exit "$failed"

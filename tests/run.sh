@@ -12,8 +12,8 @@ rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup ta
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "==> cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets -- -D warnings
+echo "==> cargo clippy --all-targets --all-features -- -D warnings"
+cargo clippy --all-targets --all-features -- -D warnings
 
 echo "==> the import rule of src/ (tests/layers.sh)"
 bash tests/layers.sh
@@ -58,11 +58,12 @@ echo "==> cargo fuzz: verify_and_parse and function_url_event, 15 s each (stable
 (cd fuzz && cargo fuzz run -s none function_url_event -- -max_total_time=15 -close_fd_mask=1 2>&1 | tail -n 5)
 
 echo "==> the 1,000-delivery replay, with its figures"
-cargo test --test bridge replay:: -- --nocapture
+cargo test --features connect --test bridge replay:: -- --nocapture
 
 echo "==> cargo test"
-# Benches are compiled by clippy above and run by hand (README: Performance).
-cargo test --lib --bins --tests -- --skip replay::
+# Benches are compiled by clippy above and run by hand (README: Performance). The feature
+# `connect` builds connect-pagerduty, which tests/bridge/connect.rs runs.
+cargo test --features connect --lib --bins --tests -- --skip replay::
 
 echo "==> the run left the tree as it found it"
 tree_after=$(git status --porcelain 2>/dev/null || true)

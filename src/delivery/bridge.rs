@@ -8,6 +8,7 @@ use crate::edge::devin::DevinClient;
 use crate::edge::ledger::Ledger;
 use crate::edge::pagerduty::PagerDutyClient;
 use crate::edge::secrets_store::SecretStore;
+use crate::pure::commands::Commanders;
 use crate::pure::policy::Policy;
 use crate::pure::recent::{RecentDeliveries, DEFAULT_CAPACITY};
 use crate::pure::sources::SourceAllowlist;
@@ -41,6 +42,8 @@ pub struct Options {
     pub allowed_sources: Option<SourceAllowlist>,
     /// Deliveries that happened longer ago are answered `stale`.
     pub delivery_max_age: Option<Duration>,
+    /// When set, only these PagerDuty users may give note commands.
+    pub allowed_commanders: Option<Commanders>,
 }
 
 impl Default for Options {
@@ -53,6 +56,7 @@ impl Default for Options {
             claim_lease: DEFAULT_CLAIM_LEASE,
             allowed_sources: None,
             delivery_max_age: None,
+            allowed_commanders: None,
         }
     }
 }

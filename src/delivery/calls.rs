@@ -10,12 +10,18 @@ use tracing::{info, warn};
 
 use crate::delivery::bridge::Bridge;
 use crate::delivery::outcome::NoteStatus;
+use crate::edge::clock;
 use crate::edge::devin::DevinError;
 use crate::edge::pagerduty::PagerDutyError;
 use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
-use crate::pure::budget::Budget;
+use crate::pure::alerts::{Evidence, MAX_ALERTS};
+use crate::pure::budget::{Budget, MIN_ATTEMPT};
 use crate::pure::metrics::Tally;
 use crate::pure::secret::Secrets;
+use crate::pure::session::{SessionMessage, SessionState};
+
+/// The most a delivery waits for the incident's alerts: a fifth of its budget, at most this.
+const ALERTS_AT_MOST: Duration = Duration::from_millis(800);
 
 impl Bridge {
     /// A Devin call inside the budget, retried as [`within_budget`] does after the failures
@@ -79,6 +85,107 @@ impl Bridge {
             },
         )
         .await
+    }
+
+    /// The session as Devin shows it now (status, findings, pull requests), inside the budget.
+    pub(crate) async fn session_state(
+        &self,
+        session_id: &str,
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Result<SessionState, Failure<DevinError>> {
+        let retryable = DevinError::is_retryable;
+        self.call_devin(
+            secrets,
+            budget,
+            tally,
+            retryable,
+            |secrets, left| async move {
+                let authorization = secrets.devin_authorization();
+                self.devin
+                    .get_session(authorization, session_id, left)
+                    .await
+            },
+        )
+        .await
+    }
+
+    /// The session's messages, oldest first, inside the budget.
+    pub(crate) async fn session_messages(
+        &self,
+        session_id: &str,
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Result<Vec<SessionMessage>, Failure<DevinError>> {
+        let retryable = DevinError::is_retryable;
+        self.call_devin(
+            secrets,
+            budget,
+            tally,
+            retryable,
+            |secrets, left| async move {
+                let authorization = secrets.devin_authorization();
+                self.devin
+                    .list_messages(authorization, session_id, left)
+                    .await
+            },
+        )
+        .await
+    }
+
+    /// Ends the session for good and archives it, inside the budget.
+    pub(super) async fn terminate(
+        &self,
+        session_id: &str,
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Result<(), Failure<DevinError>> {
+        let retryable = DevinError::is_retryable;
+        self.call_devin(
+            secrets,
+            budget,
+            tally,
+            retryable,
+            |secrets, left| async move {
+                let authorization = secrets.devin_authorization();
+                self.devin
+                    .terminate_session(authorization, session_id, left)
+                    .await
+            },
+        )
+        .await
+    }
+
+    /// The incident's alerts, read once inside a small share of the budget: a failure or a
+    /// delay leaves the brief without them (and says so in the log), never the delivery.
+    pub(super) async fn alert_evidence(
+        &self,
+        secrets: &Secrets,
+        incident_id: &str,
+        budget: Budget,
+    ) -> Option<Evidence> {
+        let (Some(pagerduty), Some(authorization)) =
+            (&self.pagerduty, secrets.pagerduty_authorization())
+        else {
+            return None;
+        };
+        let share = (budget.remaining(clock::now()) / 5).min(ALERTS_AT_MOST);
+        if share < MIN_ATTEMPT {
+            return None;
+        }
+        match pagerduty
+            .alerts(authorization, incident_id, MAX_ALERTS, share)
+            .await
+        {
+            Ok(alerts) => Some(Evidence::of(&alerts)),
+            Err(err) => {
+                warn!(error = %err, "the incident's alerts were not read: the brief goes without them");
+                None
+            }
+        }
     }
 
     /// Adds `content` as a note on the incident, inside the budget. A failure is logged and

@@ -11,6 +11,7 @@ use crate::delivery::outcome::{DevinStep, Outcome};
 use crate::edge::clock;
 use crate::edge::retry::Failure;
 use crate::pure::budget::Budget;
+use crate::pure::commands::Command;
 use crate::pure::ledger::Standing;
 use crate::pure::messages;
 use crate::pure::metrics::Tally;
@@ -31,7 +32,12 @@ impl Bridge {
     ) -> Outcome {
         let own_user = self.own_user_id.get().map(String::as_str);
         let (incident_id, message, incident) = match what_to_tell(event, own_user) {
-            Ok(told) => told,
+            Ok(ToTell::Message(incident_id, message, incident)) => (incident_id, message, incident),
+            Ok(ToTell::Command(incident_id, command)) => {
+                return self
+                    .command(command, &incident_id, event, secrets, budget, tally)
+                    .await
+            }
             Err(outcome) => return outcome,
         };
         if self.options.dry_run {
@@ -129,14 +135,19 @@ impl Bridge {
     }
 }
 
-/// The incident the event concerns, what its session is to be told, and the incident itself
-/// when the event carries one; or how the delivery ends without telling anything. A note is
-/// the bridge's own when it starts with the marker or `own_user` (the PagerDuty user the
-/// bridge writes as, once known) wrote it.
-fn what_to_tell(
-    event: &Event,
-    own_user: Option<&str>,
-) -> Result<(String, String, Option<Incident>), Outcome> {
+/// What an event asks of the incident's session.
+enum ToTell {
+    /// The incident, what its session is to be told, and the incident itself when the event
+    /// carries one.
+    Message(String, String, Option<Box<Incident>>),
+    /// A responder's note command, on the incident.
+    Command(String, Command),
+}
+
+/// What the event asks, or how the delivery ends without telling anything. A note is the
+/// bridge's own when it starts with the marker or `own_user` (the PagerDuty user the bridge
+/// writes as, once known) wrote it; a responder's note that begins with `devin` is a command.
+fn what_to_tell(event: &Event, own_user: Option<&str>) -> Result<ToTell, Outcome> {
     let who = event.agent_name();
     if event.event_type == INCIDENT_ANNOTATED {
         let note = event.note().map_err(Outcome::BadRequest)?;
@@ -147,11 +158,18 @@ fn what_to_tell(
             let incident_id = note.incident_id;
             return Err(Outcome::OwnNote { incident_id });
         }
+        if let Some(command) = Command::of(&note.content) {
+            return Ok(ToTell::Command(note.incident_id, command));
+        }
         let message = messages::forwarded_note_message(who, &note.content);
-        return Ok((note.incident_id, message, None));
+        return Ok(ToTell::Message(note.incident_id, message, None));
     }
     let incident = event.incident().map_err(Outcome::BadRequest)?;
     Span::current().record("incident_id", incident.id.as_str());
     let message = messages::session_message(&event.event_type, who, incident.priority_name());
-    Ok((incident.id.clone(), message, Some(incident)))
+    Ok(ToTell::Message(
+        incident.id.clone(),
+        message,
+        Some(Box::new(incident)),
+    ))
 }

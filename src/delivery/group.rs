@@ -138,8 +138,10 @@ impl Bridge {
         tally: &mut Tally,
     ) -> Outcome {
         let (incident_id, group) = (&plan.incident.id, plan.group.as_deref().unwrap_or_default());
-        let message =
-            messages::grouped_incident_message(group, &brief::incident_facts(plan.incident));
+        let message = messages::grouped_incident_message(
+            group,
+            &brief::incident_facts(plan.incident, plan.alerts.as_ref()),
+        );
         let session = &open.session;
         let sent = self
             .call_devin(

@@ -27,7 +27,10 @@ use crate::pure::spend::{self, Slot};
 use crate::pure::sweep;
 use crate::pure::template::{Facts, Quoting};
 use crate::pure::timestamp;
-use crate::pure::webhook::{Event, Incident};
+use crate::pure::webhook::{Event, Incident, INCIDENT_TRIGGERED};
+
+/// The rule a session started by `devin investigate` reports.
+const ASKED: &str = "devin investigate";
 
 /// The longest group name kept: a template over long titles could grow without end.
 const MAX_GROUP_CHARS: usize = 200;
@@ -84,20 +87,29 @@ impl Bridge {
         if decision.action == Action::Ignore {
             return Outcome::IgnoredByRule { rule, incident_id };
         }
+        let now_ms = clock::epoch_ms();
+        let deferred_until =
+            sweep::deferral(decision.start_after, incident, event.occurred_at, now_ms);
+        if let (Some(until_ms), false, Action::Investigate) =
+            (deferred_until, self.options.dry_run, decision.action)
+        {
+            // Nothing more now: the alerts are read when the session starts.
+            return self
+                .defer(&rule, &incident_id, until_ms, &secrets, budget)
+                .await;
+        }
+        let alerts = self.alert_evidence(&secrets, &incident_id, budget).await;
         let facts = Facts {
             incident,
             event_type: event.event_type,
             occurred_at: event.occurred_at,
+            alerts: alerts.as_ref(),
         };
         let request = brief::session_request(&facts, &decision);
         let group = decision
             .group_by
             .map(|template| group_name(&template.render(&facts, Quoting::Plain)));
-        let limits = self.policy.limits();
-        let now_ms = clock::epoch_ms();
-        let slots = spend::slots(now_ms, limits, decision.rule, decision.limits);
-        let deferred_until =
-            sweep::deferral(decision.start_after, incident, event.occurred_at, now_ms);
+        let slots = spend::slots(now_ms, self.policy.limits(), decision.rule, decision.limits);
         if decision.action == Action::Shadow {
             let note = notes::shadow_note(&decision, &request, group.as_deref());
             let note = self
@@ -123,11 +135,6 @@ impl Bridge {
                 deferred_until,
             };
         }
-        if let Some(until_ms) = deferred_until {
-            return self
-                .defer(&rule, &incident_id, until_ms, &secrets, budget)
-                .await;
-        }
         let plan = Plan {
             rule,
             incident,
@@ -135,8 +142,52 @@ impl Bridge {
             request,
             group,
             slots,
+            alerts,
         };
         self.start_or_join(plan, secrets, budget, tally).await
+    }
+
+    /// Starts the incident's session because a responder asked (`devin investigate`): whatever
+    /// the policy would ignore, group, defer or cap, with the rule's brief otherwise. An
+    /// incident that has a session gets a note with its link.
+    pub(super) async fn investigate_as_asked(
+        &self,
+        incident: &Incident,
+        secrets: Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Outcome {
+        let mut decision = self.policy.decide(INCIDENT_TRIGGERED, incident);
+        decision.rule = ASKED;
+        decision.action = Action::Investigate;
+        decision.group_by = None;
+        decision.start_after = None;
+        let alerts = self.alert_evidence(&secrets, &incident.id, budget).await;
+        let facts = Facts {
+            incident,
+            event_type: INCIDENT_TRIGGERED,
+            occurred_at: incident.created_at.as_deref(),
+            alerts: alerts.as_ref(),
+        };
+        let request = brief::session_request(&facts, &decision);
+        let plan = Plan {
+            rule: ASKED.to_owned(),
+            incident,
+            decision,
+            request,
+            group: None,
+            slots: Vec::new(),
+            alerts,
+        };
+        let outcome = self
+            .start_or_join(plan, secrets.clone(), budget, tally)
+            .await;
+        if let Outcome::SessionExists { session, .. } = &outcome {
+            let note = notes::already_investigating_note(session);
+            self.note_or_log(&secrets, &incident.id, &note, budget)
+                .await;
+        }
+        outcome
     }
 
     /// Claims the incident, joins its group's open session or leads a new one, and starts it.

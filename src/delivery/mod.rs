@@ -14,6 +14,7 @@
 //! - [`group`]: storm grouping: join the group's open session, or lead a new one;
 //! - [`merge`]: a merged incident's session handed to the incident it went into;
 //! - [`forward`]: a note, resolve, reopen or status change, passed on to the session;
+//! - [`commands`]: a responder's note command (`devin investigate`, `stop`, `status`, ...);
 //! - [`calls`]: the Devin and PagerDuty calls with their budget, retries and refresh on 401;
 //! - [`outcome`]: every answer the function gives.
 //!
@@ -28,6 +29,7 @@ pub mod bridge;
 mod calls;
 mod checks;
 mod claims;
+mod commands;
 pub mod entry;
 mod forward;
 pub mod function_url;

@@ -151,6 +151,21 @@ pub enum Outcome {
     },
     /// The incident resolved while its session was deferred: none will start.
     SkippedResolved { incident_id: String },
+    /// A note command (`devin stop`, `devin status`) was carried out on the incident's
+    /// session, and noted.
+    Commanded {
+        incident_id: String,
+        command: &'static str,
+        session: Session,
+        note: NoteStatus,
+    },
+    /// A note command was not carried out: a note says why.
+    CommandRefused {
+        incident_id: String,
+        command: &'static str,
+        reason: String,
+        note: NoteStatus,
+    },
 }
 
 /// What the bridge was doing with Devin when it failed, for the log.
@@ -197,6 +212,8 @@ impl Outcome {
                 | Outcome::Merged { .. }
                 | Outcome::Deferred { .. }
                 | Outcome::SkippedResolved { .. }
+                | Outcome::Commanded { .. }
+                | Outcome::CommandRefused { .. }
         )
     }
 
@@ -362,6 +379,26 @@ impl Outcome {
             Outcome::SkippedResolved { incident_id } => {
                 json!({"status": "skipped_resolved", "incident_id": incident_id})
             }
+            Outcome::Commanded {
+                incident_id,
+                command,
+                session,
+                note,
+            } => {
+                let mut body = session_body("command", None, incident_id, session);
+                body["command"] = (*command).into();
+                body["note"] = note.as_str().into();
+                body
+            }
+            Outcome::CommandRefused {
+                incident_id,
+                command,
+                reason,
+                note,
+            } => json!({
+                "status": "command_refused", "command": command, "incident_id": incident_id,
+                "reason": reason, "note": note.as_str(),
+            }),
         };
         body.to_string()
     }
@@ -475,6 +512,12 @@ impl Outcome {
             Outcome::SkippedResolved { .. } => {
                 info!("the incident resolved while its session was deferred: none started");
             }
+            Outcome::Commanded {
+                command, session, ..
+            } => info!(command, session_id = %session.session_id, "note command carried out"),
+            Outcome::CommandRefused {
+                command, reason, ..
+            } => warn!(command, reason = %reason, "note command refused"),
         }
     }
 

@@ -1,6 +1,7 @@
 //! What the routing policy decided for an incident to investigate, ready to act on: shared by
 //! the start, the group and the budget steps.
 
+use crate::pure::alerts::Evidence;
 use crate::pure::policy::Decision;
 use crate::pure::session::SessionRequest;
 use crate::pure::spend::Slot;
@@ -16,4 +17,6 @@ pub struct Plan<'a> {
     pub group: Option<String>,
     /// The budgets a new session counts against.
     pub slots: Vec<Slot>,
+    /// The incident's alerts, when they were read.
+    pub alerts: Option<Evidence>,
 }

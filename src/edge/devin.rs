@@ -217,6 +217,19 @@ impl DevinClient {
         Ok(messages)
     }
 
+    /// Ends a session for good and archives it (needs `ManageOrgSessions`).
+    pub async fn terminate_session(
+        &self,
+        authorization: &HeaderValue,
+        session_id: &str,
+        timeout: Duration,
+    ) -> Result<(), DevinError> {
+        let url = with_segments(self.sessions_url.clone(), &[&devin_id(session_id)]);
+        let request = self.http.delete(url).query(&[("archive", "true")]);
+        let _: serde::de::IgnoredAny = self.send(request, authorization, timeout).await?;
+        Ok(())
+    }
+
     /// Sends a message to a session (needs `ManageOrgSessions`); a paused session resumes.
     pub async fn send_message(
         &self,

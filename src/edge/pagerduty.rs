@@ -11,6 +11,7 @@ use thiserror::Error;
 
 use crate::edge::retry::{read_refusal, seconds, Transient};
 use crate::edge::url::with_segments;
+use crate::pure::alerts::Alert;
 use crate::pure::webhook::{Incident, Reference};
 
 /// Version 2 of the REST API, as PagerDuty asks every client to say.
@@ -84,6 +85,24 @@ struct IncidentPage {
     more: bool,
 }
 
+/// `GET /users/{id}`: only the email is read.
+#[derive(Deserialize)]
+struct OneUser {
+    user: User,
+}
+
+#[derive(Deserialize)]
+struct User {
+    #[serde(default)]
+    email: Option<String>,
+}
+
+/// `GET /incidents/{id}/alerts`: the first page is all the brief uses.
+#[derive(Deserialize)]
+struct AlertPage {
+    alerts: Vec<Alert>,
+}
+
 /// `GET /incidents/{id}`.
 #[derive(Deserialize)]
 struct OneIncident {
@@ -154,6 +173,38 @@ impl PagerDutyClient {
             }
         }
         Ok(incidents)
+    }
+
+    /// `GET /incidents/{id}/alerts`: the incident's newest `limit` alerts.
+    pub async fn alerts(
+        &self,
+        authorization: &HeaderValue,
+        incident_id: &str,
+        limit: usize,
+        timeout: Duration,
+    ) -> Result<Vec<Alert>, PagerDutyError> {
+        let url = with_segments(self.api_url.clone(), &["incidents", incident_id, "alerts"]);
+        let request = self.http.get(url).query(&[
+            ("limit", limit.to_string().as_str()),
+            ("sort_by", "created_at:desc"),
+        ]);
+        let page: AlertPage = self.send(request, authorization, timeout).await?;
+        Ok(page.alerts)
+    }
+
+    /// `GET /users/{id}`: the user's email, to check a command's author against
+    /// `ALLOWED_COMMANDERS`.
+    pub async fn user_email(
+        &self,
+        authorization: &HeaderValue,
+        user_id: &str,
+        timeout: Duration,
+    ) -> Result<Option<String>, PagerDutyError> {
+        let url = with_segments(self.api_url.clone(), &["users", user_id]);
+        let answer: OneUser = self
+            .send(self.http.get(url), authorization, timeout)
+            .await?;
+        Ok(answer.user.email)
     }
 
     /// `GET /incidents/{id}`: the incident as it is now.

@@ -5,17 +5,14 @@
 //! and never the other sessions'.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
 use tracing::{info, info_span, warn, Instrument};
 
 use crate::delivery::outcome::NoteStatus;
 use crate::edge::clock;
-use crate::edge::devin::DevinError;
-use crate::edge::retry::{Failure, Transient};
+use crate::edge::retry::Failure;
 use crate::follow_up::report::{kind, Action, RunReport};
 use crate::follow_up::FollowUp;
 use crate::pure::budget::{Budget, MIN_ATTEMPT};
@@ -140,12 +137,10 @@ impl FollowUp {
         budget: Budget,
         followed: &mut Followed,
     ) -> Option<SessionState> {
-        let id = &session.session_id;
+        let (step, mut calls) = (Self::step(budget), Tally::default());
         let read = self
-            .read_devin(secrets, budget, |secrets, left| async move {
-                let authorization = secrets.devin_authorization();
-                self.bridge.devin.get_session(authorization, id, left).await
-            })
+            .bridge
+            .session_state(&session.session_id, secrets, step, &mut calls)
             .await;
         match read {
             Ok(state) => Some(state),
@@ -173,42 +168,16 @@ impl FollowUp {
         budget: Budget,
         followed: &mut Followed,
     ) -> Vec<SessionMessage> {
-        let id = &session.session_id;
+        let (step, mut calls) = (Self::step(budget), Tally::default());
         let read = self
-            .read_devin(secrets, budget, |secrets, left| async move {
-                let authorization = secrets.devin_authorization();
-                self.bridge
-                    .devin
-                    .list_messages(authorization, id, left)
-                    .await
-            })
+            .bridge
+            .session_messages(&session.session_id, secrets, step, &mut calls)
             .await;
         read.unwrap_or_else(|failure| {
             warn!(error = %failure, "the session's messages were not read: its question waits for the next run");
             followed.tally.follow_up_errors += 1;
             Vec::new()
         })
-    }
-
-    /// A Devin read inside one step of the run, retried and refreshed on 401 as every Devin
-    /// call is.
-    async fn read_devin<T, F, Fut>(
-        &self,
-        secrets: &mut Arc<Secrets>,
-        budget: Budget,
-        read: F,
-    ) -> Result<T, Failure<DevinError>>
-    where
-        F: Fn(Arc<Secrets>, Duration) -> Fut,
-        Fut: Future<Output = Result<T, DevinError>>,
-    {
-        // The run counts its own errors; the call's tally is for deliveries' metrics.
-        let mut calls = Tally::default();
-        let step = Self::step(budget);
-        let retryable = DevinError::is_retryable;
-        self.bridge
-            .call_devin(secrets, step, &mut calls, retryable, read)
-            .await
     }
 
     /// Posts the note, then records it. False when either failed: a note posted and not

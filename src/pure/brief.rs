@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 
+use crate::pure::alerts::Evidence;
 use crate::pure::findings;
 use crate::pure::policy::Decision;
 use crate::pure::quote;
@@ -35,6 +36,9 @@ struct IncidentFacts<'a> {
     teams: Vec<&'a str>,
     assignees: Vec<&'a str>,
     incident_key: Option<&'a str>,
+    /// What the monitoring tool said, when the alerts were read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alerts: Option<&'a [serde_json::Value]>,
 }
 
 const INSTRUCTIONS: &str = "\
@@ -51,9 +55,10 @@ const STEPS: &str = "
 ----- END INCIDENT -----
 
 Investigate it:
-1. Pull the recent logs, metrics and traces of the affected service (the `service` above) from \
-the observability tools you can reach, starting shortly before `created_at`; note errors, \
-latency, saturation and recent deploys or configuration changes.
+1. Start from what the monitoring tool said (`alerts` above, when present: the query, the \
+threshold, the values, the links). Pull the recent logs, metrics and traces of the affected \
+service (the `service` above) from the observability tools you can reach, starting shortly before \
+`created_at`; note errors, latency, saturation and recent deploys or configuration changes.
 2. Find the root cause. Say what evidence supports it and how confident you are; if you cannot \
 find it, say what you ruled out and what you would look at next.
 3. If the cause is in code or configuration that you can change, open a hotfix pull request with \
@@ -69,7 +74,7 @@ pub fn session_request(facts: &Facts<'_>, decision: &Decision<'_>) -> SessionReq
     let service = incident.service_name();
     let mut prompt = match decision.prompt {
         Some(template) => template.render(facts, Quoting::Json),
-        None => built_in_prompt(incident),
+        None => built_in_prompt(incident, facts.alerts),
     };
     if decision.structured_output {
         prompt.push('\n');
@@ -100,19 +105,24 @@ pub fn session_request(facts: &Facts<'_>, decision: &Decision<'_>) -> SessionReq
         max_acu_limit: decision.max_acu_limit,
         knowledge_ids: decision.knowledge_ids.map(<[String]>::to_vec),
         repos: decision.repos.map(<[String]>::to_vec),
+        session_links: facts
+            .alerts
+            .map(|evidence| evidence.links.clone())
+            .unwrap_or_default(),
         structured_output_schema: decision.structured_output.then(findings::schema),
     }
 }
 
 /// marker lines, then the steps.
-fn built_in_prompt(incident: &Incident) -> String {
-    let facts = incident_facts(incident);
+fn built_in_prompt(incident: &Incident, alerts: Option<&Evidence>) -> String {
+    let facts = incident_facts(incident, alerts);
     format!("{INSTRUCTIONS}{facts}{STEPS}")
 }
 
-/// The incident's facts as one JSON object, every value quoted as data: in the brief, and in
-/// the message that adds an incident to its group's session.
-pub fn incident_facts(incident: &Incident) -> String {
+/// The incident's facts (and its alerts' evidence, when read) as one JSON object, every value
+/// quoted as data: in the brief, and in the message that adds an incident to its group's
+/// session.
+pub fn incident_facts(incident: &Incident, alerts: Option<&Evidence>) -> String {
     let facts = IncidentFacts {
         incident_id: &incident.id,
         number: incident.number,
@@ -128,6 +138,9 @@ pub fn incident_facts(incident: &Incident) -> String {
         teams: incident.teams.iter().filter_map(|t| t.name()).collect(),
         assignees: incident.assignees.iter().filter_map(|a| a.name()).collect(),
         incident_key: incident.incident_key.as_deref(),
+        alerts: alerts
+            .map(|evidence| evidence.alerts.as_slice())
+            .filter(|alerts| !alerts.is_empty()),
     };
     quote::json_pretty(&facts)
 }

@@ -249,6 +249,22 @@ fn web_link(link: &str) -> Option<String> {
     (web && one_word && link.len() <= MAX_LINK).then(|| link.to_owned())
 }
 
+/// The note `devin status` answers with: the session's state, and its latest findings.
+pub fn status_note(state: &SessionState, session_url: &str) -> String {
+    let status = state.status.as_deref().unwrap_or("unknown");
+    let how = match state.status_detail.as_deref() {
+        Some(detail) => format!("{}, {}", plain_line(status, 40), plain_line(detail, 40)),
+        None => plain_line(status, 40),
+    };
+    let title = format!("Devin's status: {how}. Latest findings");
+    match findings_note(state, session_url, &title) {
+        Some(note) => note.content,
+        None => format!(
+            "{BRIDGE_NOTE_MARKER} Devin's status: {how}. No findings yet. Session: {session_url}"
+        ),
+    }
+}
+
 /// A short, stable hash of what a note says.
 pub fn hash(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());
@@ -371,6 +387,23 @@ mod tests {
             );
         }
         assert_eq!(findings_note(&SessionState::default(), URL, FINDINGS), None);
+    }
+
+    #[test]
+    fn the_status_note_says_the_state_and_the_latest_findings() {
+        let mut s = state(json!({"summary": "Pool too small", "confidence": "medium"}));
+        s.status_detail = Some("working".into());
+        assert!(status_note(&s, URL).starts_with(
+            "[pagerduty-devin-bridge] Devin's status: running, working. Latest findings: medium confidence\nSummary: Pool too small"
+        ));
+        let bare = SessionState {
+            status: Some("new".into()),
+            ..SessionState::default()
+        };
+        assert_eq!(
+            status_note(&bare, URL),
+            "[pagerduty-devin-bridge] Devin's status: new. No findings yet. Session: https://app.devin.ai/sessions/abc"
+        );
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub struct Tally {
     pub sessions_capped: u32,
     /// Incidents whose session waits for the policy's `start_after_minutes`.
     pub incidents_deferred: u32,
+    /// Note commands (`devin ...`) carried out or refused.
+    pub note_commands: u32,
     /// Time spent waiting for Devin, when it was called.
     pub devin_latency: Option<Duration>,
 }
@@ -52,6 +54,7 @@ impl Tally {
             ("IncidentsGrouped", self.incidents_grouped),
             ("SessionsCapped", self.sessions_capped),
             ("IncidentsDeferred", self.incidents_deferred),
+            ("NoteCommands", self.note_commands),
         ];
         let latency = self.devin_latency.map(|latency| ("DevinLatency", latency));
         emf(function, timestamp_ms, &counts, latency)
@@ -191,7 +194,7 @@ mod tests {
                 .as_array()
                 .unwrap()
                 .len(),
-            11
+            12
         );
     }
 }

@@ -6,8 +6,10 @@
 //! module imports only other core modules and plain data crates (`serde`, `http`'s types,
 //! hashing); `tests/layers.sh` enforces it.
 
+pub mod alerts;
 pub mod brief;
 pub mod budget;
+pub mod commands;
 pub mod findings;
 pub mod follow;
 pub mod ledger;
@@ -21,6 +23,7 @@ pub mod secret;
 pub mod session;
 pub mod sources;
 pub mod spend;
+pub mod subscription;
 pub mod sweep;
 pub mod template;
 pub mod throttle;

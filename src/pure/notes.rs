@@ -3,6 +3,7 @@
 //! Every note starts with the marker, so it is never sent back to Devin.
 
 use crate::pure::policy::Decision;
+use crate::pure::quote;
 use crate::pure::session::{Session, SessionRequest};
 use crate::pure::spend::Slot;
 use crate::pure::timestamp;
@@ -89,6 +90,31 @@ pub fn deferred_note(rule: &str, until_ms: u64) -> String {
         "{BRIDGE_NOTE_MARKER} Devin will start investigating this incident at {} if it is still \
          open then (routing rule {rule} waits: incidents that resolve themselves cost nothing).",
         timestamp::utc_minute(until_ms)
+    )
+}
+
+/// The note on a command the bridge did not carry out, and why.
+pub fn command_refused_note(command: &str, reason: &str) -> String {
+    format!("{BRIDGE_NOTE_MARKER} `{command}` was not carried out: {reason}")
+}
+
+/// The note on an incident whose session a responder stopped.
+pub fn stopped_note(session: &Session, who: Option<&str>) -> String {
+    let who = who.map_or_else(String::new, |who| {
+        format!(" by {}", quote::plain_line(who, 80))
+    });
+    format!(
+        "{BRIDGE_NOTE_MARKER} Devin's session was stopped (devin stop{who}): {}. Write `devin \
+         investigate` to start a new one.",
+        session.url
+    )
+}
+
+/// The note on an incident that already has a session, when a responder asks for one.
+pub fn already_investigating_note(session: &Session) -> String {
+    format!(
+        "{BRIDGE_NOTE_MARKER} Devin is already investigating this incident: {}",
+        session.url
     )
 }
 

@@ -32,5 +32,6 @@ pub fn facts(incident: &Incident) -> Facts<'_> {
         incident,
         event_type: INCIDENT_TRIGGERED,
         occurred_at: Some("2026-11-28T09:12:04.512Z"),
+        alerts: None,
     }
 }

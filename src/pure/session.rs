@@ -31,6 +31,9 @@ pub struct SessionRequest {
     pub knowledge_ids: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repos: Option<Vec<String>>,
+    /// The alerts' links (dashboards, runbooks), shown with the session.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub session_links: Vec<String>,
     /// The findings Devin keeps current as it works (`pure::findings`); left out when the
     /// policy turns them off.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -12,6 +12,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer};
 use thiserror::Error;
 
+use crate::pure::alerts::Evidence;
 use crate::pure::quote;
 use crate::pure::webhook::{Incident, Reference};
 
@@ -32,9 +33,11 @@ pub enum Placeholder {
     EscalationPolicy,
     EventType,
     OccurredAt,
+    /// The alerts' evidence: a JSON array in a prompt, their summaries in a title.
+    Alerts,
 }
 
-const PLACEHOLDERS: [(&str, Placeholder); 14] = [
+const PLACEHOLDERS: [(&str, Placeholder); 15] = [
     ("title", Placeholder::Title),
     ("service", Placeholder::Service),
     ("service_id", Placeholder::ServiceId),
@@ -49,6 +52,7 @@ const PLACEHOLDERS: [(&str, Placeholder); 14] = [
     ("escalation_policy", Placeholder::EscalationPolicy),
     ("event_type", Placeholder::EventType),
     ("occurred_at", Placeholder::OccurredAt),
+    ("alerts", Placeholder::Alerts),
 ];
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -97,6 +101,8 @@ pub struct Facts<'a> {
     pub incident: &'a Incident,
     pub event_type: &'a str,
     pub occurred_at: Option<&'a str>,
+    /// The incident's alerts, when they were read.
+    pub alerts: Option<&'a Evidence>,
 }
 
 impl Template {
@@ -150,6 +156,13 @@ impl Template {
         for part in &self.parts {
             match part {
                 Part::Text(text) => out.push_str(text),
+                // The alerts are structured: in a prompt, their JSON itself, quoted as data.
+                Part::Value(Placeholder::Alerts) if quoting == Quoting::Json => {
+                    match facts.alerts.filter(|evidence| !evidence.alerts.is_empty()) {
+                        Some(evidence) => out.push_str(&quote::json(&evidence.alerts)),
+                        None => out.push_str(&quote::json(NONE)),
+                    }
+                }
                 Part::Value(placeholder) => {
                     let value = facts.value(*placeholder);
                     match quoting {
@@ -193,6 +206,19 @@ impl Facts<'_> {
             Placeholder::EscalationPolicy => or_word(incident.escalation_policy_name(), UNKNOWN),
             Placeholder::EventType => or_word(Some(self.event_type), UNKNOWN),
             Placeholder::OccurredAt => or_word(self.occurred_at, UNKNOWN),
+            Placeholder::Alerts => {
+                let summaries: Vec<&str> = self
+                    .alerts
+                    .iter()
+                    .flat_map(|evidence| &evidence.alerts)
+                    .filter_map(|alert| alert["summary"].as_str())
+                    .collect();
+                if summaries.is_empty() {
+                    Cow::Borrowed(NONE)
+                } else {
+                    Cow::Owned(summaries.join("; "))
+                }
+            }
         }
     }
 }
@@ -236,6 +262,7 @@ mod tests {
             incident,
             event_type: "incident.triggered",
             occurred_at: Some("2026-11-28T09:12:04.512Z"),
+            alerts: None,
         };
         Template::parse(template).unwrap().render(&facts, quoting)
     }
@@ -250,7 +277,7 @@ mod tests {
         assert_eq!(
             rendered,
             "Disk \"full\"\nnow|api|PS|high|P1|7|Q1|https://x.pagerduty.com/incidents/Q1|triggered|\
-             Ann, Bo|Core|Default|incident.triggered|2026-11-28T09:12:04.512Z"
+             Ann, Bo|Core|Default|incident.triggered|2026-11-28T09:12:04.512Z|none"
         );
     }
 
@@ -269,7 +296,7 @@ mod tests {
         assert_eq!(
             rendered,
             "unknown|unknown|unknown|unknown|none|unknown|Q2|unknown|unknown|none|none|unknown|\
-             incident.triggered|2026-11-28T09:12:04.512Z"
+             incident.triggered|2026-11-28T09:12:04.512Z|none"
         );
     }
 
@@ -281,6 +308,39 @@ mod tests {
             Quoting::Json,
         );
         assert_eq!(rendered, r#"Look at "Disk \"full\"\nnow" on "api" ("7")."#);
+    }
+
+    #[test]
+    fn alerts_are_a_json_array_in_a_prompt_and_their_summaries_in_a_title() {
+        let evidence = Evidence {
+            alerts: vec![
+                serde_json::json!({"summary": "CPU \"97%\"\u{2028}", "details": {"q": "x > 1"}}),
+            ],
+            links: vec![],
+        };
+        let incident = full();
+        let facts = Facts {
+            incident: &incident,
+            event_type: "incident.triggered",
+            occurred_at: None,
+            alerts: Some(&evidence),
+        };
+        let prompt = Template::parse("Alerts: {alerts}.")
+            .unwrap()
+            .render(&facts, Quoting::Json);
+        assert_eq!(
+            prompt,
+            r#"Alerts: [{"details":{"q":"x > 1"},"summary":"CPU \"97%\"\u2028"}]."#
+        );
+        let title = Template::parse("{alerts}")
+            .unwrap()
+            .render(&facts, Quoting::Plain);
+        assert_eq!(title, "CPU \"97%\"\u{2028}");
+        assert_eq!(
+            render("{alerts}", &full(), Quoting::Json),
+            r#""none""#,
+            "no alerts read"
+        );
     }
 
     #[test]

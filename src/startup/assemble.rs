@@ -188,6 +188,7 @@ pub async fn assemble(
         claim_lease_s = settings.claim_lease.as_secs(),
         allowed_source_ranges = settings.allowed_sources.as_ref().map(|list| list.len()),
         delivery_max_age_h = settings.delivery_max_age.map(|age| age.as_secs() / 3600),
+        allowed_commanders = settings.allowed_commanders.as_ref().map(|list| list.len()),
         "bridge ready"
     );
     for weakness in current.weaknesses() {
@@ -204,6 +205,7 @@ pub async fn assemble(
         claim_lease: settings.claim_lease,
         allowed_sources: settings.allowed_sources,
         delivery_max_age: settings.delivery_max_age,
+        allowed_commanders: settings.allowed_commanders,
     };
     Ok(Bridge::new(
         secrets,

@@ -7,6 +7,10 @@
 
 mod support;
 
+mod alerts;
+mod commands;
+#[cfg(feature = "connect")]
+mod connect;
 mod connection_reuse;
 mod delivery_guarantees;
 mod deployment;

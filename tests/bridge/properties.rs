@@ -159,7 +159,7 @@ proptest! {
         let _ = Policy::from_json(&json!({"rules": [json]}).to_string());
         if let Ok(template) = Template::parse(&text) {
             let incident = Incident { id: "P".into(), title: Some(text.clone()), ..Incident::default() };
-            let facts = Facts { incident: &incident, event_type: "incident.triggered", occurred_at: None };
+            let facts = Facts { incident: &incident, event_type: "incident.triggered", occurred_at: None, alerts: None };
             let _ = template.render(&facts, Quoting::Json);
             let _ = template.render(&facts, Quoting::Plain);
             // In a prompt, a title of any text reads back whole from its JSON quotes.

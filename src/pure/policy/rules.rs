@@ -157,6 +157,20 @@ impl Policy {
         self.limits
     }
 
+    /// Every event type the bridge acts on: those that may start a session and those passed on
+    /// to one, once each, sorted (a webhook subscription's event filter).
+    pub fn event_types_heard(&self) -> Vec<String> {
+        let mut heard: Vec<String> = self
+            .event_types
+            .iter()
+            .chain(&self.forward_events)
+            .cloned()
+            .collect();
+        heard.sort();
+        heard.dedup();
+        heard
+    }
+
     /// Whether some incidents' sessions wait (`start_after_minutes`): the follow-up starts
     /// them, and needs PagerDuty's token to see whether they are still open.
     pub fn defers(&self) -> bool {

@@ -12,6 +12,7 @@ use thiserror::Error;
 use crate::delivery::bridge::{
     DEFAULT_CLAIM_LEASE, DEFAULT_DELIVERY_BUDGET, DEFAULT_REFRESH_ON_REFUSAL,
 };
+use crate::pure::commands::Commanders;
 use crate::pure::policy::{Policy, PolicyError};
 use crate::pure::secret::SecretSource;
 use crate::pure::sources::SourceAllowlist;
@@ -58,6 +59,8 @@ pub struct Settings {
     pub allowed_sources: Option<SourceAllowlist>,
     /// Deliveries that happened longer ago are answered `stale`; `None` (0 hours): no check.
     pub delivery_max_age: Option<Duration>,
+    /// `ALLOWED_COMMANDERS`: when set, only these PagerDuty users may give note commands.
+    pub allowed_commanders: Option<Commanders>,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -162,6 +165,18 @@ impl Settings {
             }
             .filter(|hours| *hours > 0)
             .map(|hours| Duration::from_secs(hours * 3600)),
+            allowed_commanders: match var("ALLOWED_COMMANDERS") {
+                None => None,
+                Some(list) => {
+                    Some(
+                        Commanders::parse(&list).map_err(|entry| SettingsError::Invalid {
+                            name: "ALLOWED_COMMANDERS",
+                            value: entry,
+                            expected: "comma-separated PagerDuty user ids (PABC123) or emails",
+                        })?,
+                    )
+                }
+            },
         })
     }
 }
@@ -229,8 +244,10 @@ mod tests {
             ("CLAIM_LEASE_SECONDS", "5"),
             ("ALLOWED_SOURCE_CIDRS", "44.242.69.192/32, 10.0.0.0/8"),
             ("DELIVERY_MAX_AGE_HOURS", "0"),
+            ("ALLOWED_COMMANDERS", "PABC123,dana@acme.example"),
         ])
         .unwrap();
+        assert_eq!(s.allowed_commanders.map(|list| list.len()), Some(2));
         assert_eq!(s.ledger_table.as_deref(), Some("bridge-ledger"));
         assert_eq!(s.claim_lease, Duration::from_secs(5));
         assert_eq!(s.devin_api_url.as_str(), "http://127.0.0.1:8080/");
@@ -288,6 +305,7 @@ mod tests {
             ("PAGERDUTY_FROM_EMAIL", "not an email"),
             ("PAGERDUTY_FROM_EMAIL", "a@b.example,c@d.example"),
             ("DEVIN_DRY_RUN", "maybe"),
+            ("ALLOWED_COMMANDERS", "not an id"),
         ] {
             let err = settings(&[("DEVIN_ORG_ID", "org-1"), (name, value)]).unwrap_err();
             assert!(

@@ -99,7 +99,7 @@ impl FakeDevin {
             )
             .route(
                 "/v3/organizations/{org_id}/sessions/{devin_id}",
-                axum::routing::get(show_session),
+                axum::routing::get(show_session).delete(terminate_session),
             )
             .route(
                 "/v3/organizations/{org_id}/sessions/{devin_id}/messages",
@@ -377,6 +377,29 @@ async fn show_session(
         Some(session) => Json(session_json(session)).into_response(),
         None => scripted_status(404, None),
     }
+}
+
+/// `DELETE .../sessions/{devin_id}?archive=true`: the session ends for good, archived.
+async fn terminate_session(
+    State(script): State<Shared>,
+    Path((_org_id, devin_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let mut script = script.lock().unwrap();
+    if let Some(refused) = gate(&mut script, &headers) {
+        return refused;
+    }
+    let Some(session) = script
+        .sessions
+        .iter_mut()
+        .find(|s| s.session_id == devin_id)
+    else {
+        return scripted_status(404, None);
+    };
+    session.ended = true;
+    session.shown["status"] = "exit".into();
+    session.shown["is_archived"] = true.into();
+    Json(json!({"session_id": devin_id})).into_response()
 }
 
 /// `GET .../messages`: one page of two at most, so that clients must follow the cursor.

@@ -30,6 +30,26 @@ struct Script {
     requests: Vec<NoteRequest>,
     /// The account's incidents, as `GET /incidents` shows them.
     incidents: Vec<Value>,
+    /// Each incident's alerts, as `GET /incidents/{id}/alerts` shows them.
+    alerts: Vec<(String, Value)>,
+    /// How `GET .../alerts` answers instead, when set.
+    alerts_reply: Option<AlertsReply>,
+    /// The account's users: id and email.
+    users: Vec<(String, String)>,
+    /// Services and teams: kind (`services`, `teams`), id and name.
+    directory: Vec<(&'static str, String, String)>,
+    /// The webhook subscriptions, as PagerDuty keeps them (with their signing secret).
+    subscriptions: Vec<Value>,
+    /// What arrived at `/webhook_subscriptions`: method, subscription id, body.
+    subscription_requests: Vec<(String, Option<String>, Value)>,
+}
+
+/// A scripted answer to `GET /incidents/{id}/alerts`.
+#[derive(Debug, Clone, Copy)]
+pub enum AlertsReply {
+    Status(u16),
+    /// No answer for this long.
+    Hang(std::time::Duration),
 }
 
 type Shared = Arc<Mutex<Script>>;
@@ -47,6 +67,23 @@ impl FakePagerDuty {
             .route("/incidents/{id}/notes", post(add_note))
             .route("/incidents", get(list_incidents))
             .route("/incidents/{id}", get(show_incident))
+            .route("/incidents/{id}/alerts", get(list_alerts))
+            .route("/users/{id}", get(show_user))
+            .route("/services", get(|s, q| list_directory(s, q, "services")))
+            .route(
+                "/services/{id}",
+                get(|s, p| show_directory(s, p, "services")),
+            )
+            .route("/teams", get(|s, q| list_directory(s, q, "teams")))
+            .route(
+                "/webhook_subscriptions",
+                get(list_subscriptions).post(create_subscription),
+            )
+            .route(
+                "/webhook_subscriptions/{id}",
+                axum::routing::put(update_subscription),
+            )
+            .route("/webhook_subscriptions/{id}/ping", post(ping_subscription))
             .with_state(script.clone());
         let loopback = super::serve_on_loopback(app).await;
         FakePagerDuty {
@@ -90,6 +127,44 @@ impl FakePagerDuty {
     /// An incident of the account (its `id`, `status` and `created_at` at least).
     pub fn add_incident(&self, incident: Value) {
         self.script.lock().unwrap().incidents.push(incident);
+    }
+
+    /// The incident's alerts, newest first.
+    pub fn add_alerts(&self, incident_id: &str, alerts: Value) {
+        let mut script = self.script.lock().unwrap();
+        script.alerts.push((incident_id.to_owned(), alerts));
+    }
+
+    /// How every `GET .../alerts` answers from now on (`None`: with the alerts).
+    pub fn alerts_reply(&self, reply: Option<AlertsReply>) {
+        self.script.lock().unwrap().alerts_reply = reply;
+    }
+
+    /// A service (`services`) or a team (`teams`) of the account.
+    #[cfg(feature = "connect")] // connect-pagerduty's tests
+    pub fn add_to_directory(&self, kind: &'static str, id: &str, name: &str) {
+        let mut script = self.script.lock().unwrap();
+        script
+            .directory
+            .push((kind, id.to_owned(), name.to_owned()));
+    }
+
+    /// The webhook subscriptions PagerDuty keeps.
+    #[cfg(feature = "connect")] // connect-pagerduty's tests
+    pub fn subscriptions(&self) -> Vec<Value> {
+        self.script.lock().unwrap().subscriptions.clone()
+    }
+
+    /// The requests to `/webhook_subscriptions...`: method, subscription id, body.
+    #[cfg(feature = "connect")] // connect-pagerduty's tests
+    pub fn subscription_requests(&self) -> Vec<(String, Option<String>, Value)> {
+        self.script.lock().unwrap().subscription_requests.clone()
+    }
+
+    /// A user of the account.
+    pub fn add_user(&self, id: &str, email: &str) {
+        let mut script = self.script.lock().unwrap();
+        script.users.push((id.to_owned(), email.to_owned()));
     }
 
     /// The incident is resolved.
@@ -214,4 +289,167 @@ fn failure(status: u16) -> Response {
         Json(json!({"error": {"message": "scripted failure"}})),
     )
         .into_response()
+}
+
+async fn list_alerts(
+    State(script): State<Shared>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let (reply, alerts) = {
+        let script = script.lock().unwrap();
+        let alerts = script
+            .alerts
+            .iter()
+            .find(|(incident, _)| *incident == id)
+            .map_or(json!([]), |(_, alerts)| alerts.clone());
+        (script.alerts_reply, alerts)
+    };
+    match reply {
+        Some(AlertsReply::Status(status)) => return failure(status),
+        Some(AlertsReply::Hang(duration)) => {
+            tokio::time::sleep(duration).await;
+            return failure(504);
+        }
+        None => {}
+    }
+    let limit: usize = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(key, _)| key == "limit")
+        .and_then(|(_, limit)| limit.parse().ok())
+        .unwrap_or(25);
+    let page: Vec<Value> = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(limit)
+        .cloned()
+        .collect();
+    Json(json!({"alerts": page, "limit": limit, "offset": 0, "more": false})).into_response()
+}
+
+async fn show_user(State(script): State<Shared>, Path(id): Path<String>) -> Response {
+    let script = script.lock().unwrap();
+    match script.users.iter().find(|(user, _)| *user == id) {
+        Some((id, email)) => {
+            Json(json!({"user": {"id": id, "email": email, "type": "user"}})).into_response()
+        }
+        None => failure(404),
+    }
+}
+
+async fn list_directory(
+    State(script): State<Shared>,
+    RawQuery(query): RawQuery,
+    kind: &'static str,
+) -> Response {
+    let script = script.lock().unwrap();
+    let wanted = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(key, _)| key == "query")
+        .map(|(_, value)| value.to_lowercase())
+        .unwrap_or_default();
+    // PagerDuty's query matches parts of names.
+    let found: Vec<Value> = script
+        .directory
+        .iter()
+        .filter(|(k, _, name)| *k == kind && name.to_lowercase().contains(&wanted))
+        .map(|(_, id, name)| json!({"id": id, "name": name}))
+        .collect();
+    Json(json!({kind: found, "more": false})).into_response()
+}
+
+async fn show_directory(
+    State(script): State<Shared>,
+    Path(id): Path<String>,
+    kind: &'static str,
+) -> Response {
+    let script = script.lock().unwrap();
+    let one = kind.trim_end_matches('s');
+    match script
+        .directory
+        .iter()
+        .find(|(k, i, _)| *k == kind && *i == id)
+    {
+        Some((_, id, name)) => Json(json!({one: {"id": id, "name": name}})).into_response(),
+        None => failure(404),
+    }
+}
+
+/// `GET /webhook_subscriptions?filter_type=&filter_id=&limit=&offset=`: a page of one, so that
+/// clients must page.
+async fn list_subscriptions(State(script): State<Shared>, RawQuery(query): RawQuery) -> Response {
+    let script = script.lock().unwrap();
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let one = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let offset: usize = one("offset").and_then(|o| o.parse().ok()).unwrap_or(0);
+    let matching: Vec<Value> = script
+        .subscriptions
+        .iter()
+        .filter(|s| one("filter_type").is_none_or(|t| s["filter"]["type"] == t.as_str()))
+        .filter(|s| one("filter_id").is_none_or(|id| s["filter"]["id"] == id.as_str()))
+        .map(|s| {
+            // The signing secret is shown only when the subscription is created.
+            let mut shown = s.clone();
+            shown["delivery_method"]["secret"] = Value::Null;
+            shown
+        })
+        .collect();
+    let page: Vec<Value> = matching.iter().skip(offset).take(1).cloned().collect();
+    let more = offset + page.len() < matching.len();
+    Json(json!({"webhook_subscriptions": page, "offset": offset, "more": more})).into_response()
+}
+
+async fn create_subscription(State(script): State<Shared>, Json(body): Json<Value>) -> Response {
+    let mut script = script.lock().unwrap();
+    let id = format!("PSUB{}", script.subscriptions.len() + 1);
+    let mut subscription = body["webhook_subscription"].clone();
+    subscription["id"] = id.clone().into();
+    subscription["delivery_method"]["secret"] = format!("pd-signing-secret-{id}").into();
+    script.subscriptions.push(subscription.clone());
+    script
+        .subscription_requests
+        .push(("POST".into(), None, body));
+    (
+        StatusCode::CREATED,
+        Json(json!({"webhook_subscription": subscription})),
+    )
+        .into_response()
+}
+
+async fn update_subscription(
+    State(script): State<Shared>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut script = script.lock().unwrap();
+    script
+        .subscription_requests
+        .push(("PUT".into(), Some(id.clone()), body.clone()));
+    let Some(existing) = script
+        .subscriptions
+        .iter_mut()
+        .find(|s| s["id"] == id.as_str())
+    else {
+        return failure(404);
+    };
+    let secret = existing["delivery_method"]["secret"].clone();
+    *existing = body["webhook_subscription"].clone();
+    existing["id"] = id.into();
+    existing["delivery_method"]["secret"] = secret;
+    Json(json!({"webhook_subscription": existing})).into_response()
+}
+
+async fn ping_subscription(State(script): State<Shared>, Path(id): Path<String>) -> Response {
+    let mut script = script.lock().unwrap();
+    script
+        .subscription_requests
+        .push(("PING".into(), Some(id), Value::Null));
+    StatusCode::ACCEPTED.into_response()
 }

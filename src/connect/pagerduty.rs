@@ -1,0 +1,179 @@
+//! The PagerDuty REST calls `connect-pagerduty` makes with the operator's key: find a service
+//! or a team, list, create and update webhook subscriptions, and ping one.
+
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
+use reqwest::{Method, Url};
+use serde_json::Value;
+
+use crate::connect::ConnectError;
+use crate::pure::subscription::{looks_like_id, Filter};
+
+const ACCEPT_V2: &str = "application/vnd.pagerduty+json;version=2";
+const PAGE: usize = 100;
+
+pub struct PagerDuty {
+    http: reqwest::Client,
+    api_url: Url,
+    authorization: HeaderValue,
+}
+
+impl PagerDuty {
+    pub fn new(api_url: &str, key: &str) -> Result<PagerDuty, ConnectError> {
+        let api_url = Url::parse(api_url).map_err(|_| {
+            ConnectError::Usage(format!("PAGERDUTY_API_URL {api_url:?} is not a URL"))
+        })?;
+        let mut authorization = HeaderValue::try_from(format!("Token token={key}"))
+            .map_err(|_| ConnectError::Usage("PAGERDUTY_API_KEY is not a header value".into()))?;
+        authorization.set_sensitive(true);
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .map_err(|err| ConnectError::Usage(err.to_string()))?;
+        Ok(PagerDuty {
+            http,
+            api_url,
+            authorization,
+        })
+    }
+
+    /// The id of the service or team (`kind`: `services` or `teams`) named or identified by
+    /// `name`: an id is checked, a name must match exactly one (case aside).
+    pub async fn find(&self, kind: &str, name: &str) -> Result<String, ConnectError> {
+        if looks_like_id(name) {
+            let found = self.call(Method::GET, &[kind, name], &[], None).await?;
+            let one = kind.trim_end_matches('s');
+            if let Some(id) = found[one]["id"].as_str() {
+                return Ok(id.to_owned());
+            }
+        }
+        let listed = self
+            .call(
+                Method::GET,
+                &[kind],
+                &[("query", name), ("limit", "100")],
+                None,
+            )
+            .await?;
+        let matching: Vec<&Value> = listed[kind]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|item| {
+                item["name"]
+                    .as_str()
+                    .is_some_and(|found| found.eq_ignore_ascii_case(name))
+            })
+            .collect();
+        match matching.as_slice() {
+            [one] => Ok(one["id"].as_str().unwrap_or_default().to_owned()),
+            [] => Err(ConnectError::PagerDuty {
+                what: format!("{kind} {name:?}"),
+                detail: "none has that name or id".into(),
+            }),
+            _ => Err(ConnectError::PagerDuty {
+                what: format!("{kind} {name:?}"),
+                detail: "several have that name: give the id".into(),
+            }),
+        }
+    }
+
+    /// The account's webhook subscriptions with this filter, page after page.
+    pub async fn subscriptions(&self, filter: &Filter) -> Result<Vec<Value>, ConnectError> {
+        let mut found = Vec::new();
+        for page in 0.. {
+            let offset = (page * PAGE).to_string();
+            let limit = PAGE.to_string();
+            let mut query = vec![
+                ("filter_type", filter.kind),
+                ("limit", limit.as_str()),
+                ("offset", offset.as_str()),
+            ];
+            if let Some(id) = &filter.id {
+                query.push(("filter_id", id.as_str()));
+            }
+            let listed = self
+                .call(Method::GET, &["webhook_subscriptions"], &query, None)
+                .await?;
+            let items = listed["webhook_subscriptions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let more = listed["more"].as_bool().unwrap_or(false) && !items.is_empty();
+            found.extend(items);
+            if !more {
+                break;
+            }
+        }
+        Ok(found)
+    }
+
+    pub async fn create_subscription(&self, body: &Value) -> Result<Value, ConnectError> {
+        let created = self
+            .call(Method::POST, &["webhook_subscriptions"], &[], Some(body))
+            .await?;
+        Ok(created["webhook_subscription"].clone())
+    }
+
+    pub async fn update_subscription(&self, id: &str, body: &Value) -> Result<(), ConnectError> {
+        self.call(Method::PUT, &["webhook_subscriptions", id], &[], Some(body))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn ping(&self, id: &str) -> Result<(), ConnectError> {
+        self.call(
+            Method::POST,
+            &["webhook_subscriptions", id, "ping"],
+            &[],
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &[&str],
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Value, ConnectError> {
+        let mut url = self.api_url.clone();
+        url.path_segments_mut()
+            .map_err(|_| ConnectError::Usage("PAGERDUTY_API_URL cannot be a base URL".into()))?
+            .pop_if_empty()
+            .extend(path);
+        let what = format!("{method} /{}", path.join("/"));
+        let mut request = self
+            .http
+            .request(method, url)
+            .query(query)
+            .header(AUTHORIZATION, self.authorization.clone())
+            .header(ACCEPT, ACCEPT_V2);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let failed = |detail: String| ConnectError::PagerDuty {
+            what: what.clone(),
+            detail,
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|err| failed(err.to_string()))?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|err| failed(err.to_string()))?;
+        if !status.is_success() {
+            let detail: String = text.chars().take(300).collect();
+            return Err(failed(format!("{status}: {detail}")));
+        }
+        if text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text)
+            .map_err(|err| failed(format!("an answer that is not JSON ({err})")))
+    }
+}

@@ -1,0 +1,273 @@
+//! Note commands: a responder's note that begins with `devin` is acted on (start a session now,
+//! stop it, note its status, or pass a request on), when its author may give commands. A command
+//! that makes no sense here (stop without a session) is refused with a note that says why.
+
+use std::sync::Arc;
+
+use tracing::{info, warn};
+
+use crate::delivery::bridge::Bridge;
+use crate::delivery::outcome::{DevinStep, Outcome};
+use crate::edge::clock;
+use crate::edge::devin::DevinError;
+use crate::edge::pagerduty::PagerDutyError;
+use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
+use crate::pure::budget::Budget;
+use crate::pure::commands::{Command, SessionCommand};
+use crate::pure::findings;
+use crate::pure::follow::Mark;
+use crate::pure::messages;
+use crate::pure::metrics::Tally;
+use crate::pure::notes;
+use crate::pure::secret::Secrets;
+use crate::pure::session::Session;
+use crate::pure::webhook::{Event, Incident};
+
+const NO_SESSION: &str = "there is no Devin session on this incident. Write `devin investigate` \
+     to start one.";
+
+impl Bridge {
+    /// Carries out the command of a responder's note on `incident_id`.
+    pub(super) async fn command(
+        &self,
+        command: Command,
+        incident_id: &str,
+        event: &Event,
+        secrets: Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Outcome {
+        let who = event.agent_name();
+        info!(
+            command = command.name(),
+            author = who,
+            author_id = event.agent_id(),
+            "a note command"
+        );
+        tally.note_commands = 1;
+        if !self.may_command(event.agent_id(), &secrets, budget).await {
+            let reason = "its author may not give commands (ALLOWED_COMMANDERS).";
+            return self
+                .refuse(command.name(), incident_id, reason, &secrets, budget)
+                .await;
+        }
+        if self.options.dry_run {
+            let message = format!("{} would be carried out", command.name());
+            let incident_id = incident_id.to_owned();
+            return Outcome::DryRunMessage {
+                incident_id,
+                message,
+            };
+        }
+        match command {
+            Command::Investigate => match self.read_incident(incident_id, &secrets, budget).await {
+                Ok(incident) => {
+                    self.investigate_as_asked(&incident, secrets, budget, tally)
+                        .await
+                }
+                Err(reason) => {
+                    self.refuse(command.name(), incident_id, &reason, &secrets, budget)
+                        .await
+                }
+            },
+            Command::OnSession(on_session) => {
+                let session = match self.session_to_tell(incident_id, false, budget).await {
+                    Ok(Some(session)) => session,
+                    Ok(None) => {
+                        return self
+                            .refuse(on_session.name(), incident_id, NO_SESSION, &secrets, budget)
+                            .await
+                    }
+                    Err(outcome) => return outcome,
+                };
+                let asked = (incident_id, who, session);
+                self.on_session(on_session, asked, secrets, budget, tally)
+                    .await
+            }
+        }
+    }
+
+    /// Carries out a command on the incident's session: stops it, notes its status, or tells
+    /// it the responder's request.
+    async fn on_session(
+        &self,
+        command: SessionCommand,
+        (incident_id, who, session): (&str, Option<&str>, Session),
+        mut secrets: Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Outcome {
+        let note = match &command {
+            SessionCommand::Stop => {
+                self.stop(incident_id, &session, who, &mut secrets, budget, tally)
+                    .await
+            }
+            SessionCommand::Status => self.status(&session, &mut secrets, budget, tally).await,
+            SessionCommand::Ask(request) => {
+                let message = messages::responder_request_message(who, request);
+                let told = self
+                    .tell(&session.session_id, &message, &mut secrets, budget, tally)
+                    .await;
+                return match told {
+                    Ok(()) => Outcome::Forwarded {
+                        incident_id: incident_id.to_owned(),
+                        session,
+                    },
+                    Err(failure) => not_told(incident_id, session, failure),
+                };
+            }
+        };
+        match note {
+            Ok(note) => {
+                let note = self.note_or_log(&secrets, incident_id, &note, budget).await;
+                Outcome::Commanded {
+                    incident_id: incident_id.to_owned(),
+                    command: command.name(),
+                    session,
+                    note,
+                }
+            }
+            Err(failure) => not_told(incident_id, session, failure),
+        }
+    }
+
+    /// Whether the user `author` may give commands: anyone when `ALLOWED_COMMANDERS` is unset;
+    /// else a listed id, or (when emails are listed) a user whose email is listed. A failure
+    /// to look the email up refuses.
+    async fn may_command(&self, author: Option<&str>, secrets: &Secrets, budget: Budget) -> bool {
+        let Some(allowed) = &self.options.allowed_commanders else {
+            return true;
+        };
+        let Some(author) = author else {
+            return false;
+        };
+        if allowed.lists_id(author) {
+            return true;
+        }
+        let (Some(pagerduty), Some(authorization), true) = (
+            &self.pagerduty,
+            secrets.pagerduty_authorization(),
+            allowed.has_emails(),
+        ) else {
+            return false;
+        };
+        let mut stats = CallStats::default();
+        let email = within_budget(
+            "PagerDuty user",
+            budget,
+            &mut stats,
+            PagerDutyError::is_retryable,
+            |left| pagerduty.user_email(authorization, author, left),
+        )
+        .await;
+        match email {
+            Ok(email) => email.is_some_and(|email| allowed.lists_email(&email)),
+            Err(failure) => {
+                warn!(error = %failure, "the command's author was not looked up: refused");
+                false
+            }
+        }
+    }
+
+    /// The incident as PagerDuty shows it now (a note carries only its id), or why not.
+    async fn read_incident(
+        &self,
+        incident_id: &str,
+        secrets: &Secrets,
+        budget: Budget,
+    ) -> Result<Incident, String> {
+        let (Some(pagerduty), Some(authorization)) =
+            (&self.pagerduty, secrets.pagerduty_authorization())
+        else {
+            return Err("the bridge has no PagerDuty token to read the incident with.".into());
+        };
+        let mut stats = CallStats::default();
+        within_budget(
+            "PagerDuty incident",
+            budget,
+            &mut stats,
+            PagerDutyError::is_retryable,
+            |left| pagerduty.incident(authorization, incident_id, left),
+        )
+        .await
+        .map_err(|failure| format!("the incident could not be read from PagerDuty ({failure})."))
+    }
+
+    /// Ends the session and archives it, and closes it out in the ledger (its end is noted
+    /// here, not by the follow-up): the note to post.
+    async fn stop(
+        &self,
+        incident_id: &str,
+        session: &Session,
+        who: Option<&str>,
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Result<String, Failure<DevinError>> {
+        let id = &session.session_id;
+        match self.terminate(id, secrets, budget, tally).await {
+            Ok(()) => {}
+            // Ended already: stopped all the same.
+            Err(Failure::Final(err)) if err.is_session_closed() => {}
+            Err(failure) => return Err(failure),
+        }
+        let (now_ms, left) = (clock::epoch_ms(), budget.remaining(clock::now()));
+        let closed = Mark::ClosedOut(None);
+        if let Err(err) = self
+            .ledger
+            .mark(incident_id, id, &closed, now_ms, left)
+            .await
+        {
+            warn!(error = %err, "the stopped session was not closed out: the follow-up notes its end too");
+        }
+        Ok(notes::stopped_note(session, who))
+    }
+
+    /// The session's state and latest findings: the note to post.
+    async fn status(
+        &self,
+        session: &Session,
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Result<String, Failure<DevinError>> {
+        let state = self
+            .session_state(&session.session_id, secrets, budget, tally)
+            .await?;
+        Ok(findings::status_note(&state, &session.url))
+    }
+
+    /// Refuses the command with a note that says why.
+    async fn refuse(
+        &self,
+        command: &'static str,
+        incident_id: &str,
+        reason: &str,
+        secrets: &Secrets,
+        budget: Budget,
+    ) -> Outcome {
+        let note = notes::command_refused_note(command, reason);
+        let note = self.note_or_log(secrets, incident_id, &note, budget).await;
+        Outcome::CommandRefused {
+            incident_id: incident_id.to_owned(),
+            command,
+            reason: reason.to_owned(),
+            note,
+        }
+    }
+}
+
+/// How a command ends whose Devin call failed.
+fn not_told(incident_id: &str, session: Session, failure: Failure<DevinError>) -> Outcome {
+    match failure {
+        Failure::Final(err) if err.is_session_closed() => Outcome::SessionClosed {
+            incident_id: incident_id.to_owned(),
+            session,
+        },
+        failure => {
+            let session_id = session.session_id;
+            let step = DevinStep::SendMessage { session_id };
+            Outcome::DevinFailed { step, failure }
+        }
+    }
+}
