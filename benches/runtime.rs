@@ -38,12 +38,17 @@ fn bench_env(devin_url: &str) -> Env {
         .set("AWS_LAMBDA_LOG_LEVEL", "WARN")
 }
 
-/// Exec to first poll, `COLD_STARTS` times.
+/// Exec to first poll of the bridge, `COLD_STARTS` times.
 async fn cold_starts(env: &Env) -> Vec<Duration> {
+    cold_starts_of(env!("CARGO_BIN_EXE_bootstrap"), env).await
+}
+
+/// Exec to first poll of `binary`, `COLD_STARTS` times.
+async fn cold_starts_of(binary: &str, env: &Env) -> Vec<Duration> {
     let mut times = Vec::with_capacity(COLD_STARTS);
     for _ in 0..COLD_STARTS {
         let runtime = RuntimeApi::start().await;
-        let function = runtime.spawn_function(&env.vars());
+        let function = runtime.spawn(binary, &env.vars());
         let polled = runtime.first_poll().await;
         times.push(polled - function.spawned_at);
         function.stop().await;
@@ -85,10 +90,42 @@ fn at(sorted: &[Duration], p: f64) -> Duration {
 
 async fn measure() {
     let devin = FakeDevin::start().await;
+    let hello = hello_cold_starts().await;
     let from_env = cold_starts(&bench_env(&devin.url)).await;
     let (from_secrets_manager, moto_alone) = secrets_manager_cold_starts(&devin.url).await;
     let warm = warm(&devin).await;
-    print_table(&from_env, &from_secrets_manager, &moto_alone, &warm);
+    let cold = ColdStarts {
+        hello: &hello,
+        from_env: &from_env,
+        from_secrets_manager: &from_secrets_manager,
+        moto_alone: &moto_alone,
+    };
+    print_table(&cold, &warm);
+}
+
+/// The cold starts of a hello-world `lambda_http` function (`examples/`), built beside the
+/// bench's `bootstrap`; none when it was not built.
+async fn hello_cold_starts() -> Vec<Duration> {
+    let bootstrap = std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap"));
+    let hello = bootstrap
+        .with_file_name("examples")
+        .join("hello_lambda_http");
+    if !hello.exists() {
+        eprintln!(
+            "no hello-world to compare with: cargo build --release --example hello_lambda_http"
+        );
+        return Vec::new();
+    }
+    let env = Env::local("http://127.0.0.1:9").set("AWS_LAMBDA_LOG_LEVEL", "WARN");
+    cold_starts_of(hello.to_str().unwrap(), &env).await
+}
+
+/// The cold starts measured.
+struct ColdStarts<'a> {
+    hello: &'a [Duration],
+    from_env: &'a [Duration],
+    from_secrets_manager: &'a [Duration],
+    moto_alone: &'a [Duration],
 }
 
 /// Cold starts reading the secret from moto and building the ledger's DynamoDB client, and
@@ -175,12 +212,7 @@ async fn warm(devin: &FakeDevin) -> Warm {
     }
 }
 
-fn print_table(
-    from_env: &[Duration],
-    from_secrets_manager: &[Duration],
-    moto_alone: &[Duration],
-    warm: &Warm,
-) {
+fn print_table(cold: &ColdStarts<'_>, warm: &Warm) {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -199,18 +231,25 @@ fn print_table(
     println!("| --- | --- | --- | --- | --- |");
     for (label, times) in [
         (
+            "cold start of a hello-world lambda_http function (the floor)",
+            cold.hello,
+        ),
+        (
             "cold start, secrets from the environment (exec → first poll)",
-            from_env,
+            cold.from_env,
         ),
         (
             "cold start, Secrets Manager on loopback (moto) and the ledger client",
-            from_secrets_manager,
+            cold.from_secrets_manager,
         ),
         (
             "of which moto's own GetSecretValue answer (warm client)",
-            moto_alone,
+            cold.moto_alone,
         ),
     ] {
+        if times.is_empty() {
+            continue;
+        }
         println!(
             "| {label}, {COLD_STARTS} runs | {} | {} | {} | {} |",
             ms(at(times, 0.5)),
@@ -218,6 +257,10 @@ fn print_table(
             ms(times[0]),
             ms(*times.last().unwrap())
         );
+    }
+    if !cold.hello.is_empty() {
+        let ratio = at(cold.from_env, 0.5).as_secs_f64() / at(cold.hello, 0.5).as_secs_f64();
+        println!("| the bridge's cold start (environment secrets) over the hello-world's, medians: {ratio:.2}x | | | | |");
     }
     let latencies = &warm.latencies;
     println!(

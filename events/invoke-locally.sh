@@ -33,6 +33,9 @@ source tests/tools.sh
 # this shell exported the variable: then the exported value wins.
 env_file=$(mktemp)
 log=$(mktemp)
+answer_file=$(mktemp)
+watch_pid=
+trap '[ -n "$watch_pid" ] && { kill $watch_pid 2>/dev/null; wait $watch_pid 2>/dev/null; }; rm -f "$log" "$env_file" "$answer_file"' EXIT
 grep -vE '^\s*(#|$)' events/local/local.env | while IFS='=' read -r name value; do
   echo "$name=${!name:-$value}"
 done >"$env_file"
@@ -42,7 +45,6 @@ echo "==> building the function ($function)"
 cargo build --quiet --bin "$function"
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --env-file "$env_file" >"$log" 2>&1 &
 watch_pid=$!
-trap 'kill $watch_pid 2>/dev/null; wait $watch_pid 2>/dev/null; rm -f "$log" "$env_file"' EXIT
 for _ in $(seq 1 600); do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
   kill -0 $watch_pid 2>/dev/null || { cat "$log"; exit 1; }
@@ -50,12 +52,41 @@ for _ in $(seq 1 600); do
 done
 
 echo "==> invoking with $event"
-# A function whose cold start fails never answers: give up after a while and show its log.
-answer=$(timeout "${LOCAL_INVOKE_TIMEOUT:-120}" cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$port" --data-file "$event" "$function") ||
-  { echo "==> the function failed; its log:"; tail -n 20 "$log"; exit 1; }
+# The invocation runs in the background while its log is watched: a cold start that fails
+# (a wrong setting, a policy mistake) is reported at once with the function's own line, and
+# nothing waits longer than LOCAL_INVOKE_TIMEOUT seconds.
+cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$port" --data-file "$event" "$function" \
+  >"$answer_file" 2>&1 &
+invoke_pid=$!
+deadline=$((SECONDS + ${LOCAL_INVOKE_TIMEOUT:-120}))
+while kill -0 $invoke_pid 2>/dev/null; do
+  if grep -q "cold start failed" "$log"; then
+    kill $invoke_pid 2>/dev/null
+    echo "==> the function's cold start failed:" >&2
+    grep "cold start failed" "$log" | sed -e 's/^.*cold start failed error=/  /' -e 's/^.*cold start failed /  /' >&2
+    exit 1
+  fi
+  if [ $SECONDS -ge $deadline ]; then
+    kill $invoke_pid 2>/dev/null
+    echo "==> no answer within ${LOCAL_INVOKE_TIMEOUT:-120} s; the function's log:" >&2
+    tail -n 20 "$log" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+if ! wait $invoke_pid; then
+  echo "==> the invocation failed:" >&2
+  cat "$answer_file" >&2
+  tail -n 20 "$log" >&2
+  exit 1
+fi
+answer=$(cat "$answer_file")
 python3 - "$answer" <<'PY'
 import json, sys
 answer = json.loads(sys.argv[1])
+if "errorMessage" in answer:
+    print(f"==> the function failed: {answer.get('errorType')}: {answer['errorMessage']}", file=sys.stderr)
+    sys.exit(1)
 if "actions" in answer:
     # The follow-up's report: what it would post and start.
     print(f"follow-up run: {answer['status']}, dry run: {answer['dry_run']}, "

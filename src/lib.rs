@@ -9,8 +9,8 @@
 //! - [`follow_up`]: one scheduled run of the follow-up function (findings and questions on the
 //!   incidents, deferred starts, the sweep), reusing the delivery's path to start sessions;
 //! - [`startup`]: what a cold start builds once, for every entry point;
-//! - `connect` (feature `connect`): the operator's `connect-pagerduty` command, beside the
-//!   functions.
+//! - [`policy_tool`] and `connect` (feature `connect`): the operator's commands (`policy`,
+//!   `connect-pagerduty`), beside the functions, on the core alone.
 //!
 //! The binaries (`src/main.rs`, the webhook; `src/bin/follow_up.rs`) hold only process and
 //! Lambda glue.
@@ -20,5 +20,6 @@ pub mod connect;
 pub mod delivery;
 pub mod edge;
 pub mod follow_up;
+pub mod policy_tool;
 pub mod pure;
 pub mod startup;

@@ -5,7 +5,7 @@
 #   delivery/   imports pure/, edge/ and delivery/, never follow_up/ or startup/;
 #   follow_up/  imports pure/, edge/, delivery/ and follow_up/, never startup/;
 #   startup/    may import everything; only the binaries and the tests import startup/;
-#   connect/    (the operator's command) imports pure/ only, and nothing imports it.
+#   connect/, policy_tool/  (the operator's commands) import pure/ only, and nothing imports them.
 # And no two modules import each other. Prints each breach; exits 1 if there is one.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../src"
@@ -21,7 +21,7 @@ code() {
 
 for file in $(find pure -name '*.rs'); do
   while read -r line; do [ -n "$line" ] && breach "$file:$line: the pure core imports an outer layer"; done \
-    < <(code "$file" 'crate::(edge|delivery|follow_up|startup|connect)\b')
+    < <(code "$file" 'crate::(edge|delivery|follow_up|startup|connect|policy_tool)\b')
   while read -r line; do [ -n "$line" ] && breach "$file:$line: the pure core uses an I/O crate"; done \
     < <(code "$file" '\b(reqwest|aws_[a-z_]+|lambda_[a-z_]+|tokio|hyper)::')
   while read -r line; do [ -n "$line" ] && breach "$file:$line: the pure core reads the clock or the system"; done \
@@ -35,13 +35,13 @@ for file in $(find delivery -name '*.rs'); do
   while read -r line; do [ -n "$line" ] && breach "$file:$line: the delivery imports an outer layer"; done \
     < <(code "$file" 'crate::(follow_up|startup)\b')
 done
-for file in $(find connect -name '*.rs'); do
-  while read -r line; do [ -n "$line" ] && breach "$file:$line: connect-pagerduty imports more than the core"; done \
+for file in $(find connect policy_tool -name '*.rs'); do
+  while read -r line; do [ -n "$line" ] && breach "$file:$line: an operator's command imports more than the core"; done \
     < <(code "$file" 'crate::(edge|delivery|follow_up|startup)\b')
 done
-for file in $(find . -name '*.rs' ! -path './connect/*' ! -path './bin/*' ! -name lib.rs); do
-  while read -r line; do [ -n "$line" ] && breach "$file:$line: only its binary imports connect"; done \
-    < <(code "$file" 'crate::connect\b')
+for file in $(find . -name '*.rs' ! -path './connect/*' ! -path './policy_tool/*' ! -path './bin/*' ! -name lib.rs); do
+  while read -r line; do [ -n "$line" ] && breach "$file:$line: only their binaries import the operator's commands"; done \
+    < <(code "$file" 'crate::(connect|policy_tool)\b')
 done
 for file in $(find follow_up -name '*.rs'); do
   while read -r line; do [ -n "$line" ] && breach "$file:$line: the follow-up imports startup"; done \
@@ -92,5 +92,5 @@ for a in "${!imports[@]}"; do
   done
 done
 
-[ "$failed" = 0 ] && echo "layers: pure <- edge <- delivery <- follow_up <- startup, connect on pure alone, no module pair imports each other"
+[ "$failed" = 0 ] && echo "layers: pure <- edge <- delivery <- follow_up <- startup, the operator's commands on pure alone, no module pair imports each other"
 exit "$failed"

@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
 use tracing::{info, Span};
 
 use crate::delivery::bridge::Bridge;
@@ -21,19 +20,16 @@ use crate::pure::ledger::OpenGroup;
 use crate::pure::metrics::Tally;
 use crate::pure::notes;
 use crate::pure::policy::Action;
+use crate::pure::route::{self, Shaped};
 use crate::pure::secret::Secrets;
 use crate::pure::session::Session;
-use crate::pure::spend::{self, Slot};
 use crate::pure::sweep;
-use crate::pure::template::{Facts, Quoting};
+use crate::pure::template::Facts;
 use crate::pure::timestamp;
 use crate::pure::webhook::{Event, Incident, INCIDENT_TRIGGERED};
 
 /// The rule a session started by `devin investigate` reports.
 const ASKED: &str = "devin investigate";
-
-/// The longest group name kept: a template over long titles could grow without end.
-const MAX_GROUP_CHARS: usize = 200;
 
 /// What happened to the incident, as the routing policy judges it: the event and when.
 #[derive(Debug, Clone, Copy)]
@@ -105,11 +101,11 @@ impl Bridge {
             occurred_at: event.occurred_at,
             alerts: alerts.as_ref(),
         };
-        let request = brief::session_request(&facts, &decision);
-        let group = decision
-            .group_by
-            .map(|template| group_name(&template.render(&facts, Quoting::Plain)));
-        let slots = spend::slots(now_ms, self.policy.limits(), decision.rule, decision.limits);
+        let Shaped {
+            request,
+            group,
+            slots,
+        } = route::shape(&self.policy, &decision, &facts, now_ms);
         if decision.action == Action::Shadow {
             let note = notes::shadow_note(&decision, &request, group.as_deref());
             let note = self
@@ -124,7 +120,7 @@ impl Bridge {
         }
         if self.options.dry_run {
             let request = self.devin.shown_create(&request);
-            let limits = slots.iter().map(shown_slot).collect();
+            let limits = slots.iter().map(route::shown_slot).collect();
             let deferred_until = deferred_until.map(timestamp::rfc3339);
             return Outcome::DryRunSession {
                 rule,
@@ -324,15 +320,4 @@ impl Bridge {
         }
         status
     }
-}
-
-/// A group's name as the ledger keys it: one line, bounded.
-fn group_name(rendered: &str) -> String {
-    let one_line = rendered.split_whitespace().collect::<Vec<_>>().join(" ");
-    one_line.chars().take(MAX_GROUP_CHARS).collect()
-}
-
-/// A budget as a dry run shows it.
-fn shown_slot(slot: &Slot) -> serde_json::Value {
-    json!({"limit": slot.limit, "scope": slot.scope, "cap": slot.cap})
 }

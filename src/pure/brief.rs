@@ -312,7 +312,10 @@ mod tests {
             ]
         );
         assert_eq!(body["max_acu_limit"], 10, "the built-in cap");
-        assert_eq!(body["structured_output_schema"], findings::schema());
+        assert_eq!(
+            body["structured_output_schema"],
+            serde_json::to_value(findings::schema()).unwrap()
+        );
         assert!(body["prompt"]
             .as_str()
             .unwrap()

@@ -3,12 +3,15 @@
 //! that put them on the PagerDuty incident. Devin's text is shown as plain text, bounded, with
 //! nothing that could deceive a reader; a note is recognised by the hash of what it says.
 
+use std::sync::OnceLock;
+
+use serde_json::value::RawValue;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::pure::notes::BRIDGE_NOTE_MARKER;
 use crate::pure::quote::{plain, plain_line};
-use crate::pure::session::SessionState;
+use crate::pure::session::{Schema, SessionState};
 
 /// The schema of the findings (JSON Schema draft 7, self-contained): what the follow-up writes
 /// on the incident, field for field.
@@ -63,9 +66,13 @@ const MAX_EVIDENCE: usize = 8;
 const MAX_NEXT_STEPS: usize = 6;
 const MAX_PULL_REQUESTS: usize = 5;
 
-/// The schema sessions are created with.
-pub fn schema() -> Value {
-    serde_json::from_str(SCHEMA).expect("the findings schema is JSON")
+/// The schema sessions are created with, checked once and then sent as written (no tree to
+/// build per session request).
+pub fn schema() -> Schema {
+    static CHECKED: OnceLock<&'static RawValue> = OnceLock::new();
+    Schema(
+        CHECKED.get_or_init(|| serde_json::from_str(SCHEMA).expect("the findings schema is JSON")),
+    )
 }
 
 /// Devin's findings, read leniently: a field of the wrong shape is left out, not fatal.
@@ -290,7 +297,7 @@ mod tests {
 
     #[test]
     fn the_schema_is_self_contained_draft_7_and_small() {
-        let schema = schema();
+        let schema: Value = serde_json::to_value(schema()).unwrap();
         assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
         for field in [
             "state",

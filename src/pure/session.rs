@@ -37,8 +37,21 @@ pub struct SessionRequest {
     /// The findings Devin keeps current as it works (`pure::findings`); left out when the
     /// policy turns them off.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub structured_output_schema: Option<serde_json::Value>,
+    pub structured_output_schema: Option<Schema>,
 }
+
+/// A `structured_output_schema`, checked once and sent as written.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(transparent)]
+pub struct Schema(pub &'static serde_json::value::RawValue);
+
+impl PartialEq for Schema {
+    fn eq(&self, other: &Schema) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl Eq for Schema {}
 
 /// The parts of Devin's session answer the bridge uses; unknown fields are ignored.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]

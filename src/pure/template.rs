@@ -176,6 +176,25 @@ impl Template {
     }
 }
 
+/// The template as it was written (literal braces doubled again).
+impl fmt::Display for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for part in &self.parts {
+            match part {
+                Part::Text(text) => f.write_str(&text.replace('{', "{{").replace('}', "}}"))?,
+                Part::Value(placeholder) => {
+                    let name = PLACEHOLDERS
+                        .iter()
+                        .find(|(_, known)| known == placeholder)
+                        .map_or("?", |(name, _)| name);
+                    write!(f, "{{{name}}}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 impl<'de> Deserialize<'de> for Template {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let source = String::deserialize(deserializer)?;
@@ -341,6 +360,13 @@ mod tests {
             r#""none""#,
             "no alerts read"
         );
+    }
+
+    #[test]
+    fn a_template_shows_as_it_was_written() {
+        for source in ["db:{service}", "{{literal}} {title}}}", "plain"] {
+            assert_eq!(Template::parse(source).unwrap().to_string(), source);
+        }
     }
 
     #[test]

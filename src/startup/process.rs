@@ -158,13 +158,24 @@ pub fn deadline_of(deadline: SystemTime) -> Option<Instant> {
     (left > Duration::ZERO).then(|| Instant::now() + left)
 }
 
+/// Where a failed cold start is reported. Lambda gives `host:port`; local emulators may give a
+/// URL with its scheme and a path (`cargo lambda watch` does).
+fn init_error_url(runtime_api: &str) -> String {
+    let base = runtime_api.trim_end_matches('/');
+    if base.starts_with("http://") || base.starts_with("https://") {
+        format!("{base}/2018-06-01/runtime/init/error")
+    } else {
+        format!("http://{base}/2018-06-01/runtime/init/error")
+    }
+}
+
 /// Tells Lambda why the cold start failed (`/runtime/init/error`), so the reason shows in the
 /// invocation error as well as in the log. Best effort: the process exits either way.
 pub async fn report_init_error(err: &ColdStartError) {
     let Ok(runtime_api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
         return;
     };
-    let url = format!("http://{runtime_api}/2018-06-01/runtime/init/error");
+    let url = init_error_url(&runtime_api);
     let diagnostic = serde_json::json!({
         "errorType": "Runtime.ConfigurationError",
         "errorMessage": err.to_string(),
@@ -186,6 +197,18 @@ pub async fn report_init_error(err: &ColdStartError) {
 #[cfg(test)]
 mod tests {
     use tracing::Level;
+
+    #[test]
+    fn the_init_error_goes_to_lambdas_address_or_an_emulators_url() {
+        assert_eq!(
+            super::init_error_url("127.0.0.1:9001"),
+            "http://127.0.0.1:9001/2018-06-01/runtime/init/error"
+        );
+        assert_eq!(
+            super::init_error_url("http://127.0.0.1:9000/.rt/bootstrap/"),
+            "http://127.0.0.1:9000/.rt/bootstrap/2018-06-01/runtime/init/error"
+        );
+    }
 
     use super::*;
 

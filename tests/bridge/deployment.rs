@@ -87,3 +87,143 @@ fn the_schedule_sends_the_sample_scheduled_event() {
     assert_eq!(input, sample);
     assert!(follow_up.contains("Binary: follow-up"));
 }
+
+/// Every metric name the code writes to its namespace: a delivery's and a follow-up run's.
+fn emitted_metrics() -> std::collections::BTreeSet<String> {
+    use pagerduty_devin_bridge::pure::metrics::{RunTally, Tally};
+    let delivery = Tally {
+        devin_latency: Some(std::time::Duration::from_millis(1)),
+        ..Tally::default()
+    };
+    [delivery.to_emf("f", 0), RunTally::default().to_emf("f", 0)]
+        .iter()
+        .flat_map(|line| {
+            let emf: serde_json::Value = serde_json::from_str(line).unwrap();
+            emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|metric| metric["Name"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The dashboard's body, its `${...}` substitutions replaced by a placeholder.
+fn dashboard_body(template: &str) -> serde_json::Value {
+    let start = template
+        .find("DashboardBody: !Sub |\n")
+        .expect("a dashboard")
+        + 22;
+    let body: String = template[start..]
+        .lines()
+        .take_while(|line| line.starts_with("        ") || line.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut plain = String::new();
+    let mut rest = body.as_str();
+    while let Some(at) = rest.find("${") {
+        plain.push_str(&rest[..at]);
+        let end = rest[at..].find('}').unwrap();
+        plain.push_str(&format!("SUB:{}", &rest[at + 2..at + end]));
+        rest = &rest[at + end + 1..];
+    }
+    plain.push_str(rest);
+    serde_json::from_str(&plain).expect("the dashboard body is JSON")
+}
+
+#[test]
+fn the_dashboard_and_the_alarms_name_only_metrics_the_code_writes() {
+    let template = read("template.yaml");
+    let emitted = emitted_metrics();
+    let lambda = [
+        "Invocations",
+        "Errors",
+        "Throttles",
+        "Duration",
+        "UrlRequestCount",
+        "Url4xxCount",
+        "Url5xxCount",
+        "UrlRequestLatency",
+    ];
+    let dashboard = dashboard_body(&template);
+    let mut shown = std::collections::BTreeSet::new();
+    for widget in dashboard["widgets"].as_array().unwrap() {
+        for row in widget["properties"]["metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let (namespace, name) = (row[0].as_str().unwrap(), row[1].as_str().unwrap());
+            match namespace {
+                "PagerDutyDevinBridge" => {
+                    assert!(
+                        emitted.contains(name),
+                        "the dashboard shows {name}, never written"
+                    );
+                    shown.insert(name.to_owned());
+                }
+                "AWS/Lambda" => assert!(lambda.contains(&name), "{name}"),
+                other => panic!("a metric of {other}"),
+            }
+        }
+    }
+    assert_eq!(
+        shown, emitted,
+        "every metric the code writes is on the dashboard"
+    );
+
+    let mut alarms = Vec::new();
+    let resources = template.lines().filter_map(|line| {
+        let name = line.strip_prefix("  ")?.strip_suffix(':')?;
+        name.chars()
+            .all(|c| c.is_ascii_alphanumeric())
+            .then_some(name)
+    });
+    for name in resources {
+        let block = resource(&template, name);
+        if !block.contains("Type: AWS::CloudWatch::Alarm") {
+            continue;
+        }
+        let name = name.to_owned();
+        let metric = block
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("MetricName: "))
+            .unwrap();
+        if block.contains("Namespace: PagerDutyDevinBridge") {
+            assert!(
+                emitted.contains(metric),
+                "{name} alarms on {metric}, never written"
+            );
+        } else {
+            assert!(lambda.contains(&metric), "{name}: {metric}");
+        }
+        alarms.push(name);
+    }
+    let on_dashboard = dashboard["widgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|w| {
+            w["properties"]["alarms"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|arn| {
+            arn.as_str()
+                .unwrap()
+                .trim_start_matches("SUB:")
+                .trim_end_matches(".Arn")
+                .to_owned()
+        })
+        .collect::<Vec<_>>();
+    alarms.sort();
+    let mut on_dashboard_sorted = on_dashboard.clone();
+    on_dashboard_sorted.sort();
+    assert_eq!(
+        on_dashboard_sorted, alarms,
+        "every alarm is on the dashboard"
+    );
+    assert!(template.contains("DashboardUrl:"));
+}

@@ -157,18 +157,6 @@ fn readme_policies() -> Vec<String> {
     readme_section_policies("## Routing policy")
 }
 
-/// The JSON blocks of the README section under `heading`, in order.
-fn readme_section_policies(heading: &str) -> Vec<String> {
-    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
-    let start = readme.find(heading).unwrap();
-    let end = start + 1 + readme[start + 1..].find("\n## ").unwrap();
-    readme[start..end]
-        .split("```json\n")
-        .skip(1)
-        .map(|block| block.split("```").next().unwrap().to_owned())
-        .collect()
-}
-
 fn incident_of(event: &str) -> pagerduty_devin_bridge::pure::webhook::Incident {
     let body = delivery_body(&sample_event(event));
     pagerduty_devin_bridge::pure::webhook::parse(body.as_bytes())

@@ -5,7 +5,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use crate::pure::policy::rules::{
-    Action, Limits, Policy, DEFAULTS, DEFAULT_GROUP_WINDOW, DEFAULT_MAX_ACU_LIMIT,
+    Action, Limits, Policy, RuleFields, DEFAULTS, DEFAULT_GROUP_WINDOW, DEFAULT_MAX_ACU_LIMIT,
 };
 use crate::pure::template::Template;
 use crate::pure::webhook::Incident;
@@ -53,11 +53,15 @@ impl Policy {
             .rules
             .iter()
             .find(|rule| rule.when.matches(event_type, incident));
+        match rule {
+            Some(rule) => self.decision(&rule.name, &rule.fields),
+            None => self.decision(DEFAULTS, &self.defaults),
+        }
+    }
+
+    /// What the rule `name` with `fields` decides, over the defaults.
+    pub(super) fn decision<'a>(&'a self, name: &'a str, fields: &'a RuleFields) -> Decision<'a> {
         let defaults = &self.defaults;
-        let (name, fields) = match rule {
-            Some(rule) => (rule.name.as_str(), &rule.fields),
-            None => (DEFAULTS, defaults),
-        };
         // A rule's field wins when present; otherwise the default's.
         fn pick<'a, T>(rule: &'a Option<T>, defaults: &'a Option<T>) -> Option<&'a T> {
             rule.as_ref().or(defaults.as_ref())

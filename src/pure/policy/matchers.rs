@@ -45,6 +45,35 @@ impl<'de> Deserialize<'de> for TitlePattern {
 }
 
 impl Matchers {
+    /// The matchers, as a policy summary shows them: `priority=P1, urgency=high`; empty when
+    /// every incident matches.
+    pub(super) fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        let mut list = |name: &str, values: Option<Vec<String>>| {
+            if let Some(values) = values {
+                parts.push(format!("{name}={}", values.join("|")));
+            }
+        };
+        list("services", self.services.clone());
+        list(
+            "urgency",
+            self.urgency.as_ref().map(|urgencies| {
+                urgencies
+                    .iter()
+                    .map(|u| format!("{u:?}").to_ascii_lowercase())
+                    .collect()
+            }),
+        );
+        list("priority", self.priority.clone());
+        list("teams", self.teams.clone());
+        list("escalation_policies", self.escalation_policies.clone());
+        list("event_types", self.event_types.clone());
+        if let Some(TitlePattern(pattern)) = &self.title_matches {
+            parts.push(format!("title~{}", pattern.as_str()));
+        }
+        parts.join(", ")
+    }
+
     pub(super) fn matches(&self, event_type: &str, incident: &Incident) -> bool {
         let named = |list: &Option<Vec<String>>, reference: Option<&Reference>| {
             list.as_ref().is_none_or(|list| {

@@ -55,6 +55,18 @@ pub fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
+/// The JSON blocks of the README section under `heading`, in order.
+pub fn readme_section_policies(heading: &str) -> Vec<String> {
+    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
+    let start = readme.find(heading).unwrap();
+    let end = start + 1 + readme[start + 1..].find("\n## ").unwrap();
+    readme[start..end]
+        .split("```json\n")
+        .skip(1)
+        .map(|block| block.split("```").next().unwrap().to_owned())
+        .collect()
+}
+
 /// The webhook function's sample events shipped in `events/` (Function URL events; the
 /// follow-up's `scheduled.json` is not one), by file name, sorted.
 pub fn sample_events() -> Vec<(String, String)> {

@@ -165,7 +165,8 @@ impl RuntimeApi {
         self.spawn(env!("CARGO_BIN_EXE_follow-up"), vars)
     }
 
-    fn spawn(&self, binary: &str, vars: &[(&str, &str)]) -> Function {
+    /// Starts `binary` against this emulator, as [`RuntimeApi::spawn_function`] does.
+    pub fn spawn(&self, binary: &str, vars: &[(&str, &str)]) -> Function {
         let mut command = Command::new(binary);
         command
             .env_clear()

@@ -1,0 +1,217 @@
+//! The policy tool as a team uses it (the built `policy` binary): `check` on every policy of the
+//! README and on broken ones, `test` on every sample delivery with the example policy, giving
+//! the decisions the README's table shows, and `--expect` failing when it should.
+
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::support::*;
+
+/// Runs `policy` with `args` from the repository: its exit code and output.
+fn policy(args: &[&str]) -> (i32, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_policy"))
+        .current_dir(repo_path(""))
+        .args(args)
+        .output()
+        .expect("the policy tool runs");
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (
+        output.status.code().unwrap(),
+        String::from_utf8(output.stdout).unwrap(),
+    )
+}
+
+/// A policy written to a file of its own, removed when dropped.
+struct Written(std::path::PathBuf);
+
+static WRITTEN: AtomicU64 = AtomicU64::new(0);
+
+impl Written {
+    fn as_str(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for Written {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn written(json: &str) -> Written {
+    let n = WRITTEN.fetch_add(1, Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("policy-{}-{n}.json", std::process::id()));
+    std::fs::write(&path, json).unwrap();
+    Written(path)
+}
+
+#[test]
+fn check_passes_every_policy_of_the_readme_with_a_line_per_rule() {
+    let (code, out) = policy(&["check", "config/routing.example.json"]);
+    assert_eq!(code, 0, "{out}");
+    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
+    // The summary the README shows is the tool's, line for line.
+    for line in out.lines() {
+        assert!(
+            readme.contains(line),
+            "the README's Policy tests miss: {line}"
+        );
+    }
+    let mut policies = readme_section_policies("## Routing policy");
+    policies.extend(readme_section_policies("## Alert storms and spend"));
+    assert!(policies.len() >= 5);
+    for json in policies {
+        let file = written(&json);
+        let (code, out) = policy(&["check", file.as_str()]);
+        assert_eq!(code, 0, "{json}\n{out}");
+        assert!(
+            out.lines()
+                .last()
+                .unwrap()
+                .trim_start()
+                .starts_with("defaults: "),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn check_refuses_a_broken_policy_naming_the_place() {
+    for (json, says) in [
+        (r#"{"rules": [{"name": "x", "when": {"urgency": ["urgent"]}}]}"#, "ROUTING_CONFIG: rules[0].when.urgency[0]: unknown variant `urgent`"),
+        (r#"{"defaults": {"prompt": "{titel}"}}"#, "ROUTING_CONFIG: defaults.prompt: unknown placeholder {titel}"),
+        (r#"{"rules": [{"name": "a"}, {"name": "a"}]}"#, "ROUTING_CONFIG: rules[1].name: \"a\" is already taken"),
+        (r#"{"rules": [{"name": "a", "start_after_minutes": 90}]}"#, "ROUTING_CONFIG: rules[0].start_after_minutes: 90 is not a number of minutes from 1 to 60"),
+        (r#"{"limits": {"sessions_per_week": 1}}"#, "ROUTING_CONFIG: limits.sessions_per_week: unknown field"),
+        ("{", "ROUTING_CONFIG: (top level): EOF while parsing"),
+    ] {
+        let file = written(json);
+        let (code, out) = policy(&["check", file.as_str()]);
+        assert_eq!(code, 1, "{json}: {out}");
+        assert!(out.starts_with(&format!("{}: {says}", file.as_str())), "{out}");
+    }
+    let (code, out) = policy(&["check", "no/such/policy.json"]);
+    assert_eq!(code, 1, "{out}");
+    let (code, out) = policy(&["lint", "config/routing.example.json"]);
+    assert_eq!(
+        (code, out.starts_with("unknown command \"lint\"")),
+        (2, true),
+        "{out}"
+    );
+}
+
+/// The README's table of decisions: each delivery file and what the example policy does.
+fn readme_decisions() -> Vec<(String, String)> {
+    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
+    readme
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `events/"))
+        .map(|row| {
+            let (file, decision) = row.split_once("` | ").unwrap();
+            (
+                format!("events/{file}"),
+                decision.trim_end_matches(" |").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn test_gives_every_sample_delivery_the_decision_the_readme_shows() {
+    let table = readme_decisions();
+    let listed: Vec<&str> = table.iter().map(|(file, _)| file.as_str()).collect();
+    for (name, _) in sample_events() {
+        assert!(
+            listed.contains(&format!("events/{name}").as_str()),
+            "the README's table misses {name}"
+        );
+    }
+    for (file, decision) in &table {
+        let (code, out) = policy(&["test", "config/routing.example.json", file]);
+        assert_eq!(code, 0, "{out}");
+        if let Some(rest) = decision.strip_prefix("rule `") {
+            let (rule, action) = rest.split_once("`, ").unwrap();
+            let action = action.split_whitespace().next().unwrap();
+            assert!(
+                out.contains(&format!("  rule: {rule} ({action})")),
+                "{file}: {out}"
+            );
+            if action == "investigate" {
+                let request: serde_json::Value = serde_json::from_str(
+                    &out.split("  request:\n")
+                        .nth(1)
+                        .unwrap()
+                        .lines()
+                        .map(str::trim_start)
+                        .collect::<String>(),
+                )
+                .unwrap();
+                assert!(
+                    request["body"]["prompt"].as_str().unwrap().contains("SEV1"),
+                    "{file}"
+                );
+            }
+        } else if decision.starts_with("passed on") {
+            assert!(
+                out.contains("passed on to the incident's session"),
+                "{file}: {out}"
+            );
+        } else {
+            assert!(
+                out.contains("ignored: neither in event_types nor in forward_events"),
+                "{file}: {out}"
+            );
+        }
+    }
+}
+
+#[test]
+fn expectations_hold_or_fail_the_run() {
+    let p1 = "events/incident-triggered-p1.json";
+    let low = "events/incident-triggered-low-urgency.json";
+    let example = "config/routing.example.json";
+    let (code, out) = policy(&[
+        "test",
+        example,
+        p1,
+        "--expect",
+        "rule=sev1",
+        "--expect",
+        "group=none",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = policy(&["test", example, low, "--expect", "action=ignore"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = policy(&["test", example, p1, low, "--expect", "rule=sev1"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("{low}: FAILED: expected rule=sev1, got low")),
+        "{out}"
+    );
+    assert!(!out.contains(&format!("{p1}: FAILED")), "{out}");
+    let grouped = written(
+        r#"{"defaults": {"group_by": "svc:{service}", "start_after_minutes": 5, "limits": {"sessions_per_hour": 3}}}"#,
+    );
+    let (code, out) = policy(&[
+        "test",
+        grouped.as_str(),
+        p1,
+        "--expect",
+        "group=svc:platform-db",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("  budgets: rule defaults sessions_per_hour (3)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  deferral: starts 5 min after the incident's creation"),
+        "{out}"
+    );
+    let (code, out) = policy(&["test", example, p1, "--expect", "colour=red"]);
+    assert_eq!(code, 2, "{out}");
+}
