@@ -10,8 +10,8 @@ use tracing::warn;
 
 use super::incidents::record_item;
 use super::{
-    is_condition_failure, n, number, s, unavailable, DynamoLedger, Item, CREATED, DEFERRED,
-    QUEUE_INDEX, SKIPPED_RESOLVED,
+    n, number, s, unavailable, written, DynamoLedger, Item, CREATED, DEFERRED, QUEUE_INDEX,
+    SKIPPED_RESOLVED,
 };
 use crate::edge::ledger::LedgerError;
 use crate::pure::follow::{Mark, Progress};
@@ -62,12 +62,8 @@ impl DynamoLedger {
             .expression_attribute_values(":now", n(now_ms))
             .send()
             .await;
-        match update {
-            // Started meanwhile: nothing to skip.
-            Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
-            Ok(_) => Ok(()),
-        }
+        // Started meanwhile: nothing to skip.
+        written(update).map(|_| ())
     }
 
     pub async fn open_incidents(&self) -> Result<Vec<OpenIncident>, LedgerError> {
@@ -147,12 +143,8 @@ impl DynamoLedger {
         if matches!(mark, Mark::ClosedOut(_)) {
             update = update.expression_attribute_names("#queue", "queue");
         }
-        match update.send().await {
-            Ok(_) => Ok(()),
-            // The incident has another session now (a merge): nothing of this one to record.
-            Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
-        }
+        // Refused: the incident has another session now (a merge), nothing of this one to record.
+        written(update.send().await).map(|_| ())
     }
 
     pub async fn take_run_lease(
@@ -173,11 +165,7 @@ impl DynamoLedger {
             .expression_attribute_values(":now", n(now_ms))
             .send()
             .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(err) if is_condition_failure(&err) => Ok(false),
-            Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
-        }
+        written(put)
     }
 
     pub async fn release_run_lease(&self, holder: &str) -> Result<(), LedgerError> {
@@ -190,11 +178,7 @@ impl DynamoLedger {
             .expression_attribute_values(":me", s(holder))
             .send()
             .await;
-        match delete {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
-        }
+        written(delete).map(|_| ())
     }
 }
 

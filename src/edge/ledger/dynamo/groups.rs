@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{
-    is_condition_failure, n, number, s, unavailable, DynamoLedger, Item, CREATING, GROUP_CLAIMABLE,
-    HELD_BY_ME, OPEN,
+    is_condition_failure, n, number, s, unavailable, written, DynamoLedger, Item, CREATING,
+    GROUP_CLAIMABLE, HELD_BY_ME, OPEN,
 };
 use crate::edge::ledger::{GroupClaim, LedgerError};
 use crate::pure::ledger::{expires_at, group_key, GroupRecord, OpenGroup};
@@ -110,11 +110,7 @@ impl DynamoLedger {
             .expression_attribute_values(":me", s(holder))
             .send()
             .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(err) if is_condition_failure(&err) => Ok(false),
-            Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
-        }
+        written(put)
     }
 
     pub async fn join_group(
@@ -166,12 +162,8 @@ impl DynamoLedger {
             .expression_attribute_values(":closed", n(0))
             .send()
             .await;
-        match update {
-            Ok(_) => Ok(()),
-            // Another session leads the group now: nothing to close.
-            Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
-        }
+        // Another session leads the group now: nothing to close.
+        written(update).map(|_| ())
     }
 
     pub async fn release_group(&self, group: &str, holder: &str) -> Result<(), LedgerError> {
@@ -187,11 +179,7 @@ impl DynamoLedger {
             .expression_attribute_values(":me", s(holder))
             .send()
             .await;
-        match delete {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
-        }
+        written(delete).map(|_| ())
     }
 }
 

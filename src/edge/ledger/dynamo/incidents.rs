@@ -9,8 +9,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{
-    is_condition_failure, n, number, s, unavailable, DynamoLedger, Item, CLAIMABLE, CREATED,
-    CREATING, DEFERRED, HELD_BY_ME, SKIPPED_RESOLVED,
+    is_condition_failure, n, number, s, unavailable, written, DynamoLedger, Item, CLAIMABLE,
+    CREATED, CREATING, DEFERRED, HELD_BY_ME, SKIPPED_RESOLVED,
 };
 use crate::edge::ledger::{Claim, LedgerError};
 use crate::pure::ledger::{expires_at, incident_key, IncidentRecord, OPEN_QUEUE};
@@ -106,11 +106,7 @@ impl DynamoLedger {
             .expression_attribute_values(":me", s(holder))
             .send()
             .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(err) if is_condition_failure(&err) => Ok(false),
-            Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
-        }
+        written(put)
     }
 
     pub async fn release(&self, incident_id: &str, holder: &str) -> Result<(), LedgerError> {
@@ -126,12 +122,8 @@ impl DynamoLedger {
             .expression_attribute_values(":me", s(holder))
             .send()
             .await;
-        match delete {
-            Ok(_) => Ok(()),
-            // No longer ours: nothing to give up.
-            Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
-        }
+        // No longer ours: nothing to give up.
+        written(delete).map(|_| ())
     }
 
     pub async fn get(&self, incident_id: &str) -> Result<Option<IncidentRecord>, LedgerError> {
@@ -169,11 +161,7 @@ impl DynamoLedger {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(err) if is_condition_failure(&err) => Ok(false),
-            Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
-        }
+        written(put)
     }
 }
 

@@ -13,7 +13,7 @@ mod incidents;
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
@@ -72,6 +72,20 @@ where
     err.as_service_error()
         .and_then(|err| err.code())
         .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+/// How a conditional write went: `Ok(true)` written, `Ok(false)` refused by its condition (the
+/// record is not what the write expected), `Err` when the ledger failed.
+fn written<O, E, R>(result: Result<O, SdkError<E, R>>) -> Result<bool, LedgerError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if is_condition_failure(&err) => Ok(false),
+        Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
+    }
 }
 
 fn unavailable(detail: String) -> LedgerError {
