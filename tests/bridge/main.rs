@@ -27,3 +27,4 @@ mod replay;
 mod routing;
 mod secret_refresh;
 mod storms;
+mod tls;
