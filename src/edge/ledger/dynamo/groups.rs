@@ -4,12 +4,11 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{
-    is_condition_failure, n, number, s, unavailable, written, DynamoLedger, Item, CREATING,
-    GROUP_CLAIMABLE, HELD_BY_ME, OPEN,
+    is_condition_failure, n, number, refused_on, s, unavailable, written, DynamoLedger, Item,
+    CREATING, GROUP_CLAIMABLE, HELD_BY_ME, OPEN,
 };
 use crate::edge::ledger::{GroupClaim, LedgerError};
 use crate::pure::ledger::{expires_at, group_key, GroupRecord, OpenGroup};
@@ -61,22 +60,15 @@ impl DynamoLedger {
             .await;
         match put {
             Ok(_) => Ok(GroupClaim::Won),
-            Err(err) => {
-                let held = match err.as_service_error() {
-                    Some(PutItemError::ConditionalCheckFailedException(failed)) => failed.item(),
-                    _ => None,
-                };
-                match held {
-                    Some(item) => Ok(GroupClaim::Held(group_record(group, item)?)),
-                    None if is_condition_failure(&err) => {
-                        let held = self.group(group).await?;
-                        held.map(GroupClaim::Held).ok_or_else(|| {
-                            unavailable("the group claim was refused, but it has no record".into())
-                        })
-                    }
-                    None => Err(unavailable(DisplayErrorContext(err).to_string())),
+            Err(err) => match refused_on(&err)? {
+                Some(item) => Ok(GroupClaim::Held(group_record(group, item)?)),
+                None => {
+                    let held = self.group(group).await?;
+                    held.map(GroupClaim::Held).ok_or_else(|| {
+                        unavailable("the group claim was refused, but it has no record".into())
+                    })
                 }
-            }
+            },
         }
     }
 

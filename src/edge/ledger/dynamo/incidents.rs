@@ -9,8 +9,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{
-    is_condition_failure, n, number, s, unavailable, written, DynamoLedger, Item, CLAIMABLE,
-    CREATED, CREATING, DEFERRED, HELD_BY_ME, SKIPPED_RESOLVED,
+    n, number, refused_on, s, unavailable, written, DynamoLedger, Item, CLAIMABLE, CREATED,
+    CREATING, DEFERRED, HELD_BY_ME, SKIPPED_RESOLVED,
 };
 use crate::edge::ledger::{Claim, LedgerError};
 use crate::pure::ledger::{expires_at, incident_key, IncidentRecord, OPEN_QUEUE};
@@ -70,14 +70,9 @@ impl DynamoLedger {
         incident_id: &str,
         err: SdkError<PutItemError, HttpResponse>,
     ) -> Result<Option<IncidentRecord>, LedgerError> {
-        let held = match err.as_service_error() {
-            Some(PutItemError::ConditionalCheckFailedException(failed)) => failed.item(),
-            _ => None,
-        };
-        match held {
+        match refused_on(&err)? {
             Some(item) => record(incident_id, item).map(Some),
-            None if is_condition_failure(&err) => self.get(incident_id).await,
-            None => Err(unavailable(DisplayErrorContext(err).to_string())),
+            None => self.get(incident_id).await,
         }
     }
 
@@ -88,12 +83,8 @@ impl DynamoLedger {
         session: &Session,
         now_ms: u64,
     ) -> Result<bool, LedgerError> {
-        let mut item = record_item(incident_id, now_ms);
-        item.insert("state".into(), s(CREATED));
-        item.insert("session_id".into(), s(&session.session_id));
-        item.insert("url".into(), s(&session.url));
+        let mut item = created_item(incident_id, session, now_ms);
         item.insert("created_by".into(), s(holder));
-        item.insert("queue".into(), s(OPEN_QUEUE));
         let put = self
             .client
             .put_item()
@@ -148,16 +139,11 @@ impl DynamoLedger {
         session: &Session,
         now_ms: u64,
     ) -> Result<bool, LedgerError> {
-        let mut item = record_item(incident_id, now_ms);
-        item.insert("state".into(), s(CREATED));
-        item.insert("session_id".into(), s(&session.session_id));
-        item.insert("url".into(), s(&session.url));
-        item.insert("queue".into(), s(OPEN_QUEUE));
         let put = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(created_item(incident_id, session, now_ms)))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
@@ -173,6 +159,17 @@ pub(super) fn record_item(incident_id: &str, now_ms: u64) -> Item {
         ("updated_at".to_owned(), n(now_ms)),
         ("expires_at".to_owned(), n(expires_at(now_ms))),
     ])
+}
+
+/// An incident with its session, on the queue the follow-up reads: whether this instance created
+/// the session or adopted one found in Devin.
+fn created_item(incident_id: &str, session: &Session, now_ms: u64) -> Item {
+    let mut item = record_item(incident_id, now_ms);
+    item.insert("state".into(), s(CREATED));
+    item.insert("session_id".into(), s(&session.session_id));
+    item.insert("url".into(), s(&session.url));
+    item.insert("queue".into(), s(OPEN_QUEUE));
+    item
 }
 
 /// An item read back as a record.

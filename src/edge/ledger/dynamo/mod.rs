@@ -13,7 +13,9 @@ mod incidents;
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
@@ -85,6 +87,17 @@ where
         Ok(_) => Ok(true),
         Err(err) if is_condition_failure(&err) => Ok(false),
         Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
+    }
+}
+
+/// The item a conditional put was refused on: `Ok(Some(item))` when the refusal carries it,
+/// `Ok(None)` when it was refused without it (not every DynamoDB sends it: read it back), `Err`
+/// when the ledger failed.
+fn refused_on(err: &SdkError<PutItemError, HttpResponse>) -> Result<Option<&Item>, LedgerError> {
+    match err.as_service_error() {
+        Some(PutItemError::ConditionalCheckFailedException(failed)) => Ok(failed.item()),
+        _ if is_condition_failure(err) => Ok(None),
+        _ => Err(unavailable(DisplayErrorContext(err).to_string())),
     }
 }
 
