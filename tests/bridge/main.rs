@@ -23,6 +23,7 @@ mod pagerduty_loop;
 mod pagerduty_vectors;
 mod policy_tool;
 mod properties;
+mod remote_calls;
 mod replay;
 mod routing;
 mod secret_refresh;

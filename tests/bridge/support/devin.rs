@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::calls::{Service, Unlisted};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -86,10 +87,17 @@ pub struct FakeDevin {
     pub url: String,
     script: Shared,
     server: tokio::task::JoinHandle<()>,
+    /// Requests the table of remote calls lacks: the test fails when the fake is dropped.
+    unlisted: Unlisted,
     connections: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl FakeDevin {
+    /// The requests this fake refused for want of a row in the table of remote calls.
+    pub fn unlisted(&self) -> &Unlisted {
+        &self.unlisted
+    }
+
     pub async fn start() -> Self {
         let script = Arc::new(Mutex::new(Script::default()));
         let app = Router::new()
@@ -110,11 +118,13 @@ impl FakeDevin {
                 post(append_tags),
             )
             .with_state(script.clone());
+        let (app, unlisted) = Unlisted::guard(Service::Devin, app);
         let loopback = super::serve_on_loopback(app).await;
         FakeDevin {
             url: format!("http://{}", loopback.address),
             script,
             server: loopback.server,
+            unlisted,
             connections: loopback.connections,
         }
     }
@@ -236,6 +246,7 @@ impl FakeDevin {
 impl Drop for FakeDevin {
     fn drop(&mut self) {
         self.server.abort();
+        self.unlisted.fail_if_any();
     }
 }
 

@@ -3,6 +3,7 @@
 //! ([`env::Env`]); Function URL events as PagerDuty sends them.
 
 pub mod aws_calls;
+pub mod calls;
 pub mod devin;
 pub mod env;
 pub mod fleet;

@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
+use super::calls::{Service, Unlisted};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -58,9 +59,16 @@ pub struct FakePagerDuty {
     pub url: String,
     script: Shared,
     server: tokio::task::JoinHandle<()>,
+    /// Requests the table of remote calls lacks: the test fails when the fake is dropped.
+    unlisted: Unlisted,
 }
 
 impl FakePagerDuty {
+    /// The requests this fake refused for want of a row in the table of remote calls.
+    pub fn unlisted(&self) -> &Unlisted {
+        &self.unlisted
+    }
+
     pub async fn start() -> Self {
         let script: Shared = Arc::default();
         let app = Router::new()
@@ -85,11 +93,13 @@ impl FakePagerDuty {
             )
             .route("/webhook_subscriptions/{id}/ping", post(ping_subscription))
             .with_state(script.clone());
+        let (app, unlisted) = Unlisted::guard(Service::PagerDuty, app);
         let loopback = super::serve_on_loopback(app).await;
         FakePagerDuty {
             url: format!("http://{}", loopback.address),
             script,
             server: loopback.server,
+            unlisted,
         }
     }
 
@@ -181,6 +191,7 @@ impl FakePagerDuty {
 impl Drop for FakePagerDuty {
     fn drop(&mut self) {
         self.server.abort();
+        self.unlisted.fail_if_any();
     }
 }
 
