@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::edge::ledger::{Claim, GroupClaim};
-use crate::pure::follow::{Mark, Progress};
+use crate::pure::follow::{Mark, Progress, Seen};
 use crate::pure::ledger::{
     group_key, incident_key, DeferredIncident, GroupRecord, GroupStanding, IncidentRecord,
     OpenGroup, OpenIncident, Standing, DEFERRED_QUEUE, OPEN_QUEUE,
@@ -173,7 +173,7 @@ impl MemoryLedger {
     }
 
     /// Records what was posted on the incident, while its session is `session_id`.
-    pub fn mark(&self, incident_id: &str, session_id: &str, mark: &Mark) {
+    pub fn mark(&self, incident_id: &str, session_id: &str, mark: &Mark, now_ms: u64) {
         let mut items = self.items.lock().unwrap();
         let Some(Item::Incident(entry)) = items.get_mut(&incident_key(incident_id)) else {
             return;
@@ -184,8 +184,14 @@ impl MemoryLedger {
         }
         match mark {
             Mark::Findings(hash) => entry.progress.posted = Some(hash.clone()),
-            Mark::Asked(id) => entry.progress.asked = Some(id.clone()),
+            Mark::Asked(id) | Mark::Waiting(id) => entry.progress.asked = Some(id.clone()),
             Mark::Quota(detail) => entry.progress.quota = Some(detail.clone()),
+            Mark::Seen(print) => {
+                entry.progress.seen = Some(Seen {
+                    print: print.clone(),
+                    since_ms: now_ms,
+                })
+            }
             Mark::ClosedOut(hash) => {
                 if let Some(hash) = hash {
                     entry.progress.posted = Some(hash.clone());
