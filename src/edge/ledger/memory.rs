@@ -345,3 +345,39 @@ fn incident(item: Option<&Item>) -> Option<&IncidentRecord> {
 fn holds(record: &IncidentRecord, holder: &str) -> bool {
     matches!(record, IncidentRecord::Creating { holder: held_by, .. } if held_by == holder)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(id: &str) -> Session {
+        Session {
+            session_id: id.into(),
+            url: format!("https://app.devin.ai/sessions/{id}"),
+        }
+    }
+
+    #[test]
+    fn the_follow_record_keeps_the_last_change_seen_and_the_turn_noted() {
+        let ledger = MemoryLedger::default();
+        assert!(ledger.adopt("Q1", &session("devin-1")));
+        ledger.mark("Q1", "devin-1", &Mark::Seen("p1".into()), 1_000);
+        ledger.mark("Q1", "devin-1", &Mark::Waiting("ev-1".into()), 2_000);
+        // Another session's marks are not this incident's.
+        ledger.mark("Q1", "devin-2", &Mark::Seen("p2".into()), 3_000);
+        let [open] = ledger.open_incidents().try_into().unwrap();
+        assert_eq!(
+            open.progress,
+            Progress {
+                asked: Some("ev-1".into()),
+                seen: Some(Seen {
+                    print: "p1".into(),
+                    since_ms: 1_000
+                }),
+                ..Progress::default()
+            }
+        );
+        ledger.mark("Q1", "devin-1", &Mark::ClosedOut(None), 4_000);
+        assert!(ledger.open_incidents().is_empty());
+    }
+}
