@@ -101,6 +101,10 @@ impl FollowUp {
         };
         let mut closed_out = false;
         'incidents: for incident in &incidents {
+            if budget.remaining(clock::now()) < MIN_ATTEMPT {
+                // The run's time is up: the rest waits for the next run.
+                break;
+            }
             if !self.bridge.options.dry_run {
                 self.see(incident, &session, &state, budget, &mut followed)
                     .await;
