@@ -2,8 +2,8 @@
 //! (no request, many incidents, its own time budget), so it has a room of its own, between the
 //! delivery (whose path it reuses to start sessions) and startup (which builds it):
 //!
-//! - [`sessions`]: Devin's findings, questions and quota states noted on the incidents of every
-//!   session not closed out yet; ended sessions closed out;
+//! - [`sessions`]: Devin's findings, questions, turn ends and quota states noted on the incidents
+//!   of every session not closed out yet; ended, concluded and idle sessions closed out;
 //! - [`sweep`]: deferred incidents started when their time comes (or skipped once resolved),
 //!   and open incidents the webhook never saw given their session;
 //! - [`report`]: what the run did, as its answer.
@@ -35,6 +35,9 @@ pub const DEFAULT_RUN_BUDGET: Duration = Duration::from_secs(45);
 pub const DEFAULT_LOOKBACK: Duration = Duration::from_secs(60 * 60);
 /// How old an incident must be before the sweep starts its session: the webhook goes first.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(2 * 60);
+/// How long a session may show no change (asleep, or waiting with nobody answering) before it is
+/// closed out, by default.
+pub const DEFAULT_IDLE_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// The longest one step of a run (a note, a start) may take: a stuck service costs one step,
 /// not the run.
 const STEP: Duration = Duration::from_secs(4);
@@ -46,6 +49,7 @@ pub struct FollowUpOptions {
     pub run_budget: Duration,
     pub lookback: Duration,
     pub grace: Duration,
+    pub idle_after: Duration,
 }
 
 impl Default for FollowUpOptions {
@@ -54,6 +58,7 @@ impl Default for FollowUpOptions {
             run_budget: DEFAULT_RUN_BUDGET,
             lookback: DEFAULT_LOOKBACK,
             grace: DEFAULT_GRACE,
+            idle_after: DEFAULT_IDLE_AFTER,
         }
     }
 }

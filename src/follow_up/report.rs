@@ -11,7 +11,7 @@ use crate::pure::metrics::RunTally;
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Action {
     pub incident_id: String,
-    /// `findings`, `question`, `quota`, `final`, or for a start the outcome's status.
+    /// `findings`, `question`, `waiting`, `quota`, `final`, or for a start the outcome's status.
     pub action: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
@@ -37,6 +37,8 @@ pub fn kind(mark: &Mark) -> &'static str {
     match mark {
         Mark::Findings(_) => "findings",
         Mark::Asked(_) => "question",
+        Mark::Waiting(_) => "waiting",
+        Mark::Seen(_) => "seen",
         Mark::Quota(_) => "quota",
         Mark::ClosedOut(_) => "final",
     }

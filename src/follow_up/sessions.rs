@@ -1,6 +1,8 @@
 //! Following the open sessions: each session the ledger holds and has not closed out is read
 //! from Devin (a few at a time), and each of its incidents gets the notes it lacks: new
-//! findings, Devin's question, a quota state, the final note of an ended session. A note is
+//! findings, Devin's question or that it waits for a reply, a quota state, the final note of a
+//! session that ended, concluded or went idle. When the session shows something new, the ledger
+//! records it and when: what the idle time is counted from. A note is
 //! recorded in the ledger once posted; a failure stops that incident's notes until the next run,
 //! and never the other sessions'.
 
@@ -84,19 +86,29 @@ impl FollowUp {
             return followed;
         };
         let messages = match state.phase() {
-            Phase::WaitingForPerson => {
+            Phase::TurnEnded | Phase::WaitingForApproval => {
                 self.read_messages(&session, &mut secrets, budget, &mut followed)
                     .await
             }
-            _ => Vec::new(),
+            _ => None,
         };
         let observed = Observed {
             state: &state,
             url: &session.url,
-            messages: &messages,
+            messages: messages.as_deref(),
+            now_ms: clock::epoch_ms(),
+            idle_after: self.options.idle_after,
         };
         let mut closed_out = false;
         'incidents: for incident in &incidents {
+            if budget.remaining(clock::now()) < MIN_ATTEMPT {
+                // The run's time is up: the rest waits for the next run.
+                break;
+            }
+            if !self.bridge.options.dry_run {
+                self.see(incident, &session, &state, budget, &mut followed)
+                    .await;
+            }
             for post in follow::posts(&incident.progress, &observed) {
                 let id = &incident.incident_id;
                 if budget.remaining(clock::now()) < MIN_ATTEMPT {
@@ -122,7 +134,7 @@ impl FollowUp {
             }
         }
         if closed_out {
-            info!("the session ended: closed out");
+            info!("the session ended, concluded or went idle: closed out");
             followed.tally.sessions_closed_out += 1;
         }
         followed
@@ -159,25 +171,50 @@ impl FollowUp {
         }
     }
 
-    /// The session's messages, to find the question it waits on; none when they could not be
-    /// read (the question is posted next run).
+    /// The session's messages, to find Devin's last word; `None` when they could not be read
+    /// (the turn's note waits for the next run).
     async fn read_messages(
         &self,
         session: &Session,
         secrets: &mut Arc<Secrets>,
         budget: Budget,
         followed: &mut Followed,
-    ) -> Vec<SessionMessage> {
+    ) -> Option<Vec<SessionMessage>> {
         let (step, mut calls) = (Self::step(budget), Tally::default());
         let read = self
             .bridge
             .session_messages(&session.session_id, secrets, step, &mut calls)
             .await;
-        read.unwrap_or_else(|failure| {
-            warn!(error = %failure, "the session's messages were not read: its question waits for the next run");
+        read.map_err(|failure| {
+            warn!(error = %failure, "the session's messages were not read: its turn's note waits for the next run");
             followed.tally.follow_up_errors += 1;
-            Vec::new()
         })
+        .ok()
+    }
+
+    /// Records that the incident's session shows something new, and since when: a session that
+    /// shows the same for the idle time is closed out. A failure only delays that.
+    async fn see(
+        &self,
+        incident: &OpenIncident,
+        session: &Session,
+        state: &SessionState,
+        budget: Budget,
+        followed: &mut Followed,
+    ) {
+        let Some(mark) = follow::seen_mark(&incident.progress, state) else {
+            return;
+        };
+        let left = Self::step(budget).remaining(clock::now());
+        let (id, now_ms) = (&incident.incident_id, clock::epoch_ms());
+        let ledger = &self.bridge.ledger;
+        if let Err(err) = ledger
+            .mark(id, &session.session_id, &mark, now_ms, left)
+            .await
+        {
+            warn!(incident_id = %id, error = %err, "the session's change was not recorded: its idle time counts from the next run");
+            followed.tally.follow_up_errors += 1;
+        }
     }
 
     /// Posts the note, then records it. False when either failed: a note posted and not
@@ -234,6 +271,7 @@ fn count(mark: &Mark, tally: &mut RunTally) {
     match mark {
         Mark::Findings(_) => tally.findings_posted += 1,
         Mark::Asked(_) => tally.questions_posted += 1,
+        Mark::Waiting(_) | Mark::Seen(_) => {}
         Mark::Quota(_) => tally.devin_quota_hits += 1,
         // The final note's findings, when it showed new ones.
         Mark::ClosedOut(Some(_)) => tally.findings_posted += 1,

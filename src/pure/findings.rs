@@ -24,7 +24,7 @@ const SCHEMA: &str = r#"{
     "state": {
       "type": "string",
       "enum": ["investigating", "concluded", "blocked"],
-      "description": "investigating: still looking; concluded: the root cause is found (or ruled out as far as it can be); blocked: you need something from a person or a system you cannot reach."
+      "description": "investigating: still looking; concluded: the root cause is found (or ruled out as far as it can be); blocked: you need something from a person or a system you cannot reach (ask for it in your last message: the responders read it on the incident)."
     },
     "summary": {"type": "string", "description": "What is happening and what you found, in two or three sentences."},
     "root_cause": {"type": ["string", "null"], "description": "The root cause, when you know it."},
@@ -158,12 +158,7 @@ pub struct FindingsNote {
 /// The note for a session's current findings, when they say something. `title` opens it
 /// ("Devin's findings", or the final note's).
 pub fn findings_note(state: &SessionState, session_url: &str, title: &str) -> Option<FindingsNote> {
-    let output = state.structured_output.as_ref()?;
-    // Some clients store the output as a JSON string: read what it holds.
-    let parsed = output
-        .as_str()
-        .and_then(|text| serde_json::from_str(text).ok());
-    let findings = Findings::read(parsed.as_ref().unwrap_or(output));
+    let findings = current_findings(state)?;
     if !findings.says_something() {
         return None;
     }
@@ -174,6 +169,37 @@ pub fn findings_note(state: &SessionState, session_url: &str, title: &str) -> Op
         headline(&findings)
     );
     Some(FindingsNote { content, hash })
+}
+
+/// The findings the session's structured output holds now, if it has one.
+fn current_findings(state: &SessionState) -> Option<Findings> {
+    let output = state.structured_output.as_ref()?;
+    // Some clients store the output as a JSON string: read what it holds.
+    let parsed = output
+        .as_str()
+        .and_then(|text| serde_json::from_str(text).ok());
+    Some(Findings::read(parsed.as_ref().unwrap_or(output)))
+}
+
+/// What the findings say of the investigation (the schema's `state`): `concluded`, `blocked`
+/// or `investigating`; `None` when the output does not say, or says something else.
+pub fn declared_state(state: &SessionState) -> Option<Declared> {
+    match current_findings(state)?.state?.as_str() {
+        "concluded" => Some(Declared::Concluded),
+        "blocked" => Some(Declared::Blocked),
+        "investigating" => Some(Declared::Investigating),
+        _ => None,
+    }
+}
+
+/// The schema's `state`s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Declared {
+    Investigating,
+    /// The root cause is found or ruled out: the investigation is over.
+    Concluded,
+    /// Devin needs something from a person: its last message asks for it.
+    Blocked,
 }
 
 /// `: concluded, high confidence`, from what the findings say of themselves.
@@ -352,6 +378,32 @@ mod tests {
              Session: https://app.devin.ai/sessions/abc"
         );
         assert_eq!(note.hash.len(), 16);
+    }
+
+    #[test]
+    fn the_declared_state_is_read_from_the_output_or_its_text() {
+        let declared = |output: Value| declared_state(&state(output));
+        assert_eq!(
+            declared(json!({"state": "concluded"})),
+            Some(Declared::Concluded)
+        );
+        assert_eq!(
+            declared(json!({"state": " blocked "})),
+            Some(Declared::Blocked)
+        );
+        assert_eq!(
+            declared(json!(r#"{"state": "investigating"}"#)),
+            Some(Declared::Investigating)
+        );
+        for output in [
+            json!({}),
+            json!({"state": "done"}),
+            json!({"state": 1}),
+            json!("x"),
+        ] {
+            assert_eq!(declared(output.clone()), None, "{output}");
+        }
+        assert_eq!(declared_state(&SessionState::default()), None);
     }
 
     #[test]

@@ -1,35 +1,62 @@
 //! The follow-up's decision for one incident of a session: which notes to post, given what the
 //! session shows now and what the ledger says was posted already. Each note comes with the mark
 //! the ledger records once it is posted, so that a later run never posts it again.
+//!
+//! How a Devin turn ends: a session that has said its piece sits in `running` +
+//! `waiting_for_user` (not `finished`). That is a question only when the findings' `state` is
+//! `blocked` or Devin's last message ends with a question mark; otherwise Devin is waiting for a
+//! reply. Findings that say `concluded`, once the turn is over, get the final note and close the
+//! session out, as does a session that shows no change for the idle time.
 
-use crate::pure::findings::{self, hash};
+use std::time::Duration;
+
+use crate::pure::findings::{self, hash, Declared};
 use crate::pure::notes::BRIDGE_NOTE_MARKER;
-use crate::pure::quote::plain;
-use crate::pure::session::{open_question, Phase, SessionMessage, SessionState};
+use crate::pure::quote::{plain, plain_line};
+use crate::pure::session::{last_word, Phase, SessionMessage, SessionState};
 
 /// The longest question shown, in characters.
 const MAX_QUESTION: usize = 2000;
 const FINDINGS: &str = "Devin's findings";
+/// What a note that closes out a session Devin has not ended adds: the incident keeps its way
+/// to Devin.
+const NO_LONGER_FOLLOWED: &str = " The bridge no longer follows the session: a note on this \
+incident still reaches Devin, and `devin status` shows its latest findings.";
 
 /// What the ledger says was posted on an incident.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Progress {
     /// The hash of the findings last posted.
     pub posted: Option<String>,
-    /// The id of the last question posted.
+    /// The id of Devin's last word noted: a question, or the end of a turn that waits for a
+    /// reply.
     pub asked: Option<String>,
     /// The quota state last noted.
     pub quota: Option<String>,
+    /// The session's activity when the follow-up last saw it change.
+    pub seen: Option<Seen>,
 }
 
-/// What the ledger records once a note is posted.
+/// A session's activity print, and since when it has shown it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub print: String,
+    pub since_ms: u64,
+}
+
+/// What the ledger records once a note is posted (or, for `Seen`, once a change is seen).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mark {
     Findings(String),
     Asked(String),
+    /// Devin ended its turn without a question: noted once per last message.
+    Waiting(String),
     Quota(String),
-    /// The session ended and its final note is posted: the incident leaves the follow-up,
-    /// with the hash of the findings that note showed, if it showed them.
+    /// The session's activity changed: the print, recorded with the time it was seen.
+    Seen(String),
+    /// The session ended (or concluded, or went idle) and its final note is posted: the
+    /// incident leaves the follow-up, with the hash of the findings that note showed, if it
+    /// showed them.
     ClosedOut(Option<String>),
 }
 
@@ -44,19 +71,39 @@ pub struct Post {
 pub struct Observed<'a> {
     pub state: &'a SessionState,
     pub url: &'a str,
-    /// Its messages, read only when it waits for a person.
-    pub messages: &'a [SessionMessage],
+    /// Its messages, read only when it waits for a person; `None` when they were not read.
+    pub messages: Option<&'a [SessionMessage]>,
+    /// Wall-clock time of the run, in milliseconds since the epoch.
+    pub now_ms: u64,
+    /// How long a session may show no change before it is closed out.
+    pub idle_after: Duration,
+}
+
+/// Why a session leaves the follow-up.
+enum Closing<'a> {
+    Ended(&'a str),
+    Concluded,
+    Idle,
 }
 
 /// The notes an incident needs, in the order to post them.
 pub fn posts(progress: &Progress, observed: &Observed<'_>) -> Vec<Post> {
-    let mut posts = Vec::new();
-    let phase = observed.state.phase();
+    let state = observed.state;
+    let phase = state.phase();
     if let Phase::Ended(how) = &phase {
-        posts.push(final_post(progress, observed, how));
-        return posts;
+        return vec![final_post(progress, observed, &Closing::Ended(how))];
     }
-    if let Some(note) = findings::findings_note(observed.state, observed.url, FINDINGS) {
+    let declared = findings::declared_state(state);
+    // Devin may keep working once it has concluded (a pull request): the end is when its turn
+    // is over.
+    if declared == Some(Declared::Concluded) && state.turn_is_over() {
+        return vec![final_post(progress, observed, &Closing::Concluded)];
+    }
+    if is_idle(progress, observed) {
+        return vec![final_post(progress, observed, &Closing::Idle)];
+    }
+    let mut posts = Vec::new();
+    if let Some(note) = findings::findings_note(state, observed.url, FINDINGS) {
         if progress.posted.as_ref() != Some(&note.hash) {
             let mark = Mark::Findings(note.hash);
             posts.push(Post {
@@ -65,34 +112,71 @@ pub fn posts(progress: &Progress, observed: &Observed<'_>) -> Vec<Post> {
             });
         }
     }
-    match phase {
-        Phase::WaitingForPerson => {
-            if let Some(question) = open_question(observed.messages) {
-                let id = question_id(question);
-                if progress.asked.as_ref() != Some(&id) {
-                    let content = question_note(&question.message, observed.url);
-                    let mark = Mark::Asked(id);
-                    posts.push(Post { content, mark });
-                }
-            }
-        }
-        Phase::OutOfQuota(detail) if progress.quota.as_ref() != Some(&detail) => {
-            let content = quota_note(&detail, observed.url);
-            posts.push(Post {
-                content,
-                mark: Mark::Quota(detail),
-            });
-        }
-        _ => {}
-    }
+    let turn_end = match phase {
+        Phase::TurnEnded => turn_end_post(observed, declared == Some(Declared::Blocked)),
+        Phase::WaitingForApproval => turn_end_post(observed, true),
+        Phase::OutOfQuota(detail) if progress.quota.as_ref() != Some(&detail) => Some(Post {
+            content: quota_note(&detail, observed.url),
+            mark: Mark::Quota(detail),
+        }),
+        _ => None,
+    };
+    posts.extend(turn_end.filter(|post| match &post.mark {
+        Mark::Asked(id) | Mark::Waiting(id) => progress.asked.as_ref() != Some(id),
+        _ => true,
+    }));
     posts
 }
 
-/// The last note of an ended session: its final findings when they are new, else a line that
-/// says it ended.
-fn final_post(progress: &Progress, observed: &Observed<'_>, how: &str) -> Post {
-    let title = format!("Devin's session ended ({how}). Final findings");
+/// What to record of the session's activity: its print, when it is not the one last seen.
+pub fn seen_mark(progress: &Progress, state: &SessionState) -> Option<Mark> {
+    let print = activity_print(state);
+    let seen = progress.seen.as_ref().map(|seen| &seen.print);
+    (seen != Some(&print)).then_some(Mark::Seen(print))
+}
+
+/// Everything a session shows that moves while anything happens in it: the same print run after
+/// run means it sits idle.
+fn activity_print(state: &SessionState) -> String {
+    let shown = serde_json::json!([
+        state.status,
+        state.status_detail,
+        state.structured_output,
+        state.pull_requests,
+        state.acus_consumed,
+        state.updated_at,
+    ]);
+    hash(&shown.to_string())
+}
+
+/// Whether the session has shown the same activity for the idle time.
+fn is_idle(progress: &Progress, observed: &Observed<'_>) -> bool {
+    let print = activity_print(observed.state);
+    progress.seen.as_ref().is_some_and(|seen| {
+        seen.print == print
+            && observed.now_ms.saturating_sub(seen.since_ms)
+                >= observed.idle_after.as_millis() as u64
+    })
+}
+
+/// The last note of a session: its final findings when they are new, else a line that says
+/// why it is the last.
+fn final_post(progress: &Progress, observed: &Observed<'_>, closing: &Closing<'_>) -> Post {
+    let (why, after) = match closing {
+        Closing::Ended(how) => (format!("Devin's session ended ({how})"), ""),
+        Closing::Concluded => ("Devin concluded".to_owned(), NO_LONGER_FOLLOWED),
+        Closing::Idle => (
+            format!(
+                "Devin's session has shown no change for {} ({})",
+                span(observed.idle_after),
+                shown_status(observed.state)
+            ),
+            NO_LONGER_FOLLOWED,
+        ),
+    };
+    let title = format!("{why}. Final findings");
     let note = findings::findings_note(observed.state, observed.url, &title);
+    let url = observed.url;
     match note {
         Some(note) if progress.posted.as_ref() != Some(&note.hash) => Post {
             content: note.content,
@@ -100,21 +184,85 @@ fn final_post(progress: &Progress, observed: &Observed<'_>, how: &str) -> Post {
         },
         Some(_) => Post {
             content: format!(
-                "{BRIDGE_NOTE_MARKER} Devin's session ended ({how}); its findings are the last \
-                 ones noted here. Session: {}",
-                observed.url
+                "{BRIDGE_NOTE_MARKER} {why}; its findings are the last ones noted here.{after} \
+                 Session: {url}"
             ),
             mark: Mark::ClosedOut(None),
         },
         None => Post {
             content: format!(
-                "{BRIDGE_NOTE_MARKER} Devin's session ended ({how}) without findings: the \
-                 session shows what it did. Session: {}",
-                observed.url
+                "{BRIDGE_NOTE_MARKER} {why} without findings: the session shows what it \
+                 did.{after} Session: {url}"
             ),
             mark: Mark::ClosedOut(None),
         },
     }
+}
+
+/// `24 hours`, or minutes when it is not whole hours.
+fn span(time: Duration) -> String {
+    let minutes = time.as_secs() / 60;
+    match (minutes / 60, minutes % 60) {
+        (1, 0) => "1 hour".to_owned(),
+        (hours, 0) => format!("{hours} hours"),
+        _ => format!("{minutes} minutes"),
+    }
+}
+
+/// `suspended, inactivity`: Devin's words for the session's state, plain and short.
+fn shown_status(state: &SessionState) -> String {
+    let words = [&state.status, &state.status_detail];
+    let shown: Vec<String> = words
+        .into_iter()
+        .flatten()
+        .map(|word| plain_line(word, 40))
+        .collect();
+    if shown.is_empty() {
+        "no status".to_owned()
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// The note of a turn that ended: Devin's question when it `asks` (the findings say it is
+/// blocked, or Devin waits for an approval) or its last message ends with a question mark; else
+/// that it waits for a reply. Nothing while its messages are unread, or when the last word is
+/// not Devin's (a reply it has not taken up yet).
+fn turn_end_post(observed: &Observed<'_>, asks: bool) -> Option<Post> {
+    let messages = observed.messages?;
+    let Some(last) = last_word(messages) else {
+        if !messages.is_empty() {
+            return None;
+        }
+        // Devin said nothing: the turn is told apart by what the session shows.
+        return Some(Post {
+            content: waiting_note(None, observed.url),
+            mark: Mark::Waiting(activity_print(observed.state)),
+        });
+    };
+    let id = question_id(last);
+    if asks || is_question(&last.message) {
+        let content = question_note(&last.message, observed.url);
+        return Some(Post {
+            content,
+            mark: Mark::Asked(id),
+        });
+    }
+    Some(Post {
+        content: waiting_note(Some(&last.message), observed.url),
+        mark: Mark::Waiting(id),
+    })
+}
+
+/// Whether Devin's message is a question: it ends with a question mark, once trailing closing
+/// marks (quotes, brackets, emphasis) are set aside. Devin ends a report or a conclusion with a
+/// full stop, and a question with a question mark; a question mark inside the text (a quoted
+/// log line, an aside) does not make the message a question. Getting it wrong costs little:
+/// the waiting note quotes the message too.
+fn is_question(message: &str) -> bool {
+    message
+        .trim_end_matches(|c: char| c.is_whitespace() || "\"')]}*_`»”’".contains(c))
+        .ends_with(['?', '？'])
 }
 
 /// A question's id: Devin's event id, or the hash of its text when it gave none.
@@ -134,12 +282,26 @@ fn question_note(question: &str, session_url: &str) -> String {
     )
 }
 
+fn waiting_note(last_message: Option<&str>, session_url: &str) -> String {
+    let said = match last_message {
+        Some(message) => format!(". Its last message: {}\n", plain(message, MAX_QUESTION)),
+        None => ": the session shows where it stopped. ".to_owned(),
+    };
+    format!(
+        "{BRIDGE_NOTE_MARKER} Devin is waiting for a reply{said}A note on this incident reaches \
+         the session. (Session: {session_url})"
+    )
+}
+
 fn quota_note(detail: &str, session_url: &str) -> String {
     let why = match detail {
-        "usage_limit_exceeded" | "org_usage_limit_exceeded" => "a usage limit is reached",
+        "usage_limit_exceeded" | "org_usage_limit_exceeded" | "user_usage_limit_exceeded" => {
+            "a usage limit is reached"
+        }
         "total_session_limit_exceeded" => "the organization's session limit is reached",
         "out_of_credits" | "out_of_quota" | "no_quota_allocation" => "it is out of credits",
         "payment_declined" => "the organization's payment was declined",
+        _ if detail.ends_with("_exceeded") => "a limit is reached",
         _ => "of its quota",
     };
     format!(
@@ -161,15 +323,34 @@ mod tests {
         serde_json::from_value(value).unwrap()
     }
 
-    fn marks(progress: &Progress, state: &SessionState, messages: &[SessionMessage]) -> Vec<Mark> {
-        let observed = Observed {
+    const NOW_MS: u64 = 1_800_000_000_000;
+    const DAY: Duration = Duration::from_secs(24 * 3600);
+
+    fn observed<'a>(state: &'a SessionState, messages: &'a [SessionMessage]) -> Observed<'a> {
+        Observed {
             state,
             url: URL,
-            messages,
-        };
-        posts(progress, &observed)
+            messages: Some(messages),
+            now_ms: NOW_MS,
+            idle_after: DAY,
+        }
+    }
+
+    fn marks(progress: &Progress, state: &SessionState, messages: &[SessionMessage]) -> Vec<Mark> {
+        posts(progress, &observed(state, messages))
             .into_iter()
             .map(|p| p.mark)
+            .collect()
+    }
+
+    fn contents(
+        progress: &Progress,
+        state: &SessionState,
+        messages: &[SessionMessage],
+    ) -> Vec<String> {
+        posts(progress, &observed(state, messages))
+            .into_iter()
+            .map(|p| p.content)
             .collect()
     }
 
@@ -208,12 +389,7 @@ mod tests {
     fn a_question_is_posted_once_per_message() {
         let waiting = state(json!({"status": "running", "status_detail": "waiting_for_user"}));
         let asked = question("e7", "Can I restart the pods?");
-        let observed = Observed {
-            state: &waiting,
-            url: URL,
-            messages: &asked,
-        };
-        let posts = posts(&Progress::default(), &observed);
+        let posts = posts(&Progress::default(), &observed(&waiting, &asked));
         assert_eq!(posts.len(), 1);
         assert_eq!(
             posts[0].content,
@@ -256,12 +432,7 @@ mod tests {
         let [Mark::ClosedOut(Some(hash))] = fresh.as_slice() else {
             panic!("{fresh:?}")
         };
-        let observed = Observed {
-            state: &ended,
-            url: URL,
-            messages: &[],
-        };
-        let note = &posts(&Progress::default(), &observed)[0].content;
+        let note = &posts(&Progress::default(), &observed(&ended, &[]))[0].content;
         assert!(note.starts_with(
             "[pagerduty-devin-bridge] Devin's session ended (exit). Final findings\nSummary: Pool"
         ));
@@ -271,13 +442,226 @@ mod tests {
         };
         assert_eq!(marks(&posted, &ended, &[]), vec![Mark::ClosedOut(None)]);
         let bare = state(json!({"status": "running", "status_detail": "finished"}));
-        let observed = Observed {
-            state: &bare,
-            url: URL,
-            messages: &[],
-        };
-        let note = &posts(&Progress::default(), &observed)[0];
+        let note = &posts(&Progress::default(), &observed(&bare, &[]))[0];
         assert_eq!(note.mark, Mark::ClosedOut(None));
         assert!(note.content.contains("ended (finished) without findings"));
+    }
+
+    fn said(id: &str, text: &str) -> Vec<SessionMessage> {
+        question(id, text)
+    }
+
+    #[test]
+    fn a_turn_that_ends_without_a_question_waits_for_a_reply_once() {
+        let waiting = state(json!({"status": "running", "status_detail": "waiting_for_user"}));
+        let report = said("e4", "I rolled back the deploy; errors are down.");
+        assert_eq!(
+            contents(&Progress::default(), &waiting, &report),
+            ["[pagerduty-devin-bridge] Devin is waiting for a reply. Its last message: I rolled \
+              back the deploy; errors are down.\nA note on this incident reaches the session. \
+              (Session: https://app.devin.ai/sessions/abc)"]
+        );
+        assert_eq!(
+            marks(&Progress::default(), &waiting, &report),
+            vec![Mark::Waiting("e4".into())]
+        );
+        let noted = Progress {
+            asked: Some("e4".into()),
+            ..Progress::default()
+        };
+        assert_eq!(marks(&noted, &waiting, &report), vec![]);
+        // Devin said nothing: once, by what the session shows.
+        let silent = marks(&Progress::default(), &waiting, &[]);
+        let [Mark::Waiting(print)] = silent.as_slice() else {
+            panic!("{silent:?}")
+        };
+        assert!(contents(&Progress::default(), &waiting, &[])[0]
+            .contains("Devin is waiting for a reply: the session shows where it stopped."));
+        let noted = Progress {
+            asked: Some(print.clone()),
+            ..Progress::default()
+        };
+        assert_eq!(marks(&noted, &waiting, &[]), vec![]);
+        // Unread messages, or a reply Devin has not taken up: nothing yet.
+        let unread = Observed {
+            messages: None,
+            ..observed(&waiting, &[])
+        };
+        assert!(posts(&Progress::default(), &unread).is_empty());
+        let replied = vec![SessionMessage {
+            source: Some("user".into()),
+            message: "Go ahead".into(),
+            ..SessionMessage::default()
+        }];
+        assert_eq!(marks(&Progress::default(), &waiting, &replied), vec![]);
+    }
+
+    #[test]
+    fn devin_asks_when_its_findings_are_blocked_or_its_last_message_is_a_question() {
+        let waiting = json!({"status": "running", "status_detail": "waiting_for_user"});
+        let blocked = state(
+            json!({"status": "running", "status_detail": "waiting_for_user",
+            "structured_output": {"state": "blocked", "summary": "Need access"}}),
+        );
+        let need = said("e5", "I need read access to the prod database.");
+        let posted = contents(&Progress::default(), &blocked, &need);
+        assert_eq!(posted.len(), 2, "{posted:?}");
+        assert!(posted[0].starts_with("[pagerduty-devin-bridge] Devin's findings: blocked"));
+        assert!(posted[1].starts_with(
+            "[pagerduty-devin-bridge] Devin asks: I need read access to the prod database.\n"
+        ));
+        for text in [
+            "Shall I roll back?",
+            "Shall I roll back? ",
+            "Which region (eu or us)?)",
+            "**Shall I roll back?**",
+            "\"Roll back?\"",
+        ] {
+            assert_eq!(
+                marks(
+                    &Progress::default(),
+                    &state(waiting.clone()),
+                    &said("e6", text)
+                ),
+                vec![Mark::Asked("e6".into())],
+                "{text}"
+            );
+        }
+        for text in [
+            "Why? The pool was cut to 5.",
+            "Done.",
+            "Rolled back (why? the pool).",
+        ] {
+            assert_eq!(
+                marks(
+                    &Progress::default(),
+                    &state(waiting.clone()),
+                    &said("e6", text)
+                ),
+                vec![Mark::Waiting("e6".into())],
+                "{text}"
+            );
+        }
+        let approval =
+            state(json!({"status": "suspended", "status_detail": "waiting_for_approval"}));
+        assert_eq!(
+            marks(
+                &Progress::default(),
+                &approval,
+                &said("e8", "Running the migration.")
+            ),
+            vec![Mark::Asked("e8".into())]
+        );
+    }
+
+    #[test]
+    fn concluded_findings_close_the_session_out_once_its_turn_is_over() {
+        let output = json!({"state": "concluded", "confidence": "high", "summary": "Pool size 5"});
+        let at_work = state(json!({"status": "running", "status_detail": "working",
+            "structured_output": output}));
+        assert!(matches!(
+            marks(&Progress::default(), &at_work, &[])[..],
+            [Mark::Findings(_)]
+        ));
+        let done = state(
+            json!({"status": "running", "status_detail": "waiting_for_user",
+            "structured_output": output}),
+        );
+        // Its last message asks something, but the findings say it is over.
+        let offer = said("e9", "Shall I open a pull request?");
+        let fresh = posts(&Progress::default(), &observed(&done, &offer));
+        let [Post {
+            content,
+            mark: Mark::ClosedOut(Some(hash)),
+        }] = fresh.as_slice()
+        else {
+            panic!("{fresh:?}")
+        };
+        assert!(content.starts_with(
+            "[pagerduty-devin-bridge] Devin concluded. Final findings: concluded, high \
+             confidence\nSummary: Pool size 5\n"
+        ));
+        let posted = Progress {
+            posted: Some(hash.clone()),
+            ..Progress::default()
+        };
+        assert_eq!(
+            contents(&posted, &done, &offer),
+            [
+                "[pagerduty-devin-bridge] Devin concluded; its findings are the last ones noted \
+              here. The bridge no longer follows the session: a note on this incident still \
+              reaches Devin, and `devin status` shows its latest findings. Session: \
+              https://app.devin.ai/sessions/abc"
+            ]
+        );
+        let asleep = state(json!({"status": "suspended", "status_detail": "inactivity",
+            "structured_output": output}));
+        assert_eq!(marks(&posted, &asleep, &[]), vec![Mark::ClosedOut(None)]);
+    }
+
+    #[test]
+    fn a_session_unchanged_for_the_idle_time_is_closed_out() {
+        let asleep = state(json!({"status": "suspended", "status_detail": "inactivity",
+            "updated_at": 1795857125}));
+        let Some(Mark::Seen(print)) = seen_mark(&Progress::default(), &asleep) else {
+            panic!("a first sight is a change")
+        };
+        let seen_since = |since_ms: u64| Progress {
+            seen: Some(Seen {
+                print: print.clone(),
+                since_ms,
+            }),
+            ..Progress::default()
+        };
+        let day_ms = DAY.as_millis() as u64;
+        assert_eq!(seen_mark(&seen_since(0), &asleep), None);
+        assert_eq!(
+            marks(&seen_since(NOW_MS - day_ms + 1), &asleep, &[]),
+            vec![]
+        );
+        assert_eq!(
+            contents(&seen_since(NOW_MS - day_ms), &asleep, &[]),
+            [
+                "[pagerduty-devin-bridge] Devin's session has shown no change for 24 hours \
+              (suspended, inactivity) without findings: the session shows what it did. The \
+              bridge no longer follows the session: a note on this incident still reaches \
+              Devin, and `devin status` shows its latest findings. Session: \
+              https://app.devin.ai/sessions/abc"
+            ]
+        );
+        // Anything that moves is a change: the clock starts again.
+        for changed in [
+            json!({"status": "suspended", "status_detail": "inactivity", "updated_at": 1795857999}),
+            json!({"status": "running", "status_detail": "working", "updated_at": 1795857125}),
+            json!({"status": "suspended", "status_detail": "inactivity", "updated_at": 1795857125,
+                   "acus_consumed": 2.5}),
+            json!({"status": "suspended", "status_detail": "inactivity", "updated_at": 1795857125,
+                   "structured_output": {"summary": "x"}}),
+        ] {
+            let changed = state(changed);
+            assert!(seen_mark(&seen_since(0), &changed).is_some(), "{changed:?}");
+            assert!(
+                !marks(&seen_since(0), &changed, &[]).contains(&Mark::ClosedOut(None)),
+                "{changed:?}"
+            );
+        }
+        let hour = Observed {
+            idle_after: Duration::from_secs(3600),
+            ..observed(&asleep, &[])
+        };
+        assert!(posts(&seen_since(NOW_MS - 3_600_000), &hour)[0]
+            .content
+            .contains("no change for 1 hour (suspended, inactivity)"));
+    }
+
+    #[test]
+    fn an_unknown_quota_state_is_noted_plainly() {
+        let stopped =
+            state(json!({"status": "suspended", "status_detail": "user_usage_limit_exceeded"}));
+        assert!(contents(&Progress::default(), &stopped, &[])[0]
+            .contains("because a usage limit is reached (user_usage_limit_exceeded)"));
+        let unknown = state(json!({"status": "suspended", "status_detail": "seat_cap_exceeded"}));
+        assert!(contents(&Progress::default(), &unknown, &[])[0]
+            .contains("because a limit is reached (seat_cap_exceeded)"));
     }
 }

@@ -140,10 +140,12 @@ async fn findings_questions_quota_and_the_end_reach_the_incident_once_each() {
         session.trim_start_matches("devin-")
     )));
 
-    let concluded = json!({"state": "concluded", "confidence": "high",
+    // Still investigating: findings that say `concluded` would close the session out once its
+    // turn is over (see the tests below).
+    let changed = json!({"state": "investigating", "confidence": "high",
         "summary": "The 09:05 deploy cut the pool from 50 to 5.", "root_cause": "Pool size 5",
         "pull_request_url": "https://github.com/acme/checkout/pull/812"});
-    fleet.devin.show(&session, json!({"structured_output": concluded,
+    fleet.devin.show(&session, json!({"structured_output": changed,
         "pull_requests": [{"pr_url": "https://github.com/acme/checkout/pull/812", "pr_state": "open"}]}));
     follow.run().await;
     let notes = follow_up_notes(&fleet, "QFOLLOW1");
@@ -207,6 +209,209 @@ async fn findings_questions_quota_and_the_end_reach_the_incident_once_each() {
     assert_eq!(metric(&output, "DevinQuotaHits"), 1, "the alarm's metric");
     assert_eq!(metric(&output, "SessionsClosedOut"), 1);
     assert!(!output.contains(TEST_DEVIN_API_KEY) && !output.contains("pd_fleet_token"));
+    fleet.stop().await;
+}
+
+/// The session's URL, as Devin (the fake) shows it.
+fn session_url(session: &str) -> String {
+    format!(
+        "https://app.devin.ai/sessions/{}",
+        session.trim_start_matches("devin-")
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_concluded_session_waiting_for_a_reply_gets_one_final_note_and_is_not_read_again() {
+    let fleet = Fleet::start(1, &[]).await;
+    let session = started(&fleet, "QDONE1").await;
+    // How a session that has answered sits (reported from real runs): running, waiting for a
+    // reply, its findings concluded, its last message an offer.
+    fleet.devin.say(
+        &session,
+        "ev-1",
+        "The 09:05 deploy cut the pool from 50 to 5. Shall I open a revert?",
+    );
+    fleet.devin.show(
+        &session,
+        json!({"status": "running", "status_detail": "waiting_for_user",
+        "structured_output": {"state": "concluded", "confidence": "high",
+            "summary": "The 09:05 deploy cut the pool from 50 to 5.", "root_cause": "Pool size 5"}}),
+    );
+    let follow = fleet.follow_up(&[]).await;
+    let report = follow.run().await;
+    let notes = follow_up_notes(&fleet, "QDONE1");
+    assert_eq!(notes.len(), 1, "one final note: {report} {notes:?}");
+    assert!(
+        notes[0].starts_with(
+            "[pagerduty-devin-bridge] Devin concluded. Final findings: concluded, high \
+             confidence\nSummary: The 09:05 deploy cut the pool from 50 to 5.\nRoot cause: Pool \
+             size 5\n"
+        ),
+        "{}",
+        notes[0]
+    );
+    assert!(notes[0].ends_with(&format!("Session: {}", session_url(&session))));
+    let item = ledger_item(&fleet, "QDONE1").await;
+    assert!(!item.contains_key("queue"), "closed out: {item:?}");
+
+    let reads = fleet.devin.reads().len();
+    for _ in 0..2 {
+        let report = follow.run().await;
+        assert_eq!(report["sessions_checked"], 0, "{report}");
+    }
+    assert_eq!(fleet.devin.reads().len(), reads, "never read again");
+    assert_eq!(follow_up_notes(&fleet, "QDONE1").len(), 1);
+    let output = stop(follow).await;
+    assert_eq!(metric(&output, "SessionsClosedOut"), 1);
+    assert_eq!(metric(&output, "FindingsPosted"), 1);
+    assert_eq!(metric(&output, "QuestionsPosted"), 0);
+    fleet.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_turn_that_ends_is_a_question_only_when_the_findings_or_devins_last_message_say_so() {
+    let fleet = Fleet::start(1, &[]).await;
+    let blocked = started(&fleet, "QBLOCKED1").await;
+    let asks = started(&fleet, "QASKS1").await;
+    let waits = started(&fleet, "QWAITS1").await;
+    let turn_ended = json!({"status": "running", "status_detail": "waiting_for_user"});
+    fleet.devin.say(
+        &blocked,
+        "ev-b",
+        "I need read access to the orders database to go on.",
+    );
+    fleet.devin.show(&blocked, turn_ended.clone());
+    fleet.devin.show(
+        &blocked,
+        json!({"structured_output": {"state": "blocked", "confidence": "low",
+        "summary": "The errors come from the orders database; I cannot read it."}}),
+    );
+    fleet
+        .devin
+        .say(&asks, "ev-a", "May I roll back checkout-api to v41?");
+    fleet.devin.show(&asks, turn_ended.clone());
+    fleet.devin.say(&waits, "ev-w1", "Looking at the deploys.");
+    fleet.devin.say(
+        &waits,
+        "ev-w2",
+        "I rolled back checkout-api to v41 (why? the pool was cut to 5); errors are back to normal.",
+    );
+    fleet.devin.show(&waits, turn_ended);
+    let follow = fleet.follow_up(&[]).await;
+    follow.run().await;
+    follow.run().await;
+
+    let notes = follow_up_notes(&fleet, "QBLOCKED1");
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(notes[0]
+        .starts_with("[pagerduty-devin-bridge] Devin's findings: blocked, low confidence\n"));
+    assert_eq!(
+        notes[1],
+        format!(
+            "[pagerduty-devin-bridge] Devin asks: I need read access to the orders database to go \
+             on.\nReply with a note on this incident. (Session: {})",
+            session_url(&blocked)
+        )
+    );
+    assert_eq!(
+        follow_up_notes(&fleet, "QASKS1"),
+        [format!(
+            "[pagerduty-devin-bridge] Devin asks: May I roll back checkout-api to v41?\nReply \
+             with a note on this incident. (Session: {})",
+            session_url(&asks)
+        )]
+    );
+    assert_eq!(
+        follow_up_notes(&fleet, "QWAITS1"),
+        [format!(
+            "[pagerduty-devin-bridge] Devin is waiting for a reply. Its last message: I rolled \
+             back checkout-api to v41 (why? the pool was cut to 5); errors are back to \
+             normal.\nA note on this incident reaches the session. (Session: {})",
+            session_url(&waits)
+        )],
+        "once, and not as a question"
+    );
+    for id in ["QBLOCKED1", "QASKS1", "QWAITS1"] {
+        let item = ledger_item(&fleet, id).await;
+        assert!(item.contains_key("queue"), "still followed: {id}");
+    }
+    let output = stop(follow).await;
+    assert_eq!(metric(&output, "QuestionsPosted"), 2);
+    fleet.stop().await;
+}
+
+/// Moves back the time the follow-up last saw the incident's session change, as if `by` had
+/// passed since.
+async fn backdate_last_change(fleet: &Fleet, id: &str, by: Duration) {
+    let at = now_ms() - by.as_millis() as u64;
+    let moto = fleet.moto.as_ref().unwrap();
+    moto.dynamodb()
+        .update_item()
+        .table_name(&fleet.table)
+        .key("pk", AttributeValue::S(format!("incident#{id}")))
+        .update_expression("SET seen_at = :at")
+        .expression_attribute_values(":at", AttributeValue::N(at.to_string()))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_asleep_past_the_idle_time_is_closed_out_and_not_read_again() {
+    let fleet = Fleet::start(1, &[]).await;
+    let asleep = started(&fleet, "QIDLE1").await;
+    let awake = started(&fleet, "QAWAKE1").await;
+    fleet.devin.show(
+        &asleep,
+        json!({"status": "suspended", "status_detail": "inactivity"}),
+    );
+    fleet.devin.show(
+        &awake,
+        json!({"status": "running", "status_detail": "working"}),
+    );
+    let follow = fleet.follow_up(&[("FOLLOW_UP_IDLE_HOURS", "30")]).await;
+    let before = now_ms();
+    follow.run().await;
+    let item = ledger_item(&fleet, "QIDLE1").await;
+    let seen_at: u64 = item["seen_at"].as_n().unwrap().parse().unwrap();
+    assert!(seen_at >= before && seen_at <= now_ms(), "{item:?}");
+    assert!(follow_up_notes(&fleet, "QIDLE1").is_empty());
+
+    // A day and more without a change: not yet the 30 hours this deployment waits.
+    backdate_last_change(&fleet, "QIDLE1", Duration::from_secs(25 * 3600)).await;
+    follow.run().await;
+    assert!(follow_up_notes(&fleet, "QIDLE1").is_empty());
+
+    // The awake one changes meanwhile: its clock starts again.
+    backdate_last_change(&fleet, "QIDLE1", Duration::from_secs(31 * 3600)).await;
+    backdate_last_change(&fleet, "QAWAKE1", Duration::from_secs(31 * 3600)).await;
+    fleet.devin.show(&awake, json!({"acus_consumed": 3}));
+    follow.run().await;
+    assert_eq!(
+        follow_up_notes(&fleet, "QIDLE1"),
+        [format!(
+            "[pagerduty-devin-bridge] Devin's session has shown no change for 30 hours \
+             (suspended, inactivity) without findings: the session shows what it did. The bridge \
+             no longer follows the session: a note on this incident still reaches Devin, and \
+             `devin status` shows its latest findings. Session: {}",
+            session_url(&asleep)
+        )]
+    );
+    assert!(!ledger_item(&fleet, "QIDLE1").await.contains_key("queue"));
+    assert!(follow_up_notes(&fleet, "QAWAKE1").is_empty());
+    assert!(ledger_item(&fleet, "QAWAKE1").await.contains_key("queue"));
+
+    follow.run().await;
+    let reads = fleet.devin.reads();
+    follow.run().await;
+    let later = fleet.devin.reads();
+    assert!(
+        !later[reads.len()..].contains(&asleep) && later[reads.len()..].contains(&awake),
+        "the idle one is not read again: {later:?}"
+    );
+    assert_eq!(follow_up_notes(&fleet, "QIDLE1").len(), 1);
+    let output = stop(follow).await;
+    assert_eq!(metric(&output, "SessionsClosedOut"), 1);
     fleet.stop().await;
 }
 

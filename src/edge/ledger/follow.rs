@@ -74,7 +74,8 @@ impl Ledger {
     }
 
     /// Records what was posted on the incident while its session is `session_id` (else
-    /// nothing: the incident moved on to another session).
+    /// nothing: the incident moved on to another session); a `Mark::Seen` is recorded as seen
+    /// at `now_ms`.
     pub async fn mark(
         &self,
         incident_id: &str,
@@ -87,7 +88,7 @@ impl Ledger {
             match self {
                 Ledger::Dynamo(ledger) => ledger.mark(incident_id, session_id, mark, now_ms).await,
                 Ledger::Memory(ledger) => {
-                    ledger.mark(incident_id, session_id, mark);
+                    ledger.mark(incident_id, session_id, mark, now_ms);
                     Ok(())
                 }
             }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::edge::ledger::{Claim, GroupClaim};
-use crate::pure::follow::{Mark, Progress};
+use crate::pure::follow::{Mark, Progress, Seen};
 use crate::pure::ledger::{
     group_key, incident_key, DeferredIncident, GroupRecord, GroupStanding, IncidentRecord,
     OpenGroup, OpenIncident, Standing, DEFERRED_QUEUE, OPEN_QUEUE,
@@ -173,7 +173,7 @@ impl MemoryLedger {
     }
 
     /// Records what was posted on the incident, while its session is `session_id`.
-    pub fn mark(&self, incident_id: &str, session_id: &str, mark: &Mark) {
+    pub fn mark(&self, incident_id: &str, session_id: &str, mark: &Mark, now_ms: u64) {
         let mut items = self.items.lock().unwrap();
         let Some(Item::Incident(entry)) = items.get_mut(&incident_key(incident_id)) else {
             return;
@@ -184,8 +184,14 @@ impl MemoryLedger {
         }
         match mark {
             Mark::Findings(hash) => entry.progress.posted = Some(hash.clone()),
-            Mark::Asked(id) => entry.progress.asked = Some(id.clone()),
+            Mark::Asked(id) | Mark::Waiting(id) => entry.progress.asked = Some(id.clone()),
             Mark::Quota(detail) => entry.progress.quota = Some(detail.clone()),
+            Mark::Seen(print) => {
+                entry.progress.seen = Some(Seen {
+                    print: print.clone(),
+                    since_ms: now_ms,
+                })
+            }
             Mark::ClosedOut(hash) => {
                 if let Some(hash) = hash {
                     entry.progress.posted = Some(hash.clone());
@@ -338,4 +344,40 @@ fn incident(item: Option<&Item>) -> Option<&IncidentRecord> {
 /// Whether `record` is `holder`'s claim.
 fn holds(record: &IncidentRecord, holder: &str) -> bool {
     matches!(record, IncidentRecord::Creating { holder: held_by, .. } if held_by == holder)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(id: &str) -> Session {
+        Session {
+            session_id: id.into(),
+            url: format!("https://app.devin.ai/sessions/{id}"),
+        }
+    }
+
+    #[test]
+    fn the_follow_record_keeps_the_last_change_seen_and_the_turn_noted() {
+        let ledger = MemoryLedger::default();
+        assert!(ledger.adopt("Q1", &session("devin-1")));
+        ledger.mark("Q1", "devin-1", &Mark::Seen("p1".into()), 1_000);
+        ledger.mark("Q1", "devin-1", &Mark::Waiting("ev-1".into()), 2_000);
+        // Another session's marks are not this incident's.
+        ledger.mark("Q1", "devin-2", &Mark::Seen("p2".into()), 3_000);
+        let [open] = ledger.open_incidents().try_into().unwrap();
+        assert_eq!(
+            open.progress,
+            Progress {
+                asked: Some("ev-1".into()),
+                seen: Some(Seen {
+                    print: "p1".into(),
+                    since_ms: 1_000
+                }),
+                ..Progress::default()
+            }
+        );
+        ledger.mark("Q1", "devin-1", &Mark::ClosedOut(None), 4_000);
+        assert!(ledger.open_incidents().is_empty());
+    }
 }

@@ -1,18 +1,24 @@
-//! The follow-up's own settings: its run budget, and the sweep's look-back and grace.
+//! The follow-up's own settings: its run budget, the sweep's look-back and grace, and how long a
+//! session may sit idle before it is closed out.
 
 use std::time::Duration;
 
 use super::read::{at_most, positive};
 use super::SettingsError;
-use crate::follow_up::{FollowUpOptions, DEFAULT_GRACE, DEFAULT_LOOKBACK, DEFAULT_RUN_BUDGET};
+use crate::follow_up::{
+    FollowUpOptions, DEFAULT_GRACE, DEFAULT_IDLE_AFTER, DEFAULT_LOOKBACK, DEFAULT_RUN_BUDGET,
+};
 
 /// A run must end well inside the function's 60 s timeout (`template.yaml`).
 pub const MAX_RUN_BUDGET_SECONDS: u64 = 50;
 /// PagerDuty's open incidents are looked at back to a day at most.
 pub const MAX_LOOKBACK_MINUTES: u64 = 24 * 60;
 pub const MAX_GRACE_MINUTES: u64 = 60;
+/// An idle session is closed out within the 30 days the ledger keeps its record.
+pub const MAX_IDLE_HOURS: u64 = 720;
 
-/// Reads `FOLLOW_UP_BUDGET_SECONDS`, `SWEEP_LOOKBACK_MINUTES` and `SWEEP_GRACE_MINUTES`.
+/// Reads `FOLLOW_UP_BUDGET_SECONDS`, `SWEEP_LOOKBACK_MINUTES`, `SWEEP_GRACE_MINUTES` and
+/// `FOLLOW_UP_IDLE_HOURS`.
 pub fn follow_up_options(
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<FollowUpOptions, SettingsError> {
@@ -61,10 +67,24 @@ pub fn follow_up_options(
             expected: "fewer minutes than SWEEP_LOOKBACK_MINUTES",
         });
     }
+    let idle_after = at_most(
+        positive(
+            &var,
+            "FOLLOW_UP_IDLE_HOURS",
+            "a whole number of hours from 1 to 720",
+        )?,
+        MAX_IDLE_HOURS,
+        "FOLLOW_UP_IDLE_HOURS",
+        "a whole number of hours from 1 to 720 (the ledger keeps records 30 days)",
+    )?
+    .map_or(DEFAULT_IDLE_AFTER, |hours| {
+        Duration::from_secs(hours * 3600)
+    });
     Ok(FollowUpOptions {
         run_budget,
         lookback,
         grace,
+        idle_after,
     })
 }
 
@@ -88,12 +108,15 @@ mod tests {
         assert_eq!(defaults.run_budget, Duration::from_secs(45));
         assert_eq!(defaults.lookback, Duration::from_secs(3600));
         assert_eq!(defaults.grace, Duration::from_secs(120));
+        assert_eq!(defaults.idle_after, Duration::from_secs(24 * 3600));
         let set = options(&[
             ("FOLLOW_UP_BUDGET_SECONDS", "20"),
             ("SWEEP_LOOKBACK_MINUTES", "90"),
             ("SWEEP_GRACE_MINUTES", "0"),
+            ("FOLLOW_UP_IDLE_HOURS", "720"),
         ])
         .unwrap();
+        assert_eq!(set.idle_after, Duration::from_secs(720 * 3600));
         assert_eq!(
             (set.run_budget, set.lookback, set.grace),
             (
@@ -112,6 +135,9 @@ mod tests {
             ("SWEEP_LOOKBACK_MINUTES", "1441"),
             ("SWEEP_GRACE_MINUTES", "61"),
             ("SWEEP_GRACE_MINUTES", "-1"),
+            ("FOLLOW_UP_IDLE_HOURS", "0"),
+            ("FOLLOW_UP_IDLE_HOURS", "721"),
+            ("FOLLOW_UP_IDLE_HOURS", "1.5"),
         ] {
             let err = options(&[(name, value)]).unwrap_err();
             assert!(

@@ -14,7 +14,7 @@ use super::{
     SKIPPED_RESOLVED,
 };
 use crate::edge::ledger::LedgerError;
-use crate::pure::follow::{Mark, Progress};
+use crate::pure::follow::{Mark, Progress, Seen};
 use crate::pure::ledger::{
     expires_at, incident_key, DeferredIncident, IncidentRecord, OpenIncident, DEFERRED_QUEUE,
     OPEN_QUEUE, RUN_LEASE_KEY,
@@ -116,8 +116,9 @@ impl DynamoLedger {
     ) -> Result<(), LedgerError> {
         let (expression, value) = match mark {
             Mark::Findings(hash) => ("SET posted = :value", Some(hash)),
-            Mark::Asked(id) => ("SET asked = :value", Some(id)),
+            Mark::Asked(id) | Mark::Waiting(id) => ("SET asked = :value", Some(id)),
             Mark::Quota(detail) => ("SET quota = :value", Some(detail)),
+            Mark::Seen(print) => ("SET seen = :value, seen_at = :now", Some(print)),
             Mark::ClosedOut(Some(hash)) => ("SET posted = :value, closed_at = :now", Some(hash)),
             Mark::ClosedOut(None) => ("SET closed_at = :now", None),
         };
@@ -197,6 +198,9 @@ fn open_incident(item: &Item) -> Result<OpenIncident, &'static str> {
             posted: text(item, "posted"),
             asked: text(item, "asked"),
             quota: text(item, "quota"),
+            seen: text(item, "seen")
+                .zip(number(item, "seen_at"))
+                .map(|(print, since_ms)| Seen { print, since_ms }),
         },
     })
 }
