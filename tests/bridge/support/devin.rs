@@ -568,29 +568,25 @@ async fn list_sessions(
             .map(|(_, value)| value.as_str())
             .collect()
     };
-    let integer = |name: &str| -> Result<Option<u64>, Response> {
+    // An integer query parameter; the name of one that is not, as the error.
+    let integer = |name: &'static str| -> Result<Option<u64>, &'static str> {
         match all(name).last() {
             None => Ok(None),
-            Some(value) => value
-                .parse()
-                .map(Some)
-                .map_err(|_| validation_error(&["query", name], "Input should be a valid integer")),
+            Some(value) => value.parse().map(Some).map_err(|_| name),
         }
     };
-    let (first, after, created_after, created_before) = match (
-        integer("first"),
-        integer("after"),
-        integer("created_after"),
-        integer("created_before"),
-    ) {
-        (Ok(first), Ok(after), Ok(created_after), Ok(created_before)) => (
-            first.unwrap_or(100),
-            after.unwrap_or(0),
-            created_after,
-            created_before,
-        ),
-        (Err(refused), ..) | (_, Err(refused), ..) | (.., Err(refused), _) | (.., Err(refused)) => {
-            return refused
+    let parsed = (|| {
+        Ok::<_, &'static str>((
+            integer("first")?.unwrap_or(100),
+            integer("after")?.unwrap_or(0),
+            integer("created_after")?,
+            integer("created_before")?,
+        ))
+    })();
+    let (first, after, created_after, created_before) = match parsed {
+        Ok(parsed) => parsed,
+        Err(name) => {
+            return validation_error(&["query", name], "Input should be a valid integer");
         }
     };
     if !(1..=200).contains(&first) {
