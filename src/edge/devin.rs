@@ -11,6 +11,7 @@ use tracing::warn;
 
 use crate::edge::retry::{read_refusal, seconds, Transient};
 use crate::edge::url::with_segments;
+use crate::pure::lookup;
 use crate::pure::session::{ListedSession, Session, SessionMessage, SessionRequest, SessionState};
 use crate::pure::tag_refusal::refused_for_tags;
 
@@ -170,10 +171,15 @@ impl DevinClient {
         serde_json::json!({"method": "POST", "url": self.sessions_url.as_str(), "body": request})
     }
 
-    /// The sessions created at or after `created_after_s` (epoch seconds: see
-    /// `pure::lookup::created_after_s` for why seconds), every page of them up to
-    /// [`MAX_SESSION_PAGES`], all inside `timeout` (needs `ViewOrgSessions`). Devin's list is in
-    /// no documented order: the caller sorts.
+    /// The sessions created at or after `created_after_s` (epoch seconds), every page of them
+    /// up to [`MAX_SESSION_PAGES`], all inside `timeout` (needs `ViewOrgSessions`). Devin's list
+    /// is in no documented order: the caller sorts.
+    ///
+    /// The unit of `created_after` is not documented. Seconds are asked first: if Devin means
+    /// seconds, the window is right; if it means milliseconds, it lists sessions from before
+    /// the window, and the list is asked again in milliseconds, so that a busy organization's
+    /// whole history is never paged through. (Milliseconds first would be the year 58000 to a
+    /// Devin that means seconds: an empty list, and a second session.)
     pub async fn list_sessions_since(
         &self,
         authorization: &HeaderValue,
@@ -181,12 +187,13 @@ impl DevinClient {
         timeout: Duration,
     ) -> Result<Vec<ListedSession>, DevinError> {
         let deadline = tokio::time::Instant::now() + timeout;
-        let created_after = created_after_s.to_string();
+        let mut created_after = created_after_s;
         let mut sessions = Vec::new();
         let mut after: Option<String> = None;
         for _ in 0..MAX_SESSION_PAGES {
+            let created_after_text = created_after.to_string();
             let mut request = self.http.get(self.sessions_url.clone()).query(&[
-                ("created_after", created_after.as_str()),
+                ("created_after", created_after_text.as_str()),
                 ("first", SESSIONS_PER_PAGE),
             ]);
             if let Some(cursor) = &after {
@@ -194,6 +201,11 @@ impl DevinClient {
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             let page: SessionList = self.send(request, authorization, left).await?;
+            let first_in_seconds = created_after == created_after_s && after.is_none();
+            if first_in_seconds && lookup::listed_before(&page.items, created_after_s) {
+                created_after = created_after_s.saturating_mul(1000);
+                continue;
+            }
             sessions.extend(page.items);
             match page.end_cursor {
                 Some(cursor) if page.has_next_page => after = Some(cursor),

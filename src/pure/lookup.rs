@@ -74,10 +74,22 @@ pub fn epoch_seconds(value: f64) -> f64 {
 ///
 /// Seconds, because the unit is not documented and seconds are safe either way: if Devin reads
 /// it as seconds the window is right; if as milliseconds it reaches back to 1970 and the list
-/// only grows. Milliseconds read as seconds would ask for the year 58000 and find nothing.
+/// only grows ([`listed_before`] tells, and the client asks again in milliseconds).
+/// Milliseconds read as seconds would ask for the year 58000 and find nothing.
 /// [`incident_session`] applies the window itself, in either unit.
 pub fn created_after_s(earlier_lease_until_ms: u64) -> u64 {
     (earlier_lease_until_ms / 1000).saturating_sub(MAX_CLAIM_LEASE_S + CLOCK_SKEW_S)
+}
+
+/// Whether Devin listed a session created before `created_after_s` (epoch seconds): then it did
+/// not read the `created_after` it was sent as seconds (it counts in milliseconds, or ignores
+/// the filter), and the list reaches back to the organization's first session.
+pub fn listed_before(items: &[ListedSession], created_after_s: u64) -> bool {
+    items.iter().any(|listed| {
+        listed
+            .created_at
+            .is_some_and(|at| epoch_seconds(at) < created_after_s as f64)
+    })
 }
 
 /// The session investigating `incident_id` among those Devin listed: titled for it, created
@@ -143,6 +155,21 @@ mod tests {
         ] {
             assert!(!names_incident(title, id), "{title} named {id}");
         }
+    }
+
+    #[test]
+    fn a_list_reaching_before_the_window_is_seen() {
+        let at = |created_at: u64| {
+            listed(&format!(
+                r#"{{"session_id":"d","url":"u","created_at":{created_at}}}"#
+            ))
+        };
+        assert!(!listed_before(&[at(2_000), at(1_000)], 1_000));
+        assert!(listed_before(&[at(2_000), at(999)], 1_000));
+        const T: u64 = 1_795_857_125;
+        assert!(listed_before(&[at((T - 10) * 1000)], T), "in milliseconds");
+        assert!(!listed_before(&[at(T * 1000)], T));
+        assert!(!listed_before(&[], 1_000));
     }
 
     #[test]

@@ -271,9 +271,11 @@ async fn a_slow_create_is_found_among_others_whichever_epoch_unit_devin_means() 
     fleet.devin.epoch_unit(EpochUnit::Milliseconds);
     // One session per page: the bridge follows the cursor.
     fleet.devin.list_page_cap(1);
-    // Sessions of other incidents: one whose id extends this one's, one whose title claims to
-    // be this incident's.
+    // Sessions of other incidents: an hour-old one (a Devin that reads the bridge's seconds as
+    // milliseconds lists it), one whose id extends this one's, one whose title claims to be
+    // this incident's.
     for (id, title) in [
+        ("QOLD1", "Yesterday's trouble"),
         ("Q3VQH2T8RZK1MN2", "High 5xx error rate on checkout-api"),
         ("QHOSTILE1", "Fake [Q3VQH2T8RZK1MN]"),
     ] {
@@ -283,6 +285,8 @@ async fn a_slow_create_is_found_among_others_whichever_epoch_unit_devin_means() 
             .await;
         assert_eq!(status_of(&answer), (202, "session_started"), "{}", answer.1);
     }
+    let old = fleet.devin.sessions()[0].session_id.clone();
+    fleet.devin.backdate(&old, Duration::from_secs(3600));
     fleet
         .devin
         .reply([Reply::SlowSession(Duration::from_secs(2))]);
@@ -295,16 +299,30 @@ async fn a_slow_create_is_found_among_others_whichever_epoch_unit_devin_means() 
 
     let body = retry_after_the_lease(&fleet, claimed, Duration::from_secs(3)).await;
     let sessions = fleet.devin.sessions();
-    assert_eq!(sessions.len(), 3, "no second session for the incident");
+    assert_eq!(sessions.len(), 4, "no second session for the incident");
     let own = sessions
         .iter()
         .find(|s| s.title.as_deref().unwrap().ends_with(" [Q3VQH2T8RZK1MN]"))
         .unwrap();
     assert_eq!(body["session_id"], own.session_id.as_str());
+    // Asked in seconds, Devin listed the hour-old session: asked again in milliseconds, it
+    // listed the window's three, one a page.
+    let windows: Vec<u64> = fleet
+        .devin
+        .list_queries()
+        .iter()
+        .map(|query| {
+            url::form_urlencoded::parse(query.as_bytes())
+                .find(|(key, _)| key == "created_after")
+                .map(|(_, value)| value.parse().unwrap())
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(windows.len(), 4, "{windows:?}");
+    assert!(windows[0] < 10_000_000_000, "seconds first: {windows:?}");
     assert!(
-        fleet.devin.list_queries().len() >= 3,
-        "every page read: {:?}",
-        fleet.devin.list_queries()
+        windows[1..].iter().all(|&w| w == windows[0] * 1000),
+        "then milliseconds: {windows:?}"
     );
     fleet.stop().await;
 }

@@ -260,6 +260,17 @@ impl FakeDevin {
             Some(allowed.iter().map(|tag| (*tag).to_owned()).collect());
     }
 
+    /// The session was created `ago` earlier than it was.
+    pub fn backdate(&self, session_id: &str, ago: Duration) {
+        let mut script = self.script.lock().unwrap();
+        let session = script
+            .sessions
+            .iter_mut()
+            .find(|s| s.session_id == session_id)
+            .expect("a session the fake created");
+        session.created_at_ms -= ago.as_millis() as u64;
+    }
+
     /// Shows and reads epoch numbers in this unit from now on.
     pub fn epoch_unit(&self, unit: EpochUnit) {
         self.script.lock().unwrap().epoch_unit = unit;
