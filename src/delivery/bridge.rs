@@ -1,6 +1,7 @@
 //! What every delivery borrows: the secrets, the clients, the policy and the options, built
 //! once per cold start (see `startup::assemble`).
 
+use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -76,6 +77,8 @@ pub struct Bridge {
     pub(super) refresh_on_refusal: Mutex<Throttle>,
     /// The PagerDuty user the bridge's notes are written as, once a note's answer said.
     pub(super) own_user_id: OnceLock<String>,
+    /// Devin refused the per-incident tags (tag validation): sessions get the policy's only.
+    pub(super) per_incident_tags_refused: AtomicBool,
 }
 
 impl Bridge {
@@ -97,6 +100,7 @@ impl Bridge {
             options,
             recent: Mutex::new(RecentDeliveries::new(DEFAULT_CAPACITY)),
             own_user_id: OnceLock::new(),
+            per_incident_tags_refused: AtomicBool::new(false),
         }
     }
 }

@@ -37,8 +37,9 @@ enum Waited {
 /// A claim this delivery holds on an incident.
 pub(super) struct Held {
     pub holder: String,
-    /// Whether an earlier claim's lease ran out: its create may have happened.
-    pub took_over: bool,
+    /// When an earlier claim's lease ended, when this one took it over: that claim's create
+    /// may have happened.
+    pub took_over: Option<u64>,
 }
 
 impl Bridge {
@@ -63,12 +64,14 @@ impl Bridge {
                 .map_err(Outcome::LedgerUnavailable)?;
             let record = match claim {
                 Claim::New => {
-                    let took_over = false;
+                    let took_over = None;
                     return Ok(Held { holder, took_over });
                 }
-                Claim::TakenOver => {
+                Claim::TakenOver {
+                    earlier_lease_until_ms,
+                } => {
                     info!("took over a claim whose lease ran out: looking the session up first");
-                    let took_over = true;
+                    let took_over = Some(earlier_lease_until_ms);
                     return Ok(Held { holder, took_over });
                 }
                 Claim::Held(record) => record,

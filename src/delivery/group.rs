@@ -183,7 +183,9 @@ impl Bridge {
         {
             return Outcome::LedgerUnavailable(err);
         }
-        if open.tags + incidents - 1 <= MAX_SESSION_TAGS {
+        // Where Devin refuses per-incident tags, the ledger alone says which incidents the
+        // session has; it was never found by them.
+        if open.tags + incidents - 1 <= MAX_SESSION_TAGS && self.per_incident_tags() {
             self.tag_session(&session.session_id, incident_id, secrets, budget, tally)
                 .await;
         }
@@ -228,8 +230,12 @@ impl Bridge {
                 },
             )
             .await;
-        if let Err(failure) = tagged {
-            warn!(error = %failure, "the incident's tag was not added to its group's session");
+        match tagged {
+            Ok(()) => {}
+            Err(Failure::Final(err)) if err.refused_tags() => self.tags_refused(&err),
+            Err(failure) => {
+                warn!(error = %failure, "the incident's tag was not added to its group's session")
+            }
         }
     }
 

@@ -11,6 +11,7 @@
 //!   session (the follow-up's sweep starts missed incidents here too);
 //! - [`claims`]: the ledger's claims and records, inside the budget;
 //! - [`start`]: a claimed incident's session: looked up, counted against the budgets, created;
+//! - [`untagged`]: the create and the lookup that work where Devin refuses per-incident tags;
 //! - [`group`]: storm grouping: join the group's open session, or lead a new one;
 //! - [`merge`]: a merged incident's session handed to the incident it went into;
 //! - [`forward`]: a note, resolve, reopen or status change, passed on to the session;
@@ -39,6 +40,7 @@ mod merge;
 pub mod outcome;
 mod plan;
 mod start;
+mod untagged;
 
 pub use bridge::{Bridge, Options};
 pub use outcome::Outcome;

@@ -12,12 +12,12 @@ use crate::delivery::plan::Plan;
 use crate::edge::clock;
 use crate::edge::devin::DevinError;
 use crate::edge::ledger::LedgerError;
-use crate::edge::retry::{Failure, Transient};
-use crate::pure::budget::{Budget, MIN_ATTEMPT};
+use crate::edge::retry::Failure;
+use crate::pure::budget::Budget;
 use crate::pure::metrics::Tally;
 use crate::pure::notes;
 use crate::pure::secret::Secrets;
-use crate::pure::session::{incident_tag, Session};
+use crate::pure::session::Session;
 use crate::pure::spend::Slot;
 
 /// Why a claimed incident got no session in this delivery.
@@ -59,18 +59,14 @@ impl Bridge {
         budget: Budget,
         tally: &mut Tally,
     ) -> Result<Session, Unstarted> {
-        if held.took_over {
-            let tag = &incident_tag(&plan.incident.id);
+        if let Some(earlier_lease_until_ms) = held.took_over {
             let found = self
-                .call_devin(
+                .find_incident_session(
+                    &plan.incident.id,
+                    earlier_lease_until_ms,
                     secrets,
                     budget,
                     tally,
-                    DevinError::is_retryable,
-                    |secrets, left| async move {
-                        let authorization = secrets.devin_authorization();
-                        self.devin.find_session(authorization, tag, left).await
-                    },
                 )
                 .await
                 .map_err(Unstarted::LookupFailed)?;
@@ -85,24 +81,8 @@ impl Bridge {
             Ok(Err(spent)) => return Err(Unstarted::Capped(plan.slots[spent].clone())),
             Err(err) => return Err(Unstarted::Ledger(err)),
         }
-        let request = &plan.request;
         let created = self
-            .call_devin(
-                secrets,
-                budget,
-                tally,
-                DevinError::may_retry_create,
-                |secrets, left| async move {
-                    let left = left.min(budget.remaining(clock::now()));
-                    if left < MIN_ATTEMPT {
-                        return Err(DevinError::Timeout(left));
-                    }
-                    let authorization = secrets.devin_authorization();
-                    self.devin
-                        .create_session(authorization, request, left)
-                        .await
-                },
-            )
+            .create_session(plan, secrets, budget, tally)
             .await
             .map_err(Unstarted::CreateFailed);
         if let Err(unstarted) = &created {

@@ -7,10 +7,13 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use thiserror::Error;
+use tracing::warn;
 
 use crate::edge::retry::{read_refusal, seconds, Transient};
 use crate::edge::url::with_segments;
+use crate::pure::lookup;
 use crate::pure::session::{ListedSession, Session, SessionMessage, SessionRequest, SessionState};
+use crate::pure::tag_refusal::refused_for_tags;
 
 #[derive(Debug, Error)]
 pub enum DevinError {
@@ -55,6 +58,15 @@ impl DevinError {
     pub fn is_rejection(&self) -> bool {
         self.status()
             .is_some_and(|status| matches!(status.as_u16(), 400 | 404 | 409 | 422))
+    }
+
+    /// Devin refused the request for its tags: an organization with tag validation
+    /// (`pure::tag_refusal`).
+    pub fn refused_tags(&self) -> bool {
+        match self {
+            DevinError::Status { status, detail, .. } => refused_for_tags(status.as_u16(), detail),
+            _ => false,
+        }
     }
 
     /// A message was refused because the session takes none any more (ended, deleted): the
@@ -109,10 +121,14 @@ impl Transient for DevinError {
     }
 }
 
-/// `GET /v3/organizations/{org_id}/sessions`: only the sessions are read.
+/// `GET /v3/organizations/{org_id}/sessions`: one page of sessions.
 #[derive(Deserialize)]
 struct SessionList {
     items: Vec<ListedSession>,
+    #[serde(default)]
+    end_cursor: Option<String>,
+    #[serde(default)]
+    has_next_page: bool,
 }
 
 /// `GET .../messages`: one page, oldest first.
@@ -130,9 +146,10 @@ struct MessagePage {
 const MESSAGES_PER_PAGE: &str = "200";
 const MAX_MESSAGE_PAGES: usize = 10;
 
-/// How many of the newest sessions carrying a tag are read to find the incident's: more than
-/// one, since an archived or errored one may be newer.
-const SESSIONS_LISTED: &str = "10";
+/// The most sessions Devin lists per page, and the most pages read to find an incident's
+/// session: its window is about twenty minutes (`pure::lookup::created_after_s`).
+const SESSIONS_PER_PAGE: &str = "200";
+const MAX_SESSION_PAGES: usize = 10;
 
 pub struct DevinClient {
     http: reqwest::Client,
@@ -154,24 +171,52 @@ impl DevinClient {
         serde_json::json!({"method": "POST", "url": self.sessions_url.as_str(), "body": request})
     }
 
-    /// The newest session of the incident tagged `incident_tag`, if any (needs
-    /// `ViewOrgSessions`): one that carries the tag and is neither archived nor errored.
-    pub async fn find_session(
+    /// The sessions created at or after `created_after_s` (epoch seconds), every page of them
+    /// up to [`MAX_SESSION_PAGES`], all inside `timeout` (needs `ViewOrgSessions`). Devin's list
+    /// is in no documented order: the caller sorts.
+    ///
+    /// The unit of `created_after` is not documented. Seconds are asked first: if Devin means
+    /// seconds, the window is right; if it means milliseconds, it lists sessions from before
+    /// the window, and the list is asked again in milliseconds, so that a busy organization's
+    /// whole history is never paged through. (Milliseconds first would be the year 58000 to a
+    /// Devin that means seconds: an empty list, and a second session.)
+    pub async fn list_sessions_since(
         &self,
         authorization: &HeaderValue,
-        incident_tag: &str,
+        created_after_s: u64,
         timeout: Duration,
-    ) -> Result<Option<Session>, DevinError> {
-        let request = self
-            .http
-            .get(self.sessions_url.clone())
-            .query(&[("tags", incident_tag), ("first", SESSIONS_LISTED)]);
-        let list: SessionList = self.send(request, authorization, timeout).await?;
-        Ok(list
-            .items
-            .into_iter()
-            .find(|listed| listed.investigates(incident_tag))
-            .map(|listed| listed.session))
+    ) -> Result<Vec<ListedSession>, DevinError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut created_after = created_after_s;
+        let mut sessions = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_SESSION_PAGES {
+            let created_after_text = created_after.to_string();
+            let mut request = self.http.get(self.sessions_url.clone()).query(&[
+                ("created_after", created_after_text.as_str()),
+                ("first", SESSIONS_PER_PAGE),
+            ]);
+            if let Some(cursor) = &after {
+                request = request.query(&[("after", cursor)]);
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let page: SessionList = self.send(request, authorization, left).await?;
+            let first_in_seconds = created_after == created_after_s && after.is_none();
+            if first_in_seconds && lookup::listed_before(&page.items, created_after_s) {
+                created_after = created_after_s.saturating_mul(1000);
+                continue;
+            }
+            sessions.extend(page.items);
+            match page.end_cursor {
+                Some(cursor) if page.has_next_page => after = Some(cursor),
+                _ => return Ok(sessions),
+            }
+        }
+        warn!(
+            sessions = sessions.len(),
+            "Devin listed more sessions than are read to find an incident's: the rest are not"
+        );
+        Ok(sessions)
     }
 
     /// One session as it is now (needs `ViewOrgSessions`): status, findings, pull requests.

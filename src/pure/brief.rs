@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::pure::alerts::Evidence;
 use crate::pure::findings;
+use crate::pure::lookup;
 use crate::pure::policy::Decision;
 use crate::pure::quote;
 use crate::pure::session::{incident_tag, SessionRequest, SERVICE_TAG_PREFIX, TRIAGE_TAG};
@@ -85,6 +86,9 @@ pub fn session_request(facts: &Facts<'_>, decision: &Decision<'_>) -> SessionReq
         Some(template) => one_line(&template.render(facts, Quoting::Plain)),
         None => built_in_title(incident, service),
     };
+    // The incident's id ends every title: the session is found again by it where tags cannot
+    // be used (`pure::lookup`).
+    let title = lookup::with_incident_marker(&title, &incident.id, MAX_TITLE_CHARS);
 
     let mut tags = vec![TRIAGE_TAG.to_owned()];
     if let Some(service) = service {
@@ -237,7 +241,7 @@ mod tests {
         let request = built_in(&incident());
         assert_eq!(
             request.title.as_deref(),
-            Some("PagerDuty #1423 · checkout-api: High 5xx error rate on checkout-api")
+            Some("PagerDuty #1423 · checkout-api: High 5xx error rate on checkout-api [Q3VQH2T8RZK1MN]")
         );
         assert_eq!(
             request.tags,
@@ -257,7 +261,7 @@ mod tests {
         });
         assert_eq!(
             request.title.as_deref(),
-            Some("PagerDuty P1: untitled incident")
+            Some("PagerDuty P1: untitled incident [P1]")
         );
         assert_eq!(request.tags, ["pagerduty-triage", "pagerduty-incident:P1"]);
         assert_eq!(facts(&request.prompt)["incident_id"], "P1");
@@ -288,7 +292,7 @@ mod tests {
         // The title itself is a single readable line.
         let title = request.title.unwrap();
         assert!(!title.contains('\n') && title.chars().count() <= MAX_TITLE_CHARS);
-        assert!(title.ends_with('…'));
+        assert!(title.ends_with("… [Q3VQH2T8RZK1MN]"), "{title}");
     }
 
     #[test]
@@ -351,7 +355,7 @@ mod tests {
         let request = with_policy(&policy, &incident());
         assert_eq!(
             request.title.as_deref(),
-            Some("[P1] checkout-api: High 5xx error rate on checkout-api")
+            Some("[P1] checkout-api: High 5xx error rate on checkout-api [Q3VQH2T8RZK1MN]")
         );
         assert_eq!(
             request.prompt,

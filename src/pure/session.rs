@@ -60,28 +60,21 @@ pub struct Session {
     pub url: String,
 }
 
-/// A session as Devin's list shows it: enough to tell whether it is an incident's session.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+/// A session as Devin's list shows it: enough to tell whether it is an incident's session
+/// (`pure::lookup`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct ListedSession {
     #[serde(flatten)]
     pub session: Session,
     #[serde(default)]
     pub status: Option<String>,
     #[serde(default)]
-    pub tags: Vec<String>,
+    pub title: Option<String>,
+    /// Epoch time, in a unit Devin does not document (`pure::lookup::epoch_seconds`).
+    #[serde(default)]
+    pub created_at: Option<f64>,
     #[serde(default)]
     pub is_archived: bool,
-}
-
-impl ListedSession {
-    /// Whether this is the session of the incident tagged `incident_tag`: it carries the tag
-    /// (a list filtered by tag is not trusted to have filtered), and it is neither archived nor
-    /// ended in an error.
-    pub fn investigates(&self, incident_tag: &str) -> bool {
-        self.tags.iter().any(|tag| tag == incident_tag)
-            && !self.is_archived
-            && self.status.as_deref() != Some("error")
-    }
 }
 
 /// A session as `GET .../sessions/{devin_id}` shows it: what the follow-up reads.
@@ -216,10 +209,6 @@ pub fn last_word(messages: &[SessionMessage]) -> Option<&SessionMessage> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn listed(json: &str) -> ListedSession {
-        serde_json::from_str(json).unwrap()
-    }
 
     fn state(json: &str) -> SessionState {
         serde_json::from_str(json).unwrap()
@@ -357,30 +346,5 @@ mod tests {
         .unwrap();
         assert_eq!(last_word(&answered), None);
         assert_eq!(last_word(&[]), None);
-    }
-
-    #[test]
-    fn only_a_live_session_carrying_the_tag_is_the_incidents() {
-        let tag = incident_tag("Q1");
-        let ok = listed(
-            r#"{"session_id":"devin-1","url":"u","status":"running","tags":["pagerduty-incident:Q1"]}"#,
-        );
-        assert!(ok.investigates(&tag));
-        assert_eq!(ok.session.session_id, "devin-1");
-        let ended = listed(
-            r#"{"session_id":"devin-1","url":"u","status":"exit","tags":["pagerduty-incident:Q1"]}"#,
-        );
-        assert!(
-            ended.investigates(&tag),
-            "a finished session is still the incident's"
-        );
-        for other in [
-            r#"{"session_id":"d","url":"u","status":"running","tags":["pagerduty-incident:Q12"]}"#,
-            r#"{"session_id":"d","url":"u","status":"running"}"#,
-            r#"{"session_id":"d","url":"u","status":"error","tags":["pagerduty-incident:Q1"]}"#,
-            r#"{"session_id":"d","url":"u","is_archived":true,"tags":["pagerduty-incident:Q1"]}"#,
-        ] {
-            assert!(!listed(other).investigates(&tag), "{other}");
-        }
     }
 }

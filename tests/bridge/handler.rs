@@ -129,7 +129,7 @@ async fn a_triggered_incident_starts_one_session() {
     );
     assert_eq!(
         request.body["title"],
-        "PagerDuty #1423 · checkout-api: High 5xx error rate on checkout-api (12.4% over 5 min)"
+        "PagerDuty #1423 · checkout-api: High 5xx error rate on checkout-api (12.4% over 5 min) [Q3VQH2T8RZK1MN]"
     );
     let prompt = request.body["prompt"].as_str().unwrap();
     for fact in [

@@ -28,4 +28,5 @@ mod replay;
 mod routing;
 mod secret_refresh;
 mod storms;
+mod tag_validation;
 mod tls;

@@ -64,7 +64,7 @@ async fn p1_goes_to_the_hotfix_playbook_with_its_cap() {
     );
     assert_eq!(
         sent["title"],
-        "PagerDuty #1425 · platform-db: Primary database connection pool exhausted"
+        "PagerDuty #1425 · platform-db: Primary database connection pool exhausted [Q9P1DBX2K8WZQA]"
     );
     let prompt = sent["prompt"].as_str().unwrap();
     assert!(prompt.starts_with(r#"SEV1: PagerDuty incident "1425" on "platform-db": "Primary database connection pool exhausted""#), "{prompt}");

@@ -39,8 +39,9 @@ pub enum Claim {
     /// Nobody had claimed it: create the session.
     New,
     /// An earlier claim's lease had run out, and this one replaced it: that claim's create may
-    /// have happened, so look the session up before creating one.
-    TakenOver,
+    /// have happened, so look the session up before creating one. When that lease ended says
+    /// how far back to look.
+    TakenOver { earlier_lease_until_ms: u64 },
     /// Another delivery's record, which stands.
     Held(IncidentRecord),
 }

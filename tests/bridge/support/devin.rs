@@ -1,7 +1,8 @@
-//! A Devin v3 API on loopback: creates sessions (`POST .../sessions`), finds them by tag
-//! (`GET .../sessions?tags=...`), shows one (`GET .../sessions/{id}`: status, findings, pull
+//! A Devin v3 API on loopback: creates sessions (`POST .../sessions`), lists them
+//! (`GET .../sessions` with `tags`, `created_after`/`created_before`, `first` and the `after`
+//! cursor), shows one (`GET .../sessions/{id}`: status, findings, pull
 //! requests, as a test sets them) and its messages, answers as scripted, and records what it
-//! receives.
+//! receives. With tag validation on (`validate_tags`), tags outside an allow-list are refused.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -45,10 +46,22 @@ pub struct Message {
     pub message: String,
 }
 
+/// The unit of the epoch numbers Devin shows (`created_at`) and reads (`created_after`): its
+/// reference says only "integer", so tests run the bridge against both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EpochUnit {
+    #[default]
+    Seconds,
+    Milliseconds,
+}
+
 #[derive(Debug, Clone)]
 pub struct StoredSession {
     pub session_id: String,
+    pub title: Option<String>,
     pub tags: Vec<String>,
+    /// Wall-clock time it was stored, in milliseconds since the epoch.
+    pub created_at_ms: u64,
     /// When Devin stored it: its list shows it only `list_lag` later.
     pub stored_at: std::time::Instant,
     /// Ended sessions refuse messages (404).
@@ -79,6 +92,14 @@ struct Script {
     reads: Vec<String>,
     /// Sessions whose reads fail, with this status.
     failing_reads: Vec<(String, u16)>,
+    /// Tag validation: when set, only these tags are accepted on create and on tag updates.
+    allowed_tags: Option<Vec<String>>,
+    /// The unit of `created_at` and `created_after`.
+    epoch_unit: EpochUnit,
+    /// The most sessions one page of the list holds, below the caller's `first`.
+    list_page_cap: Option<usize>,
+    /// The query strings of `GET .../sessions`, in order.
+    list_queries: Vec<String>,
 }
 
 type Shared = Arc<Mutex<Script>>;
@@ -115,7 +136,7 @@ impl FakeDevin {
             )
             .route(
                 "/v3/organizations/{org_id}/sessions/{devin_id}/tags",
-                post(append_tags),
+                post(append_tags).put(replace_tags),
             )
             .with_state(script.clone());
         let (app, unlisted) = Unlisted::guard(Service::Devin, app);
@@ -241,6 +262,40 @@ impl FakeDevin {
     pub fn reads(&self) -> Vec<String> {
         self.script.lock().unwrap().reads.clone()
     }
+
+    /// Turns tag validation on: from now on only these tags are accepted, on create and on
+    /// tag updates.
+    pub fn validate_tags(&self, allowed: &[&str]) {
+        self.script.lock().unwrap().allowed_tags =
+            Some(allowed.iter().map(|tag| (*tag).to_owned()).collect());
+    }
+
+    /// The session was created `ago` earlier than it was.
+    pub fn backdate(&self, session_id: &str, ago: Duration) {
+        let mut script = self.script.lock().unwrap();
+        let session = script
+            .sessions
+            .iter_mut()
+            .find(|s| s.session_id == session_id)
+            .expect("a session the fake created");
+        session.created_at_ms -= ago.as_millis() as u64;
+    }
+
+    /// Shows and reads epoch numbers in this unit from now on.
+    pub fn epoch_unit(&self, unit: EpochUnit) {
+        self.script.lock().unwrap().epoch_unit = unit;
+    }
+
+    /// One page of the list holds at most this many sessions, so that callers must follow the
+    /// cursor.
+    pub fn list_page_cap(&self, cap: usize) {
+        self.script.lock().unwrap().list_page_cap = Some(cap);
+    }
+
+    /// The query strings the list was asked with, in order.
+    pub fn list_queries(&self) -> Vec<String> {
+        self.script.lock().unwrap().list_queries.clone()
+    }
 }
 
 impl Drop for FakeDevin {
@@ -250,16 +305,18 @@ impl Drop for FakeDevin {
     }
 }
 
-fn session_json(session: &StoredSession) -> Value {
+fn session_json(session: &StoredSession, unit: EpochUnit) -> Value {
     let hex = session.session_id.trim_start_matches("devin-");
+    let created_at = in_unit(session.created_at_ms, unit);
     let mut shown = json!({
         "session_id": session.session_id,
         "url": format!("https://app.devin.ai/sessions/{hex}"),
         "status": "new",
+        "title": session.title,
         "tags": session.tags,
         "org_id": "org-test",
-        "created_at": 1795857125,
-        "updated_at": 1795857125,
+        "created_at": created_at,
+        "updated_at": created_at,
         "acus_consumed": 0,
         "pull_requests": [],
     });
@@ -269,9 +326,22 @@ fn session_json(session: &StoredSession) -> Value {
     shown
 }
 
-fn store_session(script: &Shared, tags: &Value) -> StoredSession {
+fn in_unit(epoch_ms: u64, unit: EpochUnit) -> u64 {
+    match unit {
+        EpochUnit::Seconds => epoch_ms / 1000,
+        EpochUnit::Milliseconds => epoch_ms,
+    }
+}
+
+fn store_session(script: &Shared, body: &Value) -> StoredSession {
+    let tags = &body["tags"];
     let mut script = script.lock().unwrap();
     let session = StoredSession {
+        title: body["title"].as_str().map(str::to_owned),
+        created_at_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64,
         stored_at: std::time::Instant::now(),
         ended: false,
         shown: json!({}),
@@ -324,22 +394,24 @@ async fn create_session(
                 .map(|v| v.to_str().unwrap().to_owned()),
             body: body.clone(),
         });
+        if let Some(refused) = refused_tags(&locked, &body["tags"], "body") {
+            return refused;
+        }
         locked.create_replies.pop_front().unwrap_or(Reply::Session)
     };
+    let unit = script.lock().unwrap().epoch_unit;
     match reply {
-        Reply::Session => {
-            Json(session_json(&store_session(&script, &body["tags"]))).into_response()
-        }
+        Reply::Session => Json(session_json(&store_session(&script, &body), unit)).into_response(),
         Reply::SlowSession(delay) => {
             // Devin finishes the work even when the caller has given up waiting.
             let created = tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
-                store_session(&script, &body["tags"])
+                store_session(&script, &body)
             });
-            Json(session_json(&created.await.unwrap())).into_response()
+            Json(session_json(&created.await.unwrap(), unit)).into_response()
         }
         Reply::StoredThen(status) => {
-            store_session(&script, &body["tags"]);
+            store_session(&script, &body);
             scripted_status(status, None)
         }
         other => non_session_reply(other).await,
@@ -385,7 +457,7 @@ async fn show_session(
         return scripted_status(*status, None);
     }
     match script.sessions.iter().find(|s| s.session_id == devin_id) {
-        Some(session) => Json(session_json(session)).into_response(),
+        Some(session) => Json(session_json(session, script.epoch_unit)).into_response(),
         None => scripted_status(404, None),
     }
 }
@@ -458,6 +530,9 @@ async fn append_tags(
     if let Some(refused) = gate(&mut script, &headers) {
         return refused;
     }
+    if let Some(refused) = refused_tags(&script, &body["tags"], "body") {
+        return refused;
+    }
     let Some(session) = script
         .sessions
         .iter_mut()
@@ -479,17 +554,25 @@ async fn append_tags(
     Json(json!({"tags": tags})).into_response()
 }
 
+/// `GET .../sessions`, as Devin's reference describes it
+/// (<https://docs.devin.ai/api-reference/v3/sessions/organizations-sessions>): `first` from 1 to
+/// 200 (default 100), the `after` cursor, and the filters the bridge relies on: `tags` (all of
+/// them, as nothing documents AND or OR), `created_after` and `created_before` (integers, in the
+/// fake's [`EpochUnit`]). The order is not documented: this fake lists the oldest first, so
+/// a caller that takes the first item for the newest is caught.
 async fn list_sessions(
     State(script): State<Shared>,
     Path(_org_id): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
+    let query = query.unwrap_or_default();
     let reply = {
         let mut locked = script.lock().unwrap();
         if let Some(refused) = gate(&mut locked, &headers) {
             return refused;
         }
+        locked.list_queries.push(query.clone());
         locked.list_replies.pop_front()
     };
     if let Some(reply) = reply {
@@ -497,27 +580,150 @@ async fn list_sessions(
             return non_session_reply(reply).await;
         }
     }
-    let wanted: Vec<String> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .filter(|(key, _)| key == "tags")
-        .map(|(_, value)| value.into_owned())
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
         .collect();
+    let all = |name: &str| -> Vec<&str> {
+        params
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+            .collect()
+    };
+    // An integer query parameter; the name of one that is not, as the error.
+    let integer = |name: &'static str| -> Result<Option<u64>, &'static str> {
+        match all(name).last() {
+            None => Ok(None),
+            Some(value) => value.parse().map(Some).map_err(|_| name),
+        }
+    };
+    let parsed = (|| {
+        Ok::<_, &'static str>((
+            integer("first")?.unwrap_or(100),
+            integer("after")?.unwrap_or(0),
+            integer("created_after")?,
+            integer("created_before")?,
+        ))
+    })();
+    let (first, after, created_after, created_before) = match parsed {
+        Ok(parsed) => parsed,
+        Err(name) => {
+            return validation_error(&["query", name], "Input should be a valid integer");
+        }
+    };
+    if !(1..=200).contains(&first) {
+        return validation_error(&["query", "first"], "Input should be between 1 and 200");
+    }
+    let wanted = all("tags");
     let script = script.lock().unwrap();
-    // Newest first, as Devin lists them.
-    let items: Vec<Value> = script
+    let unit = script.epoch_unit;
+    let matching: Vec<&StoredSession> = script
         .sessions
         .iter()
-        .rev()
         .filter(|session| session.stored_at.elapsed() >= script.list_lag)
-        .filter(|session| wanted.iter().all(|tag| session.tags.contains(tag)))
-        .map(session_json)
+        .filter(|session| {
+            wanted
+                .iter()
+                .all(|tag| session.tags.iter().any(|t| t == tag))
+        })
+        .filter(|session| {
+            let created = in_unit(session.created_at_ms, unit);
+            created_after.is_none_or(|after| created > after)
+                && created_before.is_none_or(|before| created < before)
+        })
         .collect();
+    let page_size = script
+        .list_page_cap
+        .map_or(first as usize, |cap| cap.min(first as usize));
+    let page: Vec<Value> = matching
+        .iter()
+        .skip(after as usize)
+        .take(page_size)
+        .map(|session| session_json(session, unit))
+        .collect();
+    let next = after as usize + page.len();
+    let more = next < matching.len();
     Json(json!({
-        "items": items,
-        "end_cursor": null,
-        "has_next_page": false,
-        "total": items.len(),
+        "items": page,
+        "end_cursor": more.then(|| next.to_string()),
+        "has_next_page": more,
+        "total": matching.len(),
     }))
     .into_response()
+}
+
+/// `PUT .../tags`: replaces the session's tags; more than 50 is refused
+/// (<https://docs.devin.ai/api-reference/v3/sessions/put-organizations-session-tags>:
+/// "Maximum array length: 50").
+async fn replace_tags(
+    State(script): State<Shared>,
+    Path((_org_id, devin_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut script = script.lock().unwrap();
+    if let Some(refused) = gate(&mut script, &headers) {
+        return refused;
+    }
+    if let Some(refused) = refused_tags(&script, &body["tags"], "body") {
+        return refused;
+    }
+    let tags: Vec<String> = body["tags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|tag| tag.as_str().map(str::to_owned))
+        .collect();
+    if tags.len() > 50 {
+        return validation_error(&["body", "tags"], "List should have at most 50 items");
+    }
+    let Some(session) = script
+        .sessions
+        .iter_mut()
+        .find(|s| s.session_id == devin_id)
+    else {
+        return scripted_status(404, None);
+    };
+    session.tags = tags.clone();
+    Json(json!({"tags": tags})).into_response()
+}
+
+/// Tag validation: with it on, a create or a tag update carrying a tag outside the
+/// organization's allow-list is refused. Source: Devin's API release notes, Dec 2025
+/// (<https://docs.devin.ai/api-reference/release-notes>): "when tag validation is enabled,
+/// session creation and tag updates enforce allow-listed tags". The wording and status of the
+/// refusal are not documented: the fake answers 422 in the form Devin's reference gives its
+/// validation errors, naming the tag.
+fn refused_tags(script: &Script, tags: &Value, location: &str) -> Option<Response> {
+    let allowed = script.allowed_tags.as_ref()?;
+    let (index, refused) = tags
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .find(|(_, tag)| {
+            !tag.as_str()
+                .is_some_and(|tag| allowed.iter().any(|a| a == tag))
+        })?;
+    let name = refused.as_str().unwrap_or_default();
+    Some(validation_error_at(
+        json!([location, "tags", index]),
+        &format!("Tag '{name}' is not in the organization's allowed tags"),
+    ))
+}
+
+/// Devin's 422: `{"detail": [{"loc": [...], "msg": ..., "type": ...}]}`, the form its v3
+/// reference gives validation errors (HTTPValidationError).
+fn validation_error(loc: &[&str], msg: &str) -> Response {
+    validation_error_at(json!(loc), msg)
+}
+
+fn validation_error_at(loc: Value, msg: &str) -> Response {
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(json!({"detail": [{"loc": loc, "msg": msg, "type": "value_error"}]})),
+    )
+        .into_response()
 }
 
 async fn non_session_reply(reply: Reply) -> Response {

@@ -47,9 +47,17 @@ impl DynamoLedger {
         match put {
             // A claim replaced: its create may have happened. A deferral replaced: nothing
             // was created.
-            Ok(output) => match output.attributes().and_then(|old| old.get("state")) {
-                Some(state) if state.as_s().is_ok_and(|state| state == CREATING) => {
-                    Ok(Claim::TakenOver)
+            Ok(output) => match output.attributes() {
+                Some(old)
+                    if old
+                        .get("state")
+                        .is_some_and(|state| state.as_s().is_ok_and(|state| state == CREATING)) =>
+                {
+                    // Without its lease's end, the lookup reaches back to the start.
+                    let earlier_lease_until_ms = number(old, "lease_until").unwrap_or(0);
+                    Ok(Claim::TakenOver {
+                        earlier_lease_until_ms,
+                    })
                 }
                 _ => Ok(Claim::New),
             },
