@@ -16,6 +16,7 @@ use crate::edge::retry::{Failure, Transient};
 use crate::pure::budget::{Budget, MIN_ATTEMPT};
 use crate::pure::metrics::Tally;
 use crate::pure::notes;
+use crate::pure::refusal;
 use crate::pure::secret::Secrets;
 use crate::pure::session::{incident_tag, Session};
 use crate::pure::spend::Slot;
@@ -149,11 +150,20 @@ impl Bridge {
             }
             Unstarted::Ledger(err) => Outcome::LedgerUnavailable(err),
             Unstarted::CreateFailed(Failure::Final(error)) if error.is_rejection() => {
+                // Nothing retries this incident: the responders learn of it on the incident.
+                let status = error.status().map_or(0, |status| status.as_u16());
+                let detail = secrets.redact(error.detail().unwrap_or_default());
+                let note = refusal::devin_rejected_note(status, &detail);
+                let note = self.note_or_log(secrets, &incident_id, &note, budget).await;
                 Outcome::DevinRejected {
                     rule,
                     incident_id,
                     error,
+                    note,
                 }
+            }
+            Unstarted::CreateFailed(Failure::Final(error)) if error.is_configuration_error() => {
+                Outcome::DevinMisconfigured { error }
             }
             Unstarted::CreateFailed(failure) | Unstarted::LookupFailed(failure) => {
                 let step = DevinStep::StartSession;
