@@ -337,7 +337,7 @@ mod tests {
                     "title": "[{priority}] {service}: {title}",
                     "prompt": "Find why {title} happened on {service}; see {url}.",
                     "tags": ["bridge", "pagerduty-triage"],
-                    "repos": ["acme/checkout"],
+                    "repos": ["github.com/acme/checkout"],
                     "knowledge_ids": []
                 },
                 "rules": [{"name": "sev1", "when": {"priority": ["P1"]},
@@ -370,7 +370,10 @@ mod tests {
         let body = serde_json::to_value(&request).unwrap();
         assert_eq!(body["playbook_id"], "playbook-hotfix");
         assert_eq!(body["max_acu_limit"], 50);
-        assert_eq!(body["repos"], serde_json::json!(["acme/checkout"]));
+        assert_eq!(
+            body["repos"],
+            serde_json::json!(["github.com/acme/checkout"])
+        );
         assert_eq!(body["knowledge_ids"], serde_json::json!([]));
 
         let p3 = with_policy(
