@@ -1,7 +1,7 @@
 //! What the responders read when Devin refuses to start an incident's session: Devin's own
-//! words, short and readable, and how to try again. Nothing retries such an incident by itself
-//! (the delivery is answered 2xx so one bad incident never blocks the subscription), so the
-//! note is the only place a person learns of it.
+//! words, short and readable, and how to try again. PagerDuty does not retry such a delivery
+//! (it is answered 2xx so one bad incident never blocks the subscription), so without the note
+//! the responders would never learn of it.
 
 use serde_json::Value;
 
@@ -22,8 +22,8 @@ pub fn devin_rejected_note(status: u16, detail: &str) -> String {
     };
     format!(
         "{BRIDGE_NOTE_MARKER} Devin refused to start a session for this incident (HTTP {status}): \
-         {said}\nNothing retries it by itself. Write `devin investigate` in a note on this \
-         incident to try again (after fixing what Devin names, often the routing policy)."
+         {said}\nWrite `devin investigate` in a note on this incident to try again (after \
+         fixing what Devin names, often the routing policy)."
     )
 }
 

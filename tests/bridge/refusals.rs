@@ -156,3 +156,38 @@ async fn a_404_or_403_on_create_is_the_configuration_answered_5xx_until_fixed() 
         assert_eq!(metric_total(&output, "DevinRejected"), 0, "Devin {code}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sweeps_retries_of_a_refused_incident_add_no_note_each_run() {
+    let fleet = crate::support::fleet::Fleet::start(1, &[]).await;
+    let created_at = pagerduty_devin_bridge::pure::timestamp::rfc3339(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64
+            - 300_000,
+    );
+    fleet.pagerduty.add_incident(json!({
+        "id": "QREFUSED1", "type": "incident", "number": 4200, "status": "triggered",
+        "title": "Errors on QREFUSED1", "urgency": "high", "created_at": created_at,
+        "html_url": "https://acme.pagerduty.com/incidents/QREFUSED1",
+        "service": {"id": "PSVC", "summary": "checkout-api"}, "teams": [], "assignees": []}));
+    let refusal = Reply::Refuse(422, json!({"detail": "no"}));
+    fleet.devin.reply([refusal.clone(), refusal]);
+    let follow_up = fleet.follow_up(&[]).await;
+    for run in 1..=2 {
+        let report = follow_up.run().await;
+        assert_eq!(
+            report["actions"][0]["action"], "devin_rejected",
+            "run {run}: {report}"
+        );
+    }
+    assert_eq!(fleet.devin.creates(), 2, "the sweep tries again each run");
+    assert!(
+        fleet.pagerduty.notes_on("QREFUSED1").is_empty(),
+        "no note per run: {:?}",
+        fleet.pagerduty.notes_on("QREFUSED1")
+    );
+    follow_up.function.stop().await;
+    fleet.stop().await;
+}
