@@ -36,6 +36,8 @@ const ASKED: &str = "devin investigate";
 pub(super) struct Happened<'a> {
     pub event_type: &'a str,
     pub occurred_at: Option<&'a str>,
+    /// Whether Devin's refusal of the session is noted on the incident (see [`Plan`]).
+    pub note_refusal: bool,
 }
 
 impl<'a> Happened<'a> {
@@ -43,6 +45,7 @@ impl<'a> Happened<'a> {
         Happened {
             event_type: &event.event_type,
             occurred_at: event.occurred_at.as_deref(),
+            note_refusal: true,
         }
     }
 }
@@ -59,9 +62,12 @@ impl Bridge {
     ) -> Outcome {
         let secrets = self.secrets.current().await;
         let occurred_at = incident.created_at.as_deref();
+        // The sweep tries an incident Devin refused again on every run: a note each time
+        // would bury the incident's timeline. Its refusals are in the run's log and metrics.
         let happened = Happened {
             event_type,
             occurred_at,
+            note_refusal: false,
         };
         self.investigate(happened, incident, secrets, budget, tally)
             .await
@@ -139,6 +145,7 @@ impl Bridge {
             group,
             slots,
             alerts,
+            note_refusal: event.note_refusal,
         };
         self.start_or_join(plan, secrets, budget, tally).await
     }
@@ -174,6 +181,7 @@ impl Bridge {
             group: None,
             slots: Vec::new(),
             alerts,
+            note_refusal: true,
         };
         let outcome = self
             .start_or_join(plan, secrets.clone(), budget, tally)

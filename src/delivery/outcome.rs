@@ -94,13 +94,18 @@ pub enum Outcome {
     SessionUncertain { failure: Failure<DevinError> },
     /// Another delivery holds the claim on this incident and has not recorded its session yet.
     BeingCreated { incident_id: String },
-    /// Devin refused the session for good (400, 404, 409, 422): answered 2xx, so one bad
-    /// incident never blocks the subscription; a metric and an alarm say so.
+    /// Devin refused the session for good (400, 409, 422): answered 2xx, so one bad incident
+    /// never blocks the subscription; a note on the incident, a metric and an alarm say so.
     DevinRejected {
         rule: String,
         incident_id: String,
         error: DevinError,
+        note: NoteStatus,
     },
+    /// Devin refused the create for what no incident causes (404: `DEVIN_ORG_ID` or the path;
+    /// 403: the service user's permission): answered 5xx, so PagerDuty retries and nothing is
+    /// dropped while the operator fixes it; counted in `DevinErrors`.
+    DevinMisconfigured { error: DevinError },
     /// The session takes no more messages (it ended): nothing sent, nothing to retry.
     SessionClosed {
         incident_id: String,
@@ -230,6 +235,7 @@ impl Outcome {
                 Failure::Final(_) => StatusCode::BAD_GATEWAY,
                 Failure::TimedOut | Failure::BudgetSpent => StatusCode::SERVICE_UNAVAILABLE,
             },
+            Outcome::DevinMisconfigured { .. } => StatusCode::BAD_GATEWAY,
             Outcome::SessionUncertain { .. }
             | Outcome::BeingCreated { .. }
             | Outcome::LedgerUnavailable(_)
@@ -355,10 +361,15 @@ impl Outcome {
                 rule,
                 incident_id,
                 error,
+                note,
             } => json!({
                 "status": "devin_rejected", "rule": rule, "incident_id": incident_id,
                 "devin_status": error.status().map(|status| status.as_u16()),
+                "note": note.as_str(),
             }),
+            Outcome::DevinMisconfigured { .. } => {
+                json!({"error": "Devin refused the bridge's configuration, retry later"})
+            }
             Outcome::SessionClosed {
                 incident_id,
                 session: closed,
@@ -479,6 +490,20 @@ impl Outcome {
                 error = %error,
                 "Devin refused to start the session; no retry can change that"
             ),
+            Outcome::DevinMisconfigured { error } => {
+                let status = error.status().map(|status| status.as_u16());
+                if status == Some(403) {
+                    error!(
+                        devin_status = status, error = %error,
+                        "Devin answered 403 to a session create: the service user lacks ManageOrgSessions in the organization DEVIN_ORG_ID; no session starts until it has it; PagerDuty will retry the delivery"
+                    );
+                } else {
+                    error!(
+                        devin_status = status, error = %error,
+                        "Devin answered 404 to a session create: DEVIN_ORG_ID names no organization of this API key (or the API path moved); no session starts until it is fixed; PagerDuty will retry the delivery"
+                    );
+                }
+            }
             Outcome::SessionClosed { session, .. } => warn!(
                 session_id = %session.session_id,
                 "the Devin session takes no more messages: nothing sent"

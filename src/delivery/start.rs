@@ -7,7 +7,7 @@ use tracing::{info, warn};
 
 use crate::delivery::bridge::Bridge;
 use crate::delivery::claims::Held;
-use crate::delivery::outcome::{DevinStep, Outcome};
+use crate::delivery::outcome::{DevinStep, NoteStatus, Outcome};
 use crate::delivery::plan::Plan;
 use crate::edge::clock;
 use crate::edge::devin::DevinError;
@@ -16,6 +16,7 @@ use crate::edge::retry::Failure;
 use crate::pure::budget::Budget;
 use crate::pure::metrics::Tally;
 use crate::pure::notes;
+use crate::pure::refusal;
 use crate::pure::secret::Secrets;
 use crate::pure::session::Session;
 use crate::pure::spend::Slot;
@@ -129,11 +130,24 @@ impl Bridge {
             }
             Unstarted::Ledger(err) => Outcome::LedgerUnavailable(err),
             Unstarted::CreateFailed(Failure::Final(error)) if error.is_rejection() => {
+                // PagerDuty does not retry a 2xx: the responders learn of it on the incident.
+                let status = error.status().map_or(0, |status| status.as_u16());
+                let detail = secrets.redact(error.detail().unwrap_or_default());
+                let note = refusal::devin_rejected_note(status, &detail);
+                let note = if plan.note_refusal {
+                    self.note_or_log(secrets, &incident_id, &note, budget).await
+                } else {
+                    NoteStatus::Off
+                };
                 Outcome::DevinRejected {
                     rule,
                     incident_id,
                     error,
+                    note,
                 }
+            }
+            Unstarted::CreateFailed(Failure::Final(error)) if error.is_configuration_error() => {
+                Outcome::DevinMisconfigured { error }
             }
             Unstarted::CreateFailed(failure) | Unstarted::LookupFailed(failure) => {
                 let step = DevinStep::StartSession;

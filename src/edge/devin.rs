@@ -12,6 +12,7 @@ use tracing::warn;
 use crate::edge::retry::{read_refusal, seconds, Transient};
 use crate::edge::url::with_segments;
 use crate::pure::lookup;
+use crate::pure::secret::redact;
 use crate::pure::session::{ListedSession, Session, SessionMessage, SessionRequest, SessionState};
 use crate::pure::tag_refusal::refused_for_tags;
 
@@ -53,11 +54,11 @@ impl DevinError {
         }
     }
 
-    /// Devin refused the request itself (400, 404, 409, 422): the same request will be refused
-    /// on every try, however long PagerDuty retries it.
+    /// Devin refused the request itself (400, 409, 422): the same request will be refused on
+    /// every try, however long PagerDuty retries it.
     pub fn is_rejection(&self) -> bool {
         self.status()
-            .is_some_and(|status| matches!(status.as_u16(), 400 | 404 | 409 | 422))
+            .is_some_and(|status| matches!(status.as_u16(), 400 | 409 | 422))
     }
 
     /// Devin refused the request for its tags: an organization with tag validation
@@ -69,10 +70,30 @@ impl DevinError {
         }
     }
 
-    /// A message was refused because the session takes none any more (ended, deleted): the
-    /// same answers as [`DevinError::is_rejection`], and 410.
+    /// On a create, what no incident causes: a 404 (no such organization, or the path moved:
+    /// `DEVIN_ORG_ID`) or a 403 (the service user lacks `ManageOrgSessions`). Every incident
+    /// would be refused alike until the operator fixes it.
+    pub fn is_configuration_error(&self) -> bool {
+        self.status()
+            .is_some_and(|status| matches!(status.as_u16(), 403 | 404))
+    }
+
+    /// A message was refused because the session takes none any more (ended, deleted, never
+    /// there): the answers of [`DevinError::is_rejection`], 404 and 410.
     pub fn is_session_closed(&self) -> bool {
-        self.is_rejection() || self.status() == Some(StatusCode::GONE)
+        self.is_rejection()
+            || matches!(
+                self.status(),
+                Some(StatusCode::NOT_FOUND | StatusCode::GONE)
+            )
+    }
+
+    /// Devin's words with the refusal (cut, and without the API key), when it answered.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            DevinError::Status { detail, .. } => Some(detail),
+            _ => None,
+        }
     }
 
     /// Whether the failure proves that the request was not carried out: a connection never
@@ -271,8 +292,7 @@ impl DevinClient {
     ) -> Result<(), DevinError> {
         let url = with_segments(self.sessions_url.clone(), &[&devin_id(session_id)]);
         let request = self.http.delete(url).query(&[("archive", "true")]);
-        let _: serde::de::IgnoredAny = self.send(request, authorization, timeout).await?;
-        Ok(())
+        self.send_write(request, authorization, timeout).await
     }
 
     /// Sends a message to a session (needs `ManageOrgSessions`); a paused session resumes.
@@ -291,8 +311,7 @@ impl DevinClient {
             .http
             .post(url)
             .json(&serde_json::json!({ "message": message }));
-        let _: serde::de::IgnoredAny = self.send(request, authorization, timeout).await?;
-        Ok(())
+        self.send_write(request, authorization, timeout).await
     }
 
     /// Adds tags to a session (needs `ManageOrgSessions`); Devin keeps at most 50.
@@ -308,8 +327,7 @@ impl DevinClient {
             .http
             .post(url)
             .json(&serde_json::json!({ "tags": tags }));
-        let _: serde::de::IgnoredAny = self.send(request, authorization, timeout).await?;
-        Ok(())
+        self.send_write(request, authorization, timeout).await
     }
 
     /// Starts a session (needs `ManageOrgSessions`).
@@ -323,12 +341,42 @@ impl DevinClient {
         self.send(request, authorization, timeout).await
     }
 
+    /// A call whose answer is read as `T`.
     async fn send<T: serde::de::DeserializeOwned>(
         &self,
         request: reqwest::RequestBuilder,
         authorization: &HeaderValue,
         timeout: Duration,
     ) -> Result<T, DevinError> {
+        let response = self.send_raw(request, authorization, timeout).await?;
+        response.json::<T>().await.map_err(|err| {
+            if err.is_timeout() {
+                DevinError::Timeout(timeout)
+            } else {
+                DevinError::UnexpectedBody(err)
+            }
+        })
+    }
+
+    /// A write call whose answer is not read: Devin's reference documents no body for it, so
+    /// any 2xx is success, JSON or not, empty or not (a 204 too).
+    async fn send_write(
+        &self,
+        request: reqwest::RequestBuilder,
+        authorization: &HeaderValue,
+        timeout: Duration,
+    ) -> Result<(), DevinError> {
+        self.send_raw(request, authorization, timeout).await?;
+        Ok(())
+    }
+
+    /// Sends the request; a 2xx answer is returned unread, any other is the error.
+    async fn send_raw(
+        &self,
+        request: reqwest::RequestBuilder,
+        authorization: &HeaderValue,
+        timeout: Duration,
+    ) -> Result<reqwest::Response, DevinError> {
         let transport_error = |err: reqwest::Error| {
             if err.is_timeout() {
                 DevinError::Timeout(timeout)
@@ -347,19 +395,19 @@ impl DevinClient {
 
         if !response.status().is_success() {
             let refusal = read_refusal(response, RETRY_AFTER.as_str()).await;
+            // Devin may quote the request back, credentials and all: its words reach logs and
+            // notes only without the key.
+            let key = authorization
+                .to_str()
+                .ok()
+                .and_then(|value| value.strip_prefix("Bearer "));
             return Err(DevinError::Status {
                 status: refusal.status,
                 retry_after: refusal.wait,
-                detail: refusal.detail,
+                detail: key.map_or(refusal.detail.clone(), |key| redact(&refusal.detail, key)),
             });
         }
-        response.json::<T>().await.map_err(|err| {
-            if err.is_timeout() {
-                DevinError::Timeout(timeout)
-            } else {
-                DevinError::UnexpectedBody(err)
-            }
-        })
+        Ok(response)
     }
 }
 
@@ -394,7 +442,18 @@ mod tests {
         }
         assert!(!DevinError::Timeout(Duration::from_secs(1)).proves_nothing_done());
         assert!(status(422, None).is_rejection() && !status(403, None).is_rejection());
+        assert!(
+            !status(404, None).is_rejection(),
+            "a 404 on create is the configuration"
+        );
+        for code in [403, 404] {
+            assert!(status(code, None).is_configuration_error(), "{code}");
+        }
+        for code in [400, 401, 409, 422, 429, 500] {
+            assert!(!status(code, None).is_configuration_error(), "{code}");
+        }
         assert!(status(410, None).is_session_closed() && !status(500, None).is_session_closed());
+        assert!(status(404, None).is_session_closed() && status(422, None).is_session_closed());
     }
 
     #[test]

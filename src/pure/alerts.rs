@@ -1,21 +1,26 @@
 //! The alerts of an incident, as the brief shows them: what the monitoring tool itself said (the
 //! summary, the details and CEF fields: the query, the threshold, the firing values, the stack
-//! trace), bounded, and the links it gave (dashboards, runbooks) for the session. Everything
+//! trace) and the links it gave (dashboards, runbooks, with their text), bounded. Everything
 //! here is data written by whatever raised the alert: the brief quotes it like every other
-//! value from PagerDuty.
+//! value from PagerDuty. The links go into the prompt, not into the session's
+//! `session_links`: Devin's v3 reference documents those as links to Devin sessions, for
+//! advanced sessions only.
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use crate::pure::quote;
 use crate::pure::webhook::null_as_empty;
 
 /// How many alerts the brief shows, newest first.
 pub const MAX_ALERTS: usize = 3;
 /// The most the alerts take in the brief, in bytes of JSON.
 pub const MAX_EVIDENCE_BYTES: usize = 8 * 1024;
-/// The most links the session gets.
+/// The most links shown of one alert.
 const MAX_LINKS: usize = 10;
 const MAX_LINK_BYTES: usize = 500;
+/// A link's text is a label: one line, this long at most.
+const MAX_LINK_TEXT_CHARS: usize = 120;
 
 /// `GET /incidents/{id}/alerts`: one alert, read leniently.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -50,11 +55,9 @@ pub struct Context {
 /// The alerts as the brief carries them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Evidence {
-    /// One JSON object per alert, newest first, [`MAX_EVIDENCE_BYTES`] in all at most; the last
-    /// says what was cut, when something was.
+    /// One JSON object per alert (with its `links`), newest first, [`MAX_EVIDENCE_BYTES`] in
+    /// all at most; the last says what was cut, when something was.
     pub alerts: Vec<Value>,
-    /// The alerts' links, for the session's `session_links`.
-    pub links: Vec<String>,
 }
 
 impl Evidence {
@@ -83,14 +86,11 @@ impl Evidence {
             }
             break;
         }
-        Evidence {
-            alerts: shown,
-            links: links(&newest),
-        }
+        Evidence { alerts: shown }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.alerts.is_empty() && self.links.is_empty()
+        self.alerts.is_empty()
     }
 }
 
@@ -109,17 +109,31 @@ fn facts(alert: &Alert) -> Value {
     put("alert_key", alert.alert_key.clone().map(Value::from));
     put("details", body.details);
     put("cef_details", body.cef_details);
+    let links = links(&body.contexts);
+    if !links.is_empty() {
+        put("links", Some(Value::Array(links)));
+    }
     Value::Object(facts)
 }
 
 /// The alert within `room` bytes: its details and CEF fields become one string, cut, with a
-/// marker that says how much is missing; `None` when not even that fits.
+/// marker that says how much is missing; its links stay whole when they fit beside that, else
+/// they go into the string too (after the details, so cut first); `None` when not even that
+/// fits.
 fn cut_to(alert: &Alert, room: usize) -> Option<Value> {
+    cut_with_links(alert, room, false).or_else(|| cut_with_links(alert, room, true))
+}
+
+/// [`cut_to`], with the links folded into the cut string or (`fold_links` false) kept whole.
+fn cut_with_links(alert: &Alert, room: usize, fold_links: bool) -> Option<Value> {
     let mut facts = facts(alert);
     let object = facts.as_object_mut()?;
-    let details =
-        json!({"details": object.remove("details"), "cef_details": object.remove("cef_details")})
-            .to_string();
+    let mut folded =
+        json!({"details": object.remove("details"), "cef_details": object.remove("cef_details")});
+    if fold_links {
+        folded["links"] = object.remove("links").unwrap_or(Value::Null);
+    }
+    let details = folded.to_string();
     let mut keep = details.chars().count();
     // Escapes make the JSON longer than the text: shrink until it fits.
     loop {
@@ -141,22 +155,29 @@ fn cut_to(alert: &Alert, room: usize) -> Option<Value> {
     }
 }
 
-/// The alerts' web links, once each, bounded.
-fn links(alerts: &[&Alert]) -> Vec<String> {
-    let mut links: Vec<String> = Vec::new();
-    let contexts = alerts
-        .iter()
-        .filter_map(|alert| alert.body.as_ref())
-        .flat_map(|body| &body.contexts);
+/// An alert's web links, once each, bounded: `{"href", "text"}`, the text when it has one.
+fn links(contexts: &[Context]) -> Vec<Value> {
+    let mut hrefs: Vec<&str> = Vec::new();
+    let mut links = Vec::new();
     for context in contexts {
         let Some(href) = context.href.as_deref().map(str::trim) else {
             continue;
         };
         let web = href.starts_with("https://") || href.starts_with("http://");
         let one_word = !href.chars().any(|c| c.is_whitespace() || c.is_control());
-        if web && one_word && href.len() <= MAX_LINK_BYTES && !links.iter().any(|l| l == href) {
-            links.push(href.to_owned());
+        if !web || !one_word || href.len() > MAX_LINK_BYTES || hrefs.contains(&href) {
+            continue;
         }
+        hrefs.push(href);
+        let mut link = json!({ "href": href });
+        let text = context
+            .text
+            .as_deref()
+            .map(|text| quote::plain_line(text, MAX_LINK_TEXT_CHARS));
+        if let Some(text) = text.filter(|text| !text.is_empty()) {
+            link["text"] = text.into();
+        }
+        links.push(link);
         if links.len() == MAX_LINKS {
             break;
         }
@@ -193,7 +214,11 @@ mod tests {
         assert_eq!(evidence.alerts[0]["details"]["firing"], "97%");
         assert_eq!(evidence.alerts[2]["details"]["query"], "avg(cpu) > 90");
         assert_eq!(evidence.alerts[0]["cef_details"]["severity"], "critical");
-        assert_eq!(evidence.links, ["https://grafana.example/d/cpu"]);
+        // Only web links, with their text; images and scripts are left out.
+        assert_eq!(
+            evidence.alerts[0]["links"],
+            json!([{"href": "https://grafana.example/d/cpu", "text": "CPU"}])
+        );
     }
 
     #[test]
@@ -216,6 +241,56 @@ mod tests {
             evidence.alerts[1]["cut"],
             "1 more alerts left out: the evidence is capped at 8 KB"
         );
+    }
+
+    #[test]
+    fn a_cut_alert_keeps_its_links_whole_and_link_texts_are_one_line_labels() {
+        let trace = "at com.acme.Checkout.pay(Checkout.java:42)\n".repeat(1000);
+        let mut big = alert("2026-11-28T09:10:00Z", json!({"stack": trace}));
+        big.body.as_mut().unwrap().contexts.push(Context {
+            kind: Some("link".into()),
+            href: Some("https://runbooks.example/cpu".into()),
+            text: Some(format!("Runbook\n\u{202e}{}", "x".repeat(500))),
+        });
+        let evidence = Evidence::of(&[big]);
+        let shown = &evidence.alerts[0];
+        assert!(shown["details_cut"]
+            .as_str()
+            .unwrap()
+            .ends_with("more bytes]"));
+        assert_eq!(shown["links"][0]["href"], "https://grafana.example/d/cpu");
+        assert_eq!(shown["links"][1]["href"], "https://runbooks.example/cpu");
+        let text = shown["links"][1]["text"].as_str().unwrap();
+        assert!(
+            text.starts_with("Runbook x") && text.ends_with('…'),
+            "{text}"
+        );
+        assert_eq!(text.chars().count(), MAX_LINK_TEXT_CHARS);
+        let size = serde_json::to_string(&evidence.alerts).unwrap().len();
+        assert!(size <= MAX_EVIDENCE_BYTES, "{size}");
+    }
+
+    #[test]
+    fn links_that_leave_no_room_are_cut_with_the_details() {
+        let first = alert("2026-11-28T09:10:00Z", json!({"stack": "x".repeat(5000)}));
+        let mut second = alert("2026-11-28T09:00:00Z", json!({"query": "avg(cpu) > 90"}));
+        second.body.as_mut().unwrap().contexts = (0..10)
+            .map(|n| Context {
+                kind: Some("link".into()),
+                href: Some(format!("https://dash.example/{n}/{}", "p".repeat(470))),
+                text: Some("t".repeat(120)),
+            })
+            .collect();
+        let evidence = Evidence::of(&[first, second]);
+        assert_eq!(evidence.alerts.len(), 2, "{:?}", evidence.alerts);
+        assert!(evidence.alerts[0]["details"]["stack"].is_string());
+        let shown = &evidence.alerts[1];
+        assert!(shown.get("links").is_none(), "{shown}");
+        let cut = shown["details_cut"].as_str().unwrap();
+        assert!(cut.contains("avg(cpu) > 90") && cut.contains("https://dash.example/0/"));
+        assert!(cut.ends_with("more bytes]"));
+        let size = serde_json::to_string(&evidence.alerts).unwrap().len();
+        assert!(size <= MAX_EVIDENCE_BYTES, "{size}");
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod notes;
 pub mod policy;
 pub mod quote;
 pub mod recent;
+pub mod refusal;
 pub mod route;
 pub mod secret;
 pub mod session;

@@ -232,11 +232,81 @@ impl Secrets {
     pub fn pagerduty_authorization(&self) -> Option<&HeaderValue> {
         self.pagerduty_authorization.as_ref()
     }
+
+    /// `text` (another service's words, about to reach a note or a log) with every one of these
+    /// secrets in it replaced by [`REDACTED`].
+    pub fn redact(&self, text: &str) -> String {
+        let pagerduty_token = self
+            .pagerduty_authorization
+            .as_ref()
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Token token="));
+        let secrets = [self.devin_api_key.expose()]
+            .into_iter()
+            .chain(self.webhook_secrets.iter().map(Secret::expose))
+            .chain(self.signing_secrets.iter().map(Secret::expose))
+            .chain(pagerduty_token);
+        secrets.fold(text.to_owned(), |text, secret| redact(&text, secret))
+    }
+}
+
+/// What stands in for a secret in text that quoted one.
+pub const REDACTED: &str = "[redacted]";
+
+/// A secret's start this long or longer, at the end of a text cut short, is redacted too.
+const MIN_PARTIAL_CHARS: usize = 4;
+
+/// `text` with `secret` replaced by [`REDACTED`] wherever it appears, and at its end when the
+/// text was cut inside it.
+pub fn redact(text: &str, secret: &str) -> String {
+    if secret.is_empty() {
+        return text.to_owned();
+    }
+    let mut redacted = text.replace(secret, REDACTED);
+    let partial = (MIN_PARTIAL_CHARS..secret.len())
+        .rev()
+        .filter(|&len| secret.is_char_boundary(len))
+        .find(|&len| redacted.ends_with(&secret[..len]));
+    if let Some(len) = partial {
+        redacted.truncate(redacted.len() - len);
+        redacted.push_str(REDACTED);
+    }
+    redacted
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_redacted_whole_and_cut() {
+        let key = "cog_abcdef123456";
+        assert_eq!(
+            redact(&format!("bad token {key}, again {key}."), key),
+            "bad token [redacted], again [redacted]."
+        );
+        assert_eq!(
+            redact("echo: Bearer cog_abcd", key),
+            "echo: Bearer [redacted]"
+        );
+        assert_eq!(
+            redact("ends in cog", key),
+            "ends in cog",
+            "too short to tell"
+        );
+        assert_eq!(redact("nothing here", ""), "nothing here");
+        let secrets = Secrets::from_lookup(|name| match name {
+            DEVIN_API_KEY => Some(key.into()),
+            WEBHOOK_SECRET => Some("hook-secret-new,hook-secret-old".into()),
+            PAGERDUTY_API_TOKEN => Some("u+pd_token_value".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(
+            secrets.redact(&format!("{key} hook-secret-old u+pd_token_value ok")),
+            "[redacted] [redacted] [redacted] ok"
+        );
+    }
 
     fn arn() -> SecretSource {
         SecretSource::SecretsManager {

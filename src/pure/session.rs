@@ -17,7 +17,9 @@ pub fn incident_tag(incident_id: &str) -> String {
 }
 
 /// The body of `POST /v3/organizations/{org_id}/sessions`, with the fields the bridge sets.
-/// What the routing policy leaves null is left out, so Devin applies its own default.
+/// What the routing policy leaves null is left out, so Devin applies its own default. Never
+/// `session_links`: Devin's reference documents it as links to Devin sessions for advanced
+/// sessions; the alerts' links travel in the prompt, as data.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct SessionRequest {
     pub prompt: String,
@@ -31,9 +33,6 @@ pub struct SessionRequest {
     pub knowledge_ids: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repos: Option<Vec<String>>,
-    /// The alerts' links (dashboards, runbooks), shown with the session.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub session_links: Vec<String>,
     /// The findings Devin keeps current as it works (`pure::findings`); left out when the
     /// policy turns them off.
     #[serde(skip_serializing_if = "Option::is_none")]

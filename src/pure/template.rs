@@ -335,7 +335,6 @@ mod tests {
             alerts: vec![
                 serde_json::json!({"summary": "CPU \"97%\"\u{2028}", "details": {"q": "x > 1"}}),
             ],
-            links: vec![],
         };
         let incident = full();
         let facts = Facts {

@@ -307,7 +307,7 @@ async fn devin_failures_become_answers_pagerduty_can_live_with() {
         (429, &"7".parse().unwrap())
     );
     // A refusal no retry can fix for this incident: 202, so it never blocks the subscription.
-    for code in [400, 404, 409, 422] {
+    for code in [400, 409, 422] {
         let (status, body, _, creates) = first_delivery(vec![Reply::Status(code, None)]).await;
         assert_eq!(
             (status, &body["status"]),
@@ -320,8 +320,9 @@ async fn devin_failures_become_answers_pagerduty_can_live_with() {
             "no retry"
         );
     }
-    // Credentials and permissions: 5xx, so the backlog arrives once the operator fixes them.
-    for code in [401, 403] {
+    // Credentials, permissions, and a 404 (no such organization: `DEVIN_ORG_ID`, not this
+    // incident): 5xx, so the backlog arrives once the operator fixes them.
+    for code in [401, 403, 404] {
         let (status, body, _, _) = first_delivery(vec![Reply::Status(code, None)]).await;
         assert_eq!(status, 502, "Devin {code}");
         assert!(!body.to_string().contains(TEST_DEVIN_API_KEY));

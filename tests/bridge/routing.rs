@@ -47,7 +47,10 @@ async fn p1_goes_to_the_hotfix_playbook_with_its_cap() {
     let sent = &devin.received()[0].body;
     assert_eq!(sent["playbook_id"], "playbook-hotfix");
     assert_eq!(sent["max_acu_limit"], 50);
-    assert_eq!(sent["repos"], json!(["acme/checkout-api", "acme/platform"]));
+    assert_eq!(
+        sent["repos"],
+        json!(["github.com/acme/checkout-api", "github.com/acme/platform"])
+    );
     assert!(
         sent.get("knowledge_ids").is_none(),
         "null in the policy: left out"

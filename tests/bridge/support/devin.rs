@@ -3,6 +3,8 @@
 //! cursor), shows one (`GET .../sessions/{id}`: status, findings, pull
 //! requests, as a test sets them) and its messages, answers as scripted, and records what it
 //! receives. With tag validation on (`validate_tags`), tags outside an allow-list are refused.
+//! A create that breaks Devin's published contract (a field the reference does not list, a
+//! `session_links` entry that is not a Devin session) is refused as Devin refuses it.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -30,6 +32,23 @@ pub enum Reply {
     Garbage,
     /// The session is created, and the answer is this status anyway.
     StoredThen(u16),
+    /// This status with this JSON body: a refusal with Devin's own words.
+    Refuse(u16, Value),
+}
+
+/// How the fake answers the write calls whose answer the bridge does not read (a message, tags,
+/// a termination). Devin's reference documents no body for them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WriteAnswer {
+    /// 200 with a JSON body.
+    #[default]
+    Json,
+    /// 204 No Content.
+    NoContent,
+    /// 200 with an empty body.
+    EmptyOk,
+    /// 200 with a body that is not JSON.
+    Text,
 }
 
 #[derive(Debug, Clone)]
@@ -100,6 +119,7 @@ struct Script {
     list_page_cap: Option<usize>,
     /// The query strings of `GET .../sessions`, in order.
     list_queries: Vec<String>,
+    write_answer: WriteAnswer,
 }
 
 type Shared = Arc<Mutex<Script>>;
@@ -296,6 +316,22 @@ impl FakeDevin {
     pub fn list_queries(&self) -> Vec<String> {
         self.script.lock().unwrap().list_queries.clone()
     }
+
+    /// How messages, tags and terminations are answered from now on, when they succeed.
+    pub fn answer_writes(&self, answer: WriteAnswer) {
+        self.script.lock().unwrap().write_answer = answer;
+    }
+}
+
+/// A successful write call (message, tags, termination), answered as the test asked; `json`
+/// when it asked for JSON.
+fn write_answer(answer: WriteAnswer, json: Value) -> Response {
+    match answer {
+        WriteAnswer::Json => Json(json).into_response(),
+        WriteAnswer::NoContent => StatusCode::NO_CONTENT.into_response(),
+        WriteAnswer::EmptyOk => StatusCode::OK.into_response(),
+        WriteAnswer::Text => (StatusCode::OK, "ok").into_response(),
+    }
 }
 
 impl Drop for FakeDevin {
@@ -394,6 +430,9 @@ async fn create_session(
                 .map(|v| v.to_str().unwrap().to_owned()),
             body: body.clone(),
         });
+        if let Some(refusal) = breaks_create_contract(&body) {
+            return refusal;
+        }
         if let Some(refused) = refused_tags(&locked, &body["tags"], "body") {
             return refused;
         }
@@ -439,7 +478,8 @@ async fn receive_message(
         devin_id,
         message: body["message"].as_str().unwrap_or_default().to_owned(),
     });
-    Json(json!({"message_id": script.messages.len()})).into_response()
+    let json = json!({"message_id": script.messages.len()});
+    write_answer(script.write_answer, json)
 }
 
 /// `GET .../sessions/{devin_id}`: the session as a test set it; 404 for an unknown one.
@@ -482,7 +522,7 @@ async fn terminate_session(
     session.ended = true;
     session.shown["status"] = "exit".into();
     session.shown["is_archived"] = true.into();
-    Json(json!({"session_id": devin_id})).into_response()
+    write_answer(script.write_answer, json!({"session_id": devin_id}))
 }
 
 /// `GET .../messages`: one page of two at most, so that clients must follow the cursor.
@@ -551,7 +591,8 @@ async fn append_tags(
         return scripted_status(422, None);
     }
     session.tags = tags.clone();
-    Json(json!({"tags": tags})).into_response()
+    let answer = script.write_answer;
+    write_answer(answer, json!({"tags": tags}))
 }
 
 /// `GET .../sessions`, as Devin's reference describes it
@@ -719,11 +760,7 @@ fn validation_error(loc: &[&str], msg: &str) -> Response {
 }
 
 fn validation_error_at(loc: Value, msg: &str) -> Response {
-    (
-        StatusCode::UNPROCESSABLE_ENTITY,
-        Json(json!({"detail": [{"loc": loc, "msg": msg, "type": "value_error"}]})),
-    )
-        .into_response()
+    validation_errors(vec![json!({"loc": loc, "msg": msg, "type": "value_error"})])
 }
 
 async fn non_session_reply(reply: Reply) -> Response {
@@ -734,10 +771,92 @@ async fn non_session_reply(reply: Reply) -> Response {
             StatusCode::GATEWAY_TIMEOUT.into_response()
         }
         Reply::Garbage => Json(json!({"unexpected": true})).into_response(),
+        Reply::Refuse(status, body) => {
+            (StatusCode::from_u16(status).unwrap(), Json(body)).into_response()
+        }
         Reply::Session | Reply::SlowSession(_) | Reply::StoredThen(_) => {
             unreachable!("sessions are answered above")
         }
     }
+}
+
+/// The body fields of `POST /v3/organizations/{org_id}/sessions` in Devin's v3 reference
+/// (https://docs.devin.ai/api-reference/v3/sessions/post-organizations-sessions): a create with
+/// any other field is refused.
+const CREATE_FIELDS: [&str; 19] = [
+    "prompt",
+    "title",
+    "tags",
+    "playbook_id",
+    "knowledge_ids",
+    "secret_ids",
+    "max_acu_limit",
+    "repos",
+    "session_links",
+    "structured_output_schema",
+    "structured_output_required",
+    "create_as_user_id",
+    "devin_mode",
+    "platform",
+    "attachment_urls",
+    "advanced_mode",
+    "child_playbook_id",
+    "bypass_approval",
+    "session_secrets",
+];
+
+/// What Devin's v3 reference refuses in a create, as it refuses it: 422 with
+/// `{"detail": [{"loc", "msg", "type"}]}` (the "Validation Error" answer of
+/// https://docs.devin.ai/api-reference/v3/sessions/post-organizations-sessions). `prompt` is
+/// the one required field; a field the reference does not list is refused; `session_links` are
+/// links to Devin sessions (the reference: "links to Devin sessions" for `advanced_mode`), so an
+/// entry that is not `https://app.devin.ai/sessions/<id>` is refused.
+fn breaks_create_contract(body: &Value) -> Option<Response> {
+    let mut problems = Vec::new();
+    let Some(fields) = body.as_object() else {
+        problems.push(
+            json!({"loc": ["body"], "msg": "Input should be a valid dictionary",
+            "type": "dict_type"}),
+        );
+        return Some(validation_errors(problems));
+    };
+    if !fields.get("prompt").is_some_and(Value::is_string) {
+        problems
+            .push(json!({"loc": ["body", "prompt"], "msg": "Field required", "type": "missing"}));
+    }
+    for name in fields
+        .keys()
+        .filter(|name| !CREATE_FIELDS.contains(&name.as_str()))
+    {
+        problems.push(
+            json!({"loc": ["body", name], "msg": "Extra inputs are not permitted",
+            "type": "extra_forbidden"}),
+        );
+    }
+    let links = fields.get("session_links").and_then(Value::as_array);
+    for (n, link) in links.into_iter().flatten().enumerate() {
+        if !link.as_str().is_some_and(is_devin_session_url) {
+            problems.push(json!({"loc": ["body", "session_links", n],
+                "msg": "Value error, not a Devin session URL", "type": "value_error"}));
+        }
+    }
+    (!problems.is_empty()).then(|| validation_errors(problems))
+}
+
+fn is_devin_session_url(link: &str) -> bool {
+    link.strip_prefix("https://app.devin.ai/sessions/")
+        .is_some_and(|id| {
+            !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+/// Several problems in one 422, as Devin lists every field it refuses.
+fn validation_errors(problems: Vec<Value>) -> Response {
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(json!({ "detail": problems })),
+    )
+        .into_response()
 }
 
 fn scripted_status(status: u16, retry_after: Option<&str>) -> Response {
