@@ -78,6 +78,8 @@ struct Script {
     reads: Vec<String>,
     /// Sessions whose reads fail, with this status.
     failing_reads: Vec<(String, u16)>,
+    /// The `org_id` `GET /v3/self` shows, when a test set one (else `org-test`).
+    self_org_id: Option<Value>,
 }
 
 type Shared = Arc<Mutex<Script>>;
@@ -109,6 +111,7 @@ impl FakeDevin {
                 "/v3/organizations/{org_id}/sessions/{devin_id}/tags",
                 post(append_tags),
             )
+            .route("/v3/self", axum::routing::get(show_self))
             .with_state(script.clone());
         let loopback = super::serve_on_loopback(app).await;
         FakeDevin {
@@ -225,6 +228,13 @@ impl FakeDevin {
         if let Some(status) = status {
             script.failing_reads.push((session_id.to_owned(), status));
         }
+    }
+
+    /// The organization the token belongs to, as `GET /v3/self` shows it (`null`: a service
+    /// user of the enterprise).
+    #[cfg(feature = "connect")] // connect-pagerduty --check's tests
+    pub fn token_of_organization(&self, org_id: Value) {
+        self.script.lock().unwrap().self_org_id = Some(org_id);
     }
 
     /// The sessions read one by one (`GET .../sessions/{id}`), in order.
@@ -506,6 +516,26 @@ async fn list_sessions(
         "has_next_page": false,
         "total": items.len(),
     }))
+    .into_response()
+}
+
+/// `GET /v3/self`: who the token is, a service user of `org-test` unless a test said
+/// otherwise (https://docs.devin.ai/api-reference/v3/self/self, operationId
+/// `handle_get_self_v3_self_get`: `principal_type`, `service_user_id`, `service_user_name`,
+/// `org_id` string or null).
+async fn show_self(State(script): State<Shared>, headers: HeaderMap) -> Response {
+    let mut script = script.lock().unwrap();
+    if let Some(refused) = gate(&mut script, &headers) {
+        return refused;
+    }
+    let org_id = script
+        .self_org_id
+        .clone()
+        .unwrap_or_else(|| "org-test".into());
+    Json(
+        json!({"principal_type": "service_user", "service_user_id": "su-bridge",
+        "service_user_name": "pagerduty-bridge", "org_id": org_id}),
+    )
     .into_response()
 }
 
