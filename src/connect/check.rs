@@ -181,7 +181,7 @@ async fn pagerduty<W: Write>(
         Some(Scope::Team(name)) => format!("team:{name}"),
         None => "<account|service:...|team:...>".to_owned(),
     };
-    let connect = format!("run `cargo connect-pagerduty --scope {scope_text}`");
+    let mut connect = format!("run `cargo connect-pagerduty --scope {scope_text}`");
     let pagerduty = match PagerDuty::new(&args.pagerduty_api_url, &args.pagerduty_api_key) {
         Ok(pagerduty) => pagerduty,
         Err(err) => {
@@ -246,6 +246,9 @@ async fn pagerduty<W: Write>(
         return report.fail(CHECK, format!("no subscription delivers to {url}"), connect);
     };
     let id = found["id"].as_str().unwrap_or_default();
+    if args.scope.is_none() {
+        connect = format!("run `cargo connect-pagerduty --scope {}`", scope_of(found));
+    }
     let filter_shown = format!(
         "{} {}",
         found
@@ -360,6 +363,19 @@ async fn pagerduty<W: Write>(
             header_value(report, entry, secret_string, &connect);
             signing_secret(report, entry, secret_string, &connect);
         }
+    }
+}
+
+/// The `--scope` argument for a listed subscription's filter.
+fn scope_of(existing: &Value) -> String {
+    let id = existing
+        .pointer("/filter/id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match existing.pointer("/filter/type").and_then(Value::as_str) {
+        Some("service_reference") => format!("service:{id}"),
+        Some("team_reference") => format!("team:{id}"),
+        _ => "account".to_owned(),
     }
 }
 

@@ -16,8 +16,8 @@
 //!
 //! - [`args`]: the command line and the environment;
 //! - [`wire`]: the subscription made right (the default, and a rotation's middle step);
-//! - [`rotate`]: `--rotate-webhook-secret`;
-//! - [`check`]: `--check`;
+//! - [`rotate`]: the rotation of `WEBHOOK_SECRET` (`--rotate-webhook-secret`);
+//! - [`check`]: what `--check` looks at;
 //! - [`pagerduty`], [`devin`]: the REST calls, with the operator's PagerDuty key and the
 //!   bridge's Devin key;
 //! - [`aws`]: the stack, the secret and the log group.

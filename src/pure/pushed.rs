@@ -194,8 +194,8 @@ mod tests {
         let pushed = Pushed::new("PSUB2", "https://x/pagerduty-alert", "w1", "sig2");
         let after = with_created(stored, pushed.clone(), "sig2").unwrap();
         assert_eq!(signing_secrets(&after), ["sig2", "old"]);
-        assert_eq!(records(&after), [pushed.clone()]);
-        assert_eq!(verifiable_records(&after), [pushed.clone()]);
+        assert_eq!(records(&after), std::slice::from_ref(&pushed));
+        assert_eq!(verifiable_records(&after), std::slice::from_ref(&pushed));
         let removed_by_hand = with_created(stored, pushed.clone(), "sig2")
             .unwrap()
             .replace("sig2,old", "old");

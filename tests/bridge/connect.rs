@@ -12,7 +12,7 @@ use aws_sdk_cloudformation::types::Parameter;
 use serde_json::{json, Value};
 use tokio::process::Command;
 
-use crate::support::devin::FakeDevin;
+use crate::support::devin::{FakeDevin, Reply};
 use crate::support::env::Env;
 use crate::support::moto::Moto;
 use crate::support::pagerduty::FakePagerDuty;
@@ -365,6 +365,13 @@ async fn a_new_webhook_secret_goes_to_a_new_subscription_before_the_old_one_is_d
     put_secret(&moto, &arn, &secret).await;
     let (code, printed) = connect(&moto, &pagerduty, &["--scope", "service:checkout-api"]).await;
     assert_eq!(code, 0, "{printed}");
+    // What PagerDuty sends from now on, the bridge accepts. (A PUT of the delivery_method, as
+    // the tool did before, leaves the old header: refused 401 once the secret moved on.)
+    let kept = pagerduty.subscriptions();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let (header, signing) = sent_by(&pagerduty, kept[0]["id"].as_str().unwrap());
+    assert_eq!(bridge_answers(&moto, &arn, &header, &signing).await, 202);
+    assert_eq!(header, edited);
     assert_eq!(
         methods(&pagerduty)[2..],
         [
@@ -374,9 +381,6 @@ async fn a_new_webhook_secret_goes_to_a_new_subscription_before_the_old_one_is_d
         ],
         "the new one first, then the old one deleted"
     );
-    let (header, signing) = sent_by(&pagerduty, "PSUB2");
-    assert_eq!(header, edited);
-    assert_eq!(pagerduty.subscriptions().len(), 1);
     let stored = stored_secret(&moto, &arn).await;
     assert_eq!(
         stored["PAGERDUTY_SIGNING_SECRET"], signing,
@@ -385,9 +389,6 @@ async fn a_new_webhook_secret_goes_to_a_new_subscription_before_the_old_one_is_d
     for secret in [edited, signing.as_str(), OPERATOR_KEY] {
         assert!(!printed.contains(secret), "printed a secret: {printed}");
     }
-
-    // What PagerDuty now sends, the bridge accepts; what the old subscription sent, it refuses.
-    assert_eq!(bridge_answers(&moto, &arn, &header, &signing).await, 202);
     let old = "pd-signing-secret-PSUB1";
     assert_eq!(bridge_answers(&moto, &arn, WEBHOOK_SECRET, old).await, 401);
 
@@ -489,4 +490,243 @@ async fn a_subscription_pagerduty_disabled_is_shown_and_enabled_again() {
         pagerduty.subscriptions()[0]["delivery_method"]["temporarily_disabled"],
         false
     );
+}
+
+/// `--check` against `stack`: its exit code and what it printed.
+async fn check(moto: &Moto, pagerduty: &FakePagerDuty, stack: &str) -> (i32, String) {
+    connect(moto, pagerduty, &["--check", "--stack-name", stack]).await
+}
+
+/// The line `--check` printed for `check`.
+fn line<'a>(printed: &'a str, check: &str) -> &'a str {
+    printed
+        .lines()
+        .find(|line| {
+            line.get(5..)
+                .is_some_and(|rest| rest.starts_with(&format!("{check}:")))
+        })
+        .unwrap_or_else(|| panic!("no line for {check}: {printed}"))
+}
+
+/// Asserts that `check` failed, saying `says`, and that the run failed.
+fn failed(code: i32, printed: &str, check: &str, says: &str) {
+    assert_eq!(code, 1, "{printed}");
+    let line = line(printed, check);
+    assert!(line.starts_with("FAIL ") && line.contains(says), "{line}");
+    assert!(
+        line.contains("; fix: "),
+        "each failure says its fix: {line}"
+    );
+}
+
+/// A connected stack: the bridge's subscription for service checkout-api made by the tool.
+async fn connected(devin: &FakeDevin) -> (Moto, String, FakePagerDuty) {
+    let (moto, arn) = deployed(&devin.url).await;
+    let pagerduty = FakePagerDuty::start().await;
+    pagerduty.add_to_directory("services", "PCHKOUT", "checkout-api");
+    let (code, printed) = connect(&moto, &pagerduty, &["--scope", "service:checkout-api"]).await;
+    assert_eq!(code, 0, "{printed}");
+    (moto, arn, pagerduty)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_passes_every_check_of_a_connected_stack_and_changes_nothing() {
+    let devin = FakeDevin::start().await;
+    let (moto, arn, pagerduty) = connected(&devin).await;
+    let (requests, secret) = (methods(&pagerduty), stored_secret(&moto, &arn).await);
+
+    let (code, printed) = check(&moto, &pagerduty, STACK).await;
+    assert_eq!(code, 0, "{printed}");
+    for check in [
+        "routing policy",
+        "bridge's secret",
+        "Devin token",
+        "Devin sessions",
+        "PagerDuty subscription",
+        "subscription active",
+        "subscription enabled",
+        "subscription URL",
+        "subscription events",
+        "subscription header",
+        "header value",
+        "signing secret",
+    ] {
+        assert!(line(&printed, check).starts_with("ok   "), "{printed}");
+    }
+    assert_eq!(
+        methods(&pagerduty),
+        requests,
+        "nothing changed in PagerDuty"
+    );
+    assert_eq!(
+        stored_secret(&moto, &arn).await,
+        secret,
+        "nor in the secret"
+    );
+    assert!(devin.sessions().is_empty() && devin.requests() == 2);
+    for secret in [
+        WEBHOOK_SECRET,
+        TEST_DEVIN_API_KEY,
+        OPERATOR_KEY,
+        "pd-signing-secret",
+    ] {
+        assert!(!printed.contains(secret), "printed a secret: {printed}");
+    }
+    // An enterprise service user has no organization of its own: the sessions check decides.
+    devin.token_of_organization(Value::Null);
+    let (code, printed) = check(&moto, &pagerduty, STACK).await;
+    assert_eq!(code, 0, "{printed}");
+    assert!(line(&printed, "Devin token").contains("of the enterprise"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_names_each_problem_with_its_fix() {
+    let devin = FakeDevin::start().await;
+    let (moto, arn, pagerduty) = connected(&devin).await;
+
+    // Devin: a token it refuses, a token of another organization, no permission to list.
+    devin.accept_only("cog_another_key");
+    let (code, printed) = check(&moto, &pagerduty, STACK).await;
+    failed(
+        code,
+        &printed,
+        "Devin token",
+        "Devin refuses it (GET /v3/self: 401)",
+    );
+    devin.accept_only(TEST_DEVIN_API_KEY);
+    devin.token_of_organization(json!("org-elsewhere"));
+    let (code, printed) = check(&moto, &pagerduty, STACK).await;
+    failed(
+        code,
+        &printed,
+        "Devin token",
+        "of the organization org-elsewhere, and the stack's DevinOrgId is org-test",
+    );
+    devin.token_of_organization(json!("org-test"));
+    devin.reply_to_lookups([Reply::Status(403, None)]);
+    let (code, printed) = check(&moto, &pagerduty, STACK).await;
+    failed(
+        code,
+        &printed,
+        "Devin sessions",
+        "may not list the sessions of org-test (403)",
+    );
+    assert!(line(&printed, "Devin token").starts_with("ok   "));
+
+    // The secret edited by hand: a WEBHOOK_SECRET the subscription does not send, then no
+    // signing secret of the subscription.
+    let connected_secret = stored_secret(&moto, &arn).await;
+    let mut secret = connected_secret.clone();
+    secret["WEBHOOK_SECRET"] = "w-edited-by-hand-abcdefghijklmnopqrstuvwxyz0123".into();
+    put_secret(&moto, &arn, &secret).await;
+    let (code, printed) = check(&moto, &pagerduty, STACK).await;
+    failed(
+        code,
+        &printed,
+        "header value",
+        "PSUB1 sends a value WEBHOOK_SECRET no longer lists",
+    );
+    let mut secret = connected_secret.clone();
+    secret["PAGERDUTY_SIGNING_SECRET"] = "something-else".into();
+    put_secret(&moto, &arn, &secret).await;
+    let (code, printed) = check(&moto, &pagerduty, STACK).await;
+    failed(
+        code,
+        &printed,
+        "signing secret",
+        "PSUB1's is not in PAGERDUTY_SIGNING_SECRET",
+    );
+    put_secret(&moto, &arn, &connected_secret).await;
+
+    // Stacks beside it: the URL moved, a policy that needs more events, an invalid policy, a
+    // secret that is not there.
+    let moved = "https://moved.lambda-url.us-east-1.on.aws/pagerduty-alert";
+    create_stack(&moto, "moved", moved, &arn, POLICY, &devin.url).await;
+    let (code, printed) = check(&moto, &pagerduty, "moved").await;
+    failed(
+        code,
+        &printed,
+        "subscription URL",
+        &format!("PSUB1 delivers to {URL}, the stack's URL is {moved}"),
+    );
+    let more = r#"{"forward_events": ["incident.resolved", "incident.annotated", "incident.acknowledged", "incident.escalated"]}"#;
+    create_stack(&moto, "more-events", URL, &arn, more, &devin.url).await;
+    let (code, printed) = check(&moto, &pagerduty, "more-events").await;
+    failed(
+        code,
+        &printed,
+        "subscription events",
+        "the policy acts on incident.escalated, which PSUB1 does not send",
+    );
+    create_stack(
+        &moto,
+        "bad-policy",
+        URL,
+        &arn,
+        r#"{"forward_events": 3}"#,
+        &devin.url,
+    )
+    .await;
+    let (code, printed) = check(&moto, &pagerduty, "bad-policy").await;
+    failed(code, &printed, "routing policy", "RoutingConfig is invalid");
+    let missing = arn.replace("bridge-secret", "nowhere");
+    create_stack(&moto, "no-secret", URL, &missing, POLICY, &devin.url).await;
+    let (code, printed) = check(&moto, &pagerduty, "no-secret").await;
+    failed(code, &printed, "bridge's secret", "");
+    failed(
+        code,
+        &printed,
+        "Devin token",
+        "DEVIN_API_KEY is not in the bridge's secret",
+    );
+
+    // PagerDuty disabled the subscription.
+    pagerduty.disable_temporarily("PSUB1");
+    let (code, printed) = check(&moto, &pagerduty, STACK).await;
+    failed(
+        code,
+        &printed,
+        "subscription enabled",
+        "PagerDuty disabled PSUB1",
+    );
+
+    // No subscription at all; then one made by hand: inactive, without the header, and
+    // unknown to the tool's record (a stack whose secret has none).
+    let bare = json!({"DEVIN_API_KEY": TEST_DEVIN_API_KEY, "WEBHOOK_SECRET": WEBHOOK_SECRET});
+    let bare = moto.create_secret("bare", &bare.to_string()).await;
+    create_stack(&moto, "by-hand", URL, &bare, POLICY, &devin.url).await;
+    let empty = FakePagerDuty::start().await;
+    let (code, printed) = check(&moto, &empty, "by-hand").await;
+    failed(
+        code,
+        &printed,
+        "PagerDuty subscription",
+        &format!("no subscription delivers to {URL}"),
+    );
+    let by_hand = json!({"webhook_subscription": {"type": "webhook_subscription",
+        "events": ["incident.triggered"], "active": false,
+        "filter": {"type": "account_reference"},
+        "delivery_method": {"type": "http_delivery_method", "url": URL}}});
+    let made = reqwest::Client::new()
+        .post(format!("{}/webhook_subscriptions", empty.url))
+        .json(&by_hand)
+        .send()
+        .await
+        .unwrap();
+    assert!(made.status().is_success());
+    let (code, printed) = check(&moto, &empty, "by-hand").await;
+    failed(code, &printed, "subscription active", "PSUB1 is inactive");
+    failed(
+        code,
+        &printed,
+        "subscription header",
+        "PSUB1 sends no X-Webhook-Secret",
+    );
+    failed(
+        code,
+        &printed,
+        "header value",
+        "connect-pagerduty has no record of this subscription",
+    );
+    assert!(methods(&empty).len() == 1, "--check changed nothing");
 }
