@@ -1,7 +1,9 @@
 //! The PagerDuty webhook subscription the bridge needs, as data: its scope, its event filter
 //! (what the routing policy acts on), the delivery method with the `X-Webhook-Secret` header,
-//! how to recognise it among the account's subscriptions, and the signing secret PagerDuty
-//! returns, kept next to the one before it during rotation. Used by `connect-pagerduty`.
+//! how to recognise the bridge's among the account's subscriptions, and the plan that makes
+//! one of them right (keep, update the events, enable, or create a new one before deleting the
+//! others), given the tool's record of what each sends (`pure::pushed`). Used by
+//! `connect-pagerduty`.
 
 use serde_json::{json, Value};
 
