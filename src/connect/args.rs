@@ -1,4 +1,5 @@
-//! The command line (`--scope`, `--stack-name`, `--dry-run`, `--wait-seconds`) and the
+//! The command line (`--scope`, `--stack-name`, `--dry-run`, `--wait-seconds`, and the modes
+//! `--check` and `--rotate-webhook-secret`) and the
 //! environment (`PAGERDUTY_API_KEY`, `PAGERDUTY_API_URL`; AWS credentials and region as the AWS
 //! CLI reads them).
 
@@ -10,12 +11,28 @@ use crate::pure::subscription::Scope;
 pub const USAGE: &str = "\
 usage: cargo connect-pagerduty --scope account|service:<id or name>|team:<id or name>
          [--stack-name pagerduty-devin-bridge] [--dry-run] [--wait-seconds 60]
+         [--rotate-webhook-secret]   a new WEBHOOK_SECRET, pushed to a new subscription
+       cargo connect-pagerduty --check [--scope ...] [--stack-name ...]
+                                     changes nothing: what is wrong, and how to fix it
 environment: PAGERDUTY_API_KEY (a PagerDuty REST API key that may manage webhook subscriptions),
   PAGERDUTY_API_URL (https://api.eu.pagerduty.com for EU accounts), and AWS credentials and region";
 
+/// What the command does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Creates or keeps the subscription (the default).
+    Connect,
+    /// Changes nothing; one line per check.
+    Check,
+    /// A new `WEBHOOK_SECRET`, end to end.
+    RotateWebhookSecret,
+}
+
 #[derive(Debug, Clone)]
 pub struct Args {
-    pub scope: Scope,
+    pub mode: Mode,
+    /// Required but with `--check`, which then looks at every subscription of the account.
+    pub scope: Option<Scope>,
     pub stack_name: String,
     pub dry_run: bool,
     pub wait: Duration,
@@ -33,6 +50,7 @@ impl Args {
         let mut scope = None;
         let mut stack_name = "pagerduty-devin-bridge".to_owned();
         let mut dry_run = false;
+        let mut mode = Mode::Connect;
         let mut wait = DEFAULT_WAIT;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -50,6 +68,16 @@ impl Args {
                 }
                 "--stack-name" => stack_name = value("--stack-name")?,
                 "--dry-run" => dry_run = true,
+                "--check" | "--rotate-webhook-secret" => {
+                    if mode != Mode::Connect {
+                        return Err(usage("--check and --rotate-webhook-secret: one at a time"));
+                    }
+                    mode = if arg == "--check" {
+                        Mode::Check
+                    } else {
+                        Mode::RotateWebhookSecret
+                    };
+                }
                 "--wait-seconds" => {
                     let text = value("--wait-seconds")?;
                     let seconds = text
@@ -61,7 +89,9 @@ impl Args {
                 other => return Err(usage(&format!("unknown argument {other:?}"))),
             }
         }
-        let scope = scope.ok_or_else(|| usage("--scope is required"))?;
+        if scope.is_none() && mode != Mode::Check {
+            return Err(usage("--scope is required"));
+        }
         let pagerduty_api_key = env("PAGERDUTY_API_KEY")
             .filter(|key| !key.trim().is_empty())
             .ok_or(ConnectError::Missing("PAGERDUTY_API_KEY"))?;
@@ -69,6 +99,7 @@ impl Args {
             .filter(|url| !url.trim().is_empty())
             .unwrap_or_else(|| "https://api.pagerduty.com".into());
         Ok(Args {
+            mode,
             scope,
             stack_name,
             dry_run,
@@ -93,7 +124,8 @@ mod tests {
     #[test]
     fn the_scope_is_required_and_the_rest_has_defaults() {
         let args = read(&["--scope", "service:checkout-api"], Some("k")).unwrap();
-        assert_eq!(args.scope, Scope::Service("checkout-api".into()));
+        assert_eq!(args.scope, Some(Scope::Service("checkout-api".into())));
+        assert_eq!(args.mode, Mode::Connect);
         assert_eq!(args.stack_name, "pagerduty-devin-bridge");
         assert!(!args.dry_run && args.wait == DEFAULT_WAIT);
         assert_eq!(args.pagerduty_api_url, "https://api.pagerduty.com");
@@ -111,6 +143,14 @@ mod tests {
         )
         .unwrap();
         assert!(args.dry_run && args.stack_name == "b" && args.wait == Duration::from_secs(5));
+        let args = read(&["--check"], Some("k")).unwrap();
+        assert_eq!((args.mode, args.scope), (Mode::Check, None));
+        let args = read(
+            &["--rotate-webhook-secret", "--scope", "account"],
+            Some("k"),
+        )
+        .unwrap();
+        assert_eq!(args.mode, Mode::RotateWebhookSecret);
     }
 
     #[test]
@@ -125,6 +165,11 @@ mod tests {
             (
                 &["--scope", "account", "--force"][..],
                 "unknown argument \"--force\"",
+            ),
+            (&["--rotate-webhook-secret"][..], "--scope is required"),
+            (
+                &["--check", "--rotate-webhook-secret"][..],
+                "--check and --rotate-webhook-secret: one at a time",
             ),
             (
                 &["--scope", "account", "--wait-seconds", "soon"][..],

@@ -1,6 +1,7 @@
 //! The deployed stack as `connect-pagerduty` needs it: its outputs (the webhook URL, the
-//! secret, the log group) and routing policy from CloudFormation, the bridge's secret from
-//! Secrets Manager, and the bridge's answer to the ping from CloudWatch Logs.
+//! secret, the log group), routing policy and Devin parameters from CloudFormation, the
+//! bridge's secret (and a new random `WEBHOOK_SECRET`) from Secrets Manager, and the bridge's
+//! answer to the ping from CloudWatch Logs.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -15,6 +16,10 @@ pub struct Stack {
     pub log_group: String,
     /// The `RoutingConfig` parameter, when it holds a policy.
     pub routing_config: Option<String>,
+    /// The `DevinOrgId` parameter (the bridge's `DEVIN_ORG_ID`).
+    pub devin_org_id: Option<String>,
+    /// The `DevinApiUrl` parameter (the bridge's `DEVIN_API_URL`), when set.
+    pub devin_api_url: Option<String>,
     secrets: aws_sdk_secretsmanager::Client,
     logs: aws_sdk_cloudwatchlogs::Client,
 }
@@ -48,18 +53,22 @@ impl Stack {
                     ))
                 })
         };
-        let routing_config = stack
-            .parameters()
-            .iter()
-            .find(|parameter| parameter.parameter_key() == Some("RoutingConfig"))
-            .and_then(|parameter| parameter.parameter_value())
-            .filter(|value| !value.trim().is_empty())
-            .map(str::to_owned);
+        let parameter = |key: &str| {
+            stack
+                .parameters()
+                .iter()
+                .find(|parameter| parameter.parameter_key() == Some(key))
+                .and_then(|parameter| parameter.parameter_value())
+                .filter(|value| !value.trim().is_empty())
+                .map(str::to_owned)
+        };
         Ok(Stack {
             webhook_url: output("WebhookUrl")?,
             secret_arn: output("SecretArn")?,
             log_group: output("LogGroup")?,
-            routing_config,
+            routing_config: parameter("RoutingConfig"),
+            devin_org_id: parameter("DevinOrgId"),
+            devin_api_url: parameter("DevinApiUrl"),
             secrets: aws_sdk_secretsmanager::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
         })
@@ -91,6 +100,24 @@ impl Stack {
             .await
             .map_err(|err| ConnectError::Secret(DisplayErrorContext(err).to_string()))?;
         Ok(())
+    }
+
+    /// A new random `WEBHOOK_SECRET`: 48 letters and digits from Secrets Manager's
+    /// `GetRandomPassword` (no punctuation, so that it travels in a header as it is).
+    pub async fn random_webhook_secret(&self) -> Result<String, ConnectError> {
+        let generated = self
+            .secrets
+            .get_random_password()
+            .password_length(48)
+            .exclude_punctuation(true)
+            .include_space(false)
+            .send()
+            .await
+            .map_err(|err| ConnectError::Secret(DisplayErrorContext(err).to_string()))?;
+        generated
+            .random_password()
+            .map(str::to_owned)
+            .ok_or_else(|| ConnectError::Secret("GetRandomPassword answered no password".into()))
     }
 
     /// The bridge's log line about a ping delivered since `since_ms`, waiting up to `wait`.

@@ -1,8 +1,11 @@
 //! The PagerDuty REST calls `connect-pagerduty` makes with the operator's key: find a service
-//! or a team, list, create and update webhook subscriptions, and ping one.
+//! or a team, list, create, update, delete, enable and ping webhook subscriptions (the
+//! OpenAPI's `listWebhookSubscriptions`, `createWebhookSubscription`,
+//! `updateWebhookSubscription`, `deleteWebhookSubscription`, `enableWebhookSubscription`,
+//! `testWebhookSubscription`).
 
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
-use reqwest::{Method, Url};
+use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 
 use crate::connect::ConnectError;
@@ -77,19 +80,19 @@ impl PagerDuty {
         }
     }
 
-    /// The account's webhook subscriptions with this filter, page after page.
-    pub async fn subscriptions(&self, filter: &Filter) -> Result<Vec<Value>, ConnectError> {
+    /// The account's webhook subscriptions with this filter (all of them without one), page
+    /// after page. `filter_type` is the OpenAPI's `account`, `service` or `team`.
+    pub async fn subscriptions(&self, filter: Option<&Filter>) -> Result<Vec<Value>, ConnectError> {
         let mut found = Vec::new();
         for page in 0.. {
             let offset = (page * PAGE).to_string();
             let limit = PAGE.to_string();
-            let mut query = vec![
-                ("filter_type", filter.kind),
-                ("limit", limit.as_str()),
-                ("offset", offset.as_str()),
-            ];
-            if let Some(id) = &filter.id {
-                query.push(("filter_id", id.as_str()));
+            let mut query = vec![("limit", limit.as_str()), ("offset", offset.as_str())];
+            if let Some(filter) = filter {
+                query.push(("filter_type", filter.list_type()));
+                if let Some(id) = &filter.id {
+                    query.push(("filter_id", id.as_str()));
+                }
             }
             let listed = self
                 .call(Method::GET, &["webhook_subscriptions"], &query, None)
@@ -120,6 +123,29 @@ impl PagerDuty {
         Ok(())
     }
 
+    /// Deletes the subscription; one already gone (404) counts as deleted, so a rerun after a
+    /// failure midway goes on.
+    pub async fn delete_subscription(&self, id: &str) -> Result<(), ConnectError> {
+        let path = ["webhook_subscriptions", id];
+        let (status, text) = self.send(Method::DELETE, &path, &[], None).await?;
+        if status.is_success() || status == StatusCode::NOT_FOUND {
+            return Ok(());
+        }
+        Err(failure(&Method::DELETE, &path, status, &text))
+    }
+
+    /// Enables a subscription PagerDuty disabled (`temporarily_disabled`).
+    pub async fn enable_subscription(&self, id: &str) -> Result<(), ConnectError> {
+        self.call(
+            Method::POST,
+            &["webhook_subscriptions", id, "enable"],
+            &[],
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
     pub async fn ping(&self, id: &str) -> Result<(), ConnectError> {
         self.call(
             Method::POST,
@@ -138,25 +164,45 @@ impl PagerDuty {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<Value, ConnectError> {
+        let (status, text) = self.send(method.clone(), path, query, body).await?;
+        if !status.is_success() {
+            return Err(failure(&method, path, status, &text));
+        }
+        if text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text).map_err(|err| ConnectError::PagerDuty {
+            what: what(&method, path),
+            detail: format!("an answer that is not JSON ({err})"),
+        })
+    }
+
+    /// The answer's status and text, whatever the status.
+    async fn send(
+        &self,
+        method: Method,
+        path: &[&str],
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, String), ConnectError> {
         let mut url = self.api_url.clone();
         url.path_segments_mut()
             .map_err(|_| ConnectError::Usage("PAGERDUTY_API_URL cannot be a base URL".into()))?
             .pop_if_empty()
             .extend(path);
-        let what = format!("{method} /{}", path.join("/"));
+        let failed = |detail: String| ConnectError::PagerDuty {
+            what: what(&method, path),
+            detail,
+        };
         let mut request = self
             .http
-            .request(method, url)
+            .request(method.clone(), url)
             .query(query)
             .header(AUTHORIZATION, self.authorization.clone())
             .header(ACCEPT, ACCEPT_V2);
         if let Some(body) = body {
             request = request.json(body);
         }
-        let failed = |detail: String| ConnectError::PagerDuty {
-            what: what.clone(),
-            detail,
-        };
         let response = request
             .send()
             .await
@@ -166,14 +212,18 @@ impl PagerDuty {
             .text()
             .await
             .map_err(|err| failed(err.to_string()))?;
-        if !status.is_success() {
-            let detail: String = text.chars().take(300).collect();
-            return Err(failed(format!("{status}: {detail}")));
-        }
-        if text.trim().is_empty() {
-            return Ok(Value::Null);
-        }
-        serde_json::from_str(&text)
-            .map_err(|err| failed(format!("an answer that is not JSON ({err})")))
+        Ok((status, text))
+    }
+}
+
+fn what(method: &Method, path: &[&str]) -> String {
+    format!("{method} /{}", path.join("/"))
+}
+
+fn failure(method: &Method, path: &[&str], status: StatusCode, text: &str) -> ConnectError {
+    let detail: String = text.chars().take(300).collect();
+    ConnectError::PagerDuty {
+        what: what(method, path),
+        detail: format!("{status}: {detail}"),
     }
 }

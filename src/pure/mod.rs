@@ -18,6 +18,7 @@ pub mod messages;
 pub mod metrics;
 pub mod notes;
 pub mod policy;
+pub mod pushed;
 pub mod quote;
 pub mod recent;
 pub mod refusal;

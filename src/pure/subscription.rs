@@ -1,9 +1,13 @@
 //! The PagerDuty webhook subscription the bridge needs, as data: its scope, its event filter
 //! (what the routing policy acts on), the delivery method with the `X-Webhook-Secret` header,
-//! how to recognise it among the account's subscriptions, and the signing secret PagerDuty
-//! returns, kept next to the one before it during rotation. Used by `connect-pagerduty`.
+//! how to recognise the bridge's among the account's subscriptions, and the plan that makes
+//! one of them right (keep, update the events, enable, or create a new one before deleting the
+//! others), given the tool's record of what each sends (`pure::pushed`). Used by
+//! `connect-pagerduty`.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
+
+use crate::pure::pushed::Pushed;
 
 /// Where PagerDuty's deliveries come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +68,20 @@ impl Filter {
         }
     }
 
+    /// The `filter_type` of `GET /webhook_subscriptions` for this filter: the OpenAPI's
+    /// `webhooks_filter_type` parameter takes `account`, `service` or `team`, not the
+    /// `*_reference` types a subscription's own `filter` carries.
+    pub fn list_type(&self) -> &'static str {
+        self.kind.trim_end_matches("_reference")
+    }
+
+    /// Whether a listed subscription has this filter (an account filter comes back with
+    /// `"id": null`).
+    pub fn matches(&self, existing: &Value) -> bool {
+        existing.pointer("/filter/type").and_then(Value::as_str) == Some(self.kind)
+            && existing.pointer("/filter/id").and_then(Value::as_str) == self.id.as_deref()
+    }
+
     fn json(&self) -> Value {
         match &self.id {
             Some(id) => json!({"type": self.kind, "id": id}),
@@ -113,49 +131,91 @@ pub fn shown(body: &Value) -> Value {
     shown
 }
 
-/// Whether an existing subscription is the bridge's for this URL and filter: the one to update.
+/// Whether an existing subscription is the bridge's for this URL and filter.
 pub fn is_ours(existing: &Value, url: &str, filter: &Filter) -> bool {
     let delivers_to = existing
         .pointer("/delivery_method/url")
         .and_then(Value::as_str)
         == Some(url);
-    let scoped = existing.pointer("/filter/type").and_then(Value::as_str) == Some(filter.kind)
-        && existing.pointer("/filter/id").and_then(Value::as_str) == filter.id.as_deref();
-    delivers_to && scoped
+    delivers_to && filter.matches(existing)
 }
 
-/// The first `WEBHOOK_SECRET` of the bridge's SecretString, for the custom header.
-pub fn webhook_secret(secret_string: &str) -> Option<String> {
-    let secret: Map<String, Value> = serde_json::from_str(secret_string).ok()?;
-    secret
-        .get("WEBHOOK_SECRET")?
-        .as_str()?
-        .split(',')
-        .map(str::trim)
-        .find(|value| !value.is_empty())
-        .map(str::to_owned)
+/// The `PUT /webhook_subscriptions/{id}` body: the events, and active again. Never the
+/// `delivery_method`: the OpenAPI's `updateWebhookSubscription` "does not support updating the
+/// `delivery_method`" (its URL and headers); those change by a new subscription.
+pub fn update(events: &[String]) -> Value {
+    json!({"webhook_subscription": {"events": events, "active": true}})
 }
 
-/// The SecretString with PagerDuty's new signing secret first, the ones before it kept after
-/// it (the bridge accepts each while PagerDuty's subscriptions move over); other keys as they
-/// were. `Err` when the SecretString is not a JSON object.
-pub fn with_signing_secret(secret_string: &str, signing_secret: &str) -> Result<String, String> {
-    let mut secret: Map<String, Value> = serde_json::from_str(secret_string)
-        .map_err(|_| "the bridge's secret is not a JSON object".to_owned())?;
-    let before = secret
-        .get("PAGERDUTY_SIGNING_SECRET")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let mut values = vec![signing_secret.to_owned()];
-    values.extend(
-        before
-            .split(',')
-            .map(str::trim)
-            .filter(|value| !value.is_empty() && *value != signing_secret)
-            .map(str::to_owned),
-    );
-    secret.insert("PAGERDUTY_SIGNING_SECRET".into(), values.join(",").into());
-    Ok(Value::Object(secret).to_string())
+/// What `connect-pagerduty` does with the subscriptions listed in its filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The subscription that already delivers to the URL with the header, per the record: kept.
+    pub keep: Option<String>,
+    /// The kept one's events (or `active`) differ from what the bridge needs: PUT them.
+    pub update: bool,
+    /// PagerDuty disabled the kept one after refused deliveries: enable it.
+    pub enable: bool,
+    /// None delivers what it should: a new one is created (before any is deleted).
+    pub create: bool,
+    /// The bridge's other subscriptions (an old URL, an old header, or unknown to the record:
+    /// their signing secret is lost), deleted once the right one exists.
+    pub delete: Vec<String>,
+}
+
+/// The plan for `listed` (the subscriptions in `filter`), given the tool's `records`: the
+/// bridge's subscriptions are the ones delivering to `url` and the ones the record names; one
+/// is kept when it delivers to `url` and a `verifiable` entry (its signing secret still stored)
+/// says it sends `header`.
+pub fn plan(
+    listed: &[Value],
+    records: &[Pushed],
+    verifiable: &[Pushed],
+    url: &str,
+    filter: &Filter,
+    header: &str,
+    events: &[String],
+) -> Plan {
+    let id = |existing: &Value| existing["id"].as_str().unwrap_or_default().to_owned();
+    let ours = listed.iter().filter(|existing| {
+        is_ours(existing, url, filter)
+            || (filter.matches(existing) && records.iter().any(|entry| entry.id == id(existing)))
+    });
+    let mut plan = Plan::default();
+    for existing in ours {
+        let current = is_ours(existing, url, filter)
+            && verifiable
+                .iter()
+                .any(|entry| entry.id == id(existing) && entry.url == url && entry.sends(header));
+        if current && plan.keep.is_none() {
+            plan.keep = Some(id(existing));
+            plan.update = !same_events(existing, events) || existing["active"] == false;
+            plan.enable = is_disabled(existing);
+        } else {
+            plan.delete.push(id(existing));
+        }
+    }
+    plan.create = plan.keep.is_none();
+    plan
+}
+
+/// Whether PagerDuty disabled the subscription (`delivery_method.temporarily_disabled`).
+pub fn is_disabled(existing: &Value) -> bool {
+    existing.pointer("/delivery_method/temporarily_disabled") == Some(&Value::Bool(true))
+}
+
+/// Whether the subscription receives exactly `events`.
+pub fn same_events(existing: &Value, events: &[String]) -> bool {
+    let mut listed: Vec<&str> = existing["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let mut wanted: Vec<&str> = events.iter().map(String::as_str).collect();
+    listed.sort_unstable();
+    wanted.sort_unstable();
+    listed == wanted
 }
 
 #[cfg(test)]
@@ -230,17 +290,88 @@ mod tests {
     }
 
     #[test]
-    fn the_new_signing_secret_comes_first_and_the_old_stays() {
-        let stored = r#"{"DEVIN_API_KEY":"cog_1","WEBHOOK_SECRET":"w1, w0"}"#;
-        assert_eq!(webhook_secret(stored).as_deref(), Some("w1"));
-        let first = with_signing_secret(stored, "new1").unwrap();
-        let first: Value = serde_json::from_str(&first).unwrap();
-        assert_eq!(first["PAGERDUTY_SIGNING_SECRET"], "new1");
-        assert_eq!(first["DEVIN_API_KEY"], "cog_1");
-        let second = with_signing_secret(&first.to_string(), "new2").unwrap();
-        let second: Value = serde_json::from_str(&second).unwrap();
-        assert_eq!(second["PAGERDUTY_SIGNING_SECRET"], "new2,new1");
-        assert!(with_signing_secret("not json", "x").is_err());
-        assert_eq!(webhook_secret(r#"{"WEBHOOK_SECRET": " "}"#), None);
+    fn the_list_takes_the_openapis_filter_types() {
+        assert_eq!(Filter::account().list_type(), "account");
+        assert_eq!(Filter::service("PS1").list_type(), "service");
+        assert_eq!(Filter::team("PT1").list_type(), "team");
+        // An account filter comes back with "id": null.
+        let listed = json!({"filter": {"type": "account_reference", "id": null}});
+        assert!(Filter::account().matches(&listed));
+        assert!(!Filter::service("PS1").matches(&listed));
+        assert_eq!(
+            update(&["incident.triggered".to_owned()]),
+            json!({"webhook_subscription": {"events": ["incident.triggered"], "active": true}})
+        );
+    }
+
+    #[test]
+    fn the_plan_keeps_what_sends_the_header_and_replaces_the_rest_new_first() {
+        const URL: &str = "https://x.on.aws/pagerduty-alert";
+        let events = vec!["incident.triggered".to_owned()];
+        let filter = Filter::service("PS1");
+        let listed = |id: &str, url: &str, disabled: bool| {
+            json!({"id": id, "active": true, "events": ["incident.triggered"],
+                   "filter": {"type": "service_reference", "id": "PS1"},
+                   "delivery_method": {"url": url, "temporarily_disabled": disabled,
+                       "custom_headers": [{"name": "X-Webhook-Secret", "value": "-- redacted --"}]}})
+        };
+        let sends_w1 = Pushed::new("PSUB1", URL, "w1", "sig1");
+        let records = [sends_w1.clone()];
+        let one = [listed("PSUB1", URL, false)];
+
+        // Nothing changed: nothing to do.
+        let plan = plan(&one, &records, &records, URL, &filter, "w1", &events);
+        assert_eq!(
+            plan,
+            Plan {
+                keep: Some("PSUB1".into()),
+                ..Plan::default()
+            }
+        );
+        // Other events, a disabled subscription: a PUT of the events, and an enable.
+        let more = vec![
+            "incident.triggered".to_owned(),
+            "incident.resolved".to_owned(),
+        ];
+        let disabled = [listed("PSUB1", URL, true)];
+        let got = super::plan(&disabled, &records, &records, URL, &filter, "w1", &more);
+        assert!(got.update && got.enable && !got.create && got.delete.is_empty());
+        // A new header value, or no record of the one it sends, or its signing secret gone:
+        // create first, then delete.
+        for (records, verifiable, header) in [
+            (&records[..], &records[..], "w2"),
+            (&[][..], &[][..], "w1"),
+            (&records[..], &[][..], "w1"),
+        ] {
+            let got = super::plan(&one, records, verifiable, URL, &filter, header, &events);
+            assert_eq!(
+                got,
+                Plan {
+                    create: true,
+                    delete: vec!["PSUB1".into()],
+                    ..Plan::default()
+                }
+            );
+        }
+        // A new URL: the recorded subscription at the old URL is the bridge's, and goes.
+        let got = super::plan(
+            &one,
+            &records,
+            &records,
+            "https://y.on.aws/p",
+            &filter,
+            "w1",
+            &events,
+        );
+        assert_eq!(got.delete, ["PSUB1"]);
+        assert!(got.create);
+        // Somebody else's subscription in the scope is left alone.
+        let theirs = [listed("PSUB7", "https://elsewhere.example/hook", false)];
+        let got = super::plan(&theirs, &records, &records, URL, &filter, "w1", &events);
+        assert!(got.create && got.delete.is_empty());
+        // Two that send the header: one is kept, the other deleted.
+        let two = [listed("PSUB1", URL, false), listed("PSUB1", URL, false)];
+        let got = super::plan(&two, &records, &records, URL, &filter, "w1", &events);
+        assert_eq!((got.keep.as_deref(), got.delete.len()), (Some("PSUB1"), 1));
     }
 }

@@ -1,8 +1,10 @@
-//! `connect-pagerduty` end to end: the built command against the PagerDuty REST fake and moto
-//! (CloudFormation for the stack's outputs and policy, Secrets Manager for the bridge's secret,
-//! CloudWatch Logs for the bridge's answer to the ping). It creates the subscription once,
-//! finds it on the second run, stores the signing secret, and the bridge then accepts a
-//! delivery signed with it.
+//! `connect-pagerduty` end to end: the built command against the PagerDuty REST fake, the
+//! Devin fake (for `--check`) and moto (CloudFormation for the stack's outputs and parameters,
+//! Secrets Manager for the bridge's secret, CloudWatch Logs for the bridge's answer to the
+//! ping). It creates the subscription once and changes nothing on a rerun; a new header value
+//! goes to a new subscription before the old one is deleted; `--rotate-webhook-secret` rotates
+//! `WEBHOOK_SECRET` end to end; a subscription PagerDuty disabled is enabled again; `--check`
+//! names each problem. After each change, the real bridge accepts what PagerDuty then sends.
 
 use std::process::Stdio;
 
@@ -10,7 +12,7 @@ use aws_sdk_cloudformation::types::Parameter;
 use serde_json::{json, Value};
 use tokio::process::Command;
 
-use crate::support::devin::FakeDevin;
+use crate::support::devin::{FakeDevin, Reply};
 use crate::support::env::Env;
 use crate::support::moto::Moto;
 use crate::support::pagerduty::FakePagerDuty;
@@ -22,36 +24,22 @@ const URL: &str = "https://abc123.lambda-url.us-east-1.on.aws/pagerduty-alert";
 const LOG_GROUP: &str = "/aws/lambda/bridge-test-pagerduty-devin-bridge";
 const WEBHOOK_SECRET: &str = "w-generated-by-the-stack-0123456789abcdef";
 const OPERATOR_KEY: &str = "u+operator_key_never_printed";
+/// `DevinApiUrl` for the tests that never call Devin.
+const NO_DEVIN: &str = "http://127.0.0.1:9";
 
-/// moto with the stack (its outputs, a policy that also forwards acknowledgements), the
-/// bridge's secret, and a log group where the bridge answered a ping.
-async fn deployed() -> (Moto, String) {
+const POLICY: &str =
+    r#"{"forward_events": ["incident.resolved", "incident.annotated", "incident.acknowledged"]}"#;
+
+/// moto with the stack (its outputs, a policy that also forwards acknowledgements, Devin's
+/// organization and URL), the bridge's secret, and a log group where the bridge answered a ping.
+async fn deployed(devin_url: &str) -> (Moto, String) {
     let moto = Moto::start().await;
     let secret = json!({"DEVIN_API_KEY": TEST_DEVIN_API_KEY, "WEBHOOK_SECRET": WEBHOOK_SECRET});
     let arn = moto
         .create_secret("bridge-secret", &secret.to_string())
         .await;
+    create_stack(&moto, STACK, URL, &arn, POLICY, devin_url).await;
     let config = aws_config(&moto).await;
-    let template = json!({
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Parameters": {"RoutingConfig": {"Type": "String", "Default": ""}},
-        "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
-        "Outputs": {"WebhookUrl": {"Value": URL}, "SecretArn": {"Value": arn},
-                    "LogGroup": {"Value": LOG_GROUP}}});
-    let policy = json!({"forward_events": ["incident.resolved", "incident.annotated", "incident.acknowledged"]});
-    aws_sdk_cloudformation::Client::new(&config)
-        .create_stack()
-        .stack_name(STACK)
-        .template_body(template.to_string())
-        .parameters(
-            Parameter::builder()
-                .parameter_key("RoutingConfig")
-                .parameter_value(policy.to_string())
-                .build(),
-        )
-        .send()
-        .await
-        .expect("moto creates the stack");
     let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
     logs.create_log_group()
         .log_group_name(LOG_GROUP)
@@ -82,6 +70,43 @@ async fn deployed() -> (Moto, String) {
         .await
         .unwrap();
     (moto, arn)
+}
+
+/// A stack named `name` in moto: its outputs (`url`, `secret_arn`, the log group) and its
+/// parameters (`policy`, `DevinOrgId` org-test, `DevinApiUrl` `devin_url`).
+async fn create_stack(
+    moto: &Moto,
+    name: &str,
+    url: &str,
+    secret_arn: &str,
+    policy: &str,
+    devin_url: &str,
+) {
+    let config = aws_config(moto).await;
+    let template = json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Parameters": {"RoutingConfig": {"Type": "String", "Default": ""},
+                       "DevinOrgId": {"Type": "String"},
+                       "DevinApiUrl": {"Type": "String"}},
+        "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {"WebhookUrl": {"Value": url}, "SecretArn": {"Value": secret_arn},
+                    "LogGroup": {"Value": LOG_GROUP}}});
+    let parameter = |key: &str, value: &str| {
+        Parameter::builder()
+            .parameter_key(key)
+            .parameter_value(value)
+            .build()
+    };
+    aws_sdk_cloudformation::Client::new(&config)
+        .create_stack()
+        .stack_name(name)
+        .template_body(template.to_string())
+        .parameters(parameter("RoutingConfig", policy))
+        .parameters(parameter("DevinOrgId", "org-test"))
+        .parameters(parameter("DevinApiUrl", devin_url))
+        .send()
+        .await
+        .expect("moto creates the stack");
 }
 
 async fn aws_config(moto: &Moto) -> aws_config::SdkConfig {
@@ -129,7 +154,7 @@ async fn stored_secret(moto: &Moto, arn: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn connect_creates_once_finds_it_again_and_the_bridge_accepts_what_it_signs() {
-    let (moto, arn) = deployed().await;
+    let (moto, arn) = deployed(NO_DEVIN).await;
     let pagerduty = FakePagerDuty::start().await;
     pagerduty.add_to_directory("services", "PCHKOUT", "checkout-api");
     pagerduty.add_to_directory("services", "PCHKOU2", "checkout-api-canary");
@@ -194,15 +219,24 @@ async fn connect_creates_once_finds_it_again_and_the_bridge_accepts_what_it_sign
     let (code, printed) = connect(&moto, &pagerduty, &["--scope", "service:PCHKOUT"]).await;
     assert_eq!(code, 0, "{printed}");
     let requests = pagerduty.subscription_requests();
-    assert_eq!(requests[2].0, "PUT", "found, updated: {requests:?}");
+    // A rerun with nothing changed changes nothing (it used to PUT the whole subscription,
+    // delivery_method included, which PagerDuty does not update): only the test ping.
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    assert_eq!(requests[2].0, "PING");
     assert_eq!(requests[2].1.as_deref(), Some("PSUB1"));
     assert_eq!(pagerduty.subscriptions().len(), 1, "safe to run twice");
-    assert_eq!(
-        stored_secret(&moto, &arn).await["PAGERDUTY_SIGNING_SECRET"],
-        signing
+    let stored = stored_secret(&moto, &arn).await;
+    assert_eq!(stored["PAGERDUTY_SIGNING_SECRET"], signing);
+    assert_eq!(stored["WEBHOOK_SECRET"], WEBHOOK_SECRET);
+    assert!(
+        !stored["PAGERDUTY_SUBSCRIPTIONS"]
+            .as_str()
+            .unwrap()
+            .contains(WEBHOOK_SECRET),
+        "the record holds digests, not values"
     );
     assert!(
-        printed.contains("updated the subscription PSUB1"),
+        printed.contains("the subscription PSUB1 already delivers these events"),
         "{printed}"
     );
 
@@ -221,7 +255,7 @@ async fn connect_creates_once_finds_it_again_and_the_bridge_accepts_what_it_sign
 
 #[tokio::test(flavor = "multi_thread")]
 async fn connect_says_what_is_wrong_in_one_line() {
-    let (moto, _) = deployed().await;
+    let (moto, _) = deployed(NO_DEVIN).await;
     let pagerduty = FakePagerDuty::start().await;
     pagerduty.add_to_directory("teams", "PTEAM01", "Payments");
     pagerduty.add_to_directory("teams", "PTEAM02", "payments");
@@ -258,4 +292,441 @@ async fn connect_says_what_is_wrong_in_one_line() {
         "{printed}"
     );
     assert!(pagerduty.subscription_requests().is_empty());
+}
+
+/// Replaces the bridge's SecretString, as an operator editing it by hand would.
+async fn put_secret(moto: &Moto, arn: &str, secret: &Value) {
+    moto.client()
+        .put_secret_value()
+        .secret_id(arn)
+        .secret_string(secret.to_string())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// What PagerDuty really sends for the subscription `id` (the fake keeps the values it
+/// redacts): its `X-Webhook-Secret` value and its signing secret.
+fn sent_by(pagerduty: &FakePagerDuty, id: &str) -> (String, String) {
+    let subscription = pagerduty
+        .subscriptions()
+        .into_iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("PagerDuty has no subscription {id}"));
+    let method = &subscription["delivery_method"];
+    let header = method["custom_headers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|h| h["name"] == "X-Webhook-Secret")
+        .map(|h| h["value"].as_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (header, method["secret"].as_str().unwrap().to_owned())
+}
+
+/// The status a freshly started bridge (reading the secret now) answers to a ping delivered
+/// with this header value and signed with this signing secret.
+async fn bridge_answers(moto: &Moto, arn: &str, header: &str, signing: &str) -> u16 {
+    let devin = FakeDevin::start().await;
+    let runtime = RuntimeApi::start().await;
+    let function = runtime.spawn_function(&Env::secrets_manager(&devin.url, moto, arn).vars());
+    let body = delivery_body(&sample_event("pagey-ping.json"));
+    let (status, _, _) = http_answer(runtime.invoke(&signed_event(&body, header, signing)).await);
+    function.stop().await;
+    status
+}
+
+fn methods(pagerduty: &FakePagerDuty) -> Vec<(String, Option<String>)> {
+    pagerduty
+        .subscription_requests()
+        .into_iter()
+        .map(|(method, id, _)| (method, id))
+        .collect()
+}
+
+fn call(method: &str, id: &str) -> (String, Option<String>) {
+    (method.to_owned(), Some(id.to_owned()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_webhook_secret_goes_to_a_new_subscription_before_the_old_one_is_deleted() {
+    let (moto, arn) = deployed(NO_DEVIN).await;
+    let pagerduty = FakePagerDuty::start().await;
+    pagerduty.add_to_directory("services", "PCHKOUT", "checkout-api");
+    let (code, printed) = connect(&moto, &pagerduty, &["--scope", "service:checkout-api"]).await;
+    assert_eq!(code, 0, "{printed}");
+
+    // The operator puts another WEBHOOK_SECRET in the secret by hand, and runs it again.
+    // PagerDuty ignores a delivery_method in a PUT, and shows header values redacted: only a
+    // new subscription sends the new value, and only the tool's record says one is needed.
+    let edited = "w-edited-by-hand-abcdefghijklmnopqrstuvwxyz0123";
+    let mut secret = stored_secret(&moto, &arn).await;
+    secret["WEBHOOK_SECRET"] = edited.into();
+    put_secret(&moto, &arn, &secret).await;
+    let (code, printed) = connect(&moto, &pagerduty, &["--scope", "service:checkout-api"]).await;
+    assert_eq!(code, 0, "{printed}");
+    // What PagerDuty sends from now on, the bridge accepts. (A PUT of the delivery_method, as
+    // the tool did before, leaves the old header: refused 401 once the secret moved on.)
+    let kept = pagerduty.subscriptions();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let (header, signing) = sent_by(&pagerduty, kept[0]["id"].as_str().unwrap());
+    assert_eq!(bridge_answers(&moto, &arn, &header, &signing).await, 202);
+    assert_eq!(header, edited);
+    assert_eq!(
+        methods(&pagerduty)[2..],
+        [
+            ("POST".to_owned(), None),
+            call("DELETE", "PSUB1"),
+            call("PING", "PSUB2")
+        ],
+        "the new one first, then the old one deleted"
+    );
+    let stored = stored_secret(&moto, &arn).await;
+    assert_eq!(
+        stored["PAGERDUTY_SIGNING_SECRET"], signing,
+        "the deleted subscription's signing secret is no longer accepted"
+    );
+    for secret in [edited, signing.as_str(), OPERATOR_KEY] {
+        assert!(!printed.contains(secret), "printed a secret: {printed}");
+    }
+    let old = "pd-signing-secret-PSUB1";
+    assert_eq!(bridge_answers(&moto, &arn, WEBHOOK_SECRET, old).await, 401);
+
+    // A third run: nothing to change.
+    let (code, printed) = connect(&moto, &pagerduty, &["--scope", "service:checkout-api"]).await;
+    assert_eq!(code, 0, "{printed}");
+    assert_eq!(methods(&pagerduty)[5..], [call("PING", "PSUB2")]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rotate_webhook_secret_rotates_end_to_end_and_a_rerun_finishes_a_rotation_cut_short() {
+    let (moto, arn) = deployed(NO_DEVIN).await;
+    let pagerduty = FakePagerDuty::start().await;
+    pagerduty.add_to_directory("teams", "PTEAM01", "Payments");
+    let scope = ["--scope", "team:Payments"];
+    let (code, printed) = connect(&moto, &pagerduty, &scope).await;
+    assert_eq!(code, 0, "{printed}");
+
+    let rotate = ["--scope", "team:Payments", "--rotate-webhook-secret"];
+    let (code, printed) = connect(&moto, &pagerduty, &rotate).await;
+    assert_eq!(code, 0, "{printed}");
+    let stored = stored_secret(&moto, &arn).await;
+    let new = stored["WEBHOOK_SECRET"].as_str().unwrap().to_owned();
+    assert!(
+        new.len() == 48 && new.chars().all(|c| c.is_ascii_alphanumeric()),
+        "one new random value, the old one dropped: {new:?}"
+    );
+    assert_eq!(
+        methods(&pagerduty)[2..],
+        [
+            ("POST".to_owned(), None),
+            call("DELETE", "PSUB1"),
+            call("PING", "PSUB2")
+        ]
+    );
+    let (header, signing) = sent_by(&pagerduty, "PSUB2");
+    assert_eq!(header, new);
+    assert_eq!(stored["PAGERDUTY_SIGNING_SECRET"], signing);
+    assert!(printed.contains("the rotation is done"), "{printed}");
+    for secret in [new.as_str(), WEBHOOK_SECRET, signing.as_str()] {
+        assert!(!printed.contains(secret), "printed a secret: {printed}");
+    }
+    assert_eq!(bridge_answers(&moto, &arn, &new, &signing).await, 202);
+    assert_eq!(
+        bridge_answers(&moto, &arn, WEBHOOK_SECRET, &signing).await,
+        401
+    );
+
+    // A rotation that died after its first step (the new value first in the secret, nothing
+    // else done): the rerun finishes it with that value instead of drawing another.
+    let mut secret = stored.clone();
+    let cut_short = "w-rotation-cut-short-0123456789abcdefghijklmnop";
+    secret["WEBHOOK_SECRET"] = format!("{cut_short},{new}").into();
+    put_secret(&moto, &arn, &secret).await;
+    let (code, printed) = connect(&moto, &pagerduty, &rotate).await;
+    assert_eq!(code, 0, "{printed}");
+    assert!(
+        printed.contains("finishing the rotation under way"),
+        "{printed}"
+    );
+    assert_eq!(
+        stored_secret(&moto, &arn).await["WEBHOOK_SECRET"],
+        cut_short
+    );
+    let (header, signing) = sent_by(&pagerduty, "PSUB3");
+    assert_eq!(header, cut_short);
+    assert_eq!(pagerduty.subscriptions().len(), 1, "PSUB2 deleted");
+    assert_eq!(bridge_answers(&moto, &arn, cut_short, &signing).await, 202);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_subscription_pagerduty_disabled_is_shown_and_enabled_again() {
+    let (moto, _) = deployed(NO_DEVIN).await;
+    let pagerduty = FakePagerDuty::start().await;
+    // The whole account: listed with filter_type=account, kept with "id": null.
+    let (code, printed) = connect(&moto, &pagerduty, &["--scope", "account"]).await;
+    assert_eq!(code, 0, "{printed}");
+    assert_eq!(
+        pagerduty.subscriptions()[0]["filter"],
+        json!({"type": "account_reference", "id": null})
+    );
+    pagerduty.disable_temporarily("PSUB1");
+
+    let (code, printed) = connect(&moto, &pagerduty, &["--scope", "account"]).await;
+    assert_eq!(code, 0, "{printed}");
+    assert!(
+        printed.contains("PagerDuty disabled the subscription PSUB1"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("re-enabled the subscription PSUB1"),
+        "{printed}"
+    );
+    assert_eq!(
+        methods(&pagerduty)[2..],
+        [call("ENABLE", "PSUB1"), call("PING", "PSUB1")]
+    );
+    assert_eq!(
+        pagerduty.subscriptions()[0]["delivery_method"]["temporarily_disabled"],
+        false
+    );
+}
+
+/// `--check` against `stack`: its exit code and what it printed.
+async fn check(moto: &Moto, pagerduty: &FakePagerDuty, stack: &str) -> (i32, String) {
+    connect(moto, pagerduty, &["--check", "--stack-name", stack]).await
+}
+
+/// The line `--check` printed for `check`.
+fn line<'a>(printed: &'a str, check: &str) -> &'a str {
+    printed
+        .lines()
+        .find(|line| {
+            line.get(5..)
+                .is_some_and(|rest| rest.starts_with(&format!("{check}:")))
+        })
+        .unwrap_or_else(|| panic!("no line for {check}: {printed}"))
+}
+
+/// Asserts that `check` failed, saying `says`, and that the run failed.
+fn failed(code: i32, printed: &str, check: &str, says: &str) {
+    assert_eq!(code, 1, "{printed}");
+    let line = line(printed, check);
+    assert!(line.starts_with("FAIL ") && line.contains(says), "{line}");
+    assert!(
+        line.contains("; fix: "),
+        "each failure says its fix: {line}"
+    );
+}
+
+/// A connected stack: the bridge's subscription for service checkout-api made by the tool.
+async fn connected(devin: &FakeDevin) -> (Moto, String, FakePagerDuty) {
+    let (moto, arn) = deployed(&devin.url).await;
+    let pagerduty = FakePagerDuty::start().await;
+    pagerduty.add_to_directory("services", "PCHKOUT", "checkout-api");
+    let (code, printed) = connect(&moto, &pagerduty, &["--scope", "service:checkout-api"]).await;
+    assert_eq!(code, 0, "{printed}");
+    (moto, arn, pagerduty)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_passes_every_check_of_a_connected_stack_and_changes_nothing() {
+    let devin = FakeDevin::start().await;
+    let (moto, arn, pagerduty) = connected(&devin).await;
+    let (requests, secret) = (methods(&pagerduty), stored_secret(&moto, &arn).await);
+
+    let (code, printed) = check(&moto, &pagerduty, STACK).await;
+    assert_eq!(code, 0, "{printed}");
+    for check in [
+        "routing policy",
+        "bridge's secret",
+        "Devin token",
+        "Devin sessions",
+        "PagerDuty subscription",
+        "subscription active",
+        "subscription enabled",
+        "subscription URL",
+        "subscription events",
+        "subscription header",
+        "header value",
+        "signing secret",
+    ] {
+        assert!(line(&printed, check).starts_with("ok   "), "{printed}");
+    }
+    assert_eq!(
+        methods(&pagerduty),
+        requests,
+        "nothing changed in PagerDuty"
+    );
+    assert_eq!(
+        stored_secret(&moto, &arn).await,
+        secret,
+        "nor in the secret"
+    );
+    assert!(devin.sessions().is_empty() && devin.requests() == 2);
+    for secret in [
+        WEBHOOK_SECRET,
+        TEST_DEVIN_API_KEY,
+        OPERATOR_KEY,
+        "pd-signing-secret",
+    ] {
+        assert!(!printed.contains(secret), "printed a secret: {printed}");
+    }
+    // An enterprise service user has no organization of its own: the sessions check decides.
+    devin.token_of_organization(Value::Null);
+    let (code, printed) = check(&moto, &pagerduty, STACK).await;
+    assert_eq!(code, 0, "{printed}");
+    assert!(line(&printed, "Devin token").contains("of the enterprise"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_names_each_problem_with_its_fix() {
+    let devin = FakeDevin::start().await;
+    let (moto, arn, pagerduty) = connected(&devin).await;
+
+    // Devin: a token it refuses, a token of another organization, no permission to list.
+    devin.accept_only("cog_another_key");
+    let (code, printed) = check(&moto, &pagerduty, STACK).await;
+    failed(
+        code,
+        &printed,
+        "Devin token",
+        "Devin refuses it (GET /v3/self: 401)",
+    );
+    devin.accept_only(TEST_DEVIN_API_KEY);
+    devin.token_of_organization(json!("org-elsewhere"));
+    let (code, printed) = check(&moto, &pagerduty, STACK).await;
+    failed(
+        code,
+        &printed,
+        "Devin token",
+        "of the organization org-elsewhere, and the stack's DevinOrgId is org-test",
+    );
+    devin.token_of_organization(json!("org-test"));
+    devin.reply_to_lookups([Reply::Status(403, None)]);
+    let (code, printed) = check(&moto, &pagerduty, STACK).await;
+    failed(
+        code,
+        &printed,
+        "Devin sessions",
+        "may not list the sessions of org-test (403)",
+    );
+    assert!(line(&printed, "Devin token").starts_with("ok   "));
+
+    // The secret edited by hand: a WEBHOOK_SECRET the subscription does not send, then no
+    // signing secret of the subscription.
+    let connected_secret = stored_secret(&moto, &arn).await;
+    let mut secret = connected_secret.clone();
+    secret["WEBHOOK_SECRET"] = "w-edited-by-hand-abcdefghijklmnopqrstuvwxyz0123".into();
+    put_secret(&moto, &arn, &secret).await;
+    let (code, printed) = check(&moto, &pagerduty, STACK).await;
+    failed(
+        code,
+        &printed,
+        "header value",
+        "PSUB1 sends a value WEBHOOK_SECRET no longer lists",
+    );
+    let mut secret = connected_secret.clone();
+    secret["PAGERDUTY_SIGNING_SECRET"] = "something-else".into();
+    put_secret(&moto, &arn, &secret).await;
+    let (code, printed) = check(&moto, &pagerduty, STACK).await;
+    failed(
+        code,
+        &printed,
+        "signing secret",
+        "PSUB1's is not in PAGERDUTY_SIGNING_SECRET",
+    );
+    put_secret(&moto, &arn, &connected_secret).await;
+
+    // Stacks beside it: the URL moved, a policy that needs more events, an invalid policy, a
+    // secret that is not there.
+    let moved = "https://moved.lambda-url.us-east-1.on.aws/pagerduty-alert";
+    create_stack(&moto, "moved", moved, &arn, POLICY, &devin.url).await;
+    let (code, printed) = check(&moto, &pagerduty, "moved").await;
+    failed(
+        code,
+        &printed,
+        "subscription URL",
+        &format!("PSUB1 delivers to {URL}, the stack's URL is {moved}"),
+    );
+    let more = r#"{"forward_events": ["incident.resolved", "incident.annotated", "incident.acknowledged", "incident.escalated"]}"#;
+    create_stack(&moto, "more-events", URL, &arn, more, &devin.url).await;
+    let (code, printed) = check(&moto, &pagerduty, "more-events").await;
+    failed(
+        code,
+        &printed,
+        "subscription events",
+        "the policy acts on incident.escalated, which PSUB1 does not send",
+    );
+    create_stack(
+        &moto,
+        "bad-policy",
+        URL,
+        &arn,
+        r#"{"forward_events": 3}"#,
+        &devin.url,
+    )
+    .await;
+    let (code, printed) = check(&moto, &pagerduty, "bad-policy").await;
+    failed(code, &printed, "routing policy", "RoutingConfig is invalid");
+    let missing = arn.replace("bridge-secret", "nowhere");
+    create_stack(&moto, "no-secret", URL, &missing, POLICY, &devin.url).await;
+    let (code, printed) = check(&moto, &pagerduty, "no-secret").await;
+    failed(code, &printed, "bridge's secret", "");
+    failed(
+        code,
+        &printed,
+        "Devin token",
+        "DEVIN_API_KEY is not in the bridge's secret",
+    );
+
+    // PagerDuty disabled the subscription.
+    pagerduty.disable_temporarily("PSUB1");
+    let (code, printed) = check(&moto, &pagerduty, STACK).await;
+    failed(
+        code,
+        &printed,
+        "subscription enabled",
+        "PagerDuty disabled PSUB1",
+    );
+
+    // No subscription at all; then one made by hand: inactive, without the header, and
+    // unknown to the tool's record (a stack whose secret has none).
+    let bare = json!({"DEVIN_API_KEY": TEST_DEVIN_API_KEY, "WEBHOOK_SECRET": WEBHOOK_SECRET});
+    let bare = moto.create_secret("bare", &bare.to_string()).await;
+    create_stack(&moto, "by-hand", URL, &bare, POLICY, &devin.url).await;
+    let empty = FakePagerDuty::start().await;
+    let (code, printed) = check(&moto, &empty, "by-hand").await;
+    failed(
+        code,
+        &printed,
+        "PagerDuty subscription",
+        &format!("no subscription delivers to {URL}"),
+    );
+    let by_hand = json!({"webhook_subscription": {"type": "webhook_subscription",
+        "events": ["incident.triggered"], "active": false,
+        "filter": {"type": "account_reference"},
+        "delivery_method": {"type": "http_delivery_method", "url": URL}}});
+    let made = reqwest::Client::new()
+        .post(format!("{}/webhook_subscriptions", empty.url))
+        .json(&by_hand)
+        .send()
+        .await
+        .unwrap();
+    assert!(made.status().is_success());
+    let (code, printed) = check(&moto, &empty, "by-hand").await;
+    failed(code, &printed, "subscription active", "PSUB1 is inactive");
+    failed(
+        code,
+        &printed,
+        "subscription header",
+        "PSUB1 sends no X-Webhook-Secret",
+    );
+    failed(
+        code,
+        &printed,
+        "header value",
+        "connect-pagerduty has no record of this subscription",
+    );
+    assert!(methods(&empty).len() == 1, "--check changed nothing");
 }

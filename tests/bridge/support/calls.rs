@@ -90,6 +90,13 @@ pub const CALLS: &[Call] = &[
         "/v3/organizations/{org_id}/sessions/{devin_id}/tags",
         "post-organizations-session-tags",
     ),
+    // `connect-pagerduty --check`: who the token is (operationId `handle_get_self_v3_self_get`).
+    Call {
+        service: Service::Devin,
+        method: "GET",
+        path: "/v3/self",
+        reference: "https://docs.devin.ai/api-reference/v3/self/self",
+    },
     // PagerDuty REST (api.pagerduty.com).
     pagerduty("GET", "/incidents", "listIncidents"),
     pagerduty("GET", "/incidents/{id}", "getIncident"),
@@ -112,9 +119,19 @@ pub const CALLS: &[Call] = &[
         "updateWebhookSubscription",
     ),
     pagerduty(
+        "DELETE",
+        "/webhook_subscriptions/{id}",
+        "deleteWebhookSubscription",
+    ),
+    pagerduty(
         "POST",
         "/webhook_subscriptions/{id}/ping",
         "testWebhookSubscription",
+    ),
+    pagerduty(
+        "POST",
+        "/webhook_subscriptions/{id}/enable",
+        "enableWebhookSubscription",
     ),
 ];
 
@@ -122,6 +139,7 @@ impl Call {
     /// Where to read it: a page of Devin's v3 reference, or an operation of PagerDuty's OpenAPI.
     pub fn source(&self) -> String {
         match self.service {
+            Service::Devin if self.reference.starts_with("https://") => self.reference.to_owned(),
             Service::Devin => format!("{DEVIN_V3}{}", self.reference),
             Service::PagerDuty => format!("{PAGERDUTY_OPENAPI}{}", self.reference),
         }

@@ -120,6 +120,8 @@ struct Script {
     /// The query strings of `GET .../sessions`, in order.
     list_queries: Vec<String>,
     write_answer: WriteAnswer,
+    /// The `org_id` `GET /v3/self` shows, when a test set one (else `org-test`).
+    self_org_id: Option<Value>,
 }
 
 type Shared = Arc<Mutex<Script>>;
@@ -156,8 +158,9 @@ impl FakeDevin {
             )
             .route(
                 "/v3/organizations/{org_id}/sessions/{devin_id}/tags",
-                post(append_tags).put(replace_tags),
+                post(append_tags),
             )
+            .route("/v3/self", axum::routing::get(show_self))
             .with_state(script.clone());
         let (app, unlisted) = Unlisted::guard(Service::Devin, app);
         let loopback = super::serve_on_loopback(app).await;
@@ -276,6 +279,13 @@ impl FakeDevin {
         if let Some(status) = status {
             script.failing_reads.push((session_id.to_owned(), status));
         }
+    }
+
+    /// The organization the token belongs to, as `GET /v3/self` shows it (`null`: a service
+    /// user of the enterprise).
+    #[cfg(feature = "connect")] // connect-pagerduty --check's tests
+    pub fn token_of_organization(&self, org_id: Value) {
+        self.script.lock().unwrap().self_org_id = Some(org_id);
     }
 
     /// The sessions read one by one (`GET .../sessions/{id}`), in order.
@@ -693,42 +703,6 @@ async fn list_sessions(
     .into_response()
 }
 
-/// `PUT .../tags`: replaces the session's tags; more than 50 is refused
-/// (<https://docs.devin.ai/api-reference/v3/sessions/put-organizations-session-tags>:
-/// "Maximum array length: 50").
-async fn replace_tags(
-    State(script): State<Shared>,
-    Path((_org_id, devin_id)): Path<(String, String)>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    let mut script = script.lock().unwrap();
-    if let Some(refused) = gate(&mut script, &headers) {
-        return refused;
-    }
-    if let Some(refused) = refused_tags(&script, &body["tags"], "body") {
-        return refused;
-    }
-    let tags: Vec<String> = body["tags"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|tag| tag.as_str().map(str::to_owned))
-        .collect();
-    if tags.len() > 50 {
-        return validation_error(&["body", "tags"], "List should have at most 50 items");
-    }
-    let Some(session) = script
-        .sessions
-        .iter_mut()
-        .find(|s| s.session_id == devin_id)
-    else {
-        return scripted_status(404, None);
-    };
-    session.tags = tags.clone();
-    Json(json!({"tags": tags})).into_response()
-}
-
 /// Tag validation: with it on, a create or a tag update carrying a tag outside the
 /// organization's allow-list is refused. Source: Devin's API release notes, Dec 2025
 /// (<https://docs.devin.ai/api-reference/release-notes>): "when tag validation is enabled,
@@ -761,6 +735,26 @@ fn validation_error(loc: &[&str], msg: &str) -> Response {
 
 fn validation_error_at(loc: Value, msg: &str) -> Response {
     validation_errors(vec![json!({"loc": loc, "msg": msg, "type": "value_error"})])
+}
+
+/// `GET /v3/self`: who the token is, a service user of `org-test` unless a test said
+/// otherwise (https://docs.devin.ai/api-reference/v3/self/self, operationId
+/// `handle_get_self_v3_self_get`: `principal_type`, `service_user_id`, `service_user_name`,
+/// `org_id` string or null).
+async fn show_self(State(script): State<Shared>, headers: HeaderMap) -> Response {
+    let mut script = script.lock().unwrap();
+    if let Some(refused) = gate(&mut script, &headers) {
+        return refused;
+    }
+    let org_id = script
+        .self_org_id
+        .clone()
+        .unwrap_or_else(|| "org-test".into());
+    Json(
+        json!({"principal_type": "service_user", "service_user_id": "su-bridge",
+        "service_user_name": "pagerduty-bridge", "org_id": org_id}),
+    )
+    .into_response()
 }
 
 async fn non_session_reply(reply: Reply) -> Response {

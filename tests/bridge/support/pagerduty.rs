@@ -89,9 +89,13 @@ impl FakePagerDuty {
             )
             .route(
                 "/webhook_subscriptions/{id}",
-                axum::routing::put(update_subscription),
+                axum::routing::put(update_subscription).delete(delete_subscription),
             )
             .route("/webhook_subscriptions/{id}/ping", post(ping_subscription))
+            .route(
+                "/webhook_subscriptions/{id}/enable",
+                post(enable_subscription),
+            )
             .with_state(script.clone());
         let (app, unlisted) = Unlisted::guard(Service::PagerDuty, app);
         let loopback = super::serve_on_loopback(app).await;
@@ -165,7 +169,20 @@ impl FakePagerDuty {
         self.script.lock().unwrap().subscriptions.clone()
     }
 
-    /// The requests to `/webhook_subscriptions...`: method, subscription id, body.
+    /// PagerDuty disables the subscription, as it does after three dropped deliveries in a
+    /// row (`delivery_method.temporarily_disabled`).
+    #[cfg(feature = "connect")] // connect-pagerduty's tests
+    pub fn disable_temporarily(&self, id: &str) {
+        let mut script = self.script.lock().unwrap();
+        for subscription in &mut script.subscriptions {
+            if subscription["id"] == id {
+                subscription["delivery_method"]["temporarily_disabled"] = true.into();
+            }
+        }
+    }
+
+    /// The requests to `/webhook_subscriptions...`: method (`PING`, `ENABLE` for those
+    /// two), subscription id, body.
     #[cfg(feature = "connect")] // connect-pagerduty's tests
     pub fn subscription_requests(&self) -> Vec<(String, Option<String>, Value)> {
         self.script.lock().unwrap().subscription_requests.clone()
@@ -385,8 +402,28 @@ async fn show_directory(
     }
 }
 
+/// A subscription as PagerDuty answers with it: custom header values redacted on every read
+/// ("The header values are redacted in GET requests": the OpenAPI's `WebhookSubscription`
+/// schema, `delivery_method.custom_headers`; its examples show `"-- redacted --"`), and the
+/// signing secret only in the create's answer ("Only provided on the initial create response",
+/// `delivery_method.secret`).
+fn as_answered(subscription: &Value, with_secret: bool) -> Value {
+    let mut shown = subscription.clone();
+    if !with_secret {
+        shown["delivery_method"]["secret"] = Value::Null;
+    }
+    if let Some(headers) = shown["delivery_method"]["custom_headers"].as_array_mut() {
+        for header in headers {
+            header["value"] = "-- redacted --".into();
+        }
+    }
+    shown
+}
+
 /// `GET /webhook_subscriptions?filter_type=&filter_id=&limit=&offset=`: a page of one, so that
-/// clients must page.
+/// clients must page. `filter_type` outside `account|service|team` is refused 400, and
+/// `service`/`team` need a `filter_id` (PagerDuty/api-schema, reference/REST/openapiv3.json,
+/// operation `listWebhookSubscriptions`, parameters `webhooks_filter_type`/`webhooks_filter_id`).
 async fn list_subscriptions(State(script): State<Shared>, RawQuery(query): RawQuery) -> Response {
     let script = script.lock().unwrap();
     let query: Vec<(String, String)> =
@@ -399,41 +436,67 @@ async fn list_subscriptions(State(script): State<Shared>, RawQuery(query): RawQu
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     };
+    let filter_type = one("filter_type");
+    match filter_type.as_deref() {
+        None | Some("account") => {}
+        Some("service" | "team") if one("filter_id").is_some() => {}
+        Some(_) => return failure(400),
+    }
     let offset: usize = one("offset").and_then(|o| o.parse().ok()).unwrap_or(0);
     let matching: Vec<Value> = script
         .subscriptions
         .iter()
-        .filter(|s| one("filter_type").is_none_or(|t| s["filter"]["type"] == t.as_str()))
-        .filter(|s| one("filter_id").is_none_or(|id| s["filter"]["id"] == id.as_str()))
-        .map(|s| {
-            // The signing secret is shown only when the subscription is created.
-            let mut shown = s.clone();
-            shown["delivery_method"]["secret"] = Value::Null;
-            shown
+        .filter(|s| {
+            filter_type
+                .as_ref()
+                .is_none_or(|t| s["filter"]["type"] == format!("{t}_reference").as_str())
         })
+        .filter(|s| one("filter_id").is_none_or(|id| s["filter"]["id"] == id.as_str()))
+        .map(|s| as_answered(s, false))
         .collect();
     let page: Vec<Value> = matching.iter().skip(offset).take(1).cloned().collect();
     let more = offset + page.len() < matching.len();
     Json(json!({"webhook_subscriptions": page, "offset": offset, "more": more})).into_response()
 }
 
+/// `POST /webhook_subscriptions` (`createWebhookSubscription`): a `filter.type` outside
+/// `account_reference|service_reference|team_reference` is refused 400 (the
+/// `WebhookSubscription` schema's enum); an account filter is kept with `"id": null`, as
+/// PagerDuty lists it; `active` defaults to true.
 async fn create_subscription(State(script): State<Shared>, Json(body): Json<Value>) -> Response {
     let mut script = script.lock().unwrap();
-    let id = format!("PSUB{}", script.subscriptions.len() + 1);
-    let mut subscription = body["webhook_subscription"].clone();
-    subscription["id"] = id.clone().into();
-    subscription["delivery_method"]["secret"] = format!("pd-signing-secret-{id}").into();
-    script.subscriptions.push(subscription.clone());
     script
         .subscription_requests
-        .push(("POST".into(), None, body));
+        .push(("POST".into(), None, body.clone()));
+    let mut subscription = body["webhook_subscription"].clone();
+    match subscription["filter"]["type"].as_str() {
+        Some("account_reference") => subscription["filter"]["id"] = Value::Null,
+        Some("service_reference" | "team_reference") => {}
+        _ => return failure(400),
+    }
+    // Ids are never reused, deleted ones included.
+    let created = script
+        .subscription_requests
+        .iter()
+        .filter(|(method, _, _)| method == "POST")
+        .count();
+    let id = format!("PSUB{created}");
+    subscription["id"] = id.clone().into();
+    subscription["active"] = subscription["active"].as_bool().unwrap_or(true).into();
+    subscription["delivery_method"]["secret"] = format!("pd-signing-secret-{id}").into();
+    subscription["delivery_method"]["temporarily_disabled"] = false.into();
+    script.subscriptions.push(subscription.clone());
     (
         StatusCode::CREATED,
-        Json(json!({"webhook_subscription": subscription})),
+        Json(json!({"webhook_subscription": as_answered(&subscription, true)})),
     )
         .into_response()
 }
 
+/// `PUT /webhook_subscriptions/{id}` (`updateWebhookSubscription`): changes `description`,
+/// `events`, `filter` and `active` only; "This operation does not support updating the
+/// `delivery_method`", so a `delivery_method` in the body is ignored, as the real API does
+/// (its body schema `WebhookSubscriptionUpdate` has no such field).
 async fn update_subscription(
     State(script): State<Shared>,
     Path(id): Path<String>,
@@ -450,11 +513,44 @@ async fn update_subscription(
     else {
         return failure(404);
     };
-    let secret = existing["delivery_method"]["secret"].clone();
-    *existing = body["webhook_subscription"].clone();
-    existing["id"] = id.into();
-    existing["delivery_method"]["secret"] = secret;
-    Json(json!({"webhook_subscription": existing})).into_response()
+    for field in ["description", "events", "filter", "active"] {
+        if let Some(value) = body["webhook_subscription"].get(field) {
+            existing[field] = value.clone();
+        }
+    }
+    Json(json!({"webhook_subscription": as_answered(existing, false)})).into_response()
+}
+
+/// `DELETE /webhook_subscriptions/{id}` (`deleteWebhookSubscription`): 204, or 404.
+async fn delete_subscription(State(script): State<Shared>, Path(id): Path<String>) -> Response {
+    let mut script = script.lock().unwrap();
+    script
+        .subscription_requests
+        .push(("DELETE".into(), Some(id.clone()), Value::Null));
+    let before = script.subscriptions.len();
+    script.subscriptions.retain(|s| s["id"] != id.as_str());
+    if script.subscriptions.len() == before {
+        return failure(404);
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `POST /webhook_subscriptions/{id}/enable` (`enableWebhookSubscription`): no body; clears
+/// `temporarily_disabled`; 404 for an unknown one.
+async fn enable_subscription(State(script): State<Shared>, Path(id): Path<String>) -> Response {
+    let mut script = script.lock().unwrap();
+    script
+        .subscription_requests
+        .push(("ENABLE".into(), Some(id.clone()), Value::Null));
+    let Some(existing) = script
+        .subscriptions
+        .iter_mut()
+        .find(|s| s["id"] == id.as_str())
+    else {
+        return failure(404);
+    };
+    existing["delivery_method"]["temporarily_disabled"] = false.into();
+    Json(json!({"webhook_subscription": as_answered(existing, false)})).into_response()
 }
 
 async fn ping_subscription(State(script): State<Shared>, Path(id): Path<String>) -> Response {

@@ -1,0 +1,235 @@
+//! The subscription made right: one subscription in the scope delivers the policy's events to
+//! the stack's URL with the header value wanted, per the tool's own record (PagerDuty redacts
+//! header values when read back). A kept one gets only what PagerDuty lets a `PUT` change (its
+//! events, `active`) and is re-enabled if PagerDuty disabled it; otherwise a new one is created
+//! and its signing secret stored (the old ones stay accepted) before the bridge's other
+//! subscriptions are deleted, so no delivery is refused on the way.
+//!
+//! Safe to rerun after a failure at any step: a subscription created but not recorded (its
+//! signing secret lost) is not the record's, so the rerun creates another and deletes it; a
+//! deletion already done answers 404, taken as done.
+
+use std::io::Write;
+
+use serde_json::Value;
+
+use crate::connect::args::Args;
+use crate::connect::aws::{self, Stack};
+use crate::connect::pagerduty::PagerDuty;
+use crate::connect::{say, ConnectError};
+use crate::pure::policy::Policy;
+use crate::pure::pushed::{self, Pushed};
+use crate::pure::subscription::{self, Filter, Scope};
+
+pub struct Wiring<'a> {
+    args: &'a Args,
+    stack: &'a Stack,
+    pagerduty: PagerDuty,
+    filter: Filter,
+    events: Vec<String>,
+}
+
+impl<'a> Wiring<'a> {
+    /// The policy's events and the scope's filter, told to `out`.
+    pub async fn prepare(
+        args: &'a Args,
+        stack: &'a Stack,
+        out: &mut impl Write,
+    ) -> Result<Wiring<'a>, ConnectError> {
+        let policy = match stack.routing_config.as_deref() {
+            Some(json) => Policy::from_json(json).map_err(|err| ConnectError::Stack {
+                stack: args.stack_name.clone(),
+                detail: err.to_string(),
+            })?,
+            None => Policy::default(),
+        };
+        let events = policy.event_types_heard();
+        say(
+            out,
+            format!(
+                "stack {}: deliveries to {}",
+                args.stack_name, stack.webhook_url
+            ),
+        );
+        say(out, format!("events: {}", events.join(", ")));
+        let pagerduty = PagerDuty::new(&args.pagerduty_api_url, &args.pagerduty_api_key)?;
+        let filter = match &args.scope {
+            Some(Scope::Account) => Filter::account(),
+            Some(Scope::Service(name)) => Filter::service(&pagerduty.find("services", name).await?),
+            Some(Scope::Team(name)) => Filter::team(&pagerduty.find("teams", name).await?),
+            None => return Err(ConnectError::Usage("--scope is required".into())),
+        };
+        say(
+            out,
+            format!(
+                "scope: {} {}",
+                filter.kind,
+                filter.id.as_deref().unwrap_or("(the whole account)")
+            ),
+        );
+        Ok(Wiring {
+            args,
+            stack,
+            pagerduty,
+            filter,
+            events,
+        })
+    }
+
+    /// Makes one subscription send `header`, as the module says; the SecretString as it was
+    /// left (the record and signing secrets updated).
+    pub async fn apply(
+        &self,
+        secret_string: String,
+        header: &str,
+        out: &mut impl Write,
+    ) -> Result<String, ConnectError> {
+        let url = &self.stack.webhook_url;
+        let listed = self.pagerduty.subscriptions(Some(&self.filter)).await?;
+        let plan = subscription::plan(
+            &listed,
+            &pushed::records(&secret_string),
+            &pushed::verifiable_records(&secret_string),
+            url,
+            &self.filter,
+            header,
+            &self.events,
+        );
+        for disabled in listed
+            .iter()
+            .filter(|existing| subscription::is_disabled(existing))
+        {
+            let id = disabled["id"].as_str().unwrap_or_default();
+            if plan.keep.as_deref() == Some(id) || plan.delete.iter().any(|old| old == id) {
+                say(out, format!("PagerDuty disabled the subscription {id} (delivery_method.temporarily_disabled) after deliveries the bridge refused: its queue was dropped"));
+            }
+        }
+        if self.args.dry_run {
+            self.show_plan(&plan, header, out);
+            return Ok(secret_string);
+        }
+        let mut secret_string = secret_string;
+        let id = match &plan.keep {
+            Some(id) => {
+                if plan.update {
+                    let body = subscription::update(&self.events);
+                    self.pagerduty.update_subscription(id, &body).await?;
+                    say(out, format!("updated the events of the subscription {id}"));
+                }
+                if plan.enable {
+                    self.pagerduty.enable_subscription(id).await?;
+                    say(out, format!("re-enabled the subscription {id}"));
+                }
+                if !plan.update && !plan.enable {
+                    say(out, format!("the subscription {id} already delivers these events to this URL with the header from the bridge's secret: nothing to change"));
+                }
+                id.clone()
+            }
+            None => {
+                let (id, updated) = self.create(&secret_string, header).await?;
+                self.stack.store_secret(&updated).await?;
+                secret_string = updated;
+                say(out, format!("created the subscription {id}; stored its signing secret in {} (PAGERDUTY_SIGNING_SECRET, the ones before it kept until their subscriptions are deleted) with a record of what it sends ({})", self.stack.secret_arn, pushed::RECORD_KEY));
+                id
+            }
+        };
+        for old in &plan.delete {
+            self.pagerduty.delete_subscription(old).await?;
+            let updated =
+                pushed::without_subscription(&secret_string, old).map_err(ConnectError::Secret)?;
+            if updated != secret_string {
+                self.stack.store_secret(&updated).await?;
+                secret_string = updated;
+            }
+            say(out, format!("deleted the bridge's old subscription {old} (another URL or header, or no record of what it sends)"));
+        }
+        self.ping(&id, out).await?;
+        Ok(secret_string)
+    }
+
+    /// Creates the subscription: its id, and the SecretString with its signing secret and
+    /// record (not stored yet).
+    async fn create(
+        &self,
+        secret_string: &str,
+        header: &str,
+    ) -> Result<(String, String), ConnectError> {
+        let url = &self.stack.webhook_url;
+        let body = subscription::subscription(url, &self.events, &self.filter, header);
+        let created = self.pagerduty.create_subscription(&body).await?;
+        let id = created["id"].as_str().unwrap_or_default().to_owned();
+        let signing = created
+            .pointer("/delivery_method/secret")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ConnectError::PagerDuty {
+                what: format!("the new subscription {id}"),
+                detail: "it came without its signing secret".into(),
+            })?;
+        let record = Pushed::new(&id, url, header, signing);
+        let updated =
+            pushed::with_created(secret_string, record, signing).map_err(ConnectError::Secret)?;
+        Ok((id, updated))
+    }
+
+    fn show_plan(&self, plan: &subscription::Plan, header: &str, out: &mut impl Write) {
+        match &plan.keep {
+            Some(id) => {
+                let mut changes = Vec::new();
+                if plan.update {
+                    changes.push("update its events");
+                }
+                if plan.enable {
+                    changes.push("re-enable it");
+                }
+                if changes.is_empty() {
+                    changes.push("change nothing");
+                }
+                say(
+                    out,
+                    format!(
+                        "dry run: would keep the subscription {id} and {}",
+                        changes.join(", ")
+                    ),
+                );
+            }
+            None => {
+                say(out, "dry run: would create the subscription:".into());
+                let body = subscription::subscription(
+                    &self.stack.webhook_url,
+                    &self.events,
+                    &self.filter,
+                    header,
+                );
+                let _ = writeln!(out, "{:#}", subscription::shown(&body));
+            }
+        }
+        for old in &plan.delete {
+            say(
+                out,
+                format!("dry run: would then delete the old subscription {old}"),
+            );
+        }
+        say(
+            out,
+            "dry run: nothing was changed in PagerDuty or AWS".into(),
+        );
+    }
+
+    async fn ping(&self, id: &str, out: &mut impl Write) -> Result<(), ConnectError> {
+        let pinged_at = aws::now_ms();
+        self.pagerduty.ping(id).await?;
+        say(
+            out,
+            format!(
+                "sent a test ping; waiting up to {} s for the bridge's answer in {}",
+                self.args.wait.as_secs(),
+                self.stack.log_group
+            ),
+        );
+        match self.stack.ping_answer(pinged_at, self.args.wait).await {
+            Some(line) => say(out, format!("the bridge answered the ping: {line}")),
+            None => say(out, "no answer from the bridge in its log yet: look in the log group, or press Send Test Event in PagerDuty".into()),
+        }
+        Ok(())
+    }
+}
