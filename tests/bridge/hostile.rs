@@ -109,7 +109,7 @@ async fn at_trace_no_secret_reaches_the_log() {
 }
 
 #[tokio::test]
-async fn empty_and_bending_ids_are_refused() {
+async fn empty_and_bending_ids_start_nothing() {
     let devin = FakeDevin::start().await;
     let bridge = bridge(&devin.url, false).await;
     for id in ["", "../incidents", "P 1", "P\u{202e}1"] {
