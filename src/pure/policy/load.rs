@@ -96,6 +96,13 @@ fn check(file: PolicyFile) -> Result<Policy, PolicyError> {
         }
         check_tags(&format!("rules[{i}].tags"), &fields)?;
         let when = fields.when.take().unwrap_or_default();
+        // A rule decides only for deliveries that start sessions: a type whose data is not an
+        // incident would never match.
+        check_event_types(
+            &format!("rules[{i}].when.event_types"),
+            when.event_types(),
+            event_types::cannot_start,
+        )?;
         rules.push(Rule { name, when, fields });
     }
     Ok(Policy {
@@ -192,6 +199,7 @@ mod tests {
             (r#"{"event_types": ["incident.annotated"]}"#, "ROUTING_CONFIG: event_types[0]: incident.annotated carries a note, not an incident"),
             (r#"{"forward_events": ["incident.resolved", "incident.status_update_published"]}"#, "ROUTING_CONFIG: forward_events[1]: incident.status_update_published is not an event type whose data is an incident"),
             (r#"{"forward_events": ["service.updated"]}"#, "ROUTING_CONFIG: forward_events[0]: service.updated is not"),
+            (r#"{"rules": [{"name": "a", "when": {"event_types": ["incident.workflow.started"]}}]}"#, "ROUTING_CONFIG: rules[0].when.event_types[0]: incident.workflow.started is not"),
             (r#"{"defaults": {"action": "page"}}"#, "ROUTING_CONFIG: defaults.action: unknown variant `page`, expected one of `investigate`, `ignore`, `shadow`"),
             (r#"{"defaults": {"prompt": "see {titel}"}}"#, "ROUTING_CONFIG: defaults.prompt: unknown placeholder {titel}; known: title,"),
             (r#"{"defaults": {"title": "oops {"}}"#, "ROUTING_CONFIG: defaults.title: unclosed '{' at byte 5"),
