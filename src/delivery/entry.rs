@@ -162,7 +162,7 @@ impl Bridge {
         }
         let incident = match event.incident() {
             Ok(incident) => incident,
-            Err(err) => return Outcome::BadRequest(err),
+            Err(err) => return Outcome::Unusable(err),
         };
         Span::current().record("incident_id", incident.id.as_str());
         self.investigate(Happened::of(event), &incident, secrets, budget, tally)

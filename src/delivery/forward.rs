@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-use tracing::{info, Span};
+use tracing::{info, warn, Span};
 
 use crate::delivery::bridge::Bridge;
 use crate::delivery::investigate::Happened;
 use crate::delivery::outcome::{DevinStep, Outcome};
 use crate::edge::clock;
-use crate::edge::retry::Failure;
+use crate::edge::pagerduty::PagerDutyError;
+use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
 use crate::pure::budget::Budget;
 use crate::pure::commands::Command;
 use crate::pure::ledger::Standing;
@@ -19,7 +20,7 @@ use crate::pure::notes;
 use crate::pure::secret::Secrets;
 use crate::pure::session::Session;
 use crate::pure::webhook::{
-    Event, Incident, INCIDENT_ANNOTATED, INCIDENT_REOPENED, INCIDENT_RESOLVED,
+    Event, Incident, IncidentNote, INCIDENT_ANNOTATED, INCIDENT_REOPENED, INCIDENT_RESOLVED,
 };
 
 impl Bridge {
@@ -31,14 +32,21 @@ impl Bridge {
         tally: &mut Tally,
     ) -> Outcome {
         let own_user = self.own_user_id.get().map(String::as_str);
-        let (incident_id, message, incident) = match what_to_tell(event, own_user) {
-            Ok(ToTell::Message(incident_id, message, incident)) => (incident_id, message, incident),
-            Ok(ToTell::Command(incident_id, command)) => {
+        let to_tell = match what_to_tell(event, own_user) {
+            Ok(Heard::Told(to_tell)) => to_tell,
+            Ok(Heard::CutNote(note)) => {
+                let content = self.whole_note(&note, &secrets, budget).await;
+                note_to_tell(note.incident_id, event.agent_name(), &content)
+            }
+            Err(outcome) => return outcome,
+        };
+        let (incident_id, message, incident) = match to_tell {
+            ToTell::Message(incident_id, message, incident) => (incident_id, message, incident),
+            ToTell::Command(incident_id, command) => {
                 return self
                     .command(command, &incident_id, event, secrets, budget, tally)
                     .await
             }
-            Err(outcome) => return outcome,
         };
         if self.options.dry_run {
             return Outcome::DryRunMessage {
@@ -97,6 +105,41 @@ impl Bridge {
 }
 
 impl Bridge {
+    /// The text of a note PagerDuty cut short, read whole from `GET /incidents/{id}/notes`;
+    /// without a token, or when it cannot be read, the cut text marked as cut, so that nobody
+    /// takes the beginning of a note for all of it.
+    async fn whole_note(&self, note: &IncidentNote, secrets: &Secrets, budget: Budget) -> String {
+        let cut = || messages::cut_by_pagerduty(&note.content);
+        let (Some(pagerduty), Some(authorization), Some(note_id)) = (
+            &self.pagerduty,
+            secrets.pagerduty_authorization(),
+            note.id.as_deref(),
+        ) else {
+            info!("a note PagerDuty cut short, and no PagerDuty token to read it whole: passed on as cut");
+            return cut();
+        };
+        let mut stats = CallStats::default();
+        let read = within_budget(
+            "PagerDuty notes",
+            budget,
+            &mut stats,
+            PagerDutyError::is_retryable,
+            |left| pagerduty.note_content(authorization, &note.incident_id, note_id, left),
+        )
+        .await;
+        match read {
+            Ok(Some(content)) => content,
+            Ok(None) => {
+                warn!("a note PagerDuty cut short is not among the incident's notes: passed on as cut");
+                cut()
+            }
+            Err(failure) => {
+                warn!(error = %failure, "a note PagerDuty cut short was not read whole: passed on as cut");
+                cut()
+            }
+        }
+    }
+
     /// The incident's session, as the ledger knows it: `None` when nobody started one; waits a
     /// moment for a session being started. A claim abandoned (its create may have happened)
     /// counts as no session only for a delivery that will start one (`may_start`); any other
@@ -144,13 +187,20 @@ enum ToTell {
     Command(String, Command),
 }
 
+/// What the event says: what to tell, or a note to read whole first.
+enum Heard {
+    Told(ToTell),
+    /// A responder's note PagerDuty cut short (`data.trimmed`).
+    CutNote(IncidentNote),
+}
+
 /// What the event asks, or how the delivery ends without telling anything. A note is the
 /// bridge's own when it starts with the marker or `own_user` (the PagerDuty user the bridge
 /// writes as, once known) wrote it; a responder's note that begins with `devin` is a command.
-fn what_to_tell(event: &Event, own_user: Option<&str>) -> Result<ToTell, Outcome> {
+fn what_to_tell(event: &Event, own_user: Option<&str>) -> Result<Heard, Outcome> {
     let who = event.agent_name();
     if event.event_type == INCIDENT_ANNOTATED {
-        let note = event.note().map_err(Outcome::BadRequest)?;
+        let note = event.note().map_err(Outcome::Unusable)?;
         Span::current().record("incident_id", note.incident_id.as_str());
         if notes::is_bridge_note(&note.content)
             || own_user.is_some_and(|own| event.agent_id() == Some(own))
@@ -158,18 +208,30 @@ fn what_to_tell(event: &Event, own_user: Option<&str>) -> Result<ToTell, Outcome
             let incident_id = note.incident_id;
             return Err(Outcome::OwnNote { incident_id });
         }
-        if let Some(command) = Command::of(&note.content) {
-            return Ok(ToTell::Command(note.incident_id, command));
+        if note.trimmed {
+            return Ok(Heard::CutNote(note));
         }
-        let message = messages::forwarded_note_message(who, &note.content);
-        return Ok(ToTell::Message(note.incident_id, message, None));
+        return Ok(Heard::Told(note_to_tell(
+            note.incident_id,
+            who,
+            &note.content,
+        )));
     }
-    let incident = event.incident().map_err(Outcome::BadRequest)?;
+    let incident = event.incident().map_err(Outcome::Unusable)?;
     Span::current().record("incident_id", incident.id.as_str());
     let message = messages::session_message(&event.event_type, who, incident.priority_name());
-    Ok(ToTell::Message(
+    Ok(Heard::Told(ToTell::Message(
         incident.id.clone(),
         message,
         Some(Box::new(incident)),
-    ))
+    )))
+}
+
+/// A responder's note on `incident_id`: its command, or the message that passes it on.
+fn note_to_tell(incident_id: String, who: Option<&str>, content: &str) -> ToTell {
+    if let Some(command) = Command::of(content) {
+        return ToTell::Command(incident_id, command);
+    }
+    let message = messages::forwarded_note_message(who, content);
+    ToTell::Message(incident_id, message, None)
 }

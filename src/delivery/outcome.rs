@@ -36,8 +36,12 @@ pub enum Outcome {
     UndecodableBody,
     /// A check failed: the same bare answer whichever it was, so a forger learns nothing.
     Unauthorized(Rejection),
-    /// Not what a webhook v3 delivery carries.
+    /// Not PagerDuty's envelope at all: no retry can change it.
     BadRequest(ParseError),
+    /// A verified, well-formed delivery whose `data` the bridge cannot use (not the incident or
+    /// the note its type should carry): answered 2xx, because three 4xx answers in a row make
+    /// PagerDuty disable the subscription for a day.
+    Unusable(ParseError),
     /// A repeat of a delivery this instance completed: its first answer again.
     Repeat { body: String },
     /// A delivery of something older than PagerDuty retries anything: a capture replayed.
@@ -254,6 +258,10 @@ impl Outcome {
             Outcome::TooLarge { .. } => json!({"error": "payload too large"}),
             Outcome::Unauthorized(_) => json!({"error": "unauthorized"}),
             Outcome::BadRequest(err) => json!({"error": "bad request", "detail": err.to_string()}),
+            Outcome::Unusable(err) => json!({
+                "status": "ignored", "event_type": err.event_type(),
+                "reason": "its data is not an incident or a note the bridge can use",
+            }),
             Outcome::UndecodableBody => {
                 json!({"error": "bad request", "detail": "the body is marked base64 and is not"})
             }
@@ -437,6 +445,9 @@ impl Outcome {
             Outcome::BadRequest(err) => {
                 warn!(error = %err, "delivery refused: not what a webhook v3 delivery carries");
             }
+            Outcome::Unusable(err) => {
+                warn!(error = %err, "delivery ignored: its data is not what its event type carries");
+            }
             Outcome::Repeat { .. } => {
                 info!("repeat of a completed delivery: answered from memory, Devin not called");
             }
@@ -559,6 +570,7 @@ impl Outcome {
                 tally.duplicates_suppressed = 1;
             }
             Outcome::EventTypeIgnored { .. }
+            | Outcome::Unusable(_)
             | Outcome::IgnoredByRule { .. }
             | Outcome::OwnNote { .. }
             | Outcome::NoSession { .. }

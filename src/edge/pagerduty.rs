@@ -12,6 +12,7 @@ use thiserror::Error;
 use crate::edge::retry::{read_refusal, seconds, Transient};
 use crate::edge::url::with_segments;
 use crate::pure::alerts::Alert;
+use crate::pure::rest_incident::RestIncident;
 use crate::pure::webhook::{Incident, Reference};
 
 /// Version 2 of the REST API, as PagerDuty asks every client to say.
@@ -32,6 +33,8 @@ pub enum PagerDutyError {
     Unreachable(#[source] reqwest::Error),
     #[error("PagerDuty answered 2xx, but not with what was asked: {0}")]
     UnexpectedBody(#[source] reqwest::Error),
+    #[error("PagerDuty answered an incident whose id is not a PagerDuty id")]
+    BadIncidentId,
 }
 
 impl Transient for PagerDutyError {
@@ -41,7 +44,9 @@ impl Transient for PagerDutyError {
                 *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
             }
             PagerDutyError::Unreachable(_) => true,
-            PagerDutyError::Timeout(_) | PagerDutyError::UnexpectedBody(_) => false,
+            PagerDutyError::Timeout(_)
+            | PagerDutyError::UnexpectedBody(_)
+            | PagerDutyError::BadIncidentId => false,
         }
     }
 
@@ -77,10 +82,10 @@ struct AddedNote {
     user: Option<Reference>,
 }
 
-/// `GET /incidents`: one page.
+/// `GET /incidents`: one page, in REST's shape (`listIncidents`).
 #[derive(Deserialize)]
 struct IncidentPage {
-    incidents: Vec<Incident>,
+    incidents: Vec<RestIncident>,
     #[serde(default)]
     more: bool,
 }
@@ -103,10 +108,24 @@ struct AlertPage {
     alerts: Vec<Alert>,
 }
 
-/// `GET /incidents/{id}`.
+/// `GET /incidents/{id}`, in REST's shape (`getIncident`).
 #[derive(Deserialize)]
 struct OneIncident {
-    incident: Incident,
+    incident: RestIncident,
+}
+
+/// `GET /incidents/{id}/notes` (`listIncidentNotes`): every note of the incident, whole.
+#[derive(Deserialize)]
+struct NoteList {
+    notes: Vec<ListedNote>,
+}
+
+#[derive(Deserialize)]
+struct ListedNote {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    content: Option<String>,
 }
 
 /// PagerDuty's largest page, and the most pages read: 1,000 incidents in an hour is a storm the
@@ -167,7 +186,12 @@ impl PagerDutyClient {
             ]);
             let page: IncidentPage = self.send(request, authorization, timeout).await?;
             let last = !page.more || page.incidents.is_empty();
-            incidents.extend(page.incidents);
+            // An id that is not PagerDuty's would become a ledger key: such an entry is skipped.
+            incidents.extend(
+                page.incidents
+                    .into_iter()
+                    .filter_map(RestIncident::into_incident),
+            );
             if last {
                 break;
             }
@@ -218,7 +242,30 @@ impl PagerDutyClient {
         let answer: OneIncident = self
             .send(self.http.get(url), authorization, timeout)
             .await?;
-        Ok(answer.incident)
+        answer
+            .incident
+            .into_incident()
+            .ok_or(PagerDutyError::BadIncidentId)
+    }
+
+    /// `GET /incidents/{id}/notes`: the text of the note `note_id`, whole (a delivery may carry
+    /// it cut short); `None` when the incident has no such note.
+    pub async fn note_content(
+        &self,
+        authorization: &HeaderValue,
+        incident_id: &str,
+        note_id: &str,
+        timeout: Duration,
+    ) -> Result<Option<String>, PagerDutyError> {
+        let url = with_segments(self.api_url.clone(), &["incidents", incident_id, "notes"]);
+        let list: NoteList = self
+            .send(self.http.get(url), authorization, timeout)
+            .await?;
+        Ok(list
+            .notes
+            .into_iter()
+            .find(|note| note.id.as_deref() == Some(note_id))
+            .and_then(|note| note.content))
     }
 
     async fn send<T: serde::de::DeserializeOwned>(

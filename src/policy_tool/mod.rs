@@ -164,7 +164,7 @@ fn show(policy: &Policy, event: &Event, now_ms: u64, file: &str, out: &mut impl 
     let incident = match event.incident() {
         Ok(incident) => incident,
         Err(err) => {
-            let _ = writeln!(out, "{file}: {kind}: refused with 400: {err}");
+            let _ = writeln!(out, "{file}: {kind}: ignored (202): {err}");
             return seen;
         }
     };

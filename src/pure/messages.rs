@@ -49,6 +49,12 @@ pub fn forwarded_note_message(who: Option<&str>, content: &str) -> String {
     )
 }
 
+/// A note's text that PagerDuty cut short and the bridge could not read whole: marked, inside
+/// the quoted text, so the session knows it has only the beginning.
+pub fn cut_by_pagerduty(content: &str) -> String {
+    format!("{content} [… cut short by PagerDuty; the rest could not be read]")
+}
+
 /// What a responder asked of the session with a `devin <message>` note: framed like a note.
 pub fn responder_request_message(who: Option<&str>, request: &str) -> String {
     framed_note(

@@ -129,7 +129,11 @@ impl Reference {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IncidentNote {
     pub incident_id: String,
+    /// The note's own id, to find it whole among the incident's notes.
+    pub id: Option<String>,
     pub content: String,
+    /// PagerDuty cut `content` short (`data.trimmed`); `GET /incidents/{id}/notes` has it whole.
+    pub trimmed: bool,
 }
 
 #[derive(Debug, Error)]
@@ -150,6 +154,17 @@ pub enum ParseError {
     },
 }
 
+impl ParseError {
+    /// The delivery's event type, once the envelope parsed.
+    pub fn event_type(&self) -> Option<&str> {
+        match self {
+            ParseError::Envelope(_) => None,
+            ParseError::NoData { event_type, .. }
+            | ParseError::NotAnIncident { event_type, .. } => Some(event_type),
+        }
+    }
+}
+
 /// Parses the envelope of a delivery; `data` stays raw until [`Event::incident`] asks for it.
 pub fn parse(body: &[u8]) -> Result<Delivery, ParseError> {
     serde_json::from_slice(body).map_err(ParseError::Envelope)
@@ -167,6 +182,9 @@ struct IncidentData {
     /// The note's text, on `incident_note` data.
     #[serde(default)]
     content: Option<String>,
+    /// Whether the note's text was cut short, on `incident_note` data.
+    #[serde(default)]
+    trimmed: Option<bool>,
 }
 
 impl Event {
@@ -209,7 +227,9 @@ impl Event {
             (Some("incident_note"), Some(incident_id)) if is_pagerduty_id(&incident_id) => {
                 Ok(IncidentNote {
                     incident_id,
+                    id: data.id,
                     content: data.content.unwrap_or_default(),
+                    trimmed: data.trimmed.unwrap_or(false),
                 })
             }
             _ => Err(not_a_note(serde::de::Error::custom(
@@ -327,9 +347,15 @@ mod tests {
             e.note().unwrap(),
             IncidentNote {
                 incident_id: "P9".into(),
-                content: "Rolled back".into()
+                id: Some("N1".into()),
+                content: "Rolled back".into(),
+                trimmed: false,
             }
         );
+        let cut = event(
+            r#"{"event":{"id":"E","event_type":"incident.annotated","data":{"type":"incident_note","id":"N2","content":"Rolled","trimmed":true,"incident":{"id":"P9"}}}}"#,
+        );
+        assert!(cut.note().unwrap().trimmed);
         assert_eq!(e.agent_name(), Some("Dana"));
         let automation = event(r#"{"event":{"id":"E","event_type":"x","agent":null}}"#);
         assert_eq!(automation.agent_name(), None);

@@ -221,7 +221,7 @@ async fn routing_answers_404_and_405() {
 }
 
 #[tokio::test]
-async fn bad_input_is_a_4xx_and_starts_nothing() {
+async fn bad_input_starts_nothing_and_only_a_broken_envelope_is_a_4xx() {
     let devin = FakeDevin::start().await;
     let bridge = bridge(&devin.url, false).await;
     let huge = format!(r#"{{"pad":"{}"}}"#, "x".repeat(1 << 20));
@@ -232,13 +232,11 @@ async fn bad_input_is_a_4xx_and_starts_nothing() {
     .await;
     assert_eq!(status, 413);
 
+    // Not PagerDuty's envelope at all: 400.
     for bad in [
         "",
         "{not json",
         r#"{"event":{"event_type":"incident.triggered"}}"#,
-        r#"{"event":{"id":"E1","event_type":"incident.triggered","data":{"type":"incident"}}}"#,
-        r#"{"event":{"id":"E1","event_type":"incident.triggered","data":{"type":"incident","id":"P1","title":42}}}"#,
-        r#"{"event":{"id":"E1","event_type":"incident.triggered"}}"#,
     ] {
         let (status, body, _) = handle(
             &bridge,
@@ -247,6 +245,25 @@ async fn bad_input_is_a_4xx_and_starts_nothing() {
         .await;
         assert_eq!(status, 400, "{bad}: {body}");
         assert_eq!(body["error"], "bad request");
+    }
+    // A verified envelope whose data is not the incident its type carries: 202 ignored, since
+    // three 4xx answers in a row make PagerDuty disable the subscription (issue 19; this was
+    // 400 before).
+    for unusable in [
+        r#"{"event":{"id":"E1","event_type":"incident.triggered","data":{"type":"incident"}}}"#,
+        r#"{"event":{"id":"E1","event_type":"incident.triggered","data":{"type":"incident","id":"P1","title":42}}}"#,
+        r#"{"event":{"id":"E1","event_type":"incident.triggered"}}"#,
+    ] {
+        let (status, body, _) = handle(
+            &bridge,
+            &function_url_event("POST", "/pagerduty-alert", unusable),
+        )
+        .await;
+        assert_eq!(
+            (status, &body["status"], &body["event_type"]),
+            (202, &json!("ignored"), &json!("incident.triggered")),
+            "{unusable}: {body}"
+        );
     }
     assert!(devin.received().is_empty());
 }

@@ -273,3 +273,18 @@ async fn a_bad_routing_policy_stops_the_cold_start() {
         "{message}"
     );
 }
+
+/// A type whose data is not an incident, listed in `forward_events`, stops the cold start in one
+/// line naming the setting and the type: the bridge could only ignore its deliveries.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_type_without_an_incident_stops_the_cold_start() {
+    let env = Env::local("http://127.0.0.1:9").set(
+        "ROUTING_CONFIG",
+        r#"{"forward_events": ["incident.resolved", "incident.responder.added"]}"#,
+    );
+    let message = failed_cold_start(&env).await;
+    assert!(
+        message.starts_with("ROUTING_CONFIG: forward_events[1]: incident.responder.added is not an event type whose data is an incident"),
+        "{message}"
+    );
+}

@@ -21,6 +21,7 @@ mod hostile;
 mod lambda_e2e;
 mod ledger;
 mod pagerduty_loop;
+mod pagerduty_rest;
 mod pagerduty_vectors;
 mod policy_tool;
 mod properties;

@@ -88,6 +88,8 @@ fn check_refuses_a_broken_policy_naming_the_place() {
         (r#"{"rules": [{"name": "a", "start_after_minutes": 90}]}"#, "ROUTING_CONFIG: rules[0].start_after_minutes: 90 is not a number of minutes from 1 to 60"),
         (r#"{"limits": {"sessions_per_week": 1}}"#, "ROUTING_CONFIG: limits.sessions_per_week: unknown field"),
         ("{", "ROUTING_CONFIG: (top level): EOF while parsing"),
+        (r#"{"event_types": ["incident.triggered", "incident.status_update_published"]}"#, "ROUTING_CONFIG: event_types[1]: incident.status_update_published is not an event type whose data is an incident"),
+        (r#"{"forward_events": ["incident.annotated", "incident.responder.added"]}"#, "ROUTING_CONFIG: forward_events[1]: incident.responder.added is not an event type whose data is an incident"),
     ] {
         let file = written(json);
         let (code, out) = policy(&["check", file.as_str()]);

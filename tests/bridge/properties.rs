@@ -299,10 +299,12 @@ proptest! {
     }
 
     #[test]
-    fn any_signed_delivery_gets_an_answer_below_500(delivery in delivery_like()) {
+    fn any_signed_delivery_is_answered_202(delivery in delivery_like()) {
         let body = delivery.to_string();
         let status = status_of(&function_url_event("POST", "/pagerduty-alert", &body));
-        prop_assert!([202, 400].contains(&status), "{} for {}", status, body);
+        // A verified envelope is never refused, whatever its data (issue 19: PagerDuty disables
+        // a subscription after three 4xx answers in a row).
+        prop_assert_eq!(status, 202, "for {}", body);
     }
 
     #[test]

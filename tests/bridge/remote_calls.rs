@@ -25,7 +25,7 @@ fn a_path_template_takes_one_segment_per_variable_and_nothing_else() {
         "/v3/organizations/org-1/sessions"
     )
     .is_none());
-    assert!(listed(Service::PagerDuty, "GET", "/incidents/P1/notes").is_none());
+    assert!(listed(Service::PagerDuty, "GET", "/incidents/P1/log_entries").is_none());
     assert!(listed(Service::PagerDuty, "POST", "/incidents/P1/notes").is_some());
 }
 

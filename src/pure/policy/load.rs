@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use thiserror::Error;
 
+use crate::pure::event_types;
 use crate::pure::policy::field::non_empty;
 use crate::pure::policy::rules::{
     default_event_types, default_forward_events, Limits, Policy, Rule, RuleFields, DEFAULTS,
@@ -72,6 +73,12 @@ fn check(file: PolicyFile) -> Result<Policy, PolicyError> {
     if file.defaults.when.is_some() {
         return Err(error("defaults.when".into(), "only rules have matchers"));
     }
+    check_event_types("event_types", &file.event_types, event_types::cannot_start)?;
+    check_event_types(
+        "forward_events",
+        &file.forward_events,
+        event_types::cannot_forward,
+    )?;
     check_tags("defaults.tags", &file.defaults)?;
     let mut names = HashSet::new();
     let mut rules = Vec::with_capacity(file.rules.len());
@@ -89,6 +96,13 @@ fn check(file: PolicyFile) -> Result<Policy, PolicyError> {
         }
         check_tags(&format!("rules[{i}].tags"), &fields)?;
         let when = fields.when.take().unwrap_or_default();
+        // A rule decides only for deliveries that start sessions: a type whose data is not an
+        // incident would never match.
+        check_event_types(
+            &format!("rules[{i}].when.event_types"),
+            when.event_types(),
+            event_types::cannot_start,
+        )?;
         rules.push(Rule { name, when, fields });
     }
     Ok(Policy {
@@ -130,6 +144,24 @@ fn require_objects(policy: &Value) -> Result<(), PolicyError> {
     Ok(())
 }
 
+/// Every listed type must carry what the list is for: a delivery the bridge cannot use could only
+/// be ignored, and a subscription that asks PagerDuty for it wastes deliveries.
+fn check_event_types(
+    setting: &str,
+    listed: &[String],
+    why_not: fn(&str) -> Option<String>,
+) -> Result<(), PolicyError> {
+    for (i, event_type) in listed.iter().enumerate() {
+        if let Some(message) = why_not(event_type) {
+            return Err(PolicyError {
+                path: format!("{setting}[{i}]"),
+                message,
+            });
+        }
+    }
+    Ok(())
+}
+
 fn check_tags(path: &str, fields: &RuleFields) -> Result<(), PolicyError> {
     let tags = fields.tags.as_deref().unwrap_or_default();
     let message = if tags.len() > MAX_POLICY_TAGS {
@@ -163,6 +195,11 @@ mod tests {
             (r#"{"rule": []}"#, "ROUTING_CONFIG: rule: unknown field `rule`"),
             (r#"{"event_types": []}"#, "ROUTING_CONFIG: event_types: an empty list would match nothing"),
             (r#"{"event_types": "incident.triggered"}"#, "ROUTING_CONFIG: event_types: invalid type: string"),
+            (r#"{"event_types": ["incident.triggered", "incident.responder.added"]}"#, "ROUTING_CONFIG: event_types[1]: incident.responder.added is not an event type whose data is an incident"),
+            (r#"{"event_types": ["incident.annotated"]}"#, "ROUTING_CONFIG: event_types[0]: incident.annotated carries a note, not an incident"),
+            (r#"{"forward_events": ["incident.resolved", "incident.status_update_published"]}"#, "ROUTING_CONFIG: forward_events[1]: incident.status_update_published is not an event type whose data is an incident"),
+            (r#"{"forward_events": ["service.updated"]}"#, "ROUTING_CONFIG: forward_events[0]: service.updated is not"),
+            (r#"{"rules": [{"name": "a", "when": {"event_types": ["incident.workflow.started"]}}]}"#, "ROUTING_CONFIG: rules[0].when.event_types[0]: incident.workflow.started is not"),
             (r#"{"defaults": {"action": "page"}}"#, "ROUTING_CONFIG: defaults.action: unknown variant `page`, expected one of `investigate`, `ignore`, `shadow`"),
             (r#"{"defaults": {"prompt": "see {titel}"}}"#, "ROUTING_CONFIG: defaults.prompt: unknown placeholder {titel}; known: title,"),
             (r#"{"defaults": {"title": "oops {"}}"#, "ROUTING_CONFIG: defaults.title: unclosed '{' at byte 5"),

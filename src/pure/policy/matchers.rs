@@ -45,6 +45,11 @@ impl<'de> Deserialize<'de> for TitlePattern {
 }
 
 impl Matchers {
+    /// The event types `event_types` lists, when it does.
+    pub(super) fn event_types(&self) -> &[String] {
+        self.event_types.as_deref().unwrap_or_default()
+    }
+
     /// The matchers, as a policy summary shows them: `priority=P1, urgency=high`; empty when
     /// every incident matches.
     pub(super) fn describe(&self) -> String {

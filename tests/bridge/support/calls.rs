@@ -101,6 +101,7 @@ pub const CALLS: &[Call] = &[
     pagerduty("GET", "/incidents", "listIncidents"),
     pagerduty("GET", "/incidents/{id}", "getIncident"),
     pagerduty("POST", "/incidents/{id}/notes", "createIncidentNote"),
+    pagerduty("GET", "/incidents/{id}/notes", "listIncidentNotes"),
     pagerduty("GET", "/incidents/{id}/alerts", "listIncidentAlerts"),
     pagerduty("GET", "/users/{id}", "getUser"),
     // connect-pagerduty only.

@@ -1,7 +1,10 @@
 //! The PagerDuty REST API on loopback, for the calls the bridge makes: a note on an incident
-//! (`POST /incidents/{id}/notes`), the open incidents (`GET /incidents`, filtered and paged as
-//! PagerDuty does) and one incident (`GET /incidents/{id}`). Records each note; answers as
-//! scripted.
+//! (`POST /incidents/{id}/notes`) and the incident's notes (`GET /incidents/{id}/notes`), the
+//! open incidents (`GET /incidents`, filtered and paged as PagerDuty does) and one incident
+//! (`GET /incidents/{id}`), both in REST's shape. Records each note; answers as scripted.
+//!
+//! Its rules follow PagerDuty's REST OpenAPI (the repository PagerDuty/api-schema,
+//! `reference/REST/openapiv3.json`), each naming its operation.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -29,8 +32,10 @@ struct Script {
     /// Every request gets this status while set.
     outage: Option<u16>,
     requests: Vec<NoteRequest>,
-    /// The account's incidents, as `GET /incidents` shows them.
+    /// The account's incidents, as a webhook delivery carries them; served in REST's shape.
     incidents: Vec<Value>,
+    /// Notes on incidents, as `GET /incidents/{id}/notes` shows them: incident id and note.
+    notes: Vec<(String, Value)>,
     /// Each incident's alerts, as `GET /incidents/{id}/alerts` shows them.
     alerts: Vec<(String, Value)>,
     /// How `GET .../alerts` answers instead, when set.
@@ -72,7 +77,7 @@ impl FakePagerDuty {
     pub async fn start() -> Self {
         let script: Shared = Arc::default();
         let app = Router::new()
-            .route("/incidents/{id}/notes", post(add_note))
+            .route("/incidents/{id}/notes", post(add_note).get(list_notes))
             .route("/incidents", get(list_incidents))
             .route("/incidents/{id}", get(show_incident))
             .route("/incidents/{id}/alerts", get(list_alerts))
@@ -138,9 +143,17 @@ impl FakePagerDuty {
             .collect()
     }
 
-    /// An incident of the account (its `id`, `status` and `created_at` at least).
+    /// An incident of the account (its `id`, `status` and `created_at` at least), written as a
+    /// webhook delivery's `data` carries it (`number`, `assignees`): the fake serves it in REST's
+    /// shape, so one value can be both delivered and read.
     pub fn add_incident(&self, incident: Value) {
         self.script.lock().unwrap().incidents.push(incident);
+    }
+
+    /// A note on the incident, whole, as a responder wrote it (`id`, `content`, `user`).
+    pub fn add_note_on(&self, incident_id: &str, note: Value) {
+        let mut script = self.script.lock().unwrap();
+        script.notes.push((incident_id.to_owned(), note));
     }
 
     /// The incident's alerts, newest first.
@@ -223,6 +236,19 @@ async fn add_note(
         Some(status) => (status, None),
         None => script.replies.pop_front().unwrap_or((201, None)),
     };
+    // `createIncidentNote`: the `From` header (a user's email) and `note.content` are required;
+    // without them PagerDuty answers 400 (`ArgumentError`).
+    let refused = if !headers.get("from").is_some_and(|from| {
+        from.to_str()
+            .is_ok_and(|email| email.contains('@') && !email.trim().is_empty())
+    }) {
+        Some("From header is required and must be a user's email")
+    } else if !body["note"]["content"].is_string() {
+        Some("note.content is required")
+    } else {
+        None
+    };
+    let status = if refused.is_some() { 400 } else { status };
     let mut headers = headers;
     if status >= 300 {
         // Kept with the request, so that `notes_on` counts only the notes PagerDuty added.
@@ -233,15 +259,22 @@ async fn add_note(
         headers,
         body: body.clone(),
     });
-    let mut response = if status < 300 {
+    let mut response = if let Some(message) = refused {
         (
-            StatusCode::CREATED,
+            StatusCode::BAD_REQUEST,
             Json(
-                json!({"note": {"id": "PNOTE1", "content": body["note"]["content"],
-                "user": {"id": "PBRIDGE", "type": "user_reference", "summary": "Devin Bridge"}}}),
+                json!({"error": {"message": "Invalid Input Provided", "code": 2001,
+                "errors": [message]}}),
             ),
         )
             .into_response()
+    } else if status < 300 {
+        let note = json!({"id": format!("PNOTE{}", script.requests.len()),
+            "content": body["note"]["content"],
+            "user": {"id": "PBRIDGE", "type": "user_reference", "summary": "Devin Bridge"}});
+        let incident_id = script.requests.last().unwrap().incident_id.clone();
+        script.notes.push((incident_id, note.clone()));
+        (StatusCode::CREATED, Json(json!({"note": note}))).into_response()
     } else {
         (
             StatusCode::from_u16(status).unwrap(),
@@ -279,6 +312,13 @@ async fn list_incidents(State(script): State<Shared>, RawQuery(query): RawQuery)
         .filter(|(key, _)| key == "statuses[]")
         .map(|(_, value)| value)
         .collect();
+    // `listIncidents`: `statuses[]` takes `triggered`, `acknowledged`, `resolved` only.
+    if statuses
+        .iter()
+        .any(|status| !["triggered", "acknowledged", "resolved"].contains(&status.as_str()))
+    {
+        return failure(400);
+    }
     let time = |text: &str| timestamp::epoch_ms(text).expect("an RFC 3339 time");
     let (since, until) = (time(&one("since").unwrap()), time(&one("until").unwrap()));
     let limit: usize = one("limit").unwrap().parse().unwrap();
@@ -289,7 +329,7 @@ async fn list_incidents(State(script): State<Shared>, RawQuery(query): RawQuery)
         .iter()
         .filter(|incident| statuses.iter().any(|s| incident["status"] == s.as_str()))
         .filter(|incident| created(incident) >= since && created(incident) < until)
-        .cloned()
+        .map(rest_shape)
         .collect();
     let page: Vec<Value> = matching.iter().skip(offset).take(limit).cloned().collect();
     let more = offset + page.len() < matching.len();
@@ -306,9 +346,57 @@ async fn show_incident(State(script): State<Shared>, Path(id): Path<String>) -> 
         .iter()
         .find(|incident| incident["id"] == id.as_str())
     {
-        Some(incident) => Json(json!({"incident": incident})).into_response(),
+        Some(incident) => Json(json!({"incident": rest_shape(incident)})).into_response(),
         None => failure(404),
     }
+}
+
+/// An incident as `getIncident` and `listIncidents` answer it: the OpenAPI's `Incident` schema
+/// says `incident_number` and `assignments: [{at, assignee}]` where a delivery's `data` says
+/// `number` and `assignees`, and adds a `summary` (`[#1234] title`). Only REST's names are
+/// served, so a client that reads REST with the webhook's names finds no number and no
+/// assignees, as it would against PagerDuty.
+fn rest_shape(delivered: &Value) -> Value {
+    let mut incident = delivered.clone();
+    let fields = incident.as_object_mut().unwrap();
+    let number = fields.remove("number").unwrap_or(Value::Null);
+    let assignees = fields.remove("assignees").unwrap_or(Value::Null);
+    let at = fields.get("created_at").cloned().unwrap_or(Value::Null);
+    let assignments: Vec<Value> = assignees
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|assignee| json!({"at": at, "assignee": assignee}))
+        .collect();
+    let summary = format!(
+        "[#{}] {}",
+        number,
+        fields.get("title").and_then(Value::as_str).unwrap_or("")
+    );
+    fields.insert("type".into(), "incident".into());
+    fields.insert("incident_number".into(), number);
+    fields.insert("assignments".into(), assignments.into());
+    fields.insert("summary".into(), summary.into());
+    fields.insert(
+        "alert_counts".into(),
+        json!({"all": 1, "triggered": 1, "resolved": 0}),
+    );
+    incident
+}
+
+/// `listIncidentNotes`: `{"notes": [...]}`, every note of the incident whole, unpaged.
+async fn list_notes(State(script): State<Shared>, Path(id): Path<String>) -> Response {
+    let script = script.lock().unwrap();
+    if let Some(status) = script.outage {
+        return failure(status);
+    }
+    let notes: Vec<&Value> = script
+        .notes
+        .iter()
+        .filter(|(incident, _)| *incident == id)
+        .map(|(_, note)| note)
+        .collect();
+    Json(json!({"notes": notes})).into_response()
 }
 
 fn failure(status: u16) -> Response {
