@@ -7,6 +7,11 @@ use std::time::Duration;
 use crate::pure::follow::Progress;
 use crate::pure::session::Session;
 
+/// The longest a claim on an incident may last (`CLAIM_LEASE_SECONDS` at most): it must outlive
+/// any delivery and not block an incident for long; and so a claim taken over began at most this
+/// long before its lease ended, whatever the lease was when it began (`pure::lookup`).
+pub const MAX_CLAIM_LEASE_SECONDS: u64 = 900;
+
 /// How long records are kept: PagerDuty retries for 48 hours, incidents rarely stay open a
 /// month, and the table's time to live deletes what is older.
 pub const KEEP_RECORDS_FOR: Duration = Duration::from_secs(30 * 24 * 3600);

@@ -14,6 +14,7 @@
 //! alphabet (letters, digits) get no marker and are never matched: such an id could spell
 //! another incident's marker (`x [P1`).
 
+use crate::pure::ledger::MAX_CLAIM_LEASE_SECONDS;
 use crate::pure::session::{ListedSession, Session};
 
 /// An epoch number at or above this is read as milliseconds: as seconds it would be the year
@@ -23,10 +24,6 @@ const MILLISECONDS_FROM: f64 = 100_000_000_000.0;
 
 /// How far Devin's clock may be behind ours when a window of creation times is asked for.
 const CLOCK_SKEW_S: u64 = 300;
-
-/// The longest a claim on an incident may last (`CLAIM_LEASE_SECONDS` at most): a claim taken
-/// over began at most this long before its lease ended, whatever the lease was when it began.
-pub const MAX_CLAIM_LEASE_S: u64 = 900;
 
 /// The marker that ends the title of `incident_id`'s session, when the id is in PagerDuty's
 /// alphabet.
@@ -78,7 +75,7 @@ pub fn epoch_seconds(value: f64) -> f64 {
 /// Milliseconds read as seconds would ask for the year 58000 and find nothing.
 /// [`incident_session`] applies the window itself, in either unit.
 pub fn created_after_s(earlier_lease_until_ms: u64) -> u64 {
-    (earlier_lease_until_ms / 1000).saturating_sub(MAX_CLAIM_LEASE_S + CLOCK_SKEW_S)
+    (earlier_lease_until_ms / 1000).saturating_sub(MAX_CLAIM_LEASE_SECONDS + CLOCK_SKEW_S)
 }
 
 /// Whether Devin listed a session created before `created_after_s` (epoch seconds): then it did

@@ -13,6 +13,7 @@ use crate::delivery::bridge::{
     DEFAULT_CLAIM_LEASE, DEFAULT_DELIVERY_BUDGET, DEFAULT_REFRESH_ON_REFUSAL,
 };
 use crate::pure::commands::Commanders;
+use crate::pure::ledger::MAX_CLAIM_LEASE_SECONDS;
 use crate::pure::policy::{Policy, PolicyError};
 use crate::pure::secret::SecretSource;
 use crate::pure::sources::SourceAllowlist;
@@ -25,8 +26,6 @@ pub const DEFAULT_PAGERDUTY_API_URL: &str = "https://api.pagerduty.com";
 /// PagerDuty waits 5 s for an answer, counted from when it sent the request: a budget above this
 /// leaves no time for the answer to travel back.
 pub const MAX_DELIVERY_BUDGET_MS: u64 = 4500;
-/// A claim must outlive any delivery, and not block an incident for long.
-pub const MAX_CLAIM_LEASE_SECONDS: u64 = 900;
 /// How long secrets are used before they are fetched again (rotation without a redeploy).
 pub const DEFAULT_SECRETS_TTL: Duration = Duration::from_secs(300);
 /// PagerDuty retries a delivery for 48 hours: anything older is a replay, with an hour's slack.

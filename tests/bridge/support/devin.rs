@@ -659,11 +659,14 @@ async fn list_sessions(
     let (first, after, created_after, created_before) = match parsed {
         Ok(parsed) => parsed,
         Err(name) => {
-            return validation_error(&["query", name], "Input should be a valid integer");
+            return validation_error_at(json!(["query", name]), "Input should be a valid integer");
         }
     };
     if !(1..=200).contains(&first) {
-        return validation_error(&["query", "first"], "Input should be between 1 and 200");
+        return validation_error_at(
+            json!(["query", "first"]),
+            "Input should be between 1 and 200",
+        );
     }
     let wanted = all("tags");
     let script = script.lock().unwrap();
@@ -729,10 +732,6 @@ fn refused_tags(script: &Script, tags: &Value, location: &str) -> Option<Respons
 
 /// Devin's 422: `{"detail": [{"loc": [...], "msg": ..., "type": ...}]}`, the form its v3
 /// reference gives validation errors (HTTPValidationError).
-fn validation_error(loc: &[&str], msg: &str) -> Response {
-    validation_error_at(json!(loc), msg)
-}
-
 fn validation_error_at(loc: Value, msg: &str) -> Response {
     validation_errors(vec![json!({"loc": loc, "msg": msg, "type": "value_error"})])
 }
