@@ -3,8 +3,9 @@
 //! Secrets Manager for the bridge's secret, CloudWatch Logs for the bridge's answer to the
 //! ping). It creates the subscription once and changes nothing on a rerun; a new header value
 //! goes to a new subscription before the old one is deleted; `--rotate-webhook-secret` rotates
-//! `WEBHOOK_SECRET` end to end; a subscription PagerDuty disabled is enabled again; `--check`
-//! names each problem. After each change, the real bridge accepts what PagerDuty then sends.
+//! `WEBHOOK_SECRET` end to end; a subscription PagerDuty disabled is enabled again; a team
+//! given by id works, as `--check` names it; `--check` names each problem. After each change,
+//! the real bridge accepts what PagerDuty then sends.
 
 use std::process::Stdio;
 
@@ -729,4 +730,50 @@ async fn check_names_each_problem_with_its_fix() {
         "connect-pagerduty has no record of this subscription",
     );
     assert!(methods(&empty).len() == 1, "--check changed nothing");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_team_scope_given_by_id_connects_and_check_says_it_back() {
+    let devin = FakeDevin::start().await;
+    let (moto, _) = deployed(&devin.url).await;
+    let pagerduty = FakePagerDuty::start().await;
+    pagerduty.add_to_directory("teams", "PTEAM01", "Payments");
+    // A team whose name reads like an id: PagerDuty answers 404 to it as an id.
+    pagerduty.add_to_directory("teams", "PTEAM02", "PLATFRM");
+
+    let by_id = ["--scope", "team:PTEAM01"];
+    let (code, printed) = connect(&moto, &pagerduty, &by_id).await;
+    assert_eq!(code, 0, "{printed}");
+    assert_eq!(
+        pagerduty.subscription_requests()[0].2["webhook_subscription"]["filter"],
+        json!({"type": "team_reference", "id": "PTEAM01"})
+    );
+    let (code, printed) = connect(&moto, &pagerduty, &["--check", "--scope", "team:PTEAM01"]).await;
+    assert_eq!(code, 0, "{printed}");
+    assert!(line(&printed, "PagerDuty subscription").contains("PSUB1 (team_reference PTEAM01)"));
+
+    // Without --scope, --check names the scope by the team's id; that command works.
+    pagerduty.disable_temporarily("PSUB1");
+    let (code, printed) = check(&moto, &pagerduty, STACK).await;
+    failed(
+        code,
+        &printed,
+        "subscription enabled",
+        "run `cargo connect-pagerduty --scope team:PTEAM01`",
+    );
+    let (code, printed) = connect(&moto, &pagerduty, &by_id).await;
+    assert_eq!(code, 0, "{printed}");
+    assert!(
+        printed.contains("re-enabled the subscription PSUB1"),
+        "{printed}"
+    );
+    let (code, printed) = check(&moto, &pagerduty, STACK).await;
+    assert_eq!(code, 0, "{printed}");
+
+    let (code, printed) = connect(&moto, &pagerduty, &["--scope", "team:PLATFRM"]).await;
+    assert_eq!(code, 0, "{printed}");
+    assert_eq!(
+        pagerduty.subscriptions()[1]["filter"],
+        json!({"type": "team_reference", "id": "PTEAM02"})
+    );
 }
