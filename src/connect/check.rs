@@ -247,7 +247,10 @@ async fn pagerduty<W: Write>(
     };
     let id = found["id"].as_str().unwrap_or_default();
     if args.scope.is_none() {
-        connect = format!("run `cargo connect-pagerduty --scope {}`", scope_of(found));
+        connect = format!(
+            "run `cargo connect-pagerduty --scope {}`",
+            subscription::scope_argument(found)
+        );
     }
     let filter_shown = format!(
         "{} {}",
@@ -319,17 +322,7 @@ async fn pagerduty<W: Write>(
             );
         }
     }
-    let has_header = found
-        .pointer("/delivery_method/custom_headers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|header| {
-            header["name"]
-                .as_str()
-                .is_some_and(|name| name.eq_ignore_ascii_case(WEBHOOK_SECRET_HEADER))
-        });
-    if has_header {
+    if subscription::has_header(found) {
         report.ok(
             "subscription header",
             format!("{WEBHOOK_SECRET_HEADER} is set"),
@@ -363,19 +356,6 @@ async fn pagerduty<W: Write>(
             header_value(report, entry, secret_string, &connect);
             signing_secret(report, entry, secret_string, &connect);
         }
-    }
-}
-
-/// The `--scope` argument for a listed subscription's filter.
-fn scope_of(existing: &Value) -> String {
-    let id = existing
-        .pointer("/filter/id")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    match existing.pointer("/filter/type").and_then(Value::as_str) {
-        Some("service_reference") => format!("service:{id}"),
-        Some("team_reference") => format!("team:{id}"),
-        _ => "account".to_owned(),
     }
 }
 

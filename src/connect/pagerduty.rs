@@ -1,8 +1,8 @@
 //! The PagerDuty REST calls `connect-pagerduty` makes with the operator's key: find a service
-//! or a team, list, create, update, delete, enable and ping webhook subscriptions (the
-//! OpenAPI's `listWebhookSubscriptions`, `createWebhookSubscription`,
-//! `updateWebhookSubscription`, `deleteWebhookSubscription`, `enableWebhookSubscription`,
-//! `testWebhookSubscription`).
+//! or a team (the OpenAPI's `getService`, `listServices`, `getTeam`, `listTeams`), list,
+//! create, update, delete, enable and ping webhook subscriptions (`listWebhookSubscriptions`,
+//! `createWebhookSubscription`, `updateWebhookSubscription`, `deleteWebhookSubscription`,
+//! `enableWebhookSubscription`, `testWebhookSubscription`).
 
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::{Method, StatusCode, Url};
@@ -40,13 +40,18 @@ impl PagerDuty {
     }
 
     /// The id of the service or team (`kind`: `services` or `teams`) named or identified by
-    /// `name`: an id is checked, a name must match exactly one (case aside).
+    /// `name`: an id is checked (`getService`, `getTeam`), a name must match exactly one (case
+    /// aside). A name that reads like an id but is none (404) is looked up as a name.
     pub async fn find(&self, kind: &str, name: &str) -> Result<String, ConnectError> {
         if looks_like_id(name) {
-            let found = self.call(Method::GET, &[kind, name], &[], None).await?;
-            let one = kind.trim_end_matches('s');
-            if let Some(id) = found[one]["id"].as_str() {
-                return Ok(id.to_owned());
+            let path = [kind, name];
+            let (status, text) = self.send(Method::GET, &path, &[], None).await?;
+            if status != StatusCode::NOT_FOUND {
+                let found = answer(&Method::GET, &path, status, &text)?;
+                let one = kind.trim_end_matches('s');
+                if let Some(id) = found[one]["id"].as_str() {
+                    return Ok(id.to_owned());
+                }
             }
         }
         let listed = self
@@ -165,16 +170,7 @@ impl PagerDuty {
         body: Option<&Value>,
     ) -> Result<Value, ConnectError> {
         let (status, text) = self.send(method.clone(), path, query, body).await?;
-        if !status.is_success() {
-            return Err(failure(&method, path, status, &text));
-        }
-        if text.trim().is_empty() {
-            return Ok(Value::Null);
-        }
-        serde_json::from_str(&text).map_err(|err| ConnectError::PagerDuty {
-            what: what(&method, path),
-            detail: format!("an answer that is not JSON ({err})"),
-        })
+        answer(&method, path, status, &text)
     }
 
     /// The answer's status and text, whatever the status.
@@ -218,6 +214,25 @@ impl PagerDuty {
 
 fn what(method: &Method, path: &[&str]) -> String {
     format!("{method} /{}", path.join("/"))
+}
+
+/// A 2xx answer's JSON (`null` when empty); any other status is a failure.
+fn answer(
+    method: &Method,
+    path: &[&str],
+    status: StatusCode,
+    text: &str,
+) -> Result<Value, ConnectError> {
+    if !status.is_success() {
+        return Err(failure(method, path, status, text));
+    }
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_str(text).map_err(|err| ConnectError::PagerDuty {
+        what: what(method, path),
+        detail: format!("an answer that is not JSON ({err})"),
+    })
 }
 
 fn failure(method: &Method, path: &[&str], status: StatusCode, text: &str) -> ConnectError {

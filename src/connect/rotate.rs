@@ -5,8 +5,12 @@
 //!    match, so the old subscription's deliveries still pass.
 //! 2. A new subscription sends the new value (its signing secret stored next to the old one);
 //!    the old subscription is deleted ([`wire`](crate::connect::wire)).
-//! 3. The old value leaves the secret, unless a subscription of another scope still sends it
-//!    (per the record): that one is named, and the value kept.
+//! 3. The old value leaves the secret, unless a subscription may still send it: every
+//!    subscription of the account is listed (any filter, every page), and one the record says
+//!    sends it, or one the tool did not make that delivers to the stack's URL with the header
+//!    (PagerDuty redacts header values, so it may send the old one), keeps the value. Each is
+//!    named with what to do: rerun `connect-pagerduty` for its scope (a new subscription sends
+//!    the new value, then it is deleted), then rotate again, which drops the value.
 //!
 //! Safe to rerun if it dies midway: a secret that already lists several values is a rotation
 //! under way, and the rerun finishes it with the first one instead of drawing another; step 2
@@ -18,7 +22,7 @@ use crate::connect::args::Args;
 use crate::connect::aws::Stack;
 use crate::connect::wire::Wiring;
 use crate::connect::{say, ConnectError};
-use crate::pure::pushed;
+use crate::pure::{pushed, subscription};
 
 pub async fn run(args: &Args, stack: &Stack, out: &mut impl Write) -> Result<(), ConnectError> {
     let wiring = Wiring::prepare(args, stack, out).await?;
@@ -47,30 +51,42 @@ pub async fn run(args: &Args, stack: &Stack, out: &mut impl Write) -> Result<(),
         return Ok(());
     }
     let records = pushed::records(&secret_string);
+    let listed = wiring.every_subscription().await?;
     let mut kept = vec![new];
     for old in &values[1..] {
-        let senders: Vec<&str> = records
-            .iter()
-            .filter(|entry| entry.sends(old))
-            .map(|entry| entry.id.as_str())
-            .collect();
+        let senders = subscription::may_send(&listed, &records, &stack.webhook_url, old);
         if senders.is_empty() {
             continue;
         }
-        say(out, format!("kept an old WEBHOOK_SECRET value: the subscription(s) {} (another scope) still send it; rotate them with --scope <their scope>", senders.join(", ")));
+        for sender in &senders {
+            let why = if sender.recorded {
+                "sends it, per connect-pagerduty's record"
+            } else {
+                "delivers to the stack's URL with an X-Webhook-Secret header connect-pagerduty did not set (PagerDuty shows its value redacted), so it may send it"
+            };
+            say(out, format!("kept the old WEBHOOK_SECRET value: the subscription {} ({}) {why}; run `cargo connect-pagerduty --scope {}` (a new subscription sends the new value, then {} is deleted)", sender.id, sender.scope, sender.scope, sender.id));
+        }
         kept.push(old.clone());
     }
     if kept.len() < values.len() {
         let updated =
             pushed::with_webhook_secrets(&secret_string, &kept).map_err(ConnectError::Secret)?;
         stack.store_secret(&updated).await?;
+        let done = if kept.len() == 1 {
+            "the rotation is done"
+        } else {
+            "the ones that may still be sent are kept"
+        };
         say(
             out,
             format!(
-                "dropped the old WEBHOOK_SECRET from {}: the rotation is done",
+                "dropped the old WEBHOOK_SECRET from {}: {done}",
                 stack.secret_arn
             ),
         );
+    }
+    if kept.len() > 1 {
+        say(out, format!("then run this command again (--rotate-webhook-secret): it finishes the rotation with the new value and drops the old one, which {} still lists", stack.secret_arn));
     }
     Ok(())
 }

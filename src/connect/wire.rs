@@ -76,6 +76,11 @@ impl<'a> Wiring<'a> {
         })
     }
 
+    /// Every subscription of the account, whatever its filter (all pages).
+    pub async fn every_subscription(&self) -> Result<Vec<Value>, ConnectError> {
+        self.pagerduty.subscriptions(None).await
+    }
+
     /// Makes one subscription send `header`, as the module says; the SecretString as it was
     /// left (the record and signing secrets updated).
     pub async fn apply(

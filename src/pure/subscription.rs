@@ -218,6 +218,76 @@ pub fn same_events(existing: &Value, events: &[String]) -> bool {
     listed == wanted
 }
 
+/// The `--scope` argument that reaches a listed subscription (by its filter's id).
+pub fn scope_argument(existing: &Value) -> String {
+    let id = existing
+        .pointer("/filter/id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match existing.pointer("/filter/type").and_then(Value::as_str) {
+        Some("service_reference") => format!("service:{id}"),
+        Some("team_reference") => format!("team:{id}"),
+        _ => "account".to_owned(),
+    }
+}
+
+/// A subscription that may still send a `WEBHOOK_SECRET` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sender {
+    pub id: String,
+    /// The `--scope` that reaches it.
+    pub scope: String,
+    /// Whether the tool's record says it sends the value; else it is a subscription the tool
+    /// did not make, delivering to the stack's URL with the header, whose value PagerDuty
+    /// redacts: it may send it.
+    pub recorded: bool,
+}
+
+/// The subscriptions among `listed` (every subscription of the account, whatever its filter)
+/// that may still send `value`: the record's that do, and the ones delivering to `url` with an
+/// `X-Webhook-Secret` header that the record does not know. (One without the header sends no
+/// value at all: the bridge refuses it whatever the secret lists.)
+pub fn may_send(listed: &[Value], records: &[Pushed], url: &str, value: &str) -> Vec<Sender> {
+    listed
+        .iter()
+        .filter_map(|existing| {
+            let id = existing["id"].as_str().unwrap_or_default();
+            let recorded = match records.iter().find(|entry| entry.id == id) {
+                Some(entry) if entry.sends(value) => true,
+                Some(_) => return None,
+                None if delivers_to(existing, url) && has_header(existing) => false,
+                None => return None,
+            };
+            Some(Sender {
+                id: id.to_owned(),
+                scope: scope_argument(existing),
+                recorded,
+            })
+        })
+        .collect()
+}
+
+fn delivers_to(existing: &Value, url: &str) -> bool {
+    existing
+        .pointer("/delivery_method/url")
+        .and_then(Value::as_str)
+        == Some(url)
+}
+
+/// Whether the subscription sends the `X-Webhook-Secret` header (whatever its value).
+pub fn has_header(existing: &Value) -> bool {
+    existing
+        .pointer("/delivery_method/custom_headers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|header| {
+            header["name"]
+                .as_str()
+                .is_some_and(|name| name.eq_ignore_ascii_case(WEBHOOK_SECRET_HEADER))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,5 +443,58 @@ mod tests {
         let two = [listed("PSUB1", URL, false), listed("PSUB1", URL, false)];
         let got = super::plan(&two, &records, &records, URL, &filter, "w1", &events);
         assert_eq!((got.keep.as_deref(), got.delete.len()), (Some("PSUB1"), 1));
+    }
+
+    #[test]
+    fn an_old_value_is_kept_for_what_the_record_says_sends_it_and_for_unknown_ones_with_the_header()
+    {
+        const URL: &str = "https://x.on.aws/pagerduty-alert";
+        let listed = |id: &str, filter: Value, url: &str, header: bool| {
+            let headers = if header {
+                json!([{"name": "x-webhook-secret", "value": "-- redacted --"}])
+            } else {
+                json!([])
+            };
+            json!({"id": id, "filter": filter,
+                   "delivery_method": {"url": url, "custom_headers": headers}})
+        };
+        let service = json!({"type": "service_reference", "id": "PS1"});
+        let team = json!({"type": "team_reference", "id": "PT1"});
+        let account = json!({"type": "account_reference", "id": null});
+        let records = [
+            Pushed::new("PSUB1", "https://old.on.aws/p", "w1", "sig1"),
+            Pushed::new("PSUB2", URL, "w2", "sig2"),
+        ];
+        let all = [
+            // Recorded: sends w1 (at an old URL), sends w2.
+            listed("PSUB1", service.clone(), "https://old.on.aws/p", true),
+            listed("PSUB2", service, URL, true),
+            // Made by hand: to the URL with the header, without it, elsewhere with it.
+            listed("PSUB3", team, URL, true),
+            listed("PSUB4", account.clone(), URL, false),
+            listed("PSUB5", account, "https://elsewhere.example/hook", true),
+        ];
+        let sender = |id: &str, scope: &str, recorded| Sender {
+            id: id.into(),
+            scope: scope.into(),
+            recorded,
+        };
+        assert_eq!(
+            may_send(&all, &records, URL, "w1"),
+            [
+                sender("PSUB1", "service:PS1", true),
+                sender("PSUB3", "team:PT1", false)
+            ]
+        );
+        assert_eq!(
+            may_send(&all, &records, URL, "w2"),
+            [
+                sender("PSUB2", "service:PS1", true),
+                sender("PSUB3", "team:PT1", false)
+            ]
+        );
+        // A record whose subscription is gone keeps nothing.
+        assert!(may_send(&all[3..], &records, URL, "w1").is_empty());
+        assert_eq!(scope_argument(&all[4]), "account");
     }
 }

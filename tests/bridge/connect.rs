@@ -3,8 +3,10 @@
 //! Secrets Manager for the bridge's secret, CloudWatch Logs for the bridge's answer to the
 //! ping). It creates the subscription once and changes nothing on a rerun; a new header value
 //! goes to a new subscription before the old one is deleted; `--rotate-webhook-secret` rotates
-//! `WEBHOOK_SECRET` end to end; a subscription PagerDuty disabled is enabled again; `--check`
-//! names each problem. After each change, the real bridge accepts what PagerDuty then sends.
+//! `WEBHOOK_SECRET` end to end, and keeps the old value while a subscription it did not make
+//! may still send it; a subscription PagerDuty disabled is enabled again; a team given by id
+//! works, as `--check` names it; `--check` names each problem. After each change, the real
+//! bridge accepts what PagerDuty then sends.
 
 use std::process::Stdio;
 
@@ -729,4 +731,147 @@ async fn check_names_each_problem_with_its_fix() {
         "connect-pagerduty has no record of this subscription",
     );
     assert!(methods(&empty).len() == 1, "--check changed nothing");
+}
+
+/// A subscription made by hand in PagerDuty (not by the tool): its id and signing secret.
+async fn made_by_hand(pagerduty: &FakePagerDuty, subscription: Value) -> (String, String) {
+    let made = reqwest::Client::new()
+        .post(format!("{}/webhook_subscriptions", pagerduty.url))
+        .json(&json!({ "webhook_subscription": subscription }))
+        .send()
+        .await
+        .unwrap();
+    assert!(made.status().is_success());
+    let made: Value = made.json().await.unwrap();
+    let made = &made["webhook_subscription"];
+    let id = made["id"].as_str().unwrap().to_owned();
+    (
+        id,
+        made["delivery_method"]["secret"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_team_scope_given_by_id_connects_and_check_says_it_back() {
+    let devin = FakeDevin::start().await;
+    let (moto, _) = deployed(&devin.url).await;
+    let pagerduty = FakePagerDuty::start().await;
+    pagerduty.add_to_directory("teams", "PTEAM01", "Payments");
+    // A team whose name reads like an id: PagerDuty answers 404 to it as an id.
+    pagerduty.add_to_directory("teams", "PTEAM02", "PLATFRM");
+
+    let by_id = ["--scope", "team:PTEAM01"];
+    let (code, printed) = connect(&moto, &pagerduty, &by_id).await;
+    assert_eq!(code, 0, "{printed}");
+    assert_eq!(
+        pagerduty.subscription_requests()[0].2["webhook_subscription"]["filter"],
+        json!({"type": "team_reference", "id": "PTEAM01"})
+    );
+    let (code, printed) = connect(&moto, &pagerduty, &["--check", "--scope", "team:PTEAM01"]).await;
+    assert_eq!(code, 0, "{printed}");
+    assert!(line(&printed, "PagerDuty subscription").contains("PSUB1 (team_reference PTEAM01)"));
+
+    // Without --scope, --check names the scope by the team's id; that command works.
+    pagerduty.disable_temporarily("PSUB1");
+    let (code, printed) = check(&moto, &pagerduty, STACK).await;
+    failed(
+        code,
+        &printed,
+        "subscription enabled",
+        "run `cargo connect-pagerduty --scope team:PTEAM01`",
+    );
+    let (code, printed) = connect(&moto, &pagerduty, &by_id).await;
+    assert_eq!(code, 0, "{printed}");
+    assert!(
+        printed.contains("re-enabled the subscription PSUB1"),
+        "{printed}"
+    );
+    let (code, printed) = check(&moto, &pagerduty, STACK).await;
+    assert_eq!(code, 0, "{printed}");
+
+    let (code, printed) = connect(&moto, &pagerduty, &["--scope", "team:PLATFRM"]).await;
+    assert_eq!(code, 0, "{printed}");
+    assert_eq!(
+        pagerduty.subscriptions()[1]["filter"],
+        json!({"type": "team_reference", "id": "PTEAM02"})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotation_keeps_the_old_value_while_a_subscription_it_did_not_make_may_send_it() {
+    let (moto, arn) = deployed(NO_DEVIN).await;
+    let pagerduty = FakePagerDuty::start().await;
+    pagerduty.add_to_directory("services", "PCHKOUT", "checkout-api");
+    pagerduty.add_to_directory("teams", "PTEAM01", "Payments");
+    let (code, printed) = connect(&moto, &pagerduty, &["--scope", "service:checkout-api"]).await;
+    assert_eq!(code, 0, "{printed}");
+
+    // An operator made one by hand for a team, sending WEBHOOK_SECRET, and put its signing
+    // secret in the bridge's secret; and one for the account without the header.
+    let delivery = json!({"type": "http_delivery_method", "url": URL,
+        "custom_headers": [{"name": "X-Webhook-Secret", "value": WEBHOOK_SECRET}]});
+    let (by_hand, by_hand_signing) = made_by_hand(
+        &pagerduty,
+        json!({"type": "webhook_subscription", "events": ["incident.triggered"],
+            "filter": {"type": "team_reference", "id": "PTEAM01"}, "delivery_method": delivery}),
+    )
+    .await;
+    let (headerless, _) = made_by_hand(
+        &pagerduty,
+        json!({"type": "webhook_subscription", "events": ["incident.triggered"],
+            "filter": {"type": "account_reference"},
+            "delivery_method": {"type": "http_delivery_method", "url": URL}}),
+    )
+    .await;
+    let mut secret = stored_secret(&moto, &arn).await;
+    secret["PAGERDUTY_SIGNING_SECRET"] =
+        format!("pd-signing-secret-PSUB1,{by_hand_signing}").into();
+    put_secret(&moto, &arn, &secret).await;
+
+    let rotate = ["--scope", "service:checkout-api", "--rotate-webhook-secret"];
+    let (code, printed) = connect(&moto, &pagerduty, &rotate).await;
+    assert_eq!(code, 0, "{printed}");
+    let listed = stored_secret(&moto, &arn).await["WEBHOOK_SECRET"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (new, old) = listed.split_once(',').expect("two values kept");
+    assert_eq!(old, WEBHOOK_SECRET, "the old value is kept");
+    // What the hand-made subscription sends is still accepted (dropped, it would be 401).
+    assert_eq!(
+        bridge_answers(&moto, &arn, WEBHOOK_SECRET, &by_hand_signing).await,
+        202
+    );
+    for says in [
+        format!("the subscription {by_hand} (team:PTEAM01) delivers to the stack's URL"),
+        "run `cargo connect-pagerduty --scope team:PTEAM01`".to_owned(),
+        "then run this command again (--rotate-webhook-secret)".to_owned(),
+    ] {
+        assert!(printed.contains(&says), "{says}: {printed}");
+    }
+    assert!(!printed.contains(&headerless), "sends no header: {printed}");
+    assert!(!printed.contains("the rotation is done"), "{printed}");
+    for secret in [new, old, by_hand_signing.as_str()] {
+        assert!(!printed.contains(secret), "printed a secret: {printed}");
+    }
+
+    // What it said to do: connect that scope (the hand-made one replaced), rotate again.
+    let (code, printed) = connect(&moto, &pagerduty, &["--scope", "team:PTEAM01"]).await;
+    assert_eq!(code, 0, "{printed}");
+    let replacement = pagerduty
+        .subscriptions()
+        .into_iter()
+        .find(|s| s["filter"]["id"] == "PTEAM01")
+        .unwrap();
+    let (header, signing) = sent_by(&pagerduty, replacement["id"].as_str().unwrap());
+    assert_eq!(header, new);
+    let (code, printed) = connect(&moto, &pagerduty, &rotate).await;
+    assert_eq!(code, 0, "{printed}");
+    assert!(printed.contains("the rotation is done"), "{printed}");
+    assert_eq!(stored_secret(&moto, &arn).await["WEBHOOK_SECRET"], new);
+    assert_eq!(bridge_answers(&moto, &arn, new, &signing).await, 202);
+    assert_eq!(bridge_answers(&moto, &arn, old, &signing).await, 401);
 }

@@ -108,6 +108,8 @@ pub const CALLS: &[Call] = &[
     pagerduty("GET", "/services", "listServices"),
     pagerduty("GET", "/services/{id}", "getService"),
     pagerduty("GET", "/teams", "listTeams"),
+    // `--scope team:<id>`: the id is checked before the name is looked up.
+    pagerduty("GET", "/teams/{id}", "getTeam"),
     pagerduty("GET", "/webhook_subscriptions", "listWebhookSubscriptions"),
     pagerduty(
         "POST",

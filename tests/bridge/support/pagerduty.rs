@@ -88,6 +88,7 @@ impl FakePagerDuty {
                 get(|s, p| show_directory(s, p, "services")),
             )
             .route("/teams", get(|s, q| list_directory(s, q, "teams")))
+            .route("/teams/{id}", get(|s, p| show_directory(s, p, "teams")))
             .route(
                 "/webhook_subscriptions",
                 get(list_subscriptions).post(create_subscription),
@@ -473,6 +474,9 @@ async fn list_directory(
     Json(json!({kind: found, "more": false})).into_response()
 }
 
+/// `GET /services/{id}` (`getService`) and `GET /teams/{id}` (`getTeam`): `{"service": {...}}`
+/// or `{"team": {...}}` with the fields the OpenAPI's examples show for both (`id`, `type`,
+/// `summary`, `self`, `html_url`, `name`); an unknown id is 404 (`NotFound`).
 async fn show_directory(
     State(script): State<Shared>,
     Path(id): Path<String>,
@@ -485,7 +489,11 @@ async fn show_directory(
         .iter()
         .find(|(k, i, _)| *k == kind && *i == id)
     {
-        Some((_, id, name)) => Json(json!({one: {"id": id, "name": name}})).into_response(),
+        Some((_, id, name)) => Json(json!({one: {"id": id, "type": one, "summary": name,
+            "self": format!("https://api.pagerduty.com/{kind}/{id}"),
+            "html_url": format!("https://subdomain.pagerduty.com/{kind}/{id}"),
+            "name": name}}))
+        .into_response(),
         None => failure(404),
     }
 }
