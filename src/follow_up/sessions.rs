@@ -22,7 +22,7 @@ use crate::pure::follow::{self, Mark, Observed, Post};
 use crate::pure::ledger::OpenIncident;
 use crate::pure::metrics::{RunTally, Tally};
 use crate::pure::secret::Secrets;
-use crate::pure::session::{Phase, Session, SessionMessage, SessionState};
+use crate::pure::session::{Session, SessionMessage, SessionState};
 
 /// How many sessions are followed at once: Devin and PagerDuty calls overlap, and neither sees
 /// a burst.
@@ -85,12 +85,11 @@ impl FollowUp {
         else {
             return followed;
         };
-        let messages = match state.phase() {
-            Phase::TurnEnded | Phase::WaitingForApproval => {
-                self.read_messages(&session, &mut secrets, budget, &mut followed)
-                    .await
-            }
-            _ => None,
+        let messages = if follow::needs_messages(&state) {
+            self.read_messages(&session, &mut secrets, budget, &mut followed)
+                .await
+        } else {
+            None
         };
         let observed = Observed {
             state: &state,

@@ -28,9 +28,12 @@ incident still reaches Devin, and `devin status` shows its latest findings.";
 pub struct Progress {
     /// The hash of the findings last posted.
     pub posted: Option<String>,
-    /// The id of Devin's last word noted: a question, or the end of a turn that waits for a
-    /// reply.
+    /// The id of Devin's last word noted as a question ("Devin asks").
     pub asked: Option<String>,
+    /// The id of Devin's last word noted as the end of a turn that waits for a reply (or the
+    /// session's print, when Devin said nothing). Kept apart from `asked`: the same message may
+    /// turn into a question when the findings change to `blocked`, and that note must follow.
+    pub waiting: Option<String>,
     /// The quota state last noted.
     pub quota: Option<String>,
     /// The session's activity when the follow-up last saw it change.
@@ -71,7 +74,7 @@ pub struct Post {
 pub struct Observed<'a> {
     pub state: &'a SessionState,
     pub url: &'a str,
-    /// Its messages, read only when it waits for a person; `None` when they were not read.
+    /// Its messages, read only when [`needs_messages`]; `None` when they were not read.
     pub messages: Option<&'a [SessionMessage]>,
     /// Wall-clock time of the run, in milliseconds since the epoch.
     pub now_ms: u64,
@@ -113,7 +116,9 @@ pub fn posts(progress: &Progress, observed: &Observed<'_>) -> Vec<Post> {
         }
     }
     let turn_end = match phase {
-        Phase::TurnEnded => turn_end_post(observed, declared == Some(Declared::Blocked)),
+        Phase::TurnEnded | Phase::Asleep => {
+            turn_end_post(observed, declared == Some(Declared::Blocked))
+        }
         Phase::WaitingForApproval => turn_end_post(observed, true),
         Phase::OutOfQuota(detail) if progress.quota.as_ref() != Some(&detail) => Some(Post {
             content: quota_note(&detail, observed.url),
@@ -122,10 +127,24 @@ pub fn posts(progress: &Progress, observed: &Observed<'_>) -> Vec<Post> {
         _ => None,
     };
     posts.extend(turn_end.filter(|post| match &post.mark {
-        Mark::Asked(id) | Mark::Waiting(id) => progress.asked.as_ref() != Some(id),
+        Mark::Asked(id) => progress.asked.as_ref() != Some(id),
+        // Once Devin's message was noted as a question, that it waits adds nothing.
+        Mark::Waiting(id) => {
+            let this = Some(id);
+            progress.asked.as_ref() != this && progress.waiting.as_ref() != this
+        }
         _ => true,
     }));
     posts
+}
+
+/// Whether the session's turn-end note needs its messages: Devin's turn is over, and neither for
+/// good nor for want of quota (those notes say why, not what Devin said last).
+pub fn needs_messages(state: &SessionState) -> bool {
+    matches!(
+        state.phase(),
+        Phase::TurnEnded | Phase::WaitingForApproval | Phase::Asleep
+    )
 }
 
 /// What to record of the session's activity: its print, when it is not the one last seen.
@@ -466,7 +485,7 @@ mod tests {
             vec![Mark::Waiting("e4".into())]
         );
         let noted = Progress {
-            asked: Some("e4".into()),
+            waiting: Some("e4".into()),
             ..Progress::default()
         };
         assert_eq!(marks(&noted, &waiting, &report), vec![]);
@@ -478,7 +497,7 @@ mod tests {
         assert!(contents(&Progress::default(), &waiting, &[])[0]
             .contains("Devin is waiting for a reply: the session shows where it stopped."));
         let noted = Progress {
-            asked: Some(print.clone()),
+            waiting: Some(print.clone()),
             ..Progress::default()
         };
         assert_eq!(marks(&noted, &waiting, &[]), vec![]);
@@ -555,6 +574,91 @@ mod tests {
     }
 
     #[test]
+    fn a_message_noted_as_waiting_is_asked_once_the_findings_turn_blocked() {
+        let need = said("e4", "I need read access to the prod database.");
+        let findings = |declared: &str| {
+            state(
+                json!({"status": "running", "status_detail": "waiting_for_user",
+                "structured_output": {"state": declared, "summary": "Orders DB errors"}}),
+            )
+        };
+        let (waiting, blocked) = (findings("investigating"), findings("blocked"));
+        let posted = findings::findings_note(&waiting, URL, FINDINGS)
+            .unwrap()
+            .hash;
+        let noted = Progress {
+            posted: Some(posted),
+            waiting: Some("e4".into()),
+            ..Progress::default()
+        };
+        assert_eq!(marks(&noted, &waiting, &need), vec![]);
+        // Only the findings' state changed: no findings note, but Devin now asks.
+        assert_eq!(
+            contents(&noted, &blocked, &need),
+            [
+                "[pagerduty-devin-bridge] Devin asks: I need read access to the prod database.\n\
+              Reply with a note on this incident. (Session: https://app.devin.ai/sessions/abc)"
+            ]
+        );
+        assert_eq!(
+            marks(&noted, &blocked, &need),
+            vec![Mark::Asked("e4".into())]
+        );
+        // Asked, and no longer blocked: that it waits on the same message adds nothing.
+        let asked = Progress {
+            asked: Some("e4".into()),
+            ..noted
+        };
+        assert_eq!(marks(&asked, &waiting, &need), vec![]);
+        assert_eq!(
+            marks(&asked, &waiting, &said("e5", "Access granted, looking.")),
+            vec![Mark::Waiting("e5".into())]
+        );
+    }
+
+    #[test]
+    fn a_session_asleep_gets_its_turn_end_note_from_its_last_message() {
+        let asleep = state(json!({"status": "suspended", "status_detail": "inactivity"}));
+        assert!(needs_messages(&asleep));
+        assert_eq!(
+            contents(
+                &Progress::default(),
+                &asleep,
+                &said("e3", "Rolled back to v41.")
+            ),
+            [
+                "[pagerduty-devin-bridge] Devin is waiting for a reply. Its last message: Rolled \
+              back to v41.\nA note on this incident reaches the session. (Session: \
+              https://app.devin.ai/sessions/abc)"
+            ]
+        );
+        assert_eq!(
+            marks(
+                &Progress::default(),
+                &asleep,
+                &said("e3", "May I roll back?")
+            ),
+            vec![Mark::Asked("e3".into())]
+        );
+        for busy_or_gone in [
+            json!({"status": "running", "status_detail": "working"}),
+            json!({"status": "suspended", "status_detail": "out_of_credits"}),
+            json!({"status": "exit"}),
+        ] {
+            assert!(
+                !needs_messages(&state(busy_or_gone.clone())),
+                "{busy_or_gone}"
+            );
+        }
+        for turn_over in [
+            json!({"status": "running", "status_detail": "waiting_for_user"}),
+            json!({"status": "suspended", "status_detail": "waiting_for_approval"}),
+        ] {
+            assert!(needs_messages(&state(turn_over.clone())), "{turn_over}");
+        }
+    }
+
+    #[test]
     fn concluded_findings_close_the_session_out_once_its_turn_is_over() {
         let output = json!({"state": "concluded", "confidence": "high", "summary": "Pool size 5"});
         let at_work = state(json!({"status": "running", "status_detail": "working",
@@ -615,10 +719,12 @@ mod tests {
         };
         let day_ms = DAY.as_millis() as u64;
         assert_eq!(seen_mark(&seen_since(0), &asleep), None);
-        assert_eq!(
-            marks(&seen_since(NOW_MS - day_ms + 1), &asleep, &[]),
-            vec![]
-        );
+        // Its turn-end note is posted already: nothing before the idle time.
+        let noted = |since_ms: u64| Progress {
+            waiting: Some(print.clone()),
+            ..seen_since(since_ms)
+        };
+        assert_eq!(marks(&noted(NOW_MS - day_ms + 1), &asleep, &[]), vec![]);
         assert_eq!(
             contents(&seen_since(NOW_MS - day_ms), &asleep, &[]),
             [

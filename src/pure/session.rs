@@ -112,6 +112,9 @@ pub enum Phase {
     TurnEnded,
     /// Devin waits for a person to approve what it means to do (`waiting_for_approval`).
     WaitingForApproval,
+    /// Devin put the session to sleep (`suspended`, for `inactivity` or at a user's request):
+    /// its turn is over, and a message wakes it.
+    Asleep,
     /// Devin stopped because the organization ran out of what it may spend; the detail says
     /// which.
     OutOfQuota(String),
@@ -148,6 +151,7 @@ impl SessionState {
         match detail {
             "waiting_for_user" => Phase::TurnEnded,
             "waiting_for_approval" => Phase::WaitingForApproval,
+            _ if status == "suspended" => Phase::Asleep,
             _ => Phase::Working,
         }
     }
@@ -155,7 +159,7 @@ impl SessionState {
     /// Whether Devin is not at work on the session now: its turn ended, it waits, sleeps
     /// (`suspended`), is out of quota or ended.
     pub fn turn_is_over(&self) -> bool {
-        self.phase() != Phase::Working || self.status.as_deref() == Some("suspended")
+        self.phase() != Phase::Working
     }
 
     /// The pull requests' links, in Devin's order.
@@ -253,8 +257,13 @@ mod tests {
             ),
             (
                 r#"{"status":"suspended","status_detail":"inactivity"}"#,
-                Phase::Working,
+                Phase::Asleep,
             ),
+            (
+                r#"{"status":"suspended","status_detail":"user_request"}"#,
+                Phase::Asleep,
+            ),
+            (r#"{"status":"suspended"}"#, Phase::Asleep),
         ] {
             assert_eq!(state(json).phase(), phase, "{json}");
         }

@@ -340,6 +340,67 @@ async fn a_turn_that_ends_is_a_question_only_when_the_findings_or_devins_last_me
     fleet.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_asleep_gets_its_turn_end_note_and_the_question_once_its_findings_are_blocked() {
+    let fleet = Fleet::start(1, &[]).await;
+    let session = started(&fleet, "QASLEEP1").await;
+    let need = "I need read access to the orders database to go on.";
+    fleet.devin.say(&session, "ev-s", need);
+    // Asleep before any run saw it wait: its turn is over all the same.
+    fleet.devin.show(
+        &session,
+        json!({"status": "suspended", "status_detail": "inactivity",
+        "structured_output": {"state": "investigating", "confidence": "low",
+            "summary": "The errors come from the orders database."}}),
+    );
+    let follow = fleet.follow_up(&[]).await;
+    follow.run().await;
+    follow.run().await;
+    let notes = follow_up_notes(&fleet, "QASLEEP1");
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(notes[0].starts_with("[pagerduty-devin-bridge] Devin's findings: investigating"));
+    assert_eq!(
+        notes[1],
+        format!(
+            "[pagerduty-devin-bridge] Devin is waiting for a reply. Its last message: {need}\nA \
+             note on this incident reaches the session. (Session: {})",
+            session_url(&session)
+        ),
+        "at once, not at the idle close-out"
+    );
+
+    // The same last message, and now the findings say Devin is blocked: it asks.
+    fleet.devin.show(
+        &session,
+        json!({"structured_output": {"state": "blocked", "confidence": "low",
+            "summary": "The errors come from the orders database; I cannot read it."}}),
+    );
+    follow.run().await;
+    follow.run().await;
+    let notes = follow_up_notes(&fleet, "QASLEEP1");
+    assert_eq!(notes.len(), 4, "{notes:?}");
+    assert!(notes[2].starts_with("[pagerduty-devin-bridge] Devin's findings: blocked"));
+    assert_eq!(
+        notes[3],
+        format!(
+            "[pagerduty-devin-bridge] Devin asks: {need}\nReply with a note on this incident. \
+             (Session: {})",
+            session_url(&session)
+        )
+    );
+    let item = ledger_item(&fleet, "QASLEEP1").await;
+    let noted = |name: &str| item.get(name).and_then(|value| value.as_s().ok()).cloned();
+    assert_eq!(
+        (noted("waiting"), noted("asked")),
+        (Some("ev-s".into()), Some("ev-s".into())),
+        "{item:?}"
+    );
+    assert!(item.contains_key("queue"), "still followed");
+    let output = stop(follow).await;
+    assert_eq!(metric(&output, "QuestionsPosted"), 1);
+    fleet.stop().await;
+}
+
 /// Moves back the time the follow-up last saw the incident's session change, as if `by` had
 /// passed since.
 async fn backdate_last_change(fleet: &Fleet, id: &str, by: Duration) {
@@ -375,12 +436,24 @@ async fn a_session_asleep_past_the_idle_time_is_closed_out_and_not_read_again() 
     let item = ledger_item(&fleet, "QIDLE1").await;
     let seen_at: u64 = item["seen_at"].as_n().unwrap().parse().unwrap();
     assert!(seen_at >= before && seen_at <= now_ms(), "{item:?}");
-    assert!(follow_up_notes(&fleet, "QIDLE1").is_empty());
+    // Asleep, its turn is over: Devin said nothing, so the note says where to look.
+    let waiting = format!(
+        "[pagerduty-devin-bridge] Devin is waiting for a reply: the session shows where it \
+         stopped. A note on this incident reaches the session. (Session: {})",
+        session_url(&asleep)
+    );
+    assert_eq!(
+        follow_up_notes(&fleet, "QIDLE1"),
+        std::slice::from_ref(&waiting)
+    );
 
     // A day and more without a change: not yet the 30 hours this deployment waits.
     backdate_last_change(&fleet, "QIDLE1", Duration::from_secs(25 * 3600)).await;
     follow.run().await;
-    assert!(follow_up_notes(&fleet, "QIDLE1").is_empty());
+    assert_eq!(
+        follow_up_notes(&fleet, "QIDLE1"),
+        std::slice::from_ref(&waiting)
+    );
 
     // The awake one changes meanwhile: its clock starts again.
     backdate_last_change(&fleet, "QIDLE1", Duration::from_secs(31 * 3600)).await;
@@ -389,13 +462,16 @@ async fn a_session_asleep_past_the_idle_time_is_closed_out_and_not_read_again() 
     follow.run().await;
     assert_eq!(
         follow_up_notes(&fleet, "QIDLE1"),
-        [format!(
-            "[pagerduty-devin-bridge] Devin's session has shown no change for 30 hours \
+        [
+            waiting,
+            format!(
+                "[pagerduty-devin-bridge] Devin's session has shown no change for 30 hours \
              (suspended, inactivity) without findings: the session shows what it did. The bridge \
              no longer follows the session: a note on this incident still reaches Devin, and \
              `devin status` shows its latest findings. Session: {}",
-            session_url(&asleep)
-        )]
+                session_url(&asleep)
+            )
+        ]
     );
     assert!(!ledger_item(&fleet, "QIDLE1").await.contains_key("queue"));
     assert!(follow_up_notes(&fleet, "QAWAKE1").is_empty());
@@ -409,7 +485,7 @@ async fn a_session_asleep_past_the_idle_time_is_closed_out_and_not_read_again() 
         !later[reads.len()..].contains(&asleep) && later[reads.len()..].contains(&awake),
         "the idle one is not read again: {later:?}"
     );
-    assert_eq!(follow_up_notes(&fleet, "QIDLE1").len(), 1);
+    assert_eq!(follow_up_notes(&fleet, "QIDLE1").len(), 2);
     let output = stop(follow).await;
     assert_eq!(metric(&output, "SessionsClosedOut"), 1);
     fleet.stop().await;

@@ -188,7 +188,8 @@ impl MemoryLedger {
         }
         match mark {
             Mark::Findings(hash) => entry.progress.posted = Some(hash.clone()),
-            Mark::Asked(id) | Mark::Waiting(id) => entry.progress.asked = Some(id.clone()),
+            Mark::Asked(id) => entry.progress.asked = Some(id.clone()),
+            Mark::Waiting(id) => entry.progress.waiting = Some(id.clone()),
             Mark::Quota(detail) => entry.progress.quota = Some(detail.clone()),
             Mark::Seen(print) => {
                 entry.progress.seen = Some(Seen {
@@ -353,6 +354,8 @@ fn holds(record: &IncidentRecord, holder: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pure::follow::{posts, Observed};
+    use crate::pure::session::{SessionMessage, SessionState};
 
     fn session(id: &str) -> Session {
         Session {
@@ -373,7 +376,7 @@ mod tests {
         assert_eq!(
             open.progress,
             Progress {
-                asked: Some("ev-1".into()),
+                waiting: Some("ev-1".into()),
                 seen: Some(Seen {
                     print: "p1".into(),
                     since_ms: 1_000
@@ -383,5 +386,39 @@ mod tests {
         );
         ledger.mark("Q1", "devin-1", &Mark::ClosedOut(None), 4_000);
         assert!(ledger.open_incidents().is_empty());
+    }
+
+    #[test]
+    fn a_message_noted_as_waiting_is_still_asked_once_the_findings_are_blocked() {
+        let ledger = MemoryLedger::default();
+        assert!(ledger.adopt("Q1", &session("devin-1")));
+        ledger.mark("Q1", "devin-1", &Mark::Waiting("ev-1".into()), 1_000);
+        let blocked: SessionState = serde_json::from_value(serde_json::json!({
+            "status": "running", "status_detail": "waiting_for_user",
+            "structured_output": {"state": "blocked"}}))
+        .unwrap();
+        let last = [SessionMessage {
+            event_id: Some("ev-1".into()),
+            message: "I need access to the orders database.".into(),
+            source: Some("devin".into()),
+            created_at: None,
+        }];
+        let marks_now = |ledger: &MemoryLedger| {
+            let [open] = ledger.open_incidents().try_into().unwrap();
+            let observed = Observed {
+                state: &blocked,
+                url: "https://app.devin.ai/sessions/1",
+                messages: Some(&last),
+                now_ms: 2_000,
+                idle_after: std::time::Duration::from_secs(3600),
+            };
+            posts(&open.progress, &observed)
+                .into_iter()
+                .map(|post| post.mark)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(marks_now(&ledger), [Mark::Asked("ev-1".into())]);
+        ledger.mark("Q1", "devin-1", &Mark::Asked("ev-1".into()), 2_000);
+        assert_eq!(marks_now(&ledger), Vec::<Mark>::new());
     }
 }

@@ -116,7 +116,8 @@ impl DynamoLedger {
     ) -> Result<(), LedgerError> {
         let (expression, value) = match mark {
             Mark::Findings(hash) => ("SET posted = :value", Some(hash)),
-            Mark::Asked(id) | Mark::Waiting(id) => ("SET asked = :value", Some(id)),
+            Mark::Asked(id) => ("SET asked = :value", Some(id)),
+            Mark::Waiting(id) => ("SET waiting = :value", Some(id)),
             Mark::Quota(detail) => ("SET quota = :value", Some(detail)),
             Mark::Seen(print) => ("SET seen = :value, seen_at = :now", Some(print)),
             Mark::ClosedOut(Some(hash)) => ("SET posted = :value, closed_at = :now", Some(hash)),
@@ -196,7 +197,10 @@ fn open_incident(item: &Item) -> Result<OpenIncident, &'static str> {
         },
         progress: Progress {
             posted: text(item, "posted"),
+            // A record from before `waiting` was kept apart holds either note's message in
+            // `asked`: taken as asked, it is never noted twice.
             asked: text(item, "asked"),
+            waiting: text(item, "waiting"),
             quota: text(item, "quota"),
             seen: text(item, "seen")
                 .zip(number(item, "seen_at"))
