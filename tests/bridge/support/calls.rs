@@ -78,12 +78,11 @@ pub const CALLS: &[Call] = &[
         "/v3/organizations/{org_id}/sessions/{devin_id}/messages",
         "get-organizations-session-messages",
     ),
-    // Added with the other session endpoints (API release notes, January 2026: "POST
-    // .../sessions/{devin_id}/messages ... resumes a suspended session").
+    // "Send a message to an active session; a suspended session is resumed."
     devin(
         "POST",
         "/v3/organizations/{org_id}/sessions/{devin_id}/messages",
-        "post-organizations-session-messages",
+        "post-organizations-sessions-messages",
     ),
     devin(
         "POST",
