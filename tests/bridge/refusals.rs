@@ -3,7 +3,8 @@
 //! and noted on the incident, in Devin's words (read whole, cut once readable), never with a
 //! secret; a 404 or 403 on create, or the routing policy's own tags refused, is the bridge's
 //! configuration, not the incident: answered 5xx so PagerDuty retries, with an ERROR line that
-//! says what to fix, counted in `DevinErrors`.
+//! says what to fix, counted in `DevinErrors`. A deferred start notes its refusal; the
+//! sweep's retries do not.
 
 use serde_json::{json, Value};
 
@@ -333,4 +334,56 @@ async fn the_policys_own_tags_refused_are_the_configuration_answered_5xx_until_a
     assert_eq!(lines[0]["fields"]["tags"], r#"["team:payments"]"#);
     assert_eq!(metric_total(&output, "DevinErrors"), 3);
     assert_eq!(metric_total(&output, "DevinRejected"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deferred_start_notes_its_refusal() {
+    let policy = r#"{"defaults": {"start_after_minutes": 1}}"#;
+    let fleet = crate::support::fleet::Fleet::start(1, &[("ROUTING_CONFIG", policy)]).await;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    // Created 58 s ago: its minute ends 2 s from now.
+    let created_at = pagerduty_devin_bridge::pure::timestamp::rfc3339(now_ms - 58_000);
+    let incident = json!({
+        "id": "QDEFREF1", "type": "incident", "number": 4201, "status": "triggered",
+        "title": "Errors on QDEFREF1", "urgency": "high", "created_at": created_at,
+        "html_url": "https://acme.pagerduty.com/incidents/QDEFREF1",
+        "service": {"id": "PSVC", "summary": "checkout-api"}, "teams": [], "assignees": []});
+    fleet.pagerduty.add_incident(incident.clone());
+    let trigger = json!({"event": {
+        "id": "EVQDEFREF1", "event_type": "incident.triggered", "resource_type": "incident",
+        "occurred_at": created_at, "agent": null, "data": incident}});
+    let delivery = function_url_event("POST", "/pagerduty-alert", &trigger.to_string());
+    let (status, body) = fleet.instance(0).deliver(&delivery).await;
+    assert_eq!(
+        (status, &body["status"]),
+        (202, &json!("deferred")),
+        "{body}"
+    );
+
+    fleet.devin.reply([Reply::Refuse(
+        422,
+        json!({"detail": [{"loc": ["body", "repos", 0], "msg": "Repository not found"}]}),
+    )]);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let follow_up = fleet.follow_up(&[]).await;
+    let report = follow_up.run().await;
+    assert_eq!(report["actions"][0]["action"], "devin_rejected", "{report}");
+    assert_eq!(fleet.devin.creates(), 1);
+    let refusals: Vec<String> = fleet
+        .pagerduty
+        .notes_on("QDEFREF1")
+        .into_iter()
+        .filter(|note| note.contains("Devin refused to start a session"))
+        .collect();
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert!(
+        refusals[0].contains("(HTTP 422): body.repos.0: Repository not found\n"),
+        "{}",
+        refusals[0]
+    );
+    follow_up.function.stop().await;
+    fleet.stop().await;
 }
