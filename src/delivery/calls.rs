@@ -78,9 +78,8 @@ impl Bridge {
             tally,
             DevinError::is_retryable,
             |secrets, left| async move {
-                let authorization = secrets.devin_authorization();
                 self.devin
-                    .send_message(authorization, session_id, message, left)
+                    .send_message(&secrets, session_id, message, left)
                     .await
             },
         )
@@ -101,12 +100,7 @@ impl Bridge {
             budget,
             tally,
             retryable,
-            |secrets, left| async move {
-                let authorization = secrets.devin_authorization();
-                self.devin
-                    .get_session(authorization, session_id, left)
-                    .await
-            },
+            |secrets, left| async move { self.devin.get_session(&secrets, session_id, left).await },
         )
         .await
     }
@@ -126,9 +120,8 @@ impl Bridge {
             tally,
             retryable,
             |secrets, left| async move {
-                let authorization = secrets.devin_authorization();
                 self.devin
-                    .list_messages(authorization, session_id, left)
+                    .list_messages(&secrets, session_id, left)
                     .await
             },
         )
@@ -150,9 +143,8 @@ impl Bridge {
             tally,
             retryable,
             |secrets, left| async move {
-                let authorization = secrets.devin_authorization();
                 self.devin
-                    .terminate_session(authorization, session_id, left)
+                    .terminate_session(&secrets, session_id, left)
                     .await
             },
         )

@@ -152,9 +152,8 @@ impl Bridge {
                 |secrets, left| {
                     let (session_id, message) = (&session.session_id, &message);
                     async move {
-                        let authorization = secrets.devin_authorization();
                         self.devin
-                            .send_message(authorization, session_id, message, left)
+                            .send_message(&secrets, session_id, message, left)
                             .await
                     }
                 },
@@ -221,12 +220,7 @@ impl Bridge {
                 DevinError::is_retryable,
                 |secrets, left| {
                     let tags = &tags;
-                    async move {
-                        let authorization = secrets.devin_authorization();
-                        self.devin
-                            .add_tags(authorization, session_id, tags, left)
-                            .await
-                    }
+                    async move { self.devin.add_tags(&secrets, session_id, tags, left).await }
                 },
             )
             .await;

@@ -52,22 +52,25 @@ impl<'a> Happened<'a> {
 
 impl Bridge {
     /// Starts the session of an incident no delivery started (the follow-up's sweep, or a
-    /// deferral whose time has come), exactly as a delivery of its trigger would.
+    /// deferral whose time has come), exactly as a delivery of its trigger would. Devin's
+    /// refusal is noted on the incident when `note_refusal`: for a deferral (started once per
+    /// deferral), not for the sweep, which tries a refused incident again on every run (a note
+    /// each time would bury the incident's timeline; its refusals are in the run's log and
+    /// metrics).
     pub async fn investigate_missed(
         &self,
         event_type: &str,
         incident: &Incident,
+        note_refusal: bool,
         budget: Budget,
         tally: &mut Tally,
     ) -> Outcome {
         let secrets = self.secrets.current().await;
         let occurred_at = incident.created_at.as_deref();
-        // The sweep tries an incident Devin refused again on every run: a note each time
-        // would bury the incident's timeline. Its refusals are in the run's log and metrics.
         let happened = Happened {
             event_type,
             occurred_at,
-            note_refusal: false,
+            note_refusal,
         };
         self.investigate(happened, incident, secrets, budget, tally)
             .await

@@ -98,8 +98,10 @@ pub enum Outcome {
     SessionUncertain { failure: Failure<DevinError> },
     /// Another delivery holds the claim on this incident and has not recorded its session yet.
     BeingCreated { incident_id: String },
-    /// Devin refused the session for good (400, 409, 422): answered 2xx, so one bad incident
-    /// never blocks the subscription; a note on the incident, a metric and an alarm say so.
+    /// Devin refused the session for good (400, 409, 422, not for its tags): answered 2xx, so
+    /// one bad incident never blocks the subscription; the log, a metric and an alarm say so,
+    /// and, when a PagerDuty token is set, a note on the incident (not on the sweep's retries:
+    /// `Plan::note_refusal`).
     DevinRejected {
         rule: String,
         incident_id: String,
@@ -110,6 +112,15 @@ pub enum Outcome {
     /// 403: the service user's permission): answered 5xx, so PagerDuty retries and nothing is
     /// dropped while the operator fixes it; counted in `DevinErrors`.
     DevinMisconfigured { error: DevinError },
+    /// Devin refused the create for its tags even with the routing policy's own `tags` alone
+    /// (an organization with tag validation that has not allow-listed them): the same for
+    /// every incident of the rule, so answered 5xx like a 404, so PagerDuty retries and nothing
+    /// is dropped while the operator allow-lists them; counted in `DevinErrors`.
+    PolicyTagsRefused {
+        rule: String,
+        tags: Vec<String>,
+        error: DevinError,
+    },
     /// The session takes no more messages (it ended): nothing sent, nothing to retry.
     SessionClosed {
         incident_id: String,
@@ -239,7 +250,9 @@ impl Outcome {
                 Failure::Final(_) => StatusCode::BAD_GATEWAY,
                 Failure::TimedOut | Failure::BudgetSpent => StatusCode::SERVICE_UNAVAILABLE,
             },
-            Outcome::DevinMisconfigured { .. } => StatusCode::BAD_GATEWAY,
+            Outcome::DevinMisconfigured { .. } | Outcome::PolicyTagsRefused { .. } => {
+                StatusCode::BAD_GATEWAY
+            }
             Outcome::SessionUncertain { .. }
             | Outcome::BeingCreated { .. }
             | Outcome::LedgerUnavailable(_)
@@ -375,7 +388,7 @@ impl Outcome {
                 "devin_status": error.status().map(|status| status.as_u16()),
                 "note": note.as_str(),
             }),
-            Outcome::DevinMisconfigured { .. } => {
+            Outcome::DevinMisconfigured { .. } | Outcome::PolicyTagsRefused { .. } => {
                 json!({"error": "Devin refused the bridge's configuration, retry later"})
             }
             Outcome::SessionClosed {
@@ -515,6 +528,11 @@ impl Outcome {
                     );
                 }
             }
+            Outcome::PolicyTagsRefused { rule, tags, error } => error!(
+                devin_status = error.status().map(|status| status.as_u16()),
+                error = %error, rule = %rule, tags = ?tags,
+                "Devin refused a session create for the routing policy's own tags (the incident's were already left out): allow-list the policy's tags in the Devin organization's tag settings (or change the rule's tags); no session starts until then; PagerDuty will retry the delivery"
+            ),
             Outcome::SessionClosed { session, .. } => warn!(
                 session_id = %session.session_id,
                 "the Devin session takes no more messages: nothing sent"

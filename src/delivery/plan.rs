@@ -19,7 +19,7 @@ pub struct Plan<'a> {
     pub slots: Vec<Slot>,
     /// The incident's alerts, when they were read.
     pub alerts: Option<Evidence>,
-    /// Whether Devin's refusal of the session is noted on the incident: for a delivery and a
-    /// responder's `devin investigate`, not for the follow-up's retries.
+    /// Whether Devin's refusal of the session is noted on the incident: for a delivery, a
+    /// responder's `devin investigate` and a deferred start, not for the sweep's retries.
     pub note_refusal: bool,
 }

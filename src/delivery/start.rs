@@ -129,11 +129,20 @@ impl Bridge {
                 }
             }
             Unstarted::Ledger(err) => Outcome::LedgerUnavailable(err),
+            // First, as a tag refusal is a 400 or 422 too: the create without per-incident tags
+            // (`create_session` made it) was refused for the policy's own tags. Every incident
+            // of the rule would be, until the operator allow-lists them: the configuration.
+            Unstarted::CreateFailed(Failure::Final(error)) if error.refused_tags() => {
+                Outcome::PolicyTagsRefused {
+                    rule,
+                    tags: plan.decision.tags.to_vec(),
+                    error,
+                }
+            }
             Unstarted::CreateFailed(Failure::Final(error)) if error.is_rejection() => {
                 // PagerDuty does not retry a 2xx: the responders learn of it on the incident.
                 let status = error.status().map_or(0, |status| status.as_u16());
-                let detail = secrets.redact(error.detail().unwrap_or_default());
-                let note = refusal::devin_rejected_note(status, &detail);
+                let note = refusal::devin_rejected_note(status, error.detail().unwrap_or_default());
                 let note = if plan.note_refusal {
                     self.note_or_log(secrets, &incident_id, &note, budget).await
                 } else {

@@ -87,10 +87,7 @@ impl Bridge {
                 if left < MIN_ATTEMPT {
                     return Err(DevinError::Timeout(left));
                 }
-                let authorization = secrets.devin_authorization();
-                self.devin
-                    .create_session(authorization, request, left)
-                    .await
+                self.devin.create_session(&secrets, request, left).await
             },
         )
         .await
@@ -115,9 +112,8 @@ impl Bridge {
                 tally,
                 DevinError::is_retryable,
                 |secrets, left| async move {
-                    let authorization = secrets.devin_authorization();
                     self.devin
-                        .list_sessions_since(authorization, created_after_s, left)
+                        .list_sessions_since(&secrets, created_after_s, left)
                         .await
                 },
             )

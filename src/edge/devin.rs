@@ -12,16 +12,18 @@ use tracing::warn;
 use crate::edge::retry::{read_refusal, seconds, Transient};
 use crate::edge::url::with_segments;
 use crate::pure::lookup;
-use crate::pure::secret::redact;
+use crate::pure::refusal::{self, refused_for_tags};
+use crate::pure::secret::Secrets;
 use crate::pure::session::{ListedSession, Session, SessionMessage, SessionRequest, SessionState};
-use crate::pure::tag_refusal::refused_for_tags;
 
 #[derive(Debug, Error)]
 pub enum DevinError {
-    #[error("Devin answered {status}: {detail}")]
+    /// Shown with Devin's words on one short line (`pure::refusal::readable`).
+    #[error("Devin answered {status}: {}", refusal::readable(.detail))]
     Status {
         status: StatusCode,
         retry_after: Option<HeaderValue>,
+        /// Devin's answer, without any of the bridge's secrets.
         detail: String,
     },
     #[error("Devin did not answer within {0:?}")]
@@ -62,7 +64,7 @@ impl DevinError {
     }
 
     /// Devin refused the request for its tags: an organization with tag validation
-    /// (`pure::tag_refusal`).
+    /// (`pure::refusal::refused_for_tags`).
     pub fn refused_tags(&self) -> bool {
         match self {
             DevinError::Status { status, detail, .. } => refused_for_tags(status.as_u16(), detail),
@@ -88,7 +90,8 @@ impl DevinError {
             )
     }
 
-    /// Devin's words with the refusal (cut, and without the API key), when it answered.
+    /// Devin's words with the refusal (its body, without any of the bridge's secrets), when it
+    /// answered.
     pub fn detail(&self) -> Option<&str> {
         match self {
             DevinError::Status { detail, .. } => Some(detail),
@@ -203,7 +206,7 @@ impl DevinClient {
     /// Devin that means seconds: an empty list, and a second session.)
     pub async fn list_sessions_since(
         &self,
-        authorization: &HeaderValue,
+        secrets: &Secrets,
         created_after_s: u64,
         timeout: Duration,
     ) -> Result<Vec<ListedSession>, DevinError> {
@@ -221,7 +224,7 @@ impl DevinClient {
                 request = request.query(&[("after", cursor)]);
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let page: SessionList = self.send(request, authorization, left).await?;
+            let page: SessionList = self.send(request, secrets, left).await?;
             let first_in_seconds = created_after == created_after_s && after.is_none();
             if first_in_seconds && lookup::listed_before(&page.items, created_after_s) {
                 created_after = created_after_s.saturating_mul(1000);
@@ -243,19 +246,19 @@ impl DevinClient {
     /// One session as it is now (needs `ViewOrgSessions`): status, findings, pull requests.
     pub async fn get_session(
         &self,
-        authorization: &HeaderValue,
+        secrets: &Secrets,
         session_id: &str,
         timeout: Duration,
     ) -> Result<SessionState, DevinError> {
         let url = with_segments(self.sessions_url.clone(), &[&devin_id(session_id)]);
-        self.send(self.http.get(url), authorization, timeout).await
+        self.send(self.http.get(url), secrets, timeout).await
     }
 
     /// A session's messages, oldest first (needs `ViewOrgSessions`), page after page up to
     /// [`MAX_MESSAGE_PAGES`]; `timeout` is for each page.
     pub async fn list_messages(
         &self,
-        authorization: &HeaderValue,
+        secrets: &Secrets,
         session_id: &str,
         timeout: Duration,
     ) -> Result<Vec<SessionMessage>, DevinError> {
@@ -273,7 +276,7 @@ impl DevinClient {
             if let Some(cursor) = &after {
                 request = request.query(&[("after", cursor)]);
             }
-            let page: MessagePage = self.send(request, authorization, timeout).await?;
+            let page: MessagePage = self.send(request, secrets, timeout).await?;
             messages.extend(page.items);
             match page.end_cursor {
                 Some(cursor) if page.has_next_page => after = Some(cursor),
@@ -286,19 +289,19 @@ impl DevinClient {
     /// Ends a session for good and archives it (needs `ManageOrgSessions`).
     pub async fn terminate_session(
         &self,
-        authorization: &HeaderValue,
+        secrets: &Secrets,
         session_id: &str,
         timeout: Duration,
     ) -> Result<(), DevinError> {
         let url = with_segments(self.sessions_url.clone(), &[&devin_id(session_id)]);
         let request = self.http.delete(url).query(&[("archive", "true")]);
-        self.send_write(request, authorization, timeout).await
+        self.send_write(request, secrets, timeout).await
     }
 
     /// Sends a message to a session (needs `ManageOrgSessions`); a paused session resumes.
     pub async fn send_message(
         &self,
-        authorization: &HeaderValue,
+        secrets: &Secrets,
         session_id: &str,
         message: &str,
         timeout: Duration,
@@ -311,13 +314,13 @@ impl DevinClient {
             .http
             .post(url)
             .json(&serde_json::json!({ "message": message }));
-        self.send_write(request, authorization, timeout).await
+        self.send_write(request, secrets, timeout).await
     }
 
     /// Adds tags to a session (needs `ManageOrgSessions`); Devin keeps at most 50.
     pub async fn add_tags(
         &self,
-        authorization: &HeaderValue,
+        secrets: &Secrets,
         session_id: &str,
         tags: &[String],
         timeout: Duration,
@@ -327,28 +330,28 @@ impl DevinClient {
             .http
             .post(url)
             .json(&serde_json::json!({ "tags": tags }));
-        self.send_write(request, authorization, timeout).await
+        self.send_write(request, secrets, timeout).await
     }
 
     /// Starts a session (needs `ManageOrgSessions`).
     pub async fn create_session(
         &self,
-        authorization: &HeaderValue,
+        secrets: &Secrets,
         request: &SessionRequest,
         timeout: Duration,
     ) -> Result<Session, DevinError> {
         let request = self.http.post(self.sessions_url.clone()).json(request);
-        self.send(request, authorization, timeout).await
+        self.send(request, secrets, timeout).await
     }
 
     /// A call whose answer is read as `T`.
     async fn send<T: serde::de::DeserializeOwned>(
         &self,
         request: reqwest::RequestBuilder,
-        authorization: &HeaderValue,
+        secrets: &Secrets,
         timeout: Duration,
     ) -> Result<T, DevinError> {
-        let response = self.send_raw(request, authorization, timeout).await?;
+        let response = self.send_raw(request, secrets, timeout).await?;
         response.json::<T>().await.map_err(|err| {
             if err.is_timeout() {
                 DevinError::Timeout(timeout)
@@ -363,10 +366,10 @@ impl DevinClient {
     async fn send_write(
         &self,
         request: reqwest::RequestBuilder,
-        authorization: &HeaderValue,
+        secrets: &Secrets,
         timeout: Duration,
     ) -> Result<(), DevinError> {
-        self.send_raw(request, authorization, timeout).await?;
+        self.send_raw(request, secrets, timeout).await?;
         Ok(())
     }
 
@@ -374,7 +377,7 @@ impl DevinClient {
     async fn send_raw(
         &self,
         request: reqwest::RequestBuilder,
-        authorization: &HeaderValue,
+        secrets: &Secrets,
         timeout: Duration,
     ) -> Result<reqwest::Response, DevinError> {
         let transport_error = |err: reqwest::Error| {
@@ -387,7 +390,7 @@ impl DevinClient {
             }
         };
         let response = request
-            .header(AUTHORIZATION, authorization.clone())
+            .header(AUTHORIZATION, secrets.devin_authorization().clone())
             .timeout(timeout)
             .send()
             .await
@@ -395,16 +398,12 @@ impl DevinClient {
 
         if !response.status().is_success() {
             let refusal = read_refusal(response, RETRY_AFTER.as_str()).await;
-            // Devin may quote the request back, credentials and all: its words reach logs and
-            // notes only without the key.
-            let key = authorization
-                .to_str()
-                .ok()
-                .and_then(|value| value.strip_prefix("Bearer "));
+            // Devin may quote the request back, credentials and all: its words reach logs,
+            // answers and notes only without any of the bridge's secrets.
             return Err(DevinError::Status {
                 status: refusal.status,
                 retry_after: refusal.wait,
-                detail: key.map_or(refusal.detail.clone(), |key| redact(&refusal.detail, key)),
+                detail: secrets.redact(&refusal.body),
             });
         }
         Ok(response)

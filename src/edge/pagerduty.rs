@@ -12,6 +12,7 @@ use thiserror::Error;
 use crate::edge::retry::{read_refusal, seconds, Transient};
 use crate::edge::url::with_segments;
 use crate::pure::alerts::Alert;
+use crate::pure::refusal;
 use crate::pure::rest_incident::RestIncident;
 use crate::pure::webhook::{Incident, Reference};
 
@@ -25,6 +26,7 @@ pub enum PagerDutyError {
         status: StatusCode,
         /// `ratelimit-reset`: seconds until the rate limit resets, on a 429.
         reset: Option<HeaderValue>,
+        /// PagerDuty's words, on one short line (`pure::refusal::readable`).
         detail: String,
     },
     #[error("PagerDuty did not answer within {0:?}")]
@@ -293,7 +295,7 @@ impl PagerDutyClient {
             return Err(PagerDutyError::Status {
                 status: refusal.status,
                 reset: refusal.wait,
-                detail: refusal.detail,
+                detail: refusal::readable(&refusal.body),
             });
         }
         response.json::<T>().await.map_err(|err| {

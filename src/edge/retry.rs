@@ -111,8 +111,10 @@ where
     }
 }
 
-/// Longest excerpt of an error body kept for the log.
-const MAX_DETAIL_CHARS: usize = 300;
+/// The most of an error body read. Enough for a validation error that echoes the whole
+/// request back (a prompt carries up to 8 KiB of alert evidence, JSON-escaped), so that it
+/// still parses (`pure::refusal`); what a log line or a note shows is cut after parsing.
+const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// A service's non-2xx answer, as the clients read it.
 #[derive(Debug)]
@@ -120,20 +122,28 @@ pub struct Refusal {
     pub status: StatusCode,
     /// The header saying how long to wait, when the service sent it.
     pub wait: Option<HeaderValue>,
-    /// The start of the answer's body, for the log.
-    pub detail: String,
+    /// The answer's body, up to [`MAX_BODY_BYTES`]; it may quote secrets back.
+    pub body: String,
 }
 
 /// Reads a non-2xx `response`: its status, the header named `wait_header` that says how long
-/// to wait (`Retry-After`, PagerDuty's `ratelimit-reset`), and the start of its body.
-pub async fn read_refusal(response: reqwest::Response, wait_header: &str) -> Refusal {
+/// to wait (`Retry-After`, PagerDuty's `ratelimit-reset`), and its body up to
+/// [`MAX_BODY_BYTES`] (a larger one is not read further).
+pub async fn read_refusal(mut response: reqwest::Response, wait_header: &str) -> Refusal {
     let status = response.status();
     let wait = response.headers().get(wait_header).cloned();
-    let body = response.text().await.unwrap_or_default();
+    let mut body = Vec::new();
+    while body.len() < MAX_BODY_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    body.truncate(MAX_BODY_BYTES);
     Refusal {
         status,
         wait,
-        detail: body.chars().take(MAX_DETAIL_CHARS).collect(),
+        body: String::from_utf8_lossy(&body).into_owned(),
     }
 }
 

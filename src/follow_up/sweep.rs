@@ -26,6 +26,17 @@ enum Started {
     Deferred,
 }
 
+impl Started {
+    /// Whether Devin's refusal is noted on the incident: a deferral starts once, while the
+    /// sweep tries a refused incident again on every run.
+    fn notes_refusal(&self) -> bool {
+        match self {
+            Started::BySweep => false,
+            Started::Deferred => true,
+        }
+    }
+}
+
 impl FollowUp {
     /// Starts the deferred incidents whose time has come and that are still open; records the
     /// ones that resolved meanwhile.
@@ -227,7 +238,13 @@ impl FollowUp {
         let mut calls = Tally::default();
         let outcome = self
             .bridge
-            .investigate_missed(event_type, incident, step, &mut calls)
+            .investigate_missed(
+                event_type,
+                incident,
+                started.notes_refusal(),
+                step,
+                &mut calls,
+            )
             .await;
         outcome.log();
         let body: Value = serde_json::from_str(&outcome.body()).unwrap_or(Value::Null);

@@ -22,7 +22,8 @@ pub struct Tally {
     pub deliveries_refused: u32,
     /// Devin calls that failed, retried or not.
     pub devin_errors: u32,
-    /// Incidents whose session Devin refused for good (answered 2xx: nothing retries them).
+    /// Incidents whose session Devin refused for good (answered 2xx, so PagerDuty does not
+    /// retry them; the follow-up's sweep tries them again on its runs).
     pub devin_rejected: u32,
     /// Deliveries the ledger could not serve.
     pub ledger_errors: u32,

@@ -233,8 +233,10 @@ impl Secrets {
         self.pagerduty_authorization.as_ref()
     }
 
-    /// `text` (another service's words, about to reach a note or a log) with every one of these
-    /// secrets in it replaced by [`REDACTED`].
+    /// `text` (another service's words, about to reach a note, a log or an answer) with every
+    /// one of these secrets in it replaced by [`REDACTED`]: as they are, and as a JSON string
+    /// quotes them (a refusal that echoes the request is JSON, and is read as such later).
+    /// The one way another service's words are cleaned of secrets.
     pub fn redact(&self, text: &str) -> String {
         let pagerduty_token = self
             .pagerduty_authorization
@@ -246,7 +248,9 @@ impl Secrets {
             .chain(self.webhook_secrets.iter().map(Secret::expose))
             .chain(self.signing_secrets.iter().map(Secret::expose))
             .chain(pagerduty_token);
-        secrets.fold(text.to_owned(), |text, secret| redact(&text, secret))
+        secrets
+            .flat_map(|secret| [secret.to_owned(), json_quoted(secret)])
+            .fold(text.to_owned(), |text, secret| redact(&text, &secret))
     }
 }
 
@@ -256,9 +260,19 @@ pub const REDACTED: &str = "[redacted]";
 /// A secret's start this long or longer, at the end of a text cut short, is redacted too.
 const MIN_PARTIAL_CHARS: usize = 4;
 
+/// `secret` as it stands inside a JSON string (`"` and `\` escaped, for instance).
+fn json_quoted(secret: &str) -> String {
+    let quoted = serde_json::to_string(secret).unwrap_or_default();
+    quoted
+        .strip_prefix('"')
+        .and_then(|quoted| quoted.strip_suffix('"'))
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// `text` with `secret` replaced by [`REDACTED`] wherever it appears, and at its end when the
 /// text was cut inside it.
-pub fn redact(text: &str, secret: &str) -> String {
+fn redact(text: &str, secret: &str) -> String {
     if secret.is_empty() {
         return text.to_owned();
     }
@@ -306,6 +320,20 @@ mod tests {
             secrets.redact(&format!("{key} hook-secret-old u+pd_token_value ok")),
             "[redacted] [redacted] [redacted] ok"
         );
+    }
+
+    #[test]
+    fn a_secret_quoted_in_json_is_redacted_too() {
+        let secrets = Secrets::from_lookup(|name| match name {
+            DEVIN_API_KEY => Some("cog_key".into()),
+            WEBHOOK_SECRET => Some(r#"hook"secret\with-quotes"#.into()),
+            _ => None,
+        })
+        .unwrap();
+        let echo =
+            serde_json::json!({"detail": format!("got {}", secrets.webhook_secrets[0].expose())});
+        let redacted = secrets.redact(&echo.to_string());
+        assert_eq!(redacted, r#"{"detail":"got [redacted]"}"#);
     }
 
     fn arn() -> SecretSource {

@@ -3,13 +3,13 @@
 //! does: 422 `{"detail": [{"loc", "msg", "type"}]}`. And the write calls whose answer the
 //! reference leaves undocumented (a message, tags, a termination) succeed on any 2xx.
 
-use reqwest::header::HeaderValue;
 use reqwest::Url;
 use serde_json::{json, Value};
 
 use crate::support::devin::{FakeDevin, WriteAnswer};
 use crate::support::*;
 use pagerduty_devin_bridge::edge::devin::DevinClient;
+use pagerduty_devin_bridge::pure::secret::Secrets;
 
 async fn create(devin: &FakeDevin, body: Value) -> (u16, Value) {
     let answer = reqwest::Client::new()
@@ -73,7 +73,12 @@ async fn write_calls_accept_any_2xx_json_or_not_empty_or_not() {
         Url::parse(&devin.url).unwrap(),
         "org-test",
     );
-    let authorization = HeaderValue::from_str(&format!("Bearer {TEST_DEVIN_API_KEY}")).unwrap();
+    let secrets = Secrets::from_lookup(|name| match name {
+        "DEVIN_API_KEY" => Some(TEST_DEVIN_API_KEY.to_owned()),
+        "WEBHOOK_SECRET" => Some(LOCAL_WEBHOOK_SECRET.to_owned()),
+        _ => None,
+    })
+    .unwrap();
     let timeout = std::time::Duration::from_secs(2);
     for answer in [
         WriteAnswer::NoContent,
@@ -85,16 +90,14 @@ async fn write_calls_accept_any_2xx_json_or_not_empty_or_not() {
         let session = created["session_id"].as_str().unwrap();
         devin.answer_writes(answer);
         let told = client
-            .send_message(&authorization, session, "hello", timeout)
+            .send_message(&secrets, session, "hello", timeout)
             .await;
         assert!(told.is_ok(), "{answer:?}: {told:?}");
         let tagged = client
-            .add_tags(&authorization, session, &["x".to_owned()], timeout)
+            .add_tags(&secrets, session, &["x".to_owned()], timeout)
             .await;
         assert!(tagged.is_ok(), "{answer:?}: {tagged:?}");
-        let ended = client
-            .terminate_session(&authorization, session, timeout)
-            .await;
+        let ended = client.terminate_session(&secrets, session, timeout).await;
         assert!(ended.is_ok(), "{answer:?}: {ended:?}");
     }
     assert_eq!(devin.messages().len(), 4);

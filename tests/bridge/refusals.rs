@@ -1,8 +1,10 @@
 //! Refusals reach people: the built `bootstrap` under the Runtime API emulator, with the Devin
 //! and PagerDuty fakes. A create Devin refuses for this incident (400/409/422) is answered 202
-//! and noted on the incident, in Devin's words, never with a secret; a 404 or 403 on create is
-//! the bridge's configuration, not the incident: answered 5xx so PagerDuty retries, with an
-//! ERROR line that says what to fix, counted in `DevinErrors`.
+//! and noted on the incident, in Devin's words (read whole, cut once readable), never with a
+//! secret; a 404 or 403 on create, or the routing policy's own tags refused, is the bridge's
+//! configuration, not the incident: answered 5xx so PagerDuty retries, with an ERROR line that
+//! says what to fix, counted in `DevinErrors`. A deferred start notes its refusal; the
+//! sweep's retries do not.
 
 use serde_json::{json, Value};
 
@@ -24,6 +26,11 @@ struct Refusing {
 
 impl Refusing {
     async fn start(pagerduty_token: bool) -> Self {
+        Self::start_with(pagerduty_token, &[]).await
+    }
+
+    /// [`Refusing::start`] with the `extra` settings.
+    async fn start_with(pagerduty_token: bool, extra: &[(&'static str, &str)]) -> Self {
         let devin = FakeDevin::start().await;
         let pagerduty = FakePagerDuty::start().await;
         let runtime = RuntimeApi::start().await;
@@ -32,6 +39,9 @@ impl Refusing {
             env = env
                 .set("PAGERDUTY_API_TOKEN", PD_TOKEN)
                 .set("PAGERDUTY_FROM_EMAIL", "bridge@acme.example");
+        }
+        for &(name, value) in extra {
+            env = env.set(name, value);
         }
         let function = runtime.spawn_function(&env.vars());
         Refusing {
@@ -187,6 +197,192 @@ async fn the_sweeps_retries_of_a_refused_incident_add_no_note_each_run() {
         fleet.pagerduty.notes_on("QREFUSED1").is_empty(),
         "no note per run: {:?}",
         fleet.pagerduty.notes_on("QREFUSED1")
+    );
+    follow_up.function.stop().await;
+    fleet.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refusal_echoing_any_secret_reaches_no_log_note_or_answer() {
+    let bridge = Refusing::start(true).await;
+    // Devin quotes back every secret the bridge holds: the webhook secret, the signing secret,
+    // the PagerDuty token and its own key; first in a rate limit retried, then in a refusal.
+    let echo = format!(
+        "Repository not found (request had X-Webhook-Secret: {LOCAL_WEBHOOK_SECRET}, \
+         signing {LOCAL_SIGNING_SECRET}, Token token={PD_TOKEN}, Bearer {TEST_DEVIN_API_KEY})"
+    );
+    let refusal =
+        json!({"detail": [{"loc": ["body", "repos", 0], "msg": echo, "type": "value_error"}]});
+    bridge.devin.reply([
+        Reply::Refuse(429, json!({"detail": echo})),
+        Reply::Refuse(422, refusal),
+    ]);
+    let (status, body) = bridge.trigger().await;
+    assert_eq!(
+        (status, &body["status"], &body["note"]),
+        (202, &json!("devin_rejected"), &json!("added")),
+        "{body}"
+    );
+    assert_eq!(bridge.devin.creates(), 2, "the rate limit was retried");
+    let notes = bridge.pagerduty.notes_on(INCIDENT);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains(
+            "body.repos.0: Repository not found (request had X-Webhook-Secret: [redacted]"
+        ),
+        "{}",
+        notes[0]
+    );
+    let output = bridge.function.stop().await;
+    assert!(
+        output.contains("Devin call failed; trying again"),
+        "the retry's WARN line, with the error, is in the log: {output}"
+    );
+    let secrets = [
+        LOCAL_WEBHOOK_SECRET,
+        LOCAL_SIGNING_SECRET,
+        PD_TOKEN,
+        TEST_DEVIN_API_KEY,
+    ];
+    for secret in secrets {
+        assert!(
+            !output.contains(secret),
+            "{secret} reached the log: {output}"
+        );
+        assert!(!notes[0].contains(secret), "{secret} reached the note");
+        assert!(
+            !body.to_string().contains(secret),
+            "{secret} reached the answer"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_refusal_is_read_whole_and_its_log_line_stays_short() {
+    let bridge = Refusing::start(true).await;
+    // Devin's validation errors echo the request as `input`, before `loc` and `msg`.
+    let echoed = "x".repeat(3000);
+    bridge.devin.reply([Reply::Refuse(
+        422,
+        json!({"detail": [{"input": echoed, "loc": ["body", "repos", 0],
+                           "msg": "Repository not found", "type": "value_error"}]}),
+    )]);
+    let (status, body) = bridge.trigger().await;
+    assert_eq!((status, &body["status"]), (202, &json!("devin_rejected")));
+    let notes = bridge.pagerduty.notes_on(INCIDENT);
+    assert!(
+        notes[0].contains("(HTTP 422): body.repos.0: Repository not found\n"),
+        "parsed, not cut before: {}",
+        notes[0]
+    );
+    let output = bridge.function.stop().await;
+    let line = log_lines(&output)
+        .into_iter()
+        .find(|line| line["fields"]["devin_status"] == 422)
+        .unwrap_or_else(|| panic!("no line with Devin's 422 in {output}"));
+    let error = line["fields"]["error"].as_str().unwrap();
+    assert_eq!(
+        error,
+        "Devin answered 422 Unprocessable Entity: body.repos.0: Repository not found"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_policys_own_tags_refused_are_the_configuration_answered_5xx_until_allowed() {
+    let policy = r#"{"defaults": {"tags": ["team:payments"]}}"#;
+    let bridge = Refusing::start_with(true, &[("ROUTING_CONFIG", policy)]).await;
+    bridge.devin.validate_tags(&["pagerduty-bridge"]);
+    let (status, body) = bridge.trigger().await;
+    assert_eq!(status, 502, "{body}");
+    let tags: Vec<Value> = bridge
+        .devin
+        .received()
+        .iter()
+        .map(|create| create.body["tags"].clone())
+        .collect();
+    assert_eq!(tags.len(), 2, "with the incident's tags, then without");
+    assert_eq!(tags[1], json!(["team:payments"]));
+    // PagerDuty's retry: refused again, once (the incident's tags are left out from now on).
+    let (status, _) = bridge.trigger().await;
+    assert_eq!(status, 502);
+    assert_eq!(bridge.devin.creates(), 3);
+    assert!(
+        bridge.pagerduty.notes_on(INCIDENT).is_empty(),
+        "not the incident's fault: no note"
+    );
+
+    // Allow-listed: the next retry starts the session; nothing dropped.
+    bridge.devin.validate_tags(&["team:payments"]);
+    let (status, body) = bridge.trigger().await;
+    assert_eq!((status, &body["status"]), (202, &json!("session_started")));
+
+    let output = bridge.function.stop().await;
+    let lines: Vec<Value> = log_lines(&output)
+        .into_iter()
+        .filter(|line| {
+            line["fields"]["message"]
+                .as_str()
+                .is_some_and(|message| message.contains("allow-list the policy's tags"))
+                && line["level"] == "ERROR"
+        })
+        .collect();
+    assert_eq!(
+        lines.len(),
+        2,
+        "one ERROR line per refused delivery: {output}"
+    );
+    assert_eq!(lines[0]["fields"]["tags"], r#"["team:payments"]"#);
+    assert_eq!(metric_total(&output, "DevinErrors"), 3);
+    assert_eq!(metric_total(&output, "DevinRejected"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deferred_start_notes_its_refusal() {
+    let policy = r#"{"defaults": {"start_after_minutes": 1}}"#;
+    let fleet = crate::support::fleet::Fleet::start(1, &[("ROUTING_CONFIG", policy)]).await;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    // Created 58 s ago: its minute ends 2 s from now.
+    let created_at = pagerduty_devin_bridge::pure::timestamp::rfc3339(now_ms - 58_000);
+    let incident = json!({
+        "id": "QDEFREF1", "type": "incident", "number": 4201, "status": "triggered",
+        "title": "Errors on QDEFREF1", "urgency": "high", "created_at": created_at,
+        "html_url": "https://acme.pagerduty.com/incidents/QDEFREF1",
+        "service": {"id": "PSVC", "summary": "checkout-api"}, "teams": [], "assignees": []});
+    fleet.pagerduty.add_incident(incident.clone());
+    let trigger = json!({"event": {
+        "id": "EVQDEFREF1", "event_type": "incident.triggered", "resource_type": "incident",
+        "occurred_at": created_at, "agent": null, "data": incident}});
+    let delivery = function_url_event("POST", "/pagerduty-alert", &trigger.to_string());
+    let (status, body) = fleet.instance(0).deliver(&delivery).await;
+    assert_eq!(
+        (status, &body["status"]),
+        (202, &json!("deferred")),
+        "{body}"
+    );
+
+    fleet.devin.reply([Reply::Refuse(
+        422,
+        json!({"detail": [{"loc": ["body", "repos", 0], "msg": "Repository not found"}]}),
+    )]);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let follow_up = fleet.follow_up(&[]).await;
+    let report = follow_up.run().await;
+    assert_eq!(report["actions"][0]["action"], "devin_rejected", "{report}");
+    assert_eq!(fleet.devin.creates(), 1);
+    let refusals: Vec<String> = fleet
+        .pagerduty
+        .notes_on("QDEFREF1")
+        .into_iter()
+        .filter(|note| note.contains("Devin refused to start a session"))
+        .collect();
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert!(
+        refusals[0].contains("(HTTP 422): body.repos.0: Repository not found\n"),
+        "{}",
+        refusals[0]
     );
     follow_up.function.stop().await;
     fleet.stop().await;
