@@ -110,7 +110,9 @@ async fn devin<W: Write>(report: &mut Report<'_, W>, stack: &Stack, secret_strin
     let key = secret_string
         .and_then(|text| serde_json::from_str::<Map<String, Value>>(text).ok())
         .and_then(|secret| secret.get(DEVIN_API_KEY)?.as_str().map(str::to_owned));
-    let Some(key) = key.filter(|key| !key.trim().is_empty()) else {
+    // Read as the bridge reads it (`Secrets::from_values`): a pasted key often ends in a newline.
+    let key = key.map(|key| key.trim().to_owned());
+    let Some(key) = key.filter(|key| !key.is_empty()) else {
         report.fail(
             "Devin token",
             "DEVIN_API_KEY is not in the bridge's secret".into(),
@@ -232,12 +234,7 @@ async fn pagerduty<W: Write>(
             .iter()
             .find(|entry| existing["id"] == entry.id.as_str())
     };
-    let delivers_here = |existing: &&Value| {
-        existing
-            .pointer("/delivery_method/url")
-            .and_then(Value::as_str)
-            == Some(url)
-    };
+    let delivers_here = |existing: &&Value| subscription::delivers_to(existing, url);
     let Some(found) = listed
         .iter()
         .find(delivers_here)

@@ -98,8 +98,8 @@ pub fn posts(progress: &Progress, observed: &Observed<'_>) -> Vec<Post> {
     }
     let declared = findings::declared_state(state);
     // Devin may keep working once it has concluded (a pull request): the end is when its turn
-    // is over.
-    if declared == Some(Declared::Concluded) && state.turn_is_over() {
+    // is over. Not while it waits for an approval: that is a question the responders must see.
+    if declared == Some(Declared::Concluded) && concluded_turn_over(&phase) {
         return vec![final_post(progress, observed, &Closing::Concluded)];
     }
     if is_idle(progress, observed) {
@@ -138,13 +138,25 @@ pub fn posts(progress: &Progress, observed: &Observed<'_>) -> Vec<Post> {
     posts
 }
 
-/// Whether the session's turn-end note needs its messages: Devin's turn is over, and neither for
-/// good nor for want of quota (those notes say why, not what Devin said last).
-pub fn needs_messages(state: &SessionState) -> bool {
+/// Whether a session whose findings say `concluded` is done: its turn is over, and it does not
+/// wait for an approval.
+fn concluded_turn_over(phase: &Phase) -> bool {
     matches!(
-        state.phase(),
-        Phase::TurnEnded | Phase::WaitingForApproval | Phase::Asleep
+        phase,
+        Phase::TurnEnded | Phase::Asleep | Phase::OutOfQuota(_)
     )
+}
+
+/// Whether the session's turn-end note needs its messages: Devin's turn is over, and neither for
+/// good nor for want of quota (those notes say why, not what Devin said last), nor concluded (the
+/// final note is its findings).
+pub fn needs_messages(state: &SessionState) -> bool {
+    let concluded = findings::declared_state(state) == Some(Declared::Concluded);
+    match state.phase() {
+        Phase::WaitingForApproval => true,
+        Phase::TurnEnded | Phase::Asleep => !concluded,
+        _ => false,
+    }
 }
 
 /// What to record of the session's activity: its print, when it is not the one last seen.
@@ -656,6 +668,31 @@ mod tests {
         ] {
             assert!(needs_messages(&state(turn_over.clone())), "{turn_over}");
         }
+    }
+
+    #[test]
+    fn concluded_findings_waiting_for_an_approval_ask_for_it_and_stay_followed() {
+        let output = json!({"state": "concluded", "confidence": "high", "summary": "Pool size 5"});
+        let approval = state(
+            json!({"status": "suspended", "status_detail": "waiting_for_approval",
+            "structured_output": output}),
+        );
+        assert!(needs_messages(&approval));
+        let ask = said("e7", "I will push the hotfix branch.");
+        let marks = marks(&Progress::default(), &approval, &ask);
+        assert!(marks.contains(&Mark::Asked("e7".into())), "{marks:?}");
+        assert!(
+            !marks.iter().any(|mark| matches!(mark, Mark::ClosedOut(_))),
+            "{marks:?}"
+        );
+        let waiting = state(
+            json!({"status": "running", "status_detail": "waiting_for_user",
+            "structured_output": output}),
+        );
+        assert!(
+            !needs_messages(&waiting),
+            "the final note does not quote Devin's last message"
+        );
     }
 
     #[test]

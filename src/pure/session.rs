@@ -156,12 +156,6 @@ impl SessionState {
         }
     }
 
-    /// Whether Devin is not at work on the session now: its turn ended, it waits, sleeps
-    /// (`suspended`), is out of quota or ended.
-    pub fn turn_is_over(&self) -> bool {
-        self.phase() != Phase::Working
-    }
-
     /// The pull requests' links, in Devin's order.
     pub fn pull_request_urls(&self) -> impl Iterator<Item = &str> {
         self.pull_requests
@@ -311,29 +305,6 @@ mod tests {
             assert!(!is_quota_detail(detail), "{detail:?}");
         }
         assert!(!is_quota_detail(&format!("{}_exceeded", "x".repeat(60))));
-    }
-
-    #[test]
-    fn a_turn_is_over_unless_devin_is_at_work() {
-        for (json, over) in [
-            (r#"{"status":"running","status_detail":"working"}"#, false),
-            (r#"{"status":"resuming"}"#, false),
-            (
-                r#"{"status":"running","status_detail":"waiting_for_user"}"#,
-                true,
-            ),
-            (
-                r#"{"status":"suspended","status_detail":"inactivity"}"#,
-                true,
-            ),
-            (
-                r#"{"status":"suspended","status_detail":"out_of_quota"}"#,
-                true,
-            ),
-            (r#"{"status":"exit"}"#, true),
-        ] {
-            assert_eq!(state(json).turn_is_over(), over, "{json}");
-        }
     }
 
     #[test]

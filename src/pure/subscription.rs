@@ -133,11 +133,7 @@ pub fn shown(body: &Value) -> Value {
 
 /// Whether an existing subscription is the bridge's for this URL and filter.
 pub fn is_ours(existing: &Value, url: &str, filter: &Filter) -> bool {
-    let delivers_to = existing
-        .pointer("/delivery_method/url")
-        .and_then(Value::as_str)
-        == Some(url);
-    delivers_to && filter.matches(existing)
+    delivers_to(existing, url) && filter.matches(existing)
 }
 
 /// The `PUT /webhook_subscriptions/{id}` body: the events, and active again. Never the
@@ -267,7 +263,8 @@ pub fn may_send(listed: &[Value], records: &[Pushed], url: &str, value: &str) ->
         .collect()
 }
 
-fn delivers_to(existing: &Value, url: &str) -> bool {
+/// Whether the subscription delivers to `url`.
+pub fn delivers_to(existing: &Value, url: &str) -> bool {
     existing
         .pointer("/delivery_method/url")
         .and_then(Value::as_str)

@@ -579,6 +579,14 @@ async fn check_passes_every_check_of_a_connected_stack_and_changes_nothing() {
     let (code, printed) = check(&moto, &pagerduty, STACK).await;
     assert_eq!(code, 0, "{printed}");
     assert!(line(&printed, "Devin token").contains("of the enterprise"));
+
+    // A key pasted with its newline works in the bridge (it trims the secret's values): so here.
+    devin.accept_only(TEST_DEVIN_API_KEY);
+    let mut pasted = stored_secret(&moto, &arn).await;
+    pasted["DEVIN_API_KEY"] = json!(format!("{TEST_DEVIN_API_KEY}\n"));
+    put_secret(&moto, &arn, &pasted).await;
+    let (code, printed) = check(&moto, &pagerduty, STACK).await;
+    assert_eq!(code, 0, "{printed}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,5 +1,5 @@
 //! A Devin v3 API on loopback: creates sessions (`POST .../sessions`), lists them
-//! (`GET .../sessions` with `tags`, `created_after`/`created_before`, `first` and the `after`
+//! (`GET .../sessions` with `created_after`, `first` and the `after`
 //! cursor), shows one (`GET .../sessions/{id}`: status, findings, pull
 //! requests, as a test sets them) and its messages, answers as scripted, and records what it
 //! receives. With tag validation on (`validate_tags`), tags outside an allow-list are refused.
@@ -443,7 +443,7 @@ async fn create_session(
         if let Some(refusal) = breaks_create_contract(&body) {
             return refusal;
         }
-        if let Some(refused) = refused_tags(&locked, &body["tags"], "body") {
+        if let Some(refused) = refused_tags(&locked, &body["tags"]) {
             return refused;
         }
         locked.create_replies.pop_front().unwrap_or(Reply::Session)
@@ -580,7 +580,7 @@ async fn append_tags(
     if let Some(refused) = gate(&mut script, &headers) {
         return refused;
     }
-    if let Some(refused) = refused_tags(&script, &body["tags"], "body") {
+    if let Some(refused) = refused_tags(&script, &body["tags"]) {
         return refused;
     }
     let Some(session) = script
@@ -607,9 +607,8 @@ async fn append_tags(
 
 /// `GET .../sessions`, as Devin's reference describes it
 /// (<https://docs.devin.ai/api-reference/v3/sessions/organizations-sessions>): `first` from 1 to
-/// 200 (default 100), the `after` cursor, and the filters the bridge relies on: `tags` (all of
-/// them, as nothing documents AND or OR), `created_after` and `created_before` (integers, in the
-/// fake's [`EpochUnit`]). The order is not documented: this fake lists the oldest first, so
+/// 200 (default 100), the `after` cursor, and the one filter the bridge relies on:
+/// `created_after` (an integer, in the fake's [`EpochUnit`]). The order is not documented: this fake lists the oldest first, so
 /// a caller that takes the first item for the newest is caught.
 async fn list_sessions(
     State(script): State<Shared>,
@@ -653,10 +652,9 @@ async fn list_sessions(
             integer("first")?.unwrap_or(100),
             integer("after")?.unwrap_or(0),
             integer("created_after")?,
-            integer("created_before")?,
         ))
     })();
-    let (first, after, created_after, created_before) = match parsed {
+    let (first, after, created_after) = match parsed {
         Ok(parsed) => parsed,
         Err(name) => {
             return validation_error_at(json!(["query", name]), "Input should be a valid integer");
@@ -668,7 +666,6 @@ async fn list_sessions(
             "Input should be between 1 and 200",
         );
     }
-    let wanted = all("tags");
     let script = script.lock().unwrap();
     let unit = script.epoch_unit;
     let matching: Vec<&StoredSession> = script
@@ -676,14 +673,7 @@ async fn list_sessions(
         .iter()
         .filter(|session| session.stored_at.elapsed() >= script.list_lag)
         .filter(|session| {
-            wanted
-                .iter()
-                .all(|tag| session.tags.iter().any(|t| t == tag))
-        })
-        .filter(|session| {
-            let created = in_unit(session.created_at_ms, unit);
-            created_after.is_none_or(|after| created > after)
-                && created_before.is_none_or(|before| created < before)
+            created_after.is_none_or(|after| in_unit(session.created_at_ms, unit) > after)
         })
         .collect();
     let page_size = script
@@ -712,7 +702,7 @@ async fn list_sessions(
 /// session creation and tag updates enforce allow-listed tags". The wording and status of the
 /// refusal are not documented: the fake answers 422 in the form Devin's reference gives its
 /// validation errors, naming the tag.
-fn refused_tags(script: &Script, tags: &Value, location: &str) -> Option<Response> {
+fn refused_tags(script: &Script, tags: &Value) -> Option<Response> {
     let allowed = script.allowed_tags.as_ref()?;
     let (index, refused) = tags
         .as_array()
@@ -725,7 +715,7 @@ fn refused_tags(script: &Script, tags: &Value, location: &str) -> Option<Respons
         })?;
     let name = refused.as_str().unwrap_or_default();
     Some(validation_error_at(
-        json!([location, "tags", index]),
+        json!(["body", "tags", index]),
         &format!("Tag '{name}' is not in the organization's allowed tags"),
     ))
 }
