@@ -38,7 +38,6 @@ pub fn kind(mark: &Mark) -> &'static str {
         Mark::Findings(_) => "findings",
         Mark::Asked(_) => "question",
         Mark::Waiting(_) => "waiting",
-        Mark::Seen(_) => "seen",
         Mark::Quota(_) => "quota",
         Mark::ClosedOut(_) => "final",
     }

@@ -91,13 +91,13 @@ impl FollowUp {
         } else {
             None
         };
-        let observed = Observed {
-            state: &state,
-            url: &session.url,
-            messages: messages.as_deref(),
-            now_ms: clock::epoch_ms(),
-            idle_after: self.options.idle_after,
-        };
+        let observed = Observed::new(
+            &state,
+            &session.url,
+            messages.as_deref(),
+            clock::epoch_ms(),
+            self.options.idle_after,
+        );
         let mut closed_out = false;
         'incidents: for incident in &incidents {
             if budget.remaining(clock::now()) < MIN_ATTEMPT {
@@ -105,7 +105,7 @@ impl FollowUp {
                 break;
             }
             if !self.bridge.options.dry_run {
-                self.see(incident, &session, &state, budget, &mut followed)
+                self.see(incident, &session, &observed, budget, &mut followed)
                     .await;
             }
             for post in follow::posts(&incident.progress, &observed) {
@@ -197,18 +197,18 @@ impl FollowUp {
         &self,
         incident: &OpenIncident,
         session: &Session,
-        state: &SessionState,
+        observed: &Observed<'_>,
         budget: Budget,
         followed: &mut Followed,
     ) {
-        let Some(mark) = follow::seen_mark(&incident.progress, state) else {
+        let Some(print) = follow::seen_mark(&incident.progress, observed) else {
             return;
         };
         let left = Self::step(budget).remaining(clock::now());
-        let (id, now_ms) = (&incident.incident_id, clock::epoch_ms());
+        let (id, now_ms) = (&incident.incident_id, observed.now_ms);
         let ledger = &self.bridge.ledger;
         if let Err(err) = ledger
-            .mark(id, &session.session_id, &mark, now_ms, left)
+            .see(id, &session.session_id, &print, now_ms, left)
             .await
         {
             warn!(incident_id = %id, error = %err, "the session's change was not recorded: its idle time counts from the next run");
@@ -270,7 +270,7 @@ fn count(mark: &Mark, tally: &mut RunTally) {
     match mark {
         Mark::Findings(_) => tally.findings_posted += 1,
         Mark::Asked(_) => tally.questions_posted += 1,
-        Mark::Waiting(_) | Mark::Seen(_) => {}
+        Mark::Waiting(_) => {}
         Mark::Quota(_) => tally.devin_quota_hits += 1,
         // The final note's findings, when it showed new ones.
         Mark::ClosedOut(Some(_)) => tally.findings_posted += 1,

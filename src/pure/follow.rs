@@ -47,7 +47,7 @@ pub struct Seen {
     pub since_ms: u64,
 }
 
-/// What the ledger records once a note is posted (or, for `Seen`, once a change is seen).
+/// What the ledger records once a note is posted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mark {
     Findings(String),
@@ -55,8 +55,6 @@ pub enum Mark {
     /// Devin ended its turn without a question: noted once per last message.
     Waiting(String),
     Quota(String),
-    /// The session's activity changed: the print, recorded with the time it was seen.
-    Seen(String),
     /// The session ended (or concluded, or went idle) and its final note is posted: the
     /// incident leaves the follow-up, with the hash of the findings that note showed, if it
     /// showed them.
@@ -80,6 +78,27 @@ pub struct Observed<'a> {
     pub now_ms: u64,
     /// How long a session may show no change before it is closed out.
     pub idle_after: Duration,
+    /// The state's activity print, hashed once for every incident of the session.
+    print: String,
+}
+
+impl<'a> Observed<'a> {
+    pub fn new(
+        state: &'a SessionState,
+        url: &'a str,
+        messages: Option<&'a [SessionMessage]>,
+        now_ms: u64,
+        idle_after: Duration,
+    ) -> Self {
+        Observed {
+            state,
+            url,
+            messages,
+            now_ms,
+            idle_after,
+            print: activity_print(state),
+        }
+    }
 }
 
 /// Why a session leaves the follow-up.
@@ -133,6 +152,7 @@ pub fn posts(progress: &Progress, observed: &Observed<'_>) -> Vec<Post> {
             let this = Some(id);
             progress.asked.as_ref() != this && progress.waiting.as_ref() != this
         }
+        // A quota note is new by construction (its detail was compared above).
         _ => true,
     }));
     posts
@@ -160,10 +180,9 @@ pub fn needs_messages(state: &SessionState) -> bool {
 }
 
 /// What to record of the session's activity: its print, when it is not the one last seen.
-pub fn seen_mark(progress: &Progress, state: &SessionState) -> Option<Mark> {
-    let print = activity_print(state);
+pub fn seen_mark(progress: &Progress, observed: &Observed<'_>) -> Option<String> {
     let seen = progress.seen.as_ref().map(|seen| &seen.print);
-    (seen != Some(&print)).then_some(Mark::Seen(print))
+    (seen != Some(&observed.print)).then(|| observed.print.clone())
 }
 
 /// Everything a session shows that moves while anything happens in it: the same print run after
@@ -182,9 +201,8 @@ fn activity_print(state: &SessionState) -> String {
 
 /// Whether the session has shown the same activity for the idle time.
 fn is_idle(progress: &Progress, observed: &Observed<'_>) -> bool {
-    let print = activity_print(observed.state);
     progress.seen.as_ref().is_some_and(|seen| {
-        seen.print == print
+        seen.print == observed.print
             && observed.now_ms.saturating_sub(seen.since_ms)
                 >= observed.idle_after.as_millis() as u64
     })
@@ -268,7 +286,7 @@ fn turn_end_post(observed: &Observed<'_>, asks: bool) -> Option<Post> {
         // Devin said nothing: the turn is told apart by what the session shows.
         return Some(Post {
             content: waiting_note(None, observed.url),
-            mark: Mark::Waiting(activity_print(observed.state)),
+            mark: Mark::Waiting(observed.print.clone()),
         });
     };
     let id = question_id(last);
@@ -358,13 +376,7 @@ mod tests {
     const DAY: Duration = Duration::from_secs(24 * 3600);
 
     fn observed<'a>(state: &'a SessionState, messages: &'a [SessionMessage]) -> Observed<'a> {
-        Observed {
-            state,
-            url: URL,
-            messages: Some(messages),
-            now_ms: NOW_MS,
-            idle_after: DAY,
-        }
+        Observed::new(state, URL, Some(messages), NOW_MS, DAY)
     }
 
     fn marks(progress: &Progress, state: &SessionState, messages: &[SessionMessage]) -> Vec<Mark> {
@@ -744,7 +756,7 @@ mod tests {
     fn a_session_unchanged_for_the_idle_time_is_closed_out() {
         let asleep = state(json!({"status": "suspended", "status_detail": "inactivity",
             "updated_at": 1795857125}));
-        let Some(Mark::Seen(print)) = seen_mark(&Progress::default(), &asleep) else {
+        let Some(print) = seen_mark(&Progress::default(), &observed(&asleep, &[])) else {
             panic!("a first sight is a change")
         };
         let seen_since = |since_ms: u64| Progress {
@@ -755,7 +767,7 @@ mod tests {
             ..Progress::default()
         };
         let day_ms = DAY.as_millis() as u64;
-        assert_eq!(seen_mark(&seen_since(0), &asleep), None);
+        assert_eq!(seen_mark(&seen_since(0), &observed(&asleep, &[])), None);
         // Its turn-end note is posted already: nothing before the idle time.
         let noted = |since_ms: u64| Progress {
             waiting: Some(print.clone()),
@@ -782,7 +794,10 @@ mod tests {
                    "structured_output": {"summary": "x"}}),
         ] {
             let changed = state(changed);
-            assert!(seen_mark(&seen_since(0), &changed).is_some(), "{changed:?}");
+            assert!(
+                seen_mark(&seen_since(0), &observed(&changed, &[])).is_some(),
+                "{changed:?}"
+            );
             assert!(
                 !marks(&seen_since(0), &changed, &[]).contains(&Mark::ClosedOut(None)),
                 "{changed:?}"

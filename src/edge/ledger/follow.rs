@@ -74,8 +74,7 @@ impl Ledger {
     }
 
     /// Records what was posted on the incident while its session is `session_id` (else
-    /// nothing: the incident moved on to another session); a `Mark::Seen` is recorded as seen
-    /// at `now_ms`.
+    /// nothing: the incident moved on to another session).
     pub async fn mark(
         &self,
         incident_id: &str,
@@ -88,7 +87,29 @@ impl Ledger {
             match self {
                 Ledger::Dynamo(ledger) => ledger.mark(incident_id, session_id, mark, now_ms).await,
                 Ledger::Memory(ledger) => {
-                    ledger.mark(incident_id, session_id, mark, now_ms);
+                    ledger.mark(incident_id, session_id, mark);
+                    Ok(())
+                }
+            }
+        })
+        .await
+    }
+
+    /// Records that the incident's session showed activity `print`, first seen at `now_ms`,
+    /// while its session is `session_id` (else nothing, as for [`Ledger::mark`]).
+    pub async fn see(
+        &self,
+        incident_id: &str,
+        session_id: &str,
+        print: &str,
+        now_ms: u64,
+        timeout: Duration,
+    ) -> Result<(), LedgerError> {
+        within(timeout, async {
+            match self {
+                Ledger::Dynamo(ledger) => ledger.see(incident_id, session_id, print, now_ms).await,
+                Ledger::Memory(ledger) => {
+                    ledger.see(incident_id, session_id, print, now_ms);
                     Ok(())
                 }
             }

@@ -177,32 +177,34 @@ impl MemoryLedger {
     }
 
     /// Records what was posted on the incident, while its session is `session_id`.
-    pub fn mark(&self, incident_id: &str, session_id: &str, mark: &Mark, now_ms: u64) {
+    pub fn mark(&self, incident_id: &str, session_id: &str, mark: &Mark) {
         let mut items = self.items.lock().unwrap();
-        let Some(Item::Incident(entry)) = items.get_mut(&incident_key(incident_id)) else {
+        let Some(entry) = followed(&mut items, incident_id, session_id) else {
             return;
         };
-        let ours = matches!(&entry.record, IncidentRecord::Created { session } if session.session_id == session_id);
-        if !ours {
-            return;
-        }
         match mark {
             Mark::Findings(hash) => entry.progress.posted = Some(hash.clone()),
             Mark::Asked(id) => entry.progress.asked = Some(id.clone()),
             Mark::Waiting(id) => entry.progress.waiting = Some(id.clone()),
             Mark::Quota(detail) => entry.progress.quota = Some(detail.clone()),
-            Mark::Seen(print) => {
-                entry.progress.seen = Some(Seen {
-                    print: print.clone(),
-                    since_ms: now_ms,
-                })
-            }
             Mark::ClosedOut(hash) => {
                 if let Some(hash) = hash {
                     entry.progress.posted = Some(hash.clone());
                 }
                 entry.queue = None;
             }
+        }
+    }
+
+    /// Records the session's activity print, seen at `now_ms`, while its session is
+    /// `session_id`.
+    pub fn see(&self, incident_id: &str, session_id: &str, print: &str, now_ms: u64) {
+        let mut items = self.items.lock().unwrap();
+        if let Some(entry) = followed(&mut items, incident_id, session_id) {
+            entry.progress.seen = Some(Seen {
+                print: print.to_owned(),
+                since_ms: now_ms,
+            });
         }
     }
 
@@ -346,6 +348,19 @@ fn incident(item: Option<&Item>) -> Option<&IncidentRecord> {
     }
 }
 
+/// The incident's entry while its session is `session_id`: what the follow-up records on.
+fn followed<'a>(
+    items: &'a mut HashMap<String, Item>,
+    incident_id: &str,
+    session_id: &str,
+) -> Option<&'a mut Entry> {
+    let Some(Item::Incident(entry)) = items.get_mut(&incident_key(incident_id)) else {
+        return None;
+    };
+    let ours = matches!(&entry.record, IncidentRecord::Created { session } if session.session_id == session_id);
+    ours.then_some(entry)
+}
+
 /// Whether `record` is `holder`'s claim.
 fn holds(record: &IncidentRecord, holder: &str) -> bool {
     matches!(record, IncidentRecord::Creating { holder: held_by, .. } if held_by == holder)
@@ -368,10 +383,10 @@ mod tests {
     fn the_follow_record_keeps_the_last_change_seen_and_the_turn_noted() {
         let ledger = MemoryLedger::default();
         assert!(ledger.adopt("Q1", &session("devin-1")));
-        ledger.mark("Q1", "devin-1", &Mark::Seen("p1".into()), 1_000);
-        ledger.mark("Q1", "devin-1", &Mark::Waiting("ev-1".into()), 2_000);
+        ledger.see("Q1", "devin-1", "p1", 1_000);
+        ledger.mark("Q1", "devin-1", &Mark::Waiting("ev-1".into()));
         // Another session's marks are not this incident's.
-        ledger.mark("Q1", "devin-2", &Mark::Seen("p2".into()), 3_000);
+        ledger.see("Q1", "devin-2", "p2", 3_000);
         let [open] = ledger.open_incidents().try_into().unwrap();
         assert_eq!(
             open.progress,
@@ -384,7 +399,7 @@ mod tests {
                 ..Progress::default()
             }
         );
-        ledger.mark("Q1", "devin-1", &Mark::ClosedOut(None), 4_000);
+        ledger.mark("Q1", "devin-1", &Mark::ClosedOut(None));
         assert!(ledger.open_incidents().is_empty());
     }
 
@@ -392,7 +407,7 @@ mod tests {
     fn a_message_noted_as_waiting_is_still_asked_once_the_findings_are_blocked() {
         let ledger = MemoryLedger::default();
         assert!(ledger.adopt("Q1", &session("devin-1")));
-        ledger.mark("Q1", "devin-1", &Mark::Waiting("ev-1".into()), 1_000);
+        ledger.mark("Q1", "devin-1", &Mark::Waiting("ev-1".into()));
         let blocked: SessionState = serde_json::from_value(serde_json::json!({
             "status": "running", "status_detail": "waiting_for_user",
             "structured_output": {"state": "blocked"}}))
@@ -405,20 +420,20 @@ mod tests {
         }];
         let marks_now = |ledger: &MemoryLedger| {
             let [open] = ledger.open_incidents().try_into().unwrap();
-            let observed = Observed {
-                state: &blocked,
-                url: "https://app.devin.ai/sessions/1",
-                messages: Some(&last),
-                now_ms: 2_000,
-                idle_after: std::time::Duration::from_secs(3600),
-            };
+            let observed = Observed::new(
+                &blocked,
+                "https://app.devin.ai/sessions/1",
+                Some(&last),
+                2_000,
+                std::time::Duration::from_secs(3600),
+            );
             posts(&open.progress, &observed)
                 .into_iter()
                 .map(|post| post.mark)
                 .collect::<Vec<_>>()
         };
         assert_eq!(marks_now(&ledger), [Mark::Asked("ev-1".into())]);
-        ledger.mark("Q1", "devin-1", &Mark::Asked("ev-1".into()), 2_000);
+        ledger.mark("Q1", "devin-1", &Mark::Asked("ev-1".into()));
         assert_eq!(marks_now(&ledger), Vec::<Mark>::new());
     }
 }

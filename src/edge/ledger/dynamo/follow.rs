@@ -119,12 +119,48 @@ impl DynamoLedger {
             Mark::Asked(id) => ("SET asked = :value", Some(id)),
             Mark::Waiting(id) => ("SET waiting = :value", Some(id)),
             Mark::Quota(detail) => ("SET quota = :value", Some(detail)),
-            Mark::Seen(print) => ("SET seen = :value, seen_at = :now", Some(print)),
             Mark::ClosedOut(Some(hash)) => ("SET posted = :value, closed_at = :now", Some(hash)),
             Mark::ClosedOut(None) => ("SET closed_at = :now", None),
         };
+        let closes = matches!(mark, Mark::ClosedOut(_));
+        let value = value.map(String::as_str);
+        self.record_progress(incident_id, session_id, expression, value, closes, now_ms)
+            .await
+    }
+
+    pub async fn see(
+        &self,
+        incident_id: &str,
+        session_id: &str,
+        print: &str,
+        now_ms: u64,
+    ) -> Result<(), LedgerError> {
+        let expression = "SET seen = :value, seen_at = :now";
+        self.record_progress(
+            incident_id,
+            session_id,
+            expression,
+            Some(print),
+            false,
+            now_ms,
+        )
+        .await
+    }
+
+    /// Sets what `expression` says (with `value` as `:value`, the time as `:now`) on the
+    /// incident's record while its session is `session_id`; `closes` takes it out of the
+    /// follow-up's queue.
+    async fn record_progress(
+        &self,
+        incident_id: &str,
+        session_id: &str,
+        expression: &str,
+        value: Option<&str>,
+        closes: bool,
+        now_ms: u64,
+    ) -> Result<(), LedgerError> {
         let mut expression = format!("{expression}, updated_at = :now, expires_at = :expires");
-        if matches!(mark, Mark::ClosedOut(_)) {
+        if closes {
             expression.push_str(" REMOVE #queue");
         }
         let mut update = self
@@ -142,7 +178,7 @@ impl DynamoLedger {
         if let Some(value) = value {
             update = update.expression_attribute_values(":value", s(value));
         }
-        if matches!(mark, Mark::ClosedOut(_)) {
+        if closes {
             update = update.expression_attribute_names("#queue", "queue");
         }
         // Refused: the incident has another session now (a merge), nothing of this one to record.
