@@ -104,11 +104,19 @@ impl FollowUp {
                 // The run's time is up: the rest waits for the next run.
                 break;
             }
-            if !self.bridge.options.dry_run {
+            let posts = follow::posts(&incident.progress, &observed);
+            // The idle time counts from the last change recorded, so every change is recorded,
+            // except when a note closes the incident out: its record leaves the follow-up, and
+            // what the session showed is never read again. (Should that note fail, the next run
+            // sees the session anew and records any change then.)
+            let closes_out = posts
+                .iter()
+                .any(|post| matches!(post.mark, Mark::ClosedOut(_)));
+            if !self.bridge.options.dry_run && !closes_out {
                 self.see(incident, &session, &observed, budget, &mut followed)
                     .await;
             }
-            for post in follow::posts(&incident.progress, &observed) {
+            for post in posts {
                 let id = &incident.incident_id;
                 if budget.remaining(clock::now()) < MIN_ATTEMPT {
                     // The run's time is up: the rest waits for the next run.
