@@ -146,7 +146,7 @@ impl Bridge {
         loop {
             match record.standing(clock::epoch_ms()) {
                 Standing::HasSession(session) => return Waited::Session(session),
-                Standing::Abandoned => return Waited::ClaimEnded,
+                Standing::Abandoned { .. } => return Waited::ClaimEnded,
                 Standing::Deferred { until_ms } => {
                     return Waited::NotStarted(NotYet::Deferred { until_ms })
                 }

@@ -161,7 +161,9 @@ impl Bridge {
             .map(|record| record.standing(clock::epoch_ms()));
         match record {
             None => Ok(None),
-            Some(_) if may_start && standing == Some(Standing::Abandoned) => Ok(None),
+            Some(_) if may_start && matches!(standing, Some(Standing::Abandoned { .. })) => {
+                Ok(None)
+            }
             Some(_)
                 if matches!(
                     standing,

@@ -104,9 +104,10 @@ pub enum Standing {
     HasSession(Session),
     /// Another delivery is creating it, or may have: wait, or let PagerDuty come back.
     BeingCreated { lease_until_ms: u64 },
-    /// A claim whose lease ran out: its create may or may not have happened; whoever takes it
-    /// over looks the session up before creating one.
-    Abandoned,
+    /// A claim whose lease ran out (at `lease_until_ms`): its create may or may not have
+    /// happened; whoever takes it over looks the session up before creating one, among those
+    /// that lease could have created (`pure::lookup`).
+    Abandoned { lease_until_ms: u64 },
     /// Waiting for its deferral to end.
     Deferred { until_ms: u64 },
     /// Resolved before its deferral ended: never investigated.
@@ -122,7 +123,9 @@ impl IncidentRecord {
                     lease_until_ms: *lease_until_ms,
                 }
             }
-            IncidentRecord::Creating { .. } => Standing::Abandoned,
+            IncidentRecord::Creating { lease_until_ms, .. } => Standing::Abandoned {
+                lease_until_ms: *lease_until_ms,
+            },
             IncidentRecord::Deferred { until_ms } => Standing::Deferred {
                 until_ms: *until_ms,
             },
@@ -181,7 +184,12 @@ mod tests {
                 lease_until_ms: 2_000
             }
         );
-        assert_eq!(claim.standing(2_000), Standing::Abandoned);
+        assert_eq!(
+            claim.standing(2_000),
+            Standing::Abandoned {
+                lease_until_ms: 2_000
+            }
+        );
         let created = IncidentRecord::Created { session: session() };
         assert_eq!(created.standing(u64::MAX), Standing::HasSession(session()));
     }

@@ -57,13 +57,11 @@ impl MemoryLedger {
         let key = incident_key(incident_id);
         let claim = match incident(items.get(&key)) {
             None => Claim::New,
-            Some(record) => match (record.standing(now_ms), record) {
-                (Standing::Abandoned, IncidentRecord::Creating { lease_until_ms, .. }) => {
-                    Claim::TakenOver {
-                        earlier_lease_until_ms: *lease_until_ms,
-                    }
-                }
-                (Standing::Deferred { .. } | Standing::SkippedResolved, _) => Claim::New,
+            Some(record) => match record.standing(now_ms) {
+                Standing::Abandoned { lease_until_ms } => Claim::TakenOver {
+                    earlier_lease_until_ms: lease_until_ms,
+                },
+                Standing::Deferred { .. } | Standing::SkippedResolved => Claim::New,
                 _ => return Claim::Held(record.clone()),
             },
         };
