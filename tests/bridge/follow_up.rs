@@ -372,16 +372,7 @@ async fn a_session_asleep_gets_its_turn_end_note_and_the_question_once_its_findi
 /// passed since.
 async fn backdate_last_change(fleet: &Fleet, id: &str, by: Duration) {
     let at = now_ms() - by.as_millis() as u64;
-    let moto = fleet.moto.as_ref().unwrap();
-    moto.dynamodb()
-        .update_item()
-        .table_name(&fleet.table)
-        .key("pk", AttributeValue::S(format!("incident#{id}")))
-        .update_expression("SET seen_at = :at")
-        .expression_attribute_values(":at", AttributeValue::N(at.to_string()))
-        .send()
-        .await
-        .unwrap();
+    fleet.set_ledger_time(id, "seen_at", at).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -284,8 +284,7 @@ async fn the_policys_own_tags_refused_are_the_configuration_answered_5xx_until_a
 async fn a_deferred_start_notes_its_refusal() {
     let policy = r#"{"defaults": {"start_after_minutes": 1}}"#;
     let fleet = crate::support::fleet::Fleet::start(1, &[("ROUTING_CONFIG", policy)]).await;
-    // Created 58 s ago: its minute ends 2 s from now.
-    let incident = incident_json("QDEFREF1", std::time::Duration::from_secs(58));
+    let incident = incident_json("QDEFREF1", std::time::Duration::ZERO);
     fleet.pagerduty.add_incident(incident.clone());
     let (status, body) = fleet.instance(0).deliver(&triggered(&incident)).await;
     assert_eq!(
@@ -298,7 +297,11 @@ async fn a_deferred_start_notes_its_refusal() {
         422,
         json!({"detail": [{"loc": ["body", "repos", 0], "msg": "Repository not found"}]}),
     )]);
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    // Its minute passes: PagerDuty's incident and the deferral age by a minute.
+    fleet
+        .pagerduty
+        .backdate("QDEFREF1", std::time::Duration::from_secs(60));
+    fleet.set_ledger_time("QDEFREF1", "until", now_ms()).await;
     let follow_up = fleet.follow_up(&[]).await;
     let report = follow_up.run().await;
     assert_eq!(report["actions"][0]["action"], "devin_rejected", "{report}");
