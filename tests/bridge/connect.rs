@@ -297,16 +297,6 @@ async fn connect_says_what_is_wrong_in_one_line() {
 }
 
 /// Replaces the bridge's SecretString, as an operator editing it by hand would.
-async fn put_secret(moto: &Moto, arn: &str, secret: &Value) {
-    moto.client()
-        .put_secret_value()
-        .secret_id(arn)
-        .secret_string(secret.to_string())
-        .send()
-        .await
-        .unwrap();
-}
-
 /// What PagerDuty really sends for the subscription `id` (the fake keeps the values it
 /// redacts): its `X-Webhook-Secret` value and its signing secret.
 fn sent_by(pagerduty: &FakePagerDuty, id: &str) -> (String, String) {
@@ -364,7 +354,7 @@ async fn a_new_webhook_secret_goes_to_a_new_subscription_before_the_old_one_is_d
     let edited = "w-edited-by-hand-abcdefghijklmnopqrstuvwxyz0123";
     let mut secret = stored_secret(&moto, &arn).await;
     secret["WEBHOOK_SECRET"] = edited.into();
-    put_secret(&moto, &arn, &secret).await;
+    moto.put_secret(&arn, &secret.to_string()).await;
     let (code, printed) = connect(&moto, &pagerduty, &["--scope", "service:checkout-api"]).await;
     assert_eq!(code, 0, "{printed}");
     // What PagerDuty sends from now on, the bridge accepts. (A PUT of the delivery_method, as
@@ -444,7 +434,7 @@ async fn rotate_webhook_secret_rotates_end_to_end_and_a_rerun_finishes_a_rotatio
     let mut secret = stored.clone();
     let cut_short = "w-rotation-cut-short-0123456789abcdefghijklmnop";
     secret["WEBHOOK_SECRET"] = format!("{cut_short},{new}").into();
-    put_secret(&moto, &arn, &secret).await;
+    moto.put_secret(&arn, &secret.to_string()).await;
     let (code, printed) = connect(&moto, &pagerduty, &rotate).await;
     assert_eq!(code, 0, "{printed}");
     assert!(
@@ -584,7 +574,7 @@ async fn check_passes_every_check_of_a_connected_stack_and_changes_nothing() {
     devin.accept_only(TEST_DEVIN_API_KEY);
     let mut pasted = stored_secret(&moto, &arn).await;
     pasted["DEVIN_API_KEY"] = json!(format!("{TEST_DEVIN_API_KEY}\n"));
-    put_secret(&moto, &arn, &pasted).await;
+    moto.put_secret(&arn, &pasted.to_string()).await;
     let (code, printed) = check(&moto, &pagerduty, STACK).await;
     assert_eq!(code, 0, "{printed}");
 }
@@ -628,7 +618,7 @@ async fn check_names_each_problem_with_its_fix() {
     let connected_secret = stored_secret(&moto, &arn).await;
     let mut secret = connected_secret.clone();
     secret["WEBHOOK_SECRET"] = "w-edited-by-hand-abcdefghijklmnopqrstuvwxyz0123".into();
-    put_secret(&moto, &arn, &secret).await;
+    moto.put_secret(&arn, &secret.to_string()).await;
     let (code, printed) = check(&moto, &pagerduty, STACK).await;
     failed(
         code,
@@ -638,7 +628,7 @@ async fn check_names_each_problem_with_its_fix() {
     );
     let mut secret = connected_secret.clone();
     secret["PAGERDUTY_SIGNING_SECRET"] = "something-else".into();
-    put_secret(&moto, &arn, &secret).await;
+    moto.put_secret(&arn, &secret.to_string()).await;
     let (code, printed) = check(&moto, &pagerduty, STACK).await;
     failed(
         code,
@@ -646,7 +636,7 @@ async fn check_names_each_problem_with_its_fix() {
         "signing secret",
         "PSUB1's is not in PAGERDUTY_SIGNING_SECRET",
     );
-    put_secret(&moto, &arn, &connected_secret).await;
+    moto.put_secret(&arn, &connected_secret.to_string()).await;
 
     // Stacks beside it: the URL moved, a policy that needs more events, an invalid policy, a
     // secret that is not there.
@@ -713,17 +703,11 @@ async fn check_names_each_problem_with_its_fix() {
         "PagerDuty subscription",
         &format!("no subscription delivers to {URL}"),
     );
-    let by_hand = json!({"webhook_subscription": {"type": "webhook_subscription",
+    let by_hand = json!({"type": "webhook_subscription",
         "events": ["incident.triggered"], "active": false,
         "filter": {"type": "account_reference"},
-        "delivery_method": {"type": "http_delivery_method", "url": URL}}});
-    let made = reqwest::Client::new()
-        .post(format!("{}/webhook_subscriptions", empty.url))
-        .json(&by_hand)
-        .send()
-        .await
-        .unwrap();
-    assert!(made.status().is_success());
+        "delivery_method": {"type": "http_delivery_method", "url": URL}});
+    made_by_hand(&empty, by_hand).await;
     let (code, printed) = check(&moto, &empty, "by-hand").await;
     failed(code, &printed, "subscription active", "PSUB1 is inactive");
     failed(
@@ -837,7 +821,7 @@ async fn a_rotation_keeps_the_old_value_while_a_subscription_it_did_not_make_may
     let mut secret = stored_secret(&moto, &arn).await;
     secret["PAGERDUTY_SIGNING_SECRET"] =
         format!("pd-signing-secret-PSUB1,{by_hand_signing}").into();
-    put_secret(&moto, &arn, &secret).await;
+    moto.put_secret(&arn, &secret.to_string()).await;
 
     let rotate = ["--scope", "service:checkout-api", "--rotate-webhook-secret"];
     let (code, printed) = connect(&moto, &pagerduty, &rotate).await;

@@ -4,47 +4,18 @@
 //! session reach the incident once each; no open incident stays without its session; deferred
 //! incidents start only when their time comes, and never once resolved.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures_util::future::join_all;
 use pagerduty_devin_bridge::pure::timestamp;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::support::env::Env;
 use crate::support::fleet::{Fleet, Instance};
-use crate::support::runtime_api::{log_lines, RuntimeApi};
+use crate::support::incident::{incident_json, triggered, triggered_as};
+use crate::support::runtime_api::{metric_total, RuntimeApi};
 use crate::support::*;
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
-/// An incident as PagerDuty shows it, created `ago`.
-fn incident_json(id: &str, ago: Duration) -> Value {
-    json!({"id": id, "type": "incident", "number": 4100, "status": "triggered",
-           "title": format!("Errors on {id}"), "urgency": "high",
-           "created_at": timestamp::rfc3339(now_ms() - ago.as_millis() as u64),
-           "html_url": format!("https://acme.pagerduty.com/incidents/{id}"),
-           "service": {"id": "PSVC", "summary": "checkout-api"}, "teams": [], "assignees": []})
-}
-
-/// A signed triggered delivery of the incident.
-fn triggered(incident: &Value) -> String {
-    triggered_as(incident, &format!("EV{}", incident["id"].as_str().unwrap()))
-}
-
-/// [`triggered`], as the delivery `event_id`.
-fn triggered_as(incident: &Value, event_id: &str) -> String {
-    let body = json!({"event": {
-        "id": event_id,
-        "event_type": "incident.triggered", "resource_type": "incident",
-        "occurred_at": incident["created_at"], "agent": null, "data": incident}});
-    function_url_event("POST", "/pagerduty-alert", &body.to_string())
-}
 
 /// Delivers the incident's trigger to the webhook function: its session id.
 async fn started(fleet: &Fleet, id: &str) -> String {
@@ -82,14 +53,6 @@ async fn ledger_item(fleet: &Fleet, id: &str) -> std::collections::HashMap<Strin
         .unwrap()
         .item
         .unwrap()
-}
-
-/// The sum of a metric over the EMF lines of a function's output.
-fn metric(output: &str, name: &str) -> u64 {
-    log_lines(output)
-        .iter()
-        .filter_map(|line| line.get(name).and_then(Value::as_u64))
-        .sum()
 }
 
 async fn stop(instance: Instance) -> String {
@@ -204,10 +167,14 @@ async fn findings_questions_quota_and_the_end_reach_the_incident_once_each() {
     assert_eq!(follow_up_notes(&fleet, "QFOLLOW1").len(), 5);
 
     let output = stop(follow).await;
-    assert_eq!(metric(&output, "FindingsPosted"), 2);
-    assert_eq!(metric(&output, "QuestionsPosted"), 1);
-    assert_eq!(metric(&output, "DevinQuotaHits"), 1, "the alarm's metric");
-    assert_eq!(metric(&output, "SessionsClosedOut"), 1);
+    assert_eq!(metric_total(&output, "FindingsPosted"), 2);
+    assert_eq!(metric_total(&output, "QuestionsPosted"), 1);
+    assert_eq!(
+        metric_total(&output, "DevinQuotaHits"),
+        1,
+        "the alarm's metric"
+    );
+    assert_eq!(metric_total(&output, "SessionsClosedOut"), 1);
     assert!(!output.contains(TEST_DEVIN_API_KEY) && !output.contains("pd_fleet_token"));
     fleet.stop().await;
 }
@@ -262,9 +229,9 @@ async fn a_concluded_session_waiting_for_a_reply_gets_one_final_note_and_is_not_
     assert_eq!(fleet.devin.reads().len(), reads, "never read again");
     assert_eq!(follow_up_notes(&fleet, "QDONE1").len(), 1);
     let output = stop(follow).await;
-    assert_eq!(metric(&output, "SessionsClosedOut"), 1);
-    assert_eq!(metric(&output, "FindingsPosted"), 1);
-    assert_eq!(metric(&output, "QuestionsPosted"), 0);
+    assert_eq!(metric_total(&output, "SessionsClosedOut"), 1);
+    assert_eq!(metric_total(&output, "FindingsPosted"), 1);
+    assert_eq!(metric_total(&output, "QuestionsPosted"), 0);
     fleet.stop().await;
 }
 
@@ -336,7 +303,7 @@ async fn a_turn_that_ends_is_a_question_only_when_the_findings_or_devins_last_me
         assert!(item.contains_key("queue"), "still followed: {id}");
     }
     let output = stop(follow).await;
-    assert_eq!(metric(&output, "QuestionsPosted"), 2);
+    assert_eq!(metric_total(&output, "QuestionsPosted"), 2);
     fleet.stop().await;
 }
 
@@ -397,7 +364,7 @@ async fn a_session_asleep_gets_its_turn_end_note_and_the_question_once_its_findi
     );
     assert!(item.contains_key("queue"), "still followed");
     let output = stop(follow).await;
-    assert_eq!(metric(&output, "QuestionsPosted"), 1);
+    assert_eq!(metric_total(&output, "QuestionsPosted"), 1);
     fleet.stop().await;
 }
 
@@ -405,16 +372,7 @@ async fn a_session_asleep_gets_its_turn_end_note_and_the_question_once_its_findi
 /// passed since.
 async fn backdate_last_change(fleet: &Fleet, id: &str, by: Duration) {
     let at = now_ms() - by.as_millis() as u64;
-    let moto = fleet.moto.as_ref().unwrap();
-    moto.dynamodb()
-        .update_item()
-        .table_name(&fleet.table)
-        .key("pk", AttributeValue::S(format!("incident#{id}")))
-        .update_expression("SET seen_at = :at")
-        .expression_attribute_values(":at", AttributeValue::N(at.to_string()))
-        .send()
-        .await
-        .unwrap();
+    fleet.set_ledger_time(id, "seen_at", at).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -487,7 +445,7 @@ async fn a_session_asleep_past_the_idle_time_is_closed_out_and_not_read_again() 
     );
     assert_eq!(follow_up_notes(&fleet, "QIDLE1").len(), 2);
     let output = stop(follow).await;
-    assert_eq!(metric(&output, "SessionsClosedOut"), 1);
+    assert_eq!(metric_total(&output, "SessionsClosedOut"), 1);
     fleet.stop().await;
 }
 
@@ -540,7 +498,7 @@ async fn an_open_incident_the_webhook_never_saw_gets_one_session() {
     second.run().await;
     assert_eq!(fleet.devin.creates(), 1);
     let output = format!("{}{}", stop(first).await, stop(second).await);
-    assert_eq!(metric(&output, "SessionsStartedBySweep"), 1);
+    assert_eq!(metric_total(&output, "SessionsStartedBySweep"), 1);
     assert!(output.contains("an open incident without a session"));
     fleet.stop().await;
 }
@@ -596,8 +554,8 @@ async fn a_deferred_incident_starts_only_after_its_time_and_never_once_resolved(
     let output = stop(follow).await;
     assert_eq!(
         (
-            metric(&output, "DeferredStarted"),
-            metric(&output, "DeferredSkipped")
+            metric_total(&output, "DeferredStarted"),
+            metric_total(&output, "DeferredSkipped")
         ),
         (1, 1)
     );

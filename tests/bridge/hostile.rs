@@ -156,10 +156,7 @@ async fn a_replayed_old_delivery_starts_nothing() {
         )
     );
     // A fresh one is served.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
+    let now = now_ms();
     let fresh = delivery_body(&sample_event("incident-triggered.json"))
         .replace("2026-11-28T09:12:04.512Z", &timestamp::rfc3339(now));
     let (status, body, _) = handle(

@@ -3,7 +3,7 @@
 //! cut short reaches Devin whole, and a verified delivery the bridge cannot use is ignored with
 //! a 2xx, never refused with a 4xx that would make PagerDuty disable the subscription.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use pagerduty_devin_bridge::pure::timestamp;
@@ -12,16 +12,10 @@ use serde_json::{json, Value};
 use crate::support::devin::FakeDevin;
 use crate::support::env::Env;
 use crate::support::fleet::Fleet;
+use crate::support::incident::triggered_as;
 use crate::support::pagerduty::FakePagerDuty;
 use crate::support::runtime_api::{http_answer, RuntimeApi};
 use crate::support::*;
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
 
 /// A signed delivery of `event_type` with `data`.
 fn delivery(event_id: &str, event_type: &str, data: Value) -> String {
@@ -98,11 +92,10 @@ async fn the_sweep_and_devin_investigate_give_the_title_and_brief_of_the_deliver
     let incident = full_incident("QSAME1", Duration::from_secs(300));
     fleet.pagerduty.add_incident(incident.clone());
 
-    let triggered = json!({"event": {"id": "EVSAME1", "event_type": "incident.triggered",
-        "resource_type": "incident", "occurred_at": incident["created_at"], "agent": null,
-        "data": incident}});
-    let triggered = function_url_event("POST", "/pagerduty-alert", &triggered.to_string());
-    let (_, body) = fleet.instance(0).deliver(&triggered).await;
+    let (_, body) = fleet
+        .instance(0)
+        .deliver(&triggered_as(&incident, "EVSAME1"))
+        .await;
     assert_eq!(body["status"], "session_started", "{body}");
 
     forget(&fleet, "QSAME1").await;

@@ -8,67 +8,19 @@
 
 use serde_json::{json, Value};
 
-use crate::support::devin::{FakeDevin, Reply};
-use crate::support::env::Env;
-use crate::support::pagerduty::FakePagerDuty;
-use crate::support::runtime_api::{http_answer, log_lines, Function, RuntimeApi};
+use crate::support::devin::Reply;
+use crate::support::incident::{incident_json, triggered};
+use crate::support::runtime_api::{log_lines, metric_total};
+use crate::support::webhook::{Webhook, PD_TOKEN};
 use crate::support::*;
 
 const INCIDENT: &str = "Q3VQH2T8RZK1MN";
-const PD_TOKEN: &str = "u+pd_refusals_token";
-
-struct Refusing {
-    devin: FakeDevin,
-    pagerduty: FakePagerDuty,
-    runtime: RuntimeApi,
-    function: Function,
-}
-
-impl Refusing {
-    async fn start(pagerduty_token: bool) -> Self {
-        Self::start_with(pagerduty_token, &[]).await
-    }
-
-    /// [`Refusing::start`] with the `extra` settings.
-    async fn start_with(pagerduty_token: bool, extra: &[(&'static str, &str)]) -> Self {
-        let devin = FakeDevin::start().await;
-        let pagerduty = FakePagerDuty::start().await;
-        let runtime = RuntimeApi::start().await;
-        let mut env = Env::local(&devin.url).set("PAGERDUTY_API_URL", &pagerduty.url);
-        if pagerduty_token {
-            env = env
-                .set("PAGERDUTY_API_TOKEN", PD_TOKEN)
-                .set("PAGERDUTY_FROM_EMAIL", "bridge@acme.example");
-        }
-        for &(name, value) in extra {
-            env = env.set(name, value);
-        }
-        let function = runtime.spawn_function(&env.vars());
-        Refusing {
-            devin,
-            pagerduty,
-            runtime,
-            function,
-        }
-    }
-
-    async fn trigger(&self) -> (u16, Value) {
-        let event = sample_event("incident-triggered.json");
-        let (status, body, _) = http_answer(self.runtime.invoke(&event).await);
-        (status, body)
-    }
-}
-
-fn metric_total(output: &str, name: &str) -> u64 {
-    log_lines(output)
-        .iter()
-        .filter_map(|line| line[name].as_u64())
-        .sum()
-}
+const NO_PAGERDUTY_TOKEN: [(&str, &str); 2] =
+    [("PAGERDUTY_API_TOKEN", ""), ("PAGERDUTY_FROM_EMAIL", "")];
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_create_is_noted_on_the_incident_in_devins_words_without_the_key() {
-    let bridge = Refusing::start(true).await;
+    let bridge = Webhook::start(&[]).await;
     // Devin quotes the request back, credentials and all.
     let echo =
         format!("Repository not found (request had Authorization: Bearer {TEST_DEVIN_API_KEY})");
@@ -76,7 +28,7 @@ async fn a_refused_create_is_noted_on_the_incident_in_devins_words_without_the_k
         422,
         json!({"detail": [{"loc": ["body", "repos", 0], "msg": echo, "type": "value_error"}]}),
     )]);
-    let (status, body) = bridge.trigger().await;
+    let (status, body) = bridge.deliver_sample("incident-triggered.json").await;
     assert_eq!(
         (
             status,
@@ -114,9 +66,9 @@ async fn a_refused_create_is_noted_on_the_incident_in_devins_words_without_the_k
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_pagerduty_token_the_refusal_is_in_the_log() {
-    let bridge = Refusing::start(false).await;
+    let bridge = Webhook::start(&NO_PAGERDUTY_TOKEN).await;
     bridge.devin.reply([Reply::Status(400, None)]);
-    let (status, body) = bridge.trigger().await;
+    let (status, body) = bridge.deliver_sample("incident-triggered.json").await;
     assert_eq!(
         (status, &body["status"], &body["note"]),
         (202, &json!("devin_rejected"), &json!("off"))
@@ -133,9 +85,9 @@ async fn without_a_pagerduty_token_the_refusal_is_in_the_log() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_404_or_403_on_create_is_the_configuration_answered_5xx_until_fixed() {
     for (code, names) in [(404, "DEVIN_ORG_ID"), (403, "ManageOrgSessions")] {
-        let bridge = Refusing::start(true).await;
+        let bridge = Webhook::start(&[]).await;
         bridge.devin.reply([Reply::Status(code, None)]);
-        let (status, body) = bridge.trigger().await;
+        let (status, body) = bridge.deliver_sample("incident-triggered.json").await;
         assert!(
             (500..600).contains(&status),
             "Devin {code}: answered {status} {body}"
@@ -146,7 +98,7 @@ async fn a_404_or_403_on_create_is_the_configuration_answered_5xx_until_fixed() 
         );
 
         // Fixed: PagerDuty's retry of the same delivery starts the session; nothing dropped.
-        let (status, body) = bridge.trigger().await;
+        let (status, body) = bridge.deliver_sample("incident-triggered.json").await;
         assert_eq!(
             (status, &body["status"]),
             (202, &json!("session_started")),
@@ -170,18 +122,10 @@ async fn a_404_or_403_on_create_is_the_configuration_answered_5xx_until_fixed() 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sweeps_retries_of_a_refused_incident_add_no_note_each_run() {
     let fleet = crate::support::fleet::Fleet::start(1, &[]).await;
-    let created_at = pagerduty_devin_bridge::pure::timestamp::rfc3339(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64
-            - 300_000,
-    );
-    fleet.pagerduty.add_incident(json!({
-        "id": "QREFUSED1", "type": "incident", "number": 4200, "status": "triggered",
-        "title": "Errors on QREFUSED1", "urgency": "high", "created_at": created_at,
-        "html_url": "https://acme.pagerduty.com/incidents/QREFUSED1",
-        "service": {"id": "PSVC", "summary": "checkout-api"}, "teams": [], "assignees": []}));
+    fleet.pagerduty.add_incident(incident_json(
+        "QREFUSED1",
+        std::time::Duration::from_secs(300),
+    ));
     let refusal = Reply::Refuse(422, json!({"detail": "no"}));
     fleet.devin.reply([refusal.clone(), refusal]);
     let follow_up = fleet.follow_up(&[]).await;
@@ -204,7 +148,7 @@ async fn the_sweeps_retries_of_a_refused_incident_add_no_note_each_run() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refusal_echoing_any_secret_reaches_no_log_note_or_answer() {
-    let bridge = Refusing::start(true).await;
+    let bridge = Webhook::start(&[]).await;
     // Devin quotes back every secret the bridge holds: the webhook secret, the signing secret,
     // the PagerDuty token and its own key; first in a rate limit retried, then in a refusal.
     let echo = format!(
@@ -217,7 +161,7 @@ async fn a_refusal_echoing_any_secret_reaches_no_log_note_or_answer() {
         Reply::Refuse(429, json!({"detail": echo})),
         Reply::Refuse(422, refusal),
     ]);
-    let (status, body) = bridge.trigger().await;
+    let (status, body) = bridge.deliver_sample("incident-triggered.json").await;
     assert_eq!(
         (status, &body["status"], &body["note"]),
         (202, &json!("devin_rejected"), &json!("added")),
@@ -259,7 +203,7 @@ async fn a_refusal_echoing_any_secret_reaches_no_log_note_or_answer() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_long_refusal_is_read_whole_and_its_log_line_stays_short() {
-    let bridge = Refusing::start(true).await;
+    let bridge = Webhook::start(&[]).await;
     // Devin's validation errors echo the request as `input`, before `loc` and `msg`.
     let echoed = "x".repeat(3000);
     bridge.devin.reply([Reply::Refuse(
@@ -267,7 +211,7 @@ async fn a_long_refusal_is_read_whole_and_its_log_line_stays_short() {
         json!({"detail": [{"input": echoed, "loc": ["body", "repos", 0],
                            "msg": "Repository not found", "type": "value_error"}]}),
     )]);
-    let (status, body) = bridge.trigger().await;
+    let (status, body) = bridge.deliver_sample("incident-triggered.json").await;
     assert_eq!((status, &body["status"]), (202, &json!("devin_rejected")));
     let notes = bridge.pagerduty.notes_on(INCIDENT);
     assert!(
@@ -290,9 +234,9 @@ async fn a_long_refusal_is_read_whole_and_its_log_line_stays_short() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_policys_own_tags_refused_are_the_configuration_answered_5xx_until_allowed() {
     let policy = r#"{"defaults": {"tags": ["team:payments"]}}"#;
-    let bridge = Refusing::start_with(true, &[("ROUTING_CONFIG", policy)]).await;
+    let bridge = Webhook::start(&[("ROUTING_CONFIG", policy)]).await;
     bridge.devin.validate_tags(&["pagerduty-bridge"]);
-    let (status, body) = bridge.trigger().await;
+    let (status, body) = bridge.deliver_sample("incident-triggered.json").await;
     assert_eq!(status, 502, "{body}");
     let tags: Vec<Value> = bridge
         .devin
@@ -303,7 +247,7 @@ async fn the_policys_own_tags_refused_are_the_configuration_answered_5xx_until_a
     assert_eq!(tags.len(), 2, "with the incident's tags, then without");
     assert_eq!(tags[1], json!(["team:payments"]));
     // PagerDuty's retry: refused again, once (the incident's tags are left out from now on).
-    let (status, _) = bridge.trigger().await;
+    let (status, _) = bridge.deliver_sample("incident-triggered.json").await;
     assert_eq!(status, 502);
     assert_eq!(bridge.devin.creates(), 3);
     assert!(
@@ -313,7 +257,7 @@ async fn the_policys_own_tags_refused_are_the_configuration_answered_5xx_until_a
 
     // Allow-listed: the next retry starts the session; nothing dropped.
     bridge.devin.validate_tags(&["team:payments"]);
-    let (status, body) = bridge.trigger().await;
+    let (status, body) = bridge.deliver_sample("incident-triggered.json").await;
     assert_eq!((status, &body["status"]), (202, &json!("session_started")));
 
     let output = bridge.function.stop().await;
@@ -340,23 +284,9 @@ async fn the_policys_own_tags_refused_are_the_configuration_answered_5xx_until_a
 async fn a_deferred_start_notes_its_refusal() {
     let policy = r#"{"defaults": {"start_after_minutes": 1}}"#;
     let fleet = crate::support::fleet::Fleet::start(1, &[("ROUTING_CONFIG", policy)]).await;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    // Created 58 s ago: its minute ends 2 s from now.
-    let created_at = pagerduty_devin_bridge::pure::timestamp::rfc3339(now_ms - 58_000);
-    let incident = json!({
-        "id": "QDEFREF1", "type": "incident", "number": 4201, "status": "triggered",
-        "title": "Errors on QDEFREF1", "urgency": "high", "created_at": created_at,
-        "html_url": "https://acme.pagerduty.com/incidents/QDEFREF1",
-        "service": {"id": "PSVC", "summary": "checkout-api"}, "teams": [], "assignees": []});
+    let incident = incident_json("QDEFREF1", std::time::Duration::ZERO);
     fleet.pagerduty.add_incident(incident.clone());
-    let trigger = json!({"event": {
-        "id": "EVQDEFREF1", "event_type": "incident.triggered", "resource_type": "incident",
-        "occurred_at": created_at, "agent": null, "data": incident}});
-    let delivery = function_url_event("POST", "/pagerduty-alert", &trigger.to_string());
-    let (status, body) = fleet.instance(0).deliver(&delivery).await;
+    let (status, body) = fleet.instance(0).deliver(&triggered(&incident)).await;
     assert_eq!(
         (status, &body["status"]),
         (202, &json!("deferred")),
@@ -367,7 +297,11 @@ async fn a_deferred_start_notes_its_refusal() {
         422,
         json!({"detail": [{"loc": ["body", "repos", 0], "msg": "Repository not found"}]}),
     )]);
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    // Its minute passes: PagerDuty's incident and the deferral age by a minute.
+    fleet
+        .pagerduty
+        .backdate("QDEFREF1", std::time::Duration::from_secs(60));
+    fleet.set_ledger_time("QDEFREF1", "until", now_ms()).await;
     let follow_up = fleet.follow_up(&[]).await;
     let report = follow_up.run().await;
     assert_eq!(report["actions"][0]["action"], "devin_rejected", "{report}");

@@ -4,7 +4,7 @@
 //! sessions by their titles. An incident's whole life works: trigger, note, the follow-up's
 //! findings, resolve, a storm group, an ambiguous create recovered.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -202,10 +202,11 @@ async fn a_storm_shares_one_session_where_devin_validates_tags() {
     assert_eq!(warnings(&output), 2, "one WARN per instance");
 }
 
-/// Delivers the sample trigger until the claim's lease has run out and the session is
-/// recorded: the answer that recorded it.
-async fn retry_after_the_lease(fleet: &Fleet, claimed: Instant, lease: Duration) -> Value {
-    tokio::time::sleep((lease + Duration::from_millis(200)).saturating_sub(claimed.elapsed()))
+/// Ends the claim's lease on the sample trigger's incident (as if it had run out) and delivers
+/// the trigger again: the answer, which recorded the session.
+async fn retry_after_the_lease(fleet: &Fleet) -> Value {
+    fleet
+        .set_ledger_time("Q3VQH2T8RZK1MN", "lease_until", now_ms())
         .await;
     let (status, body) = fleet
         .instance(0)
@@ -224,7 +225,6 @@ async fn a_create_stored_behind_a_502_is_found_by_its_title_not_made_again() {
     let fleet = organization_with_tag_validation(1, POLICY, &[("CLAIM_LEASE_SECONDS", "1")]).await;
     // The refused create (tags) takes no scripted reply; the one after it is stored, then 502.
     fleet.devin.reply([Reply::StoredThen(502)]);
-    let claimed = Instant::now();
     let (status, body) = fleet
         .instance(0)
         .deliver(&sample_event("incident-triggered.json"))
@@ -235,7 +235,7 @@ async fn a_create_stored_behind_a_502_is_found_by_its_title_not_made_again() {
         (1, 2)
     );
 
-    let body = retry_after_the_lease(&fleet, claimed, Duration::from_secs(1)).await;
+    let body = retry_after_the_lease(&fleet).await;
     let sessions = fleet.devin.sessions();
     assert_eq!(
         (sessions.len(), fleet.devin.creates()),
@@ -249,10 +249,7 @@ async fn a_create_stored_behind_a_502_is_found_by_its_title_not_made_again() {
         .find(|(key, _)| key == "created_after")
         .map(|(_, value)| value.parse().unwrap())
         .expect("created_after");
-    let now_s = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now_s = now_ms() / 1000;
     assert!(
         (now_s - 1300..now_s).contains(&created_after),
         "{created_after}"
@@ -290,14 +287,22 @@ async fn a_slow_create_is_found_among_others_whichever_epoch_unit_devin_means() 
     fleet
         .devin
         .reply([Reply::SlowSession(Duration::from_secs(2))]);
-    let claimed = Instant::now();
     let (status, body) = fleet
         .instance(0)
         .deliver(&sample_event("incident-triggered.json"))
         .await;
     assert_eq!(status, 503, "the create outlasted the budget: {body}");
 
-    let body = retry_after_the_lease(&fleet, claimed, Duration::from_secs(3)).await;
+    // Devin finishes the slow create after the bridge gave up on it.
+    let stored = async {
+        while fleet.devin.sessions().len() < 4 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), stored)
+        .await
+        .expect("Devin stores the slow create");
+    let body = retry_after_the_lease(&fleet).await;
     let sessions = fleet.devin.sessions();
     assert_eq!(sessions.len(), 4, "no second session for the incident");
     let own = sessions

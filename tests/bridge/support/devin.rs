@@ -384,10 +384,7 @@ fn store_session(script: &Shared, body: &Value) -> StoredSession {
     let mut script = script.lock().unwrap();
     let session = StoredSession {
         title: body["title"].as_str().map(str::to_owned),
-        created_at_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64,
+        created_at_ms: super::now_ms(),
         stored_at: std::time::Instant::now(),
         ended: false,
         shown: json!({}),

@@ -109,6 +109,27 @@ impl Fleet {
         Instance { runtime, function }
     }
 
+    /// Sets the time `attribute` (epoch milliseconds) of incident `id`'s ledger item to `at_ms`,
+    /// as if time had passed: a deferral's `until`, a claim's `lease_until`, the follow-up's
+    /// `seen_at` (the names of `src/edge/ledger/dynamo/`).
+    pub async fn set_ledger_time(&self, id: &str, attribute: &str, at_ms: u64) {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        self.moto
+            .as_ref()
+            .unwrap()
+            .dynamodb()
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("incident#{id}")))
+            .condition_expression("attribute_exists(#time)")
+            .update_expression("SET #time = :at")
+            .expression_attribute_names("#time", attribute)
+            .expression_attribute_values(":at", AttributeValue::N(at_ms.to_string()))
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("{attribute} of {id} not set: {err:?}"));
+    }
+
     /// Every function's output, once stopped.
     pub async fn stop(self) -> String {
         let mut output = String::new();

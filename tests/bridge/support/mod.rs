@@ -7,9 +7,11 @@ pub mod calls;
 pub mod devin;
 pub mod env;
 pub mod fleet;
+pub mod incident;
 pub mod moto;
 pub mod pagerduty;
 pub mod runtime_api;
+pub mod webhook;
 
 use pagerduty_devin_bridge::delivery::function_url::FunctionUrlRequest;
 use pagerduty_devin_bridge::delivery::Bridge;
@@ -50,6 +52,14 @@ pub async fn serve_on_loopback(app: axum::Router) -> Loopback {
         server,
         connections,
     }
+}
+
+/// Now, in milliseconds since the epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
 }
 
 pub fn repo_path(relative: &str) -> PathBuf {
@@ -141,10 +151,7 @@ pub fn function_url_event_with_headers(
             "stage": "$default",
             "time": "28/Nov/2026:09:12:05 +0000",
             // Now: the function counts its budget from when the request arrived.
-            "timeEpoch": std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis() as u64
+            "timeEpoch": now_ms()
         },
         "body": body,
         "isBase64Encoded": false

@@ -208,6 +208,19 @@ impl FakePagerDuty {
         script.users.push((id.to_owned(), email.to_owned()));
     }
 
+    /// The incident was created `ago` earlier than it was.
+    pub fn backdate(&self, incident_id: &str, ago: std::time::Duration) {
+        let mut script = self.script.lock().unwrap();
+        for incident in &mut script.incidents {
+            if incident["id"] == incident_id {
+                let created = incident["created_at"].as_str().unwrap();
+                let created = timestamp::epoch_ms(created).unwrap();
+                incident["created_at"] =
+                    timestamp::rfc3339(created - ago.as_millis() as u64).into();
+            }
+        }
+    }
+
     /// The incident is resolved.
     pub fn resolve(&self, incident_id: &str) {
         let mut script = self.script.lock().unwrap();

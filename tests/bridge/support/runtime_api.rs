@@ -294,6 +294,14 @@ pub fn log_lines(output: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The sum of a metric over the EMF lines of a function's output.
+pub fn metric_total(output: &str, name: &str) -> u64 {
+    log_lines(output)
+        .iter()
+        .filter_map(|line| line.get(name).and_then(Value::as_u64))
+        .sum()
+}
+
 async fn next(State(emulator): State<Arc<Emulator>>) -> Response {
     emulator
         .first_poll
