@@ -3,7 +3,7 @@
 //! <https://docs.devin.ai/api-reference/release-notes>; the organization's allow-list is
 //! `PUT /v3beta1/enterprise/organizations/{org_id}/tags`). The bridge's per-incident tags
 //! (`pagerduty-incident:<id>`, `service:<name>`) cannot be allow-listed in advance; the routing
-//! policy's own tags can. So a create refused for its tags (`pure::refusal::refused_for_tags`)
+//! policy's own tags can. So a create refused for its tags (`pure::refusal::read`)
 //! is made again with those alone.
 
 use crate::pure::session::SessionRequest;
