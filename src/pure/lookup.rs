@@ -15,6 +15,7 @@
 //! another incident's marker (`x [P1`).
 
 use crate::pure::ledger::MAX_CLAIM_LEASE_SECONDS;
+use crate::pure::quote;
 use crate::pure::session::{ListedSession, Session};
 
 /// An epoch number at or above this is read as milliseconds: as seconds it would be the year
@@ -33,19 +34,12 @@ pub fn title_marker(incident_id: &str) -> Option<String> {
 }
 
 /// `title` (one line) ended with the incident's marker, the whole at most `max_chars`: the
-/// title is cut (with `…`) to make room, the marker never is.
+/// title is cut once (with `…`) to the room the marker leaves, the marker never is. An id
+/// without a marker leaves the title the whole room.
 pub fn with_incident_marker(title: &str, incident_id: &str, max_chars: usize) -> String {
-    let Some(marker) = title_marker(incident_id) else {
-        return title.to_owned();
-    };
+    let marker = title_marker(incident_id).unwrap_or_default();
     let room = max_chars.saturating_sub(marker.chars().count());
-    let mut titled: String = if title.chars().count() <= room {
-        title.to_owned()
-    } else {
-        let mut cut: String = title.chars().take(room.saturating_sub(1)).collect();
-        cut.push('…');
-        cut
-    };
+    let mut titled = quote::cut(title, room);
     titled.push_str(&marker);
     titled
 }
