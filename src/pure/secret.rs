@@ -184,14 +184,7 @@ impl Secrets {
         // Both take a comma-separated list: the new and the old value during a rotation.
         let list = |key| -> Result<Vec<Secret>, SecretsError> {
             Ok(value(key)?
-                .map(|list| {
-                    list.expose()
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(Secret::new)
-                        .collect()
-                })
+                .map(|list| split_list(list.expose()).map(Secret::new).collect())
                 .unwrap_or_default())
         };
         let webhook_secrets = list(WEBHOOK_SECRET)?;
@@ -252,6 +245,14 @@ impl Secrets {
             .flat_map(|secret| [secret.to_owned(), json_quoted(secret)])
             .fold(text.to_owned(), |text, secret| redact(&text, &secret))
     }
+}
+
+/// The values of a comma-separated list (`WEBHOOK_SECRET` and `PAGERDUTY_SIGNING_SECRET` hold
+/// the new and the old value during a rotation): trimmed, blanks dropped, in order.
+pub fn split_list(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
 }
 
 /// What stands in for a secret in text that quoted one.
