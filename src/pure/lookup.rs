@@ -28,7 +28,7 @@ const CLOCK_SKEW_S: u64 = 300;
 
 /// The marker that ends the title of `incident_id`'s session, when the id is in PagerDuty's
 /// alphabet.
-pub fn title_marker(incident_id: &str) -> Option<String> {
+fn title_marker(incident_id: &str) -> Option<String> {
     let plain = !incident_id.is_empty() && incident_id.chars().all(|c| c.is_ascii_alphanumeric());
     plain.then(|| format!(" [{incident_id}]"))
 }
@@ -46,7 +46,7 @@ pub fn with_incident_marker(title: &str, incident_id: &str, max_chars: usize) ->
 
 /// Whether `title` is the title of `incident_id`'s session: it ends with exactly that
 /// incident's marker (so `P1` never matches `P12`'s title, nor a title that merely mentions it).
-pub fn names_incident(title: &str, incident_id: &str) -> bool {
+fn names_incident(title: &str, incident_id: &str) -> bool {
     title_marker(incident_id).is_some_and(|marker| title.ends_with(&marker))
 }
 

@@ -126,13 +126,6 @@ pub fn webhook_secrets(secret_string: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The values of `PAGERDUTY_SIGNING_SECRET`.
-pub fn signing_secrets(secret_string: &str) -> Vec<String> {
-    object(secret_string)
-        .map(|secret| listed(&secret, PAGERDUTY_SIGNING_SECRET))
-        .unwrap_or_default()
-}
-
 /// The SecretString after creating `pushed`: its signing secret first in
 /// `PAGERDUTY_SIGNING_SECRET`, the ones before it kept, and its entry in the record.
 pub fn with_created(
@@ -187,6 +180,13 @@ pub fn with_webhook_secrets(secret_string: &str, values: &[String]) -> Result<St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The values of `PAGERDUTY_SIGNING_SECRET`.
+    fn signing_secrets(secret_string: &str) -> Vec<String> {
+        object(secret_string)
+            .map(|secret| listed(&secret, PAGERDUTY_SIGNING_SECRET))
+            .unwrap_or_default()
+    }
 
     #[test]
     fn a_created_subscription_is_recorded_with_its_signing_secret_and_no_plain_value() {

@@ -12,7 +12,7 @@ use crate::pure::quote;
 
 /// The most of a refusal's words a note or a log line carries. The body is read whole first
 /// (a validation error cut short no longer parses), and cut only once readable.
-pub const MAX_DETAIL_CHARS: usize = 300;
+const MAX_DETAIL_CHARS: usize = 300;
 
 /// The note on an incident whose session Devin refused with `status`; `said` is Devin's
 /// answer as [`Reading::said`] has it (readable, without any secret).

@@ -256,7 +256,7 @@ pub fn split_list(list: &str) -> impl Iterator<Item = &str> {
 }
 
 /// What stands in for a secret in text that quoted one.
-pub const REDACTED: &str = "[redacted]";
+const REDACTED: &str = "[redacted]";
 
 /// A secret's start this long or longer, at the end of a text cut short, is redacted too.
 const MIN_PARTIAL_CHARS: usize = 4;

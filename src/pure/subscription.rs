@@ -214,7 +214,7 @@ pub fn is_disabled(existing: &Value) -> bool {
 }
 
 /// Whether the subscription receives exactly `events`.
-pub fn same_events(existing: &Value, events: &[String]) -> bool {
+fn same_events(existing: &Value, events: &[String]) -> bool {
     let mut listed: Vec<&str> = existing["events"]
         .as_array()
         .into_iter()
