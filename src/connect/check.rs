@@ -12,11 +12,11 @@ use crate::connect::args::Args;
 use crate::connect::aws::Stack;
 use crate::connect::devin::{Answer, Devin};
 use crate::connect::pagerduty::PagerDuty;
+use crate::connect::wire;
 use crate::connect::{ConnectError, Outcome};
-use crate::pure::policy::Policy;
 use crate::pure::pushed::{self, Pushed};
 use crate::pure::secret::DEVIN_API_KEY;
-use crate::pure::subscription::{self, Filter, Scope, WEBHOOK_SECRET_HEADER};
+use crate::pure::subscription::{self, Scope, WEBHOOK_SECRET_HEADER};
 
 /// The bridge's `DEVIN_API_URL` when the stack sets none (the template's default).
 const DEFAULT_DEVIN_API_URL: &str = "https://api.devin.ai";
@@ -43,28 +43,23 @@ pub async fn run(
     out: &mut impl Write,
 ) -> Result<Outcome, ConnectError> {
     let mut report = Report { out, failed: 0 };
-    let policy = match stack.routing_config.as_deref() {
-        None => {
-            report.ok(
-                "routing policy",
-                "none set: every triggered incident, the built-in brief".into(),
-            );
-            Some(Policy::default())
+    let policy = match wire::policy(stack) {
+        Ok(policy) => {
+            let read = match stack.routing_config {
+                None => "none set: every triggered incident, the built-in brief",
+                Some(_) => "RoutingConfig is valid",
+            };
+            report.ok("routing policy", read.into());
+            Some(policy)
         }
-        Some(json) => match Policy::from_json(json) {
-            Ok(policy) => {
-                report.ok("routing policy", "RoutingConfig is valid".into());
-                Some(policy)
-            }
-            Err(err) => {
-                report.fail(
-                    "routing policy",
-                    format!("RoutingConfig is invalid: {err}"),
-                    "run `cargo policy check` on your policy file, fix it, and deploy again".into(),
-                );
-                None
-            }
-        },
+        Err(err) => {
+            report.fail(
+                "routing policy",
+                format!("RoutingConfig is invalid: {err}"),
+                "run `cargo policy check` on your policy file, fix it, and deploy again".into(),
+            );
+            None
+        }
     };
     let secret_string = match stack.secret_string().await {
         Ok(secret_string) => {
@@ -177,12 +172,10 @@ async fn pagerduty<W: Write>(
 ) {
     const CHECK: &str = "PagerDuty subscription";
     let url = &stack.webhook_url;
-    let scope_text = match &args.scope {
-        Some(Scope::Account) => "account".to_owned(),
-        Some(Scope::Service(name)) => format!("service:{name}"),
-        Some(Scope::Team(name)) => format!("team:{name}"),
-        None => "<account|service:...|team:...>".to_owned(),
-    };
+    let scope_text = args.scope.as_ref().map_or_else(
+        || "<account|service:...|team:...>".to_owned(),
+        Scope::to_string,
+    );
     let mut connect = format!("run `cargo connect-pagerduty --scope {scope_text}`");
     let pagerduty = match PagerDuty::new(&args.pagerduty_api_url, &args.pagerduty_api_key) {
         Ok(pagerduty) => pagerduty,
@@ -196,25 +189,19 @@ async fn pagerduty<W: Write>(
     };
     let filter = match &args.scope {
         None => None,
-        Some(Scope::Account) => Some(Filter::account()),
-        Some(Scope::Service(name)) => match pagerduty.find("services", name).await {
-            Ok(id) => Some(Filter::service(&id)),
+        Some(scope) => match wire::filter(&pagerduty, scope).await {
+            Ok(filter) => Some(filter),
             Err(err) => {
+                // Only a service or a team is looked for (the account is no lookup).
+                let kind = match scope {
+                    Scope::Team(_) => "team",
+                    _ => "service",
+                };
                 return report.fail(
                     CHECK,
                     err.to_string(),
-                    "give --scope an existing service".into(),
-                )
-            }
-        },
-        Some(Scope::Team(name)) => match pagerduty.find("teams", name).await {
-            Ok(id) => Some(Filter::team(&id)),
-            Err(err) => {
-                return report.fail(
-                    CHECK,
-                    err.to_string(),
-                    "give --scope an existing team".into(),
-                )
+                    format!("give --scope an existing {kind}"),
+                );
             }
         },
     };
@@ -376,9 +363,7 @@ fn signing_secret<W: Write>(
     secret_string: &str,
     connect: &str,
 ) {
-    let stored = pushed::signing_secrets(secret_string)
-        .iter()
-        .any(|value| pushed::digest(value) == entry.signing_sha256);
+    let stored = pushed::verifiable_records(secret_string).contains(entry);
     if stored {
         report.ok(
             "signing secret",

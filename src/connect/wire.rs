@@ -17,9 +17,26 @@ use crate::connect::args::Args;
 use crate::connect::aws::{self, Stack};
 use crate::connect::pagerduty::PagerDuty;
 use crate::connect::{say, ConnectError};
-use crate::pure::policy::Policy;
+use crate::pure::policy::{Policy, PolicyError};
 use crate::pure::pushed::{self, Pushed};
 use crate::pure::subscription::{self, Filter, Scope};
+
+/// The stack's routing policy: its RoutingConfig, or the default when it sets none.
+pub fn policy(stack: &Stack) -> Result<Policy, PolicyError> {
+    match stack.routing_config.as_deref() {
+        Some(json) => Policy::from_json(json),
+        None => Ok(Policy::default()),
+    }
+}
+
+/// The subscriptions' filter for `scope`, its service or team found in PagerDuty by id or name.
+pub async fn filter(pagerduty: &PagerDuty, scope: &Scope) -> Result<Filter, ConnectError> {
+    Ok(match scope {
+        Scope::Account => Filter::account(),
+        Scope::Service(name) => Filter::service(&pagerduty.find("services", name).await?),
+        Scope::Team(name) => Filter::team(&pagerduty.find("teams", name).await?),
+    })
+}
 
 pub struct Wiring<'a> {
     args: &'a Args,
@@ -36,13 +53,10 @@ impl<'a> Wiring<'a> {
         stack: &'a Stack,
         out: &mut impl Write,
     ) -> Result<Wiring<'a>, ConnectError> {
-        let policy = match stack.routing_config.as_deref() {
-            Some(json) => Policy::from_json(json).map_err(|err| ConnectError::Stack {
-                stack: args.stack_name.clone(),
-                detail: err.to_string(),
-            })?,
-            None => Policy::default(),
-        };
+        let policy = policy(stack).map_err(|err| ConnectError::Stack {
+            stack: args.stack_name.clone(),
+            detail: err.to_string(),
+        })?;
         let events = policy.event_types_heard();
         say(
             out,
@@ -53,12 +67,10 @@ impl<'a> Wiring<'a> {
         );
         say(out, format!("events: {}", events.join(", ")));
         let pagerduty = PagerDuty::new(&args.pagerduty_api_url, &args.pagerduty_api_key)?;
-        let filter = match &args.scope {
-            Some(Scope::Account) => Filter::account(),
-            Some(Scope::Service(name)) => Filter::service(&pagerduty.find("services", name).await?),
-            Some(Scope::Team(name)) => Filter::team(&pagerduty.find("teams", name).await?),
-            None => return Err(ConnectError::Usage("--scope is required".into())),
+        let Some(scope) = &args.scope else {
+            return Err(ConnectError::Usage("--scope is required".into()));
         };
+        let filter = filter(&pagerduty, scope).await?;
         say(
             out,
             format!(

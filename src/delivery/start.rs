@@ -142,7 +142,7 @@ impl Bridge {
             Unstarted::CreateFailed(Failure::Final(error)) if error.is_rejection() => {
                 // PagerDuty does not retry a 2xx: the responders learn of it on the incident.
                 let status = error.status().map_or(0, |status| status.as_u16());
-                let note = refusal::devin_rejected_note(status, error.detail().unwrap_or_default());
+                let note = refusal::devin_rejected_note(status, error.said().unwrap_or_default());
                 let note = if plan.note_refusal {
                     self.note_or_log(secrets, &incident_id, &note, budget).await
                 } else {

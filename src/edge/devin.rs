@@ -12,19 +12,22 @@ use tracing::warn;
 use crate::edge::retry::{read_refusal, seconds, Transient};
 use crate::edge::url::with_segments;
 use crate::pure::lookup;
-use crate::pure::refusal::{self, refused_for_tags};
+use crate::pure::refusal;
 use crate::pure::secret::Secrets;
 use crate::pure::session::{ListedSession, Session, SessionMessage, SessionRequest, SessionState};
 
 #[derive(Debug, Error)]
 pub enum DevinError {
-    /// Shown with Devin's words on one short line (`pure::refusal::readable`).
-    #[error("Devin answered {status}: {}", refusal::readable(.detail))]
+    /// Shown with Devin's words on one short line.
+    #[error("Devin answered {status}: {said}")]
     Status {
         status: StatusCode,
         retry_after: Option<HeaderValue>,
-        /// Devin's answer, without any of the bridge's secrets.
-        detail: String,
+        /// Devin's answer, without any of the bridge's secrets, on one short line
+        /// (`pure::refusal::read`: its body is read once, when the error is built).
+        said: String,
+        /// Whether Devin refused the request for its tags (`pure::refusal::read`).
+        refused_tags: bool,
     },
     #[error("Devin did not answer within {0:?}")]
     Timeout(Duration),
@@ -64,12 +67,15 @@ impl DevinError {
     }
 
     /// Devin refused the request for its tags: an organization with tag validation
-    /// (`pure::refusal::refused_for_tags`).
+    /// (`pure::refusal::read`).
     pub fn refused_tags(&self) -> bool {
-        match self {
-            DevinError::Status { status, detail, .. } => refused_for_tags(status.as_u16(), detail),
-            _ => false,
-        }
+        matches!(
+            self,
+            DevinError::Status {
+                refused_tags: true,
+                ..
+            }
+        )
     }
 
     /// On a create, what no incident causes: a 404 (no such organization, or the path moved:
@@ -90,11 +96,11 @@ impl DevinError {
             )
     }
 
-    /// Devin's words with the refusal (its body, without any of the bridge's secrets), when it
-    /// answered.
-    pub fn detail(&self) -> Option<&str> {
+    /// Devin's words with the refusal (its body, without any of the bridge's secrets, on one
+    /// short line), when it answered.
+    pub fn said(&self) -> Option<&str> {
         match self {
-            DevinError::Status { detail, .. } => Some(detail),
+            DevinError::Status { said, .. } => Some(said),
             _ => None,
         }
     }
@@ -400,10 +406,12 @@ impl DevinClient {
             let refusal = read_refusal(response, RETRY_AFTER.as_str()).await;
             // Devin may quote the request back, credentials and all: its words reach logs,
             // answers and notes only without any of the bridge's secrets.
+            let reading = refusal::read(refusal.status.as_u16(), &secrets.redact(&refusal.body));
             return Err(DevinError::Status {
                 status: refusal.status,
                 retry_after: refusal.wait,
-                detail: secrets.redact(&refusal.body),
+                said: reading.said,
+                refused_tags: reading.refused_tags,
             });
         }
         Ok(response)
@@ -426,7 +434,8 @@ mod tests {
         DevinError::Status {
             status: StatusCode::from_u16(code).unwrap(),
             retry_after: retry_after.map(HeaderValue::from_static),
-            detail: String::new(),
+            said: String::new(),
+            refused_tags: false,
         }
     }
 

@@ -88,7 +88,7 @@ pub fn session_request(facts: &Facts<'_>, decision: &Decision<'_>) -> SessionReq
         None => built_in_title(incident, service),
     };
     // The incident's id ends every title: the session is found again by it where tags cannot
-    // be used (`pure::lookup`).
+    // be used (`pure::lookup`). The title is cut there, once, to the room the marker leaves.
     let title = lookup::with_incident_marker(&title, &incident.id, MAX_TITLE_CHARS);
 
     let mut tags = vec![TRIAGE_TAG.to_owned()];
@@ -96,11 +96,7 @@ pub fn session_request(facts: &Facts<'_>, decision: &Decision<'_>) -> SessionReq
         tags.push(format!("{SERVICE_TAG_PREFIX}{service}"));
     }
     tags.push(incident_tag(&incident.id));
-    for tag in decision.tags {
-        if !tags.contains(tag) {
-            tags.push(tag.clone());
-        }
-    }
+    add_policy_tags(&mut tags, decision.tags);
 
     SessionRequest {
         prompt,
@@ -161,15 +157,19 @@ fn built_in_title(incident: &Incident, service: Option<&str>) -> String {
     one_line(&title)
 }
 
-/// A title on one line and at most [`MAX_TITLE_CHARS`] characters.
+/// A title on one line (cut to length with its incident's marker, `lookup::with_incident_marker`).
 fn one_line(title: &str) -> String {
-    let one_line: String = title.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= MAX_TITLE_CHARS {
-        return one_line;
+    title.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The routing policy's `policy_tags` added to `tags`, each once: none already there, no
+/// duplicate among them.
+pub fn add_policy_tags(tags: &mut Vec<String>, policy_tags: &[String]) {
+    for tag in policy_tags {
+        if !tags.contains(tag) {
+            tags.push(tag.clone());
+        }
     }
-    let mut cut: String = one_line.chars().take(MAX_TITLE_CHARS - 1).collect();
-    cut.push('…');
-    cut
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 //! another incident's marker (`x [P1`).
 
 use crate::pure::ledger::MAX_CLAIM_LEASE_SECONDS;
+use crate::pure::quote;
 use crate::pure::session::{ListedSession, Session};
 
 /// An epoch number at or above this is read as milliseconds: as seconds it would be the year
@@ -27,32 +28,25 @@ const CLOCK_SKEW_S: u64 = 300;
 
 /// The marker that ends the title of `incident_id`'s session, when the id is in PagerDuty's
 /// alphabet.
-pub fn title_marker(incident_id: &str) -> Option<String> {
+fn title_marker(incident_id: &str) -> Option<String> {
     let plain = !incident_id.is_empty() && incident_id.chars().all(|c| c.is_ascii_alphanumeric());
     plain.then(|| format!(" [{incident_id}]"))
 }
 
 /// `title` (one line) ended with the incident's marker, the whole at most `max_chars`: the
-/// title is cut (with `…`) to make room, the marker never is.
+/// title is cut once (with `…`) to the room the marker leaves, the marker never is. An id
+/// without a marker leaves the title the whole room.
 pub fn with_incident_marker(title: &str, incident_id: &str, max_chars: usize) -> String {
-    let Some(marker) = title_marker(incident_id) else {
-        return title.to_owned();
-    };
+    let marker = title_marker(incident_id).unwrap_or_default();
     let room = max_chars.saturating_sub(marker.chars().count());
-    let mut titled: String = if title.chars().count() <= room {
-        title.to_owned()
-    } else {
-        let mut cut: String = title.chars().take(room.saturating_sub(1)).collect();
-        cut.push('…');
-        cut
-    };
+    let mut titled = quote::cut(title, room);
     titled.push_str(&marker);
     titled
 }
 
 /// Whether `title` is the title of `incident_id`'s session: it ends with exactly that
 /// incident's marker (so `P1` never matches `P12`'s title, nor a title that merely mentions it).
-pub fn names_incident(title: &str, incident_id: &str) -> bool {
+fn names_incident(title: &str, incident_id: &str) -> bool {
     title_marker(incident_id).is_some_and(|marker| title.ends_with(&marker))
 }
 

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::pure::secret::{PAGERDUTY_SIGNING_SECRET, WEBHOOK_SECRET};
+use crate::pure::secret::{self, PAGERDUTY_SIGNING_SECRET, WEBHOOK_SECRET};
 
 /// The key of the bridge's secret that holds the record (a JSON array, as a string).
 pub const RECORD_KEY: &str = "PAGERDUTY_SUBSCRIPTIONS";
@@ -64,17 +64,10 @@ fn object(secret_string: &str) -> Result<Map<String, Value>, String> {
         .map_err(|_| "the bridge's secret is not a JSON object".into())
 }
 
-/// The listed values of `key` (comma-separated), in order.
+/// The listed values of `key` (comma-separated, `secret::split_list`), in order.
 fn listed(secret: &Map<String, Value>, key: &str) -> Vec<String> {
-    secret
-        .get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|value| !value.is_empty())
-        .map(str::to_owned)
-        .collect()
+    let list = secret.get(key).and_then(Value::as_str).unwrap_or_default();
+    secret::split_list(list).map(str::to_owned).collect()
 }
 
 fn set_listed(secret: &mut Map<String, Value>, key: &str, values: &[String]) {
@@ -88,22 +81,30 @@ fn set_listed(secret: &mut Map<String, Value>, key: &str, values: &[String]) {
 /// The record's entries; none when the secret has no record (or an unreadable one).
 pub fn records(secret_string: &str) -> Vec<Pushed> {
     object(secret_string)
-        .ok()
-        .and_then(|secret| {
-            let text = secret.get(RECORD_KEY)?.as_str()?.to_owned();
-            serde_json::from_str(&text).ok()
-        })
+        .map(|secret| records_in(&secret))
+        .unwrap_or_default()
+}
+
+/// The record's entries in the parsed secret.
+fn records_in(secret: &Map<String, Value>) -> Vec<Pushed> {
+    secret
+        .get(RECORD_KEY)
+        .and_then(Value::as_str)
+        .and_then(|text| serde_json::from_str(text).ok())
         .unwrap_or_default()
 }
 
 /// The entries whose signing secret the bridge's secret still lists: the subscriptions the
 /// bridge can verify. (An entry whose secret was removed by hand is of no use.)
 pub fn verifiable_records(secret_string: &str) -> Vec<Pushed> {
-    let signing: Vec<String> = signing_secrets(secret_string)
+    let Ok(secret) = object(secret_string) else {
+        return Vec::new();
+    };
+    let signing: Vec<String> = listed(&secret, PAGERDUTY_SIGNING_SECRET)
         .iter()
         .map(|value| digest(value))
         .collect();
-    records(secret_string)
+    records_in(&secret)
         .into_iter()
         .filter(|entry| signing.contains(&entry.signing_sha256))
         .collect()
@@ -125,13 +126,6 @@ pub fn webhook_secrets(secret_string: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The values of `PAGERDUTY_SIGNING_SECRET`.
-pub fn signing_secrets(secret_string: &str) -> Vec<String> {
-    object(secret_string)
-        .map(|secret| listed(&secret, PAGERDUTY_SIGNING_SECRET))
-        .unwrap_or_default()
-}
-
 /// The SecretString after creating `pushed`: its signing secret first in
 /// `PAGERDUTY_SIGNING_SECRET`, the ones before it kept, and its entry in the record.
 pub fn with_created(
@@ -147,7 +141,7 @@ pub fn with_created(
             .filter(|value| value != signing_secret),
     );
     set_listed(&mut secret, PAGERDUTY_SIGNING_SECRET, &signing);
-    let mut entries: Vec<Pushed> = records(secret_string)
+    let mut entries: Vec<Pushed> = records_in(&secret)
         .into_iter()
         .filter(|entry| entry.id != pushed.id)
         .collect();
@@ -160,7 +154,7 @@ pub fn with_created(
 /// secret (known by the entry's digest) no longer accepted.
 pub fn without_subscription(secret_string: &str, id: &str) -> Result<String, String> {
     let mut secret = object(secret_string)?;
-    let entries = records(secret_string);
+    let entries = records_in(&secret);
     let (gone, kept): (Vec<Pushed>, Vec<Pushed>) =
         entries.into_iter().partition(|entry| entry.id == id);
     let signing: Vec<String> = listed(&secret, PAGERDUTY_SIGNING_SECRET)
@@ -186,6 +180,13 @@ pub fn with_webhook_secrets(secret_string: &str, values: &[String]) -> Result<St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The values of `PAGERDUTY_SIGNING_SECRET`.
+    fn signing_secrets(secret_string: &str) -> Vec<String> {
+        object(secret_string)
+            .map(|secret| listed(&secret, PAGERDUTY_SIGNING_SECRET))
+            .unwrap_or_default()
+    }
 
     #[test]
     fn a_created_subscription_is_recorded_with_its_signing_secret_and_no_plain_value() {

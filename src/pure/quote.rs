@@ -61,11 +61,15 @@ pub fn plain(text: &str, max_chars: usize) -> String {
             cleaned.push(c);
         }
     }
-    let cleaned = cleaned.trim_end();
-    if cleaned.chars().count() <= max_chars {
-        return cleaned.to_owned();
+    cut(cleaned.trim_end(), max_chars)
+}
+
+/// `text` at most `max_chars` long: cut, when longer, with an ellipsis as its last character.
+pub fn cut(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_owned();
     }
-    let mut cut: String = cleaned.chars().take(max_chars.saturating_sub(1)).collect();
+    let mut cut: String = text.chars().take(max_chars.saturating_sub(1)).collect();
     cut.push('…');
     cut
 }

@@ -12,17 +12,12 @@ use crate::pure::quote;
 
 /// The most of a refusal's words a note or a log line carries. The body is read whole first
 /// (a validation error cut short no longer parses), and cut only once readable.
-pub const MAX_DETAIL_CHARS: usize = 300;
+const MAX_DETAIL_CHARS: usize = 300;
 
-/// The note on an incident whose session Devin refused with `status`; `body` is Devin's
-/// answer, already without any secret.
-pub fn devin_rejected_note(status: u16, body: &str) -> String {
-    let said = readable(body);
-    let said = if said.is_empty() {
-        "(no detail)".to_owned()
-    } else {
-        said
-    };
+/// The note on an incident whose session Devin refused with `status`; `said` is Devin's
+/// answer as [`Reading::said`] has it (readable, without any secret).
+pub fn devin_rejected_note(status: u16, said: &str) -> String {
+    let said = if said.is_empty() { "(no detail)" } else { said };
     format!(
         "{BRIDGE_NOTE_MARKER} Devin refused to start a session for this incident (HTTP {status}): \
          {said}\nWrite `devin investigate` in a note on this incident to try again (after \
@@ -34,33 +29,52 @@ pub fn devin_rejected_note(status: u16, body: &str) -> String {
 /// `{"detail": [{"loc", "msg"}]}` as `body.field: message; ...`, a `{"detail": "..."}` as its
 /// text, anything else as it came.
 pub fn readable(body: &str) -> String {
-    let text = match parse(body) {
+    readable_of(&parse(body), body)
+}
+
+/// A refusal read once, as it arrives: its body (up to 64 KiB) is parsed here and not again
+/// each time the error is shown or asked about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reading {
+    /// Devin's words on one short line ([`readable`]).
+    pub said: String,
+    /// Whether the request was refused for its tags.
+    pub refused_tags: bool,
+}
+
+/// Devin's refusal `status` with its `body` (already without any secret), read once.
+///
+/// It refused the request for its tags when it is a 400 or 422 whose validation error names the
+/// `tags` field in a problem's `loc` (`["body", "tags", 1]`). Only when the body is not such a
+/// validation error (its wording is not documented) is `tag` or `tags` looked for as a word of
+/// it, and not inside another (`stage`). A problem elsewhere whose echoed `input` holds the tags
+/// is not about them. A 403 is a missing permission (Devin's reference), whatever its words.
+pub fn read(status: u16, body: &str) -> Reading {
+    let said = parse(body);
+    let refused_tags = matches!(status, 400 | 422)
+        && match &said {
+            Said::Problems(problems) => problems.iter().any(Problem::is_about_tags),
+            Said::Text(text) => names_tags(text),
+            Said::Other => names_tags(body),
+        };
+    Reading {
+        said: readable_of(&said, body),
+        refused_tags,
+    }
+}
+
+/// What `said` (parsed from `body`) reads as, on one line.
+fn readable_of(said: &Said, body: &str) -> String {
+    let text = match said {
         Said::Problems(problems) => problems
             .iter()
             .map(Problem::readable)
             .collect::<Vec<_>>()
             .join("; "),
-        Said::Text(text) => text,
+        Said::Text(text) => text.clone(),
         Said::Other => body.to_owned(),
     };
     quote::plain_line(&text, MAX_DETAIL_CHARS)
-}
-
-/// Whether Devin refused the request (`status`, its `body`) for its tags: a 400 or 422 whose
-/// validation error names the `tags` field in a problem's `loc` (`["body", "tags", 1]`). Only
-/// when the body is not such a validation error (its wording is not documented) is `tag` or
-/// `tags` looked for as a word of it, and not inside another (`stage`). A problem elsewhere
-/// whose echoed `input` holds the tags is not about them. A 403 is a missing permission
-/// (Devin's reference), whatever its words.
-pub fn refused_for_tags(status: u16, body: &str) -> bool {
-    if !matches!(status, 400 | 422) {
-        return false;
-    }
-    match parse(body) {
-        Said::Problems(problems) => problems.iter().any(Problem::is_about_tags),
-        Said::Text(text) => names_tags(&text),
-        Said::Other => names_tags(body),
-    }
 }
 
 /// What a refusal's body says, in Devin's `{"detail": ...}` form or not.
@@ -130,11 +144,15 @@ fn names_tags(text: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn refused_for_tags(status: u16, body: &str) -> bool {
+        read(status, body).refused_tags
+    }
+
     #[test]
     fn a_validation_error_reads_as_fields_and_messages() {
         let detail = r#"{"detail": [{"loc": ["body", "session_links", 0], "msg": "Value error, not a Devin session URL", "type": "value_error"},
                         {"loc": ["body", "tags"], "msg": "Tag not allowed: service:api", "type": "value_error"}]}"#;
-        let note = devin_rejected_note(422, detail);
+        let note = devin_rejected_note(422, &readable(detail));
         assert!(note.starts_with(
             "[pagerduty-devin-bridge] Devin refused to start a session for this incident (HTTP 422): \
              body.session_links.0: Value error, not a Devin session URL; body.tags: Tag not allowed: service:api\n"
@@ -144,7 +162,8 @@ mod tests {
 
     #[test]
     fn other_answers_are_cut_to_one_short_line() {
-        let note = devin_rejected_note(409, r#"{"detail": "Conflict:\nalready exists"}"#);
+        let note =
+            devin_rejected_note(409, &readable(r#"{"detail": "Conflict:\nalready exists"}"#));
         assert!(
             note.contains("(HTTP 409): Conflict: already exists\n"),
             "{note}"
@@ -153,7 +172,7 @@ mod tests {
         let said = readable(&long);
         assert_eq!(said.chars().count(), MAX_DETAIL_CHARS);
         assert!(said.ends_with('…') && !said.contains('\u{202e}'));
-        assert!(devin_rejected_note(400, "  ").contains("(HTTP 400): (no detail)\n"));
+        assert!(devin_rejected_note(400, &readable("  ")).contains("(HTTP 400): (no detail)\n"));
     }
 
     #[test]

@@ -184,14 +184,7 @@ impl Secrets {
         // Both take a comma-separated list: the new and the old value during a rotation.
         let list = |key| -> Result<Vec<Secret>, SecretsError> {
             Ok(value(key)?
-                .map(|list| {
-                    list.expose()
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(Secret::new)
-                        .collect()
-                })
+                .map(|list| split_list(list.expose()).map(Secret::new).collect())
                 .unwrap_or_default())
         };
         let webhook_secrets = list(WEBHOOK_SECRET)?;
@@ -254,8 +247,16 @@ impl Secrets {
     }
 }
 
+/// The values of a comma-separated list (`WEBHOOK_SECRET` and `PAGERDUTY_SIGNING_SECRET` hold
+/// the new and the old value during a rotation): trimmed, blanks dropped, in order.
+pub fn split_list(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+}
+
 /// What stands in for a secret in text that quoted one.
-pub const REDACTED: &str = "[redacted]";
+const REDACTED: &str = "[redacted]";
 
 /// A secret's start this long or longer, at the end of a text cut short, is redacted too.
 const MIN_PARTIAL_CHARS: usize = 4;

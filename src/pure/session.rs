@@ -167,7 +167,7 @@ impl SessionState {
 /// Whether a `status_detail` is a quota state: a documented one, or one Devin adds later in the
 /// same family (`*_exceeded`, `out_of_*`, `*quota*`). Only a snake_case word qualifies, so that
 /// what is noted (and stored) of it is short and plain.
-pub fn is_quota_detail(detail: &str) -> bool {
+fn is_quota_detail(detail: &str) -> bool {
     let word = !detail.is_empty()
         && detail.len() <= 64
         && detail

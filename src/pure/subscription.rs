@@ -5,6 +5,8 @@
 //! others), given the tool's record of what each sends (`pure::pushed`). Used by
 //! `connect-pagerduty`.
 
+use std::fmt;
+
 use serde_json::{json, Value};
 
 use crate::pure::pushed::Pushed;
@@ -35,6 +37,17 @@ impl Scope {
             "service" => Ok(Scope::Service(name.to_owned())),
             "team" => Ok(Scope::Team(name.to_owned())),
             _ => Err(text.to_owned()),
+        }
+    }
+}
+
+/// As `--scope` takes it: [`Scope::parse`] reads it back.
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::Account => f.write_str("account"),
+            Scope::Service(name) => write!(f, "service:{name}"),
+            Scope::Team(name) => write!(f, "team:{name}"),
         }
     }
 }
@@ -201,7 +214,7 @@ pub fn is_disabled(existing: &Value) -> bool {
 }
 
 /// Whether the subscription receives exactly `events`.
-pub fn same_events(existing: &Value, events: &[String]) -> bool {
+fn same_events(existing: &Value, events: &[String]) -> bool {
     let mut listed: Vec<&str> = existing["events"]
         .as_array()
         .into_iter()
@@ -219,12 +232,14 @@ pub fn scope_argument(existing: &Value) -> String {
     let id = existing
         .pointer("/filter/id")
         .and_then(Value::as_str)
-        .unwrap_or_default();
-    match existing.pointer("/filter/type").and_then(Value::as_str) {
-        Some("service_reference") => format!("service:{id}"),
-        Some("team_reference") => format!("team:{id}"),
-        _ => "account".to_owned(),
-    }
+        .unwrap_or_default()
+        .to_owned();
+    let scope = match existing.pointer("/filter/type").and_then(Value::as_str) {
+        Some("service_reference") => Scope::Service(id),
+        Some("team_reference") => Scope::Team(id),
+        _ => Scope::Account,
+    };
+    scope.to_string()
 }
 
 /// A subscription that may still send a `WEBHOOK_SECRET` value.

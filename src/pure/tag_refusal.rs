@@ -3,20 +3,17 @@
 //! <https://docs.devin.ai/api-reference/release-notes>; the organization's allow-list is
 //! `PUT /v3beta1/enterprise/organizations/{org_id}/tags`). The bridge's per-incident tags
 //! (`pagerduty-incident:<id>`, `service:<name>`) cannot be allow-listed in advance; the routing
-//! policy's own tags can. So a create refused for its tags (`pure::refusal::refused_for_tags`)
+//! policy's own tags can. So a create refused for its tags (`pure::refusal::read`)
 //! is made again with those alone.
 
+use crate::pure::brief;
 use crate::pure::session::SessionRequest;
 
 /// `request` carrying only the routing policy's tags (the ones the operator chose and can
 /// allow-list), without the bridge's per-incident ones.
 pub fn with_policy_tags_only(request: &SessionRequest, policy_tags: &[String]) -> SessionRequest {
     let mut tags: Vec<String> = Vec::with_capacity(policy_tags.len());
-    for tag in policy_tags {
-        if !tags.contains(tag) {
-            tags.push(tag.clone());
-        }
-    }
+    brief::add_policy_tags(&mut tags, policy_tags);
     SessionRequest {
         tags,
         ..request.clone()
@@ -27,8 +24,8 @@ pub fn with_policy_tags_only(request: &SessionRequest, policy_tags: &[String]) -
 mod tests {
     use super::*;
     use crate::pure::policy::Policy;
+    use crate::pure::samples;
     use crate::pure::webhook::INCIDENT_TRIGGERED;
-    use crate::pure::{brief, samples};
 
     #[test]
     fn only_the_policys_tags_are_kept() {
