@@ -25,7 +25,7 @@ pub fn devin_rejected_note(status: u16, said: &str) -> String {
     )
 }
 
-/// A refusal's body on one line, at most [`MAX_DETAIL_CHARS`]: a validation error's
+/// A refusal's body on one line, at most `MAX_DETAIL_CHARS`: a validation error's
 /// `{"detail": [{"loc", "msg"}]}` as `body.field: message; ...`, a `{"detail": "..."}` as its
 /// text, anything else as it came.
 pub fn readable(body: &str) -> String {

@@ -227,7 +227,7 @@ impl Secrets {
     }
 
     /// `text` (another service's words, about to reach a note, a log or an answer) with every
-    /// one of these secrets in it replaced by [`REDACTED`]: as they are, and as a JSON string
+    /// one of these secrets in it replaced by `REDACTED`: as they are, and as a JSON string
     /// quotes them (a refusal that echoes the request is JSON, and is read as such later).
     /// The one way another service's words are cleaned of secrets.
     pub fn redact(&self, text: &str) -> String {
