@@ -124,6 +124,17 @@ struct Script {
     self_org_id: Option<Value>,
 }
 
+impl Script {
+    /// The stored session with this id (as paths take it, `devin-` prefixed).
+    fn session(&self, devin_id: &str) -> Option<&StoredSession> {
+        self.sessions.iter().find(|s| s.session_id == devin_id)
+    }
+
+    fn session_mut(&mut self, devin_id: &str) -> Option<&mut StoredSession> {
+        self.sessions.iter_mut().find(|s| s.session_id == devin_id)
+    }
+}
+
 type Shared = Arc<Mutex<Script>>;
 
 pub struct FakeDevin {
@@ -249,9 +260,7 @@ impl FakeDevin {
     pub fn show(&self, session_id: &str, fields: Value) {
         let mut script = self.script.lock().unwrap();
         let session = script
-            .sessions
-            .iter_mut()
-            .find(|s| s.session_id == session_id)
+            .session_mut(session_id)
             .expect("a session the fake created");
         for (name, value) in fields.as_object().unwrap() {
             session.shown[name] = value.clone();
@@ -262,9 +271,7 @@ impl FakeDevin {
     pub fn say(&self, session_id: &str, event_id: &str, message: &str) {
         let mut script = self.script.lock().unwrap();
         let session = script
-            .sessions
-            .iter_mut()
-            .find(|s| s.session_id == session_id)
+            .session_mut(session_id)
             .expect("a session the fake created");
         session
             .messages
@@ -304,9 +311,7 @@ impl FakeDevin {
     pub fn backdate(&self, session_id: &str, ago: Duration) {
         let mut script = self.script.lock().unwrap();
         let session = script
-            .sessions
-            .iter_mut()
-            .find(|s| s.session_id == session_id)
+            .session_mut(session_id)
             .expect("a session the fake created");
         session.created_at_ms -= ago.as_millis() as u64;
     }
@@ -503,7 +508,7 @@ async fn show_session(
     if let Some((_, status)) = script.failing_reads.iter().find(|(id, _)| *id == devin_id) {
         return scripted_status(*status, None);
     }
-    match script.sessions.iter().find(|s| s.session_id == devin_id) {
+    match script.session(&devin_id) {
         Some(session) => Json(session_json(session, script.epoch_unit)).into_response(),
         None => scripted_status(404, None),
     }
@@ -519,11 +524,7 @@ async fn terminate_session(
     if let Some(refused) = gate(&mut script, &headers) {
         return refused;
     }
-    let Some(session) = script
-        .sessions
-        .iter_mut()
-        .find(|s| s.session_id == devin_id)
-    else {
+    let Some(session) = script.session_mut(&devin_id) else {
         return scripted_status(404, None);
     };
     session.ended = true;
@@ -543,7 +544,7 @@ async fn list_messages(
     if let Some(refused) = gate(&mut script, &headers) {
         return refused;
     }
-    let Some(session) = script.sessions.iter().find(|s| s.session_id == devin_id) else {
+    let Some(session) = script.session(&devin_id) else {
         return scripted_status(404, None);
     };
     let after: usize = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
@@ -580,11 +581,7 @@ async fn append_tags(
     if let Some(refused) = refused_tags(&script, &body["tags"]) {
         return refused;
     }
-    let Some(session) = script
-        .sessions
-        .iter_mut()
-        .find(|s| s.session_id == devin_id)
-    else {
+    let Some(session) = script.session_mut(&devin_id) else {
         return scripted_status(404, None);
     };
     let mut tags = session.tags.clone();
