@@ -58,6 +58,13 @@ pub enum AlertsReply {
     Hang(std::time::Duration),
 }
 
+impl Script {
+    /// The stored subscription with this id.
+    fn subscription_mut(&mut self, id: &str) -> Option<&mut Value> {
+        self.subscriptions.iter_mut().find(|s| s["id"] == id)
+    }
+}
+
 type Shared = Arc<Mutex<Script>>;
 
 pub struct FakePagerDuty {
@@ -615,11 +622,7 @@ async fn update_subscription(
     script
         .subscription_requests
         .push(("PUT".into(), Some(id.clone()), body.clone()));
-    let Some(existing) = script
-        .subscriptions
-        .iter_mut()
-        .find(|s| s["id"] == id.as_str())
-    else {
+    let Some(existing) = script.subscription_mut(&id) else {
         return failure(404);
     };
     for field in ["description", "events", "filter", "active"] {
@@ -651,11 +654,7 @@ async fn enable_subscription(State(script): State<Shared>, Path(id): Path<String
     script
         .subscription_requests
         .push(("ENABLE".into(), Some(id.clone()), Value::Null));
-    let Some(existing) = script
-        .subscriptions
-        .iter_mut()
-        .find(|s| s["id"] == id.as_str())
-    else {
+    let Some(existing) = script.subscription_mut(&id) else {
         return failure(404);
     };
     existing["delivery_method"]["temporarily_disabled"] = false.into();
