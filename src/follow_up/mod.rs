@@ -73,6 +73,12 @@ impl FollowUp {
         FollowUp { bridge, options }
     }
 
+    /// The bridge the run starts sessions with: in-process tests deliver through it too, so
+    /// that deliveries and runs share an in-memory ledger as they share a table in AWS.
+    pub fn bridge(&self) -> &Bridge {
+        &self.bridge
+    }
+
     /// Whether the sweep runs: it reads PagerDuty's incidents, with the PagerDuty token.
     pub async fn sweeps(&self) -> bool {
         let secrets = self.bridge.secrets.current().await;

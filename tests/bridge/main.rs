@@ -20,6 +20,7 @@ mod handler;
 mod hostile;
 mod lambda_e2e;
 mod ledger;
+mod model;
 mod pagerduty_loop;
 mod pagerduty_rest;
 mod pagerduty_vectors;

@@ -32,6 +32,9 @@ pub enum Reply {
     Garbage,
     /// The session is created, and the answer is this status anyway.
     StoredThen(u16),
+    /// The session is created at once, and the answer comes only after this long: a create
+    /// that timed out on the caller's side after Devin made the session (issue 20, item 1).
+    StoredThenHang(Duration),
     /// This status with this JSON body: a refusal with Devin's own words.
     Refuse(u16, Value),
 }
@@ -122,6 +125,9 @@ struct Script {
     write_answer: WriteAnswer,
     /// The `org_id` `GET /v3/self` shows, when a test set one (else `org-test`).
     self_org_id: Option<Value>,
+    /// Milliseconds the test moved wall time by (`clock::WALL_CLOCK_SHIFT_MS`): new sessions'
+    /// `created_at` is read on the same clock as the bridge's `created_after`.
+    clock_shift_ms: u64,
 }
 
 impl Script {
@@ -332,6 +338,16 @@ impl FakeDevin {
         self.script.lock().unwrap().list_queries.clone()
     }
 
+    /// Wall time moved by `shift_ms` from now on, as the bridge's clock is in the test.
+    pub fn shift_clock(&self, shift_ms: u64) {
+        self.script.lock().unwrap().clock_shift_ms = shift_ms;
+    }
+
+    /// Forgets the queued answers to creations not used yet: every creation succeeds again.
+    pub fn clear_replies(&self) {
+        self.script.lock().unwrap().create_replies.clear();
+    }
+
     /// How messages, tags and terminations are answered from now on, when they succeed.
     pub fn answer_writes(&self, answer: WriteAnswer) {
         self.script.lock().unwrap().write_answer = answer;
@@ -389,7 +405,7 @@ fn store_session(script: &Shared, body: &Value) -> StoredSession {
     let mut script = script.lock().unwrap();
     let session = StoredSession {
         title: body["title"].as_str().map(str::to_owned),
-        created_at_ms: super::now_ms(),
+        created_at_ms: super::now_ms() + script.clock_shift_ms,
         stored_at: std::time::Instant::now(),
         ended: false,
         shown: json!({}),
@@ -464,6 +480,11 @@ async fn create_session(
         Reply::StoredThen(status) => {
             store_session(&script, &body);
             scripted_status(status, None)
+        }
+        Reply::StoredThenHang(delay) => {
+            let stored = store_session(&script, &body);
+            tokio::time::sleep(delay).await;
+            Json(session_json(&stored, unit)).into_response()
         }
         other => non_session_reply(other).await,
     }
@@ -751,7 +772,10 @@ async fn non_session_reply(reply: Reply) -> Response {
         Reply::Refuse(status, body) => {
             (StatusCode::from_u16(status).unwrap(), Json(body)).into_response()
         }
-        Reply::Session | Reply::SlowSession(_) | Reply::StoredThen(_) => {
+        Reply::Session
+        | Reply::SlowSession(_)
+        | Reply::StoredThen(_)
+        | Reply::StoredThenHang(_) => {
             unreachable!("sessions are answered above")
         }
     }

@@ -31,6 +31,9 @@ struct Script {
     replies: VecDeque<(u16, Option<&'static str>)>,
     /// Every request gets this status while set.
     outage: Option<u16>,
+    /// The next notes are stored, then answered with this status anyway (a gateway's 502 after
+    /// the write: the ambiguous answer of issue 20, item 8).
+    stored_then: VecDeque<u16>,
     requests: Vec<NoteRequest>,
     /// The account's incidents, as a webhook delivery carries them; served in REST's shape.
     incidents: Vec<Value>,
@@ -126,7 +129,14 @@ impl FakePagerDuty {
 
     /// Forgets the scripted answers not used yet: every note succeeds again.
     pub fn clear_replies(&self) {
-        self.script.lock().unwrap().replies.clear();
+        let mut script = self.script.lock().unwrap();
+        script.replies.clear();
+        script.stored_then.clear();
+    }
+
+    /// The next notes are added to their incidents, and answered with these statuses anyway.
+    pub fn store_then_fail(&self, statuses: impl IntoIterator<Item = u16>) {
+        self.script.lock().unwrap().stored_then.extend(statuses);
     }
 
     pub fn outage(&self, status: Option<u16>) {
@@ -228,6 +238,16 @@ impl FakePagerDuty {
         }
     }
 
+    /// The incident is open again (triggered).
+    pub fn reopen(&self, incident_id: &str) {
+        let mut script = self.script.lock().unwrap();
+        for incident in &mut script.incidents {
+            if incident["id"] == incident_id {
+                incident["status"] = "triggered".into();
+            }
+        }
+    }
+
     /// The incident is resolved.
     pub fn resolve(&self, incident_id: &str) {
         let mut script = self.script.lock().unwrap();
@@ -270,6 +290,11 @@ async fn add_note(
         None
     };
     let status = if refused.is_some() { 400 } else { status };
+    // Stored, then answered as failed: only a note that would have been added.
+    let stored_then = match status < 300 {
+        true => script.stored_then.pop_front(),
+        false => None,
+    };
     let mut headers = headers;
     if status >= 300 {
         // Kept with the request, so that `notes_on` counts only the notes PagerDuty added.
@@ -308,7 +333,10 @@ async fn add_note(
             .headers_mut()
             .insert("ratelimit-reset", reset.parse().unwrap());
     }
-    response
+    match stored_then {
+        Some(status) => failure(status),
+        None => response,
+    }
 }
 
 /// `GET /incidents?statuses[]=...&since=...&until=...&limit=...&offset=...`: the incidents

@@ -1,0 +1,259 @@
+//! What must hold, read from the fakes (Devin's sessions and what each was told, PagerDuty's
+//! notes) and the model's answers:
+//!
+//! - after every step: never two active sessions for one incident, its group, or the incidents
+//!   merged into it; no note twice on an incident; no verified delivery answered 4xx;
+//! - at the end, once failures stop: every open incident the policy investigates, not capped,
+//!   rejected, ended by Devin or stopped by a person, has exactly one active session; and every
+//!   record of the ledger has an owner: no claim past its lease, no deferral past its time
+//!   (DynamoDB: read from the table; the memory ledger's records are private to the crate).
+//!
+//! A session is *live* until it ends (Devin's `exit`/`error`/`finished`, or `DELETE`), and
+//! *active* while live and not told to finish or stop (a resolve, a merge's hand-over), unless
+//! told since to resume (a reopen, a joining incident, a merge's carry-on): a session winding
+//! down after a hand-over is the design, not a double.
+//!
+//! Notes that may rightly repeat: those posted while a note command was answered (each answers
+//! its own command: `devin status` twice is two status notes, `devin stop` twice two refusals).
+//! Every other note, findings and session notes included, must differ from every note before it.
+
+use std::collections::BTreeSet;
+
+use super::ops::{Incident, Which, INCIDENTS};
+use super::world::{investigated, World};
+use crate::support::devin::StoredSession;
+
+/// The sweep looks back 60 minutes (`SWEEP_LOOKBACK_MINUTES`): an incident whose trigger never
+/// arrived and that no run saw inside that window is beyond the bridge's reach by design. When
+/// false, such incidents are excused at the end.
+const SWEEP_SEES_EVERY_UNDELIVERED_INCIDENT: bool = false;
+const SWEEP_LOOKBACK_MS: u64 = 60 * 60_000;
+
+/// The incident (index) and generation a session's title names: ` [<id>]`, ` [<id>/<n>]`.
+pub fn marker(session: &StoredSession) -> Option<(Which, u32)> {
+    let title = session.title.as_deref()?;
+    let inside = title.strip_suffix(']')?.rsplit_once(" [")?.1;
+    let (id, generation) = match inside.split_once('/') {
+        Some((id, n)) => (id, n.parse().ok()?),
+        None => (inside, 1),
+    };
+    Some((super::world::which(id)?, generation))
+}
+
+fn ended(session: &StoredSession) -> bool {
+    let shown = &session.shown;
+    session.ended
+        || matches!(shown["status"].as_str(), Some("exit" | "error"))
+        || shown["status_detail"] == "finished"
+}
+
+/// What Devin was told last that decides whether it goes on: stop (true) or resume (false).
+fn told_to_stop(world: &World, session: &str) -> bool {
+    let mut stop = false;
+    for message in world
+        .devin
+        .messages()
+        .iter()
+        .filter(|m| m.devin_id == session)
+    {
+        let text = &message.message;
+        if text.contains("then stop") {
+            stop = true;
+        } else if text.contains("Resume the investigation")
+            || text.contains("this session now investigates")
+            || text.contains("as part of the same problem")
+        {
+            stop = false;
+        }
+    }
+    stop
+}
+
+/// Live sessions told to finish or stop.
+pub fn winding_down(world: &World) -> Vec<String> {
+    world
+        .devin
+        .sessions()
+        .iter()
+        .filter(|session| !ended(session) && told_to_stop(world, &session.session_id))
+        .map(|session| session.session_id.clone())
+        .collect()
+}
+
+/// The incidents whose sessions count for `incident`: its group (the api incidents share one),
+/// and what was merged into any of those, transitively.
+fn covered(world: &World, incident: Which) -> BTreeSet<Which> {
+    let mut set: BTreeSet<Which> = group(incident);
+    loop {
+        let more: BTreeSet<Which> = set
+            .iter()
+            .flat_map(|&member| {
+                world.known[member]
+                    .merged_in
+                    .iter()
+                    .flat_map(|&merged| group(merged))
+            })
+            .collect();
+        if more.is_subset(&set) {
+            return set;
+        }
+        set.extend(more);
+    }
+}
+
+fn group(incident: Which) -> BTreeSet<Which> {
+    match INCIDENTS[incident].service {
+        "api" => (0..INCIDENTS.len())
+            .filter(|&other| INCIDENTS[other].service == "api")
+            .collect(),
+        _ => BTreeSet::from([incident]),
+    }
+}
+
+fn active_among(world: &World, markers: &BTreeSet<Which>) -> Vec<String> {
+    world
+        .devin
+        .sessions()
+        .iter()
+        .filter(|session| marker(session).is_some_and(|(of, _)| markers.contains(&of)))
+        .filter(|session| !ended(session) && !told_to_stop(world, &session.session_id))
+        .map(|session| session.session_id.clone())
+        .collect()
+}
+
+/// The active sessions that count for the incident.
+pub fn active_covering(world: &World, incident: Which) -> Vec<String> {
+    active_among(world, &covered(world, incident))
+}
+
+/// After every step.
+pub fn after_step(world: &World) -> Result<(), String> {
+    if let Some(refused) = world.refused.first() {
+        return Err(format!("a verified delivery was answered 4xx: {refused}"));
+    }
+    for (incident, Incident { id, .. }) in INCIDENTS.iter().enumerate() {
+        let own = active_among(world, &group(incident));
+        if own.len() > 1 {
+            return Err(format!(
+                "two active sessions for {id} (or its group): {own:?}"
+            ));
+        }
+        let all = active_covering(world, incident);
+        if all.len() > 1 {
+            return Err(format!(
+                "two active sessions for {id} with the incidents merged into it: {all:?}"
+            ));
+        }
+        notes_once(world, incident)?;
+    }
+    Ok(())
+}
+
+fn notes_once(world: &World, incident: Which) -> Result<(), String> {
+    let id = INCIDENTS[incident].id;
+    let notes = world.pagerduty.notes_on(id);
+    let answers = &world.known[incident].command_notes;
+    for (n, note) in notes.iter().enumerate() {
+        if answers.contains(&n) {
+            continue;
+        }
+        if let Some(earlier) = notes[..n].iter().position(|before| before == note) {
+            return Err(format!(
+                "note {} on {id} is note {} again: {note:?}",
+                n + 1,
+                earlier + 1
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// After the failures stopped and one follow-up run.
+pub fn at_the_end(world: &World) -> Result<(), String> {
+    let now_ms = world.now_ms();
+    for (incident, known) in world.known.iter().enumerate() {
+        let id = INCIDENTS[incident].id;
+        let Some(created_ms) = known.created_ms else {
+            continue;
+        };
+        let beyond_the_sweep = !known.triggered
+            && now_ms.saturating_sub(created_ms) > SWEEP_LOOKBACK_MS
+            && !SWEEP_SEES_EVERY_UNDELIVERED_INCIDENT;
+        if !known.open || !investigated(incident) || known.excuse.is_some() || beyond_the_sweep {
+            continue;
+        }
+        let active = active_covering(world, incident);
+        if active.len() != 1 {
+            return Err(format!(
+                "open incident {id} has {} active sessions after the failures stopped and one \
+                 follow-up run: {active:?}",
+                active.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every incident record of the ledger has an owner after the last run: today's states read
+/// from the table (`src/edge/ledger/dynamo/`: `state`, `lease_until`, `until`). A claim past its
+/// lease or a deferral past its time that the run left so is moved on by nobody: the sweep
+/// skips incidents with a record, and PagerDuty retries only what was answered 5xx. When
+/// `pure::life::owner` lands, this asks it of every record instead.
+pub async fn ledger_owners(world: &World) -> Result<(), String> {
+    let Some((client, table)) = &world.table else {
+        return Ok(());
+    };
+    let now_ms = world.now_ms();
+    let items = client
+        .scan()
+        .table_name(table)
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|err| format!("the ledger's table could not be read: {err:?}"))?
+        .items
+        .unwrap_or_default();
+    let text = |item: &Item, name: &str| {
+        item.get(name)
+            .and_then(|value| value.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let number = |item: &Item, name: &str| {
+        item.get(name)
+            .and_then(|value| value.as_n().ok())
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    for item in &items {
+        let key = text(item, "pk");
+        let Some(id) = key.strip_prefix("incident#") else {
+            continue;
+        };
+        let stuck = match text(item, "state").as_str() {
+            "creating" => number(item, "lease_until").is_some_and(|until| until < now_ms),
+            "deferred" => number(item, "until").is_some_and(|until| until < now_ms),
+            _ => false,
+        };
+        if stuck {
+            return Err(format!(
+                "the ledger's record of {id} has no owner after the last run: {}",
+                describe(item)
+            ));
+        }
+    }
+    Ok(())
+}
+
+type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+fn describe(item: &Item) -> String {
+    let mut fields: Vec<String> = item
+        .iter()
+        .filter(|(name, _)| {
+            ["state", "lease_until", "until", "session_id", "queue"].contains(&name.as_str())
+        })
+        .map(|(name, value)| format!("{name}={value:?}"))
+        .collect();
+    fields.sort();
+    fields.join(" ")
+}
