@@ -25,3 +25,23 @@ pub fn epoch_ms() -> u64 {
         .map_or(0, |since| since.as_millis() as u64);
     real + WALL_CLOCK_SHIFT_MS.try_with(|shift| *shift).unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_test_moves_wall_time_inside_its_scope_and_nowhere_else() {
+        const HOUR_MS: u64 = 3_600_000;
+        let before = epoch_ms();
+        let moved = WALL_CLOCK_SHIFT_MS
+            .scope(HOUR_MS, async { epoch_ms() })
+            .await;
+        let after = epoch_ms();
+        assert!(
+            moved >= before + HOUR_MS,
+            "moved by an hour inside the scope"
+        );
+        assert!(after < before + HOUR_MS, "not outside it");
+    }
+}

@@ -1,11 +1,14 @@
 //! What must hold, read from the fakes (Devin's sessions and what each was told, PagerDuty's
 //! notes) and the model's answers:
 //!
-//! - after every step: never two active sessions for one incident, its group, or the incidents
-//!   merged into it; no note twice on an incident; no verified delivery answered 4xx;
+//! - after every step: never two active sessions for one incident or its group; no note twice
+//!   on an incident; no verified delivery answered 4xx; no create for an incident Devin
+//!   rejected until a person asks (`devin investigate`) or it reopens;
 //! - at the end, once failures stop: every open incident the policy investigates, not capped,
-//!   rejected, ended by Devin or stopped by a person, has exactly one active session; and every
-//!   record of the ledger has an owner: no claim past its lease, no deferral past its time
+//!   rejected, ended by Devin or stopped by a person, has exactly one active session, counting
+//!   those of the incidents merged into it (a merge answered 503 is retried: until then two
+//!   may run, and only then must be one); every active session is recorded in the ledger; and
+//!   every record of the ledger has an owner: no claim past its lease, no deferral past its time
 //!   (DynamoDB: read from the table; the memory ledger's records are private to the crate).
 //!
 //! A session is *live* until it ends (Devin's `exit`/`error`/`finished`, or `DELETE`), and
@@ -20,7 +23,8 @@
 use std::collections::BTreeSet;
 
 use super::ops::{Incident, Which, INCIDENTS};
-use super::world::{investigated, World};
+use super::setup::investigated;
+use super::world::World;
 use crate::support::devin::StoredSession;
 
 /// The sweep looks back 60 minutes (`SWEEP_LOOKBACK_MINUTES`): an incident whose trigger never
@@ -31,7 +35,10 @@ const SWEEP_LOOKBACK_MS: u64 = 60 * 60_000;
 
 /// The incident (index) and generation a session's title names: ` [<id>]`, ` [<id>/<n>]`.
 pub fn marker(session: &StoredSession) -> Option<(Which, u32)> {
-    let title = session.title.as_deref()?;
+    title_marker(session.title.as_deref()?)
+}
+
+pub fn title_marker(title: &str) -> Option<(Which, u32)> {
     let inside = title.strip_suffix(']')?.rsplit_once(" [")?.1;
     let (id, generation) = match inside.split_once('/') {
         Some((id, n)) => (id, n.parse().ok()?),
@@ -138,13 +145,17 @@ pub fn after_step(world: &World) -> Result<(), String> {
                 "two active sessions for {id} (or its group): {own:?}"
             ));
         }
-        let all = active_covering(world, incident);
-        if all.len() > 1 {
-            return Err(format!(
-                "two active sessions for {id} with the incidents merged into it: {all:?}"
-            ));
-        }
         notes_once(world, incident)?;
+        if let Some(creates) = world.known[incident].rejected_after {
+            let now = world.creates_for(incident);
+            if now > creates {
+                return Err(format!(
+                    "{id} was started again after Devin rejected it, and nobody asked \
+                     (`devin investigate`): {} creates after the rejection",
+                    now - creates
+                ));
+            }
+        }
     }
     Ok(())
 }
@@ -183,19 +194,24 @@ pub fn at_the_end(world: &World) -> Result<(), String> {
             continue;
         }
         let active = active_covering(world, incident);
-        if active.len() != 1 {
+        if active.len() > 1 {
             return Err(format!(
-                "open incident {id} has {} active sessions after the failures stopped and one \
-                 follow-up run: {active:?}",
-                active.len()
+                "two active sessions for {id} with the incidents merged into it, after the \
+                 failures stopped and one follow-up run: {active:?}"
+            ));
+        }
+        if active.is_empty() {
+            return Err(format!(
+                "open incident {id} has no active session after the failures stopped and one \
+                 follow-up run"
             ));
         }
     }
     Ok(())
 }
 
-/// Every incident record of the ledger has an owner after the last run: today's states read
-/// from the table (`src/edge/ledger/dynamo/`: `state`, `lease_until`, `until`). A claim past its
+/// Every active session is recorded in the ledger (else nothing follows it), and every incident
+/// record has an owner after the last run: today's states read from the table (`src/edge/ledger/dynamo/`: `state`, `lease_until`, `until`). A claim past its
 /// lease or a deferral past its time that the run left so is moved on by nobody: the sweep
 /// skips incidents with a record, and PagerDuty retries only what was answered 5xx. When
 /// `pure::life::owner` lands, this asks it of every record instead.
@@ -224,6 +240,17 @@ pub async fn ledger_owners(world: &World) -> Result<(), String> {
             .and_then(|value| value.as_n().ok())
             .and_then(|n| n.parse::<u64>().ok())
     };
+    let recorded: BTreeSet<String> = items.iter().map(|item| text(item, "session_id")).collect();
+    for session in world.devin.sessions() {
+        let active = !ended(&session) && !told_to_stop(world, &session.session_id);
+        if active && !recorded.contains(&session.session_id) {
+            return Err(format!(
+                "session {} ({}) runs recorded nowhere in the ledger: followed by no one",
+                session.session_id,
+                session.title.as_deref().unwrap_or_default()
+            ));
+        }
+    }
     for item in &items {
         let key = text(item, "pk");
         let Some(id) = key.strip_prefix("incident#") else {

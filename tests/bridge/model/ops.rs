@@ -73,7 +73,7 @@ pub enum Fault {
     PagerDuty5xx,
     /// PagerDuty adds the next note and answers 502 anyway.
     PagerDutyStoredThen502,
-    /// The ledger fails (or conflicts on) its next write: see [`super::world::LEDGER_FAULTS`].
+    /// The ledger fails (or conflicts on) its next write: see `setup::LEDGER_FAULTS`.
     Ledger,
 }
 

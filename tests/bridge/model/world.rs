@@ -9,61 +9,16 @@ use std::time::Duration;
 
 use pagerduty_devin_bridge::delivery::Bridge;
 use pagerduty_devin_bridge::edge::clock::WALL_CLOCK_SHIFT_MS;
-use pagerduty_devin_bridge::edge::ledger::{DynamoLedger, Ledger};
-use pagerduty_devin_bridge::edge::secrets_store::SecretStore;
-use pagerduty_devin_bridge::follow_up::{FollowUp, FollowUpOptions};
-use pagerduty_devin_bridge::pure::secret::Secrets;
-use pagerduty_devin_bridge::pure::timestamp;
-use pagerduty_devin_bridge::startup::assemble::{assemble, http_client};
-use pagerduty_devin_bridge::startup::settings::Settings;
+use pagerduty_devin_bridge::follow_up::FollowUp;
 use serde_json::{json, Value};
 
-use super::ops::{Command, Fault, Incident, Op, Which, INCIDENTS};
+use super::events;
+use super::ops::{Command, Fault, Op, Which, INCIDENTS};
+use super::setup::{LedgerKind, Parts, PAST_LEASES_AND_DEFERRALS_MIN};
 use crate::support::devin::{FakeDevin, Reply};
-use crate::support::env::Env;
 use crate::support::moto::Moto;
 use crate::support::pagerduty::FakePagerDuty;
-use crate::support::{bridge_with_env, function_url_event, handle, now_ms};
-
-/// The routing policy of every story: the api incidents share one session (the window lasts
-/// a day, longer than any story), db's start 5 minutes late, web's at most one an hour, batch's
-/// never.
-pub const POLICY: &str = r#"{
-  "defaults": {"group_window_minutes": 1440},
-  "rules": [
-    {"name": "grouped", "when": {"services": ["api"]}, "group_by": "{service}"},
-    {"name": "later", "when": {"services": ["db"]}, "start_after_minutes": 5},
-    {"name": "scarce", "when": {"services": ["web"]}, "limits": {"sessions_per_hour": 1}},
-    {"name": "quiet", "when": {"services": ["batch"]}, "action": "ignore"}
-  ]
-}"#;
-/// Which incidents the policy investigates.
-pub fn investigated(incident: Which) -> bool {
-    INCIDENTS[incident].service != "batch"
-}
-/// Each delivery's budget: short, so that a story with timeouts (and deliveries waiting for
-/// another's claim) stays short; on moto longer, for its slower calls.
-fn delivery_budget_ms(kind: LedgerKind) -> u64 {
-    match kind {
-        LedgerKind::Memory => 300,
-        LedgerKind::Dynamo => 600,
-    }
-}
-/// How long a hanging or slow Devin takes past a delivery's budget: inside a run's step (4 s).
-const DEVIN_LATE_BY: Duration = Duration::from_millis(300);
-/// Past every claim's lease (120 s), a deferral (5 min) and the sweep's grace (2 min).
-pub const PAST_LEASES_AND_DEFERRALS_MIN: u64 = 6;
-
-/// Ledger faults: the fault-injecting proxy in front of moto (`support/ledger_faults.rs` on the
-/// branch `ledger`) is not merged yet. Until it is, [`Fault::Ledger`] is never generated; once
-/// merged, set this to true and fill in [`World::fail_ledger`].
-pub const LEDGER_FAULTS: bool = false;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LedgerKind {
-    Memory,
-    Dynamo,
-}
+use crate::support::{handle, now_ms};
 
 /// Why an open incident the policy investigates may rightly be without a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +46,9 @@ pub struct Known {
     pub open: bool,
     pub triggered: bool,
     pub excuse: Option<Excuse>,
+    /// How many creates Devin had received for it when it rejected one: none more until a
+    /// person asks or it reopens.
+    pub rejected_after: Option<usize>,
     /// Incidents merged into this one.
     pub merged_in: Vec<Which>,
     /// Indexes of its notes posted while a command was answered (they may rightly repeat).
@@ -125,34 +83,15 @@ impl World {
     pub async fn new(kind: LedgerKind, moto: Option<&Moto>, case: u64) -> World {
         let devin = FakeDevin::start().await;
         let pagerduty = FakePagerDuty::start().await;
-        let mut env = Env::local(&devin.url)
-            .set("PAGERDUTY_API_URL", &pagerduty.url)
-            .set("PAGERDUTY_API_TOKEN", "pd_model_token")
-            .set("PAGERDUTY_FROM_EMAIL", "bridge@acme.example")
-            .set("DELIVERY_BUDGET_MS", &delivery_budget_ms(kind).to_string())
-            .set("ROUTING_CONFIG", POLICY);
-        let mut instances = Vec::new();
-        let (follow_up, table) = match (kind, moto) {
-            (LedgerKind::Dynamo, Some(moto)) => {
-                let table = moto.create_ledger_table(&format!("model-{case}")).await;
-                env = env.set("LEDGER_TABLE", &table);
-                for _ in 0..2 {
-                    instances.push(on_table(&env, moto, &table).await);
-                }
-                let follow_up = on_table(&env, moto, &table).await;
-                (follow_up, Some((moto.dynamodb(), table)))
-            }
-            _ => (bridge_with_env(env).await, None),
-        };
-        let follow_up = FollowUp::new(follow_up, FollowUpOptions::default());
+        let parts = Parts::build(kind, moto, case, &devin.url, &pagerduty.url).await;
         World {
             devin,
             pagerduty,
-            follow_up,
-            instances,
-            table,
+            follow_up: parts.follow_up,
+            instances: parts.instances,
+            table: parts.table,
             shift_ms: 0,
-            devin_late: Duration::from_millis(delivery_budget_ms(kind)) + DEVIN_LATE_BY,
+            devin_late: parts.devin_late,
             known: vec![Known::default(); INCIDENTS.len()],
             pending: VecDeque::new(),
             refused: Vec::new(),
@@ -174,35 +113,31 @@ impl World {
         }
     }
 
-    /// The incident as PagerDuty shows it (a delivery's `data`, the REST fake's record).
-    fn incident_json(&self, incident: Which, status: &str) -> Value {
-        let Incident { id, service } = INCIDENTS[incident];
-        let created = self.known[incident]
-            .created_ms
-            .unwrap_or_else(|| self.now_ms());
-        json!({"id": id, "type": "incident", "number": 100 + incident,
-               "status": status, "title": format!("Errors on {service}"),
-               "urgency": "high", "created_at": timestamp::rfc3339(created),
-               "html_url": format!("https://acme.pagerduty.com/incidents/{id}"),
-               "service": {"id": format!("PS{}", service.to_uppercase()), "summary": service},
-               "teams": [], "assignees": [], "priority": null})
-    }
-
     fn next_event_id(&mut self, what: &str) -> String {
         self.events += 1;
         format!("EVMODEL{what}{}", self.events)
     }
 
+    fn created_ms(&self, incident: Which) -> u64 {
+        self.known[incident]
+            .created_ms
+            .unwrap_or_else(|| self.now_ms())
+    }
+
+    fn trigger(&self, incident: Which) -> Value {
+        events::triggered(incident, self.created_ms(incident))
+    }
+
+    /// A responder's resolve or reopen, the incident now `status`.
+    fn by_responder(&mut self, incident: Which, event_type: &str, status: &str) -> Value {
+        let id = self.next_event_id(event_type);
+        let created_ms = self.created_ms(incident);
+        events::by_responder(&id, incident, created_ms, event_type, status, self.now_ms())
+    }
+
     /// Delivers `body` to instance `on` now, signed as PagerDuty signs it: status and answer.
     pub async fn deliver(&mut self, on: usize, body: &Value, what: &str) -> (u16, Value) {
-        let mut event: Value = serde_json::from_str(&function_url_event(
-            "POST",
-            "/pagerduty-alert",
-            &body.to_string(),
-        ))
-        .unwrap();
-        event["requestContext"]["timeEpoch"] = self.now_ms().into();
-        let event = event.to_string();
+        let event = events::signed(body, self.now_ms());
         let (status, answer, _) = WALL_CLOCK_SHIFT_MS
             .scope(self.shift_ms, handle(self.instance(on), &event))
             .await;
@@ -212,14 +147,7 @@ impl World {
 
     /// Two deliveries of `body` at once, on both instances (in memory: both on the one).
     async fn deliver_twice(&mut self, body: &Value, what: &str) {
-        let mut event: Value = serde_json::from_str(&function_url_event(
-            "POST",
-            "/pagerduty-alert",
-            &body.to_string(),
-        ))
-        .unwrap();
-        event["requestContext"]["timeEpoch"] = self.now_ms().into();
-        let event = event.to_string();
+        let event = events::signed(body, self.now_ms());
         let shift = self.shift_ms;
         let (first, second) = tokio::join!(
             WALL_CLOCK_SHIFT_MS.scope(shift, handle(self.instance(0), &event)),
@@ -249,14 +177,28 @@ impl World {
     }
 
     fn excuse_by_status(&mut self, incident: Which, status: &str) {
-        let excuse = match status {
-            "capped" => Some(Excuse::Capped),
-            "devin_rejected" => Some(Excuse::Rejected),
-            _ => None,
-        };
-        if excuse.is_some() {
-            self.known[incident].excuse = excuse;
+        match status {
+            "capped" => self.known[incident].excuse = Some(Excuse::Capped),
+            "devin_rejected" => {
+                self.known[incident].excuse = Some(Excuse::Rejected);
+                self.known[incident].rejected_after = Some(self.creates_for(incident));
+            }
+            _ => {}
         }
+    }
+
+    /// The session creations Devin received for the incident (its title's marker), answered
+    /// or not.
+    pub fn creates_for(&self, incident: Which) -> usize {
+        let received = self.devin.received();
+        let titles = received
+            .iter()
+            .filter_map(|create| create.body["title"].as_str());
+        titles
+            .filter(|title| {
+                super::invariants::title_marker(title).is_some_and(|(of, _)| of == incident)
+            })
+            .count()
     }
 
     /// Makes the incident exist at PagerDuty (once).
@@ -264,45 +206,10 @@ impl World {
         if self.known[incident].created_ms.is_none() {
             self.known[incident].created_ms = Some(self.now_ms());
             self.known[incident].open = true;
-            self.pagerduty
-                .add_incident(self.incident_json(incident, "triggered"));
+            let created_ms = self.now_ms();
+            let incident = events::incident_json(incident, created_ms, "triggered");
+            self.pagerduty.add_incident(incident);
         }
-    }
-
-    fn trigger_body(&self, incident: Which) -> Value {
-        let data = self.incident_json(incident, "triggered");
-        json!({"event": {"id": format!("EVMODELTRIGGER{}", INCIDENTS[incident].id),
-            "event_type": "incident.triggered", "resource_type": "incident",
-            "occurred_at": data["created_at"], "agent": null, "data": data}})
-    }
-
-    fn incident_event(&mut self, incident: Which, event_type: &str, status: &str) -> Value {
-        let id = self.next_event_id(event_type);
-        let mut data = self.incident_json(incident, status);
-        data["status"] = status.into();
-        json!({"event": {"id": id, "event_type": event_type, "resource_type": "incident",
-            "occurred_at": timestamp::rfc3339(self.now_ms()),
-            "agent": {"id": "PDANA", "type": "user_reference", "summary": "Dana"},
-            "data": data}})
-    }
-
-    fn note_event(&mut self, incident: Which, content: &str) -> Value {
-        let id = self.next_event_id("NOTE");
-        json!({"event": {"id": id, "event_type": "incident.annotated", "resource_type": "incident",
-            "occurred_at": timestamp::rfc3339(self.now_ms()),
-            "agent": {"id": "PDANA", "type": "user_reference", "summary": "Dana"},
-            "data": {"type": "incident_note", "id": format!("P{id}"), "content": content,
-                     "incident": {"id": INCIDENTS[incident].id, "type": "incident_reference"}}}})
-    }
-
-    fn merge_event(&mut self, from: Which, into: Which) -> Value {
-        let id = self.next_event_id("MERGE");
-        json!({"event": {"id": id, "event_type": "incident.resolved", "resource_type": "incident",
-            "occurred_at": timestamp::rfc3339(self.now_ms()),
-            "agent": {"id": "PDANA", "type": "user_reference", "summary": "Dana"},
-            "data": {"type": "incident", "id": INCIDENTS[from].id, "status": "resolved",
-                     "resolve_reason": {"type": "merge_resolve_reason",
-                         "incident": {"id": INCIDENTS[into].id, "type": "incident_reference"}}}}})
     }
 
     /// One step of the story.
@@ -311,21 +218,21 @@ impl World {
             Op::Trigger { incident, on } => {
                 self.appear(incident);
                 self.known[incident].triggered = true;
-                let body = self.trigger_body(incident);
+                let body = self.trigger(incident);
                 self.deliver(on, &body, &format!("trigger {}", INCIDENTS[incident].id))
                     .await;
             }
             Op::TriggerTwice { incident } => {
                 self.appear(incident);
                 self.known[incident].triggered = true;
-                let body = self.trigger_body(incident);
+                let body = self.trigger(incident);
                 self.deliver_twice(&body, &format!("trigger {}", INCIDENTS[incident].id))
                     .await;
             }
             Op::Appear { incident } => self.appear(incident),
             Op::Retry { on } => {
                 if let Some(pending) = self.pending.pop_front() {
-                    let what = format!("retry of {}", pending.what);
+                    let what = retry_of(&pending.what);
                     self.deliver(on, &pending.body, &what).await;
                 }
             }
@@ -336,7 +243,8 @@ impl World {
                     self.known[from].open = false;
                     self.known[into].merged_in.push(from);
                     self.pagerduty.resolve(INCIDENTS[from].id);
-                    let body = self.merge_event(from, into);
+                    let id = self.next_event_id("MERGE");
+                    let body = events::merged(&id, from, into, self.now_ms());
                     let what = format!("merge {} into {}", INCIDENTS[from].id, INCIDENTS[into].id);
                     self.deliver(0, &body, &what).await;
                 }
@@ -345,7 +253,7 @@ impl World {
                 if self.known[incident].open {
                     self.known[incident].open = false;
                     self.pagerduty.resolve(INCIDENTS[incident].id);
-                    let body = self.incident_event(incident, "incident.resolved", "resolved");
+                    let body = self.by_responder(incident, "incident.resolved", "resolved");
                     self.deliver(0, &body, &format!("resolve {}", INCIDENTS[incident].id))
                         .await;
                 }
@@ -354,8 +262,9 @@ impl World {
                 if self.known[incident].created_ms.is_some() && !self.known[incident].open {
                     self.known[incident].open = true;
                     self.known[incident].excuse = None;
+                    self.known[incident].rejected_after = None;
                     self.pagerduty.reopen(INCIDENTS[incident].id);
-                    let body = self.incident_event(incident, "incident.reopened", "triggered");
+                    let body = self.by_responder(incident, "incident.reopened", "triggered");
                     self.deliver(0, &body, &format!("reopen {}", INCIDENTS[incident].id))
                         .await;
                 }
@@ -392,13 +301,15 @@ impl World {
 
     async fn command(&mut self, incident: Which, command: Command) {
         let word = format!("{command:?}").to_lowercase();
-        let body = self.note_event(incident, &format!("devin {word}"));
+        let id = self.next_event_id("NOTE");
+        let body = events::note(&id, incident, &format!("devin {word}"), self.now_ms());
         let what = format!("devin {word} on {}", INCIDENTS[incident].id);
         let (_, answer) = self.deliver(0, &body, &what).await;
         match (command, answer["status"].as_str()) {
             // A person asked: whatever excused it before no longer does.
             (Command::Investigate, status) => {
                 self.known[incident].excuse = None;
+                self.known[incident].rejected_after = None;
                 self.excuse_by_status(incident, status.unwrap_or(""));
             }
             (Command::Stop, Some("command")) => self.known[incident].excuse = Some(Excuse::Stopped),
@@ -443,7 +354,7 @@ impl World {
         }
     }
 
-    /// The hook for ledger errors and conflicts (see [`LEDGER_FAULTS`]).
+    /// The hook for ledger errors and conflicts (see `setup::LEDGER_FAULTS`).
     fn fail_ledger(&mut self) {
         unreachable!("ledger faults are not generated until LEDGER_FAULTS is set")
     }
@@ -473,7 +384,7 @@ impl World {
                 break;
             }
             for retry in pending {
-                let what = format!("retry of {}", retry.what);
+                let what = retry_of(&retry.what);
                 self.deliver(0, &retry.body, &what).await;
             }
         }
@@ -483,32 +394,12 @@ impl World {
     }
 }
 
-/// A bridge on `table` in `moto`, in process: the cold start's own parts, with a DynamoDB client
-/// configured as the cold start configures its own (`startup::assemble::aws_config`: 800 ms an
-/// attempt, 1.5 s in all, two attempts), but pointed at moto (the cold start's client reads the
-/// process's environment, which in-process tests share).
-async fn on_table(env: &Env, moto: &Moto, table: &str) -> Bridge {
-    use aws_sdk_dynamodb::config::retry::RetryConfig;
-    use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-    let settings = Settings::from_lookup(env.lookup()).expect("the model's settings");
-    let secrets = SecretStore::fixed(Secrets::from_lookup(env.lookup()).expect("the secrets"));
-    let timeouts = TimeoutConfig::builder()
-        .operation_attempt_timeout(Duration::from_millis(800))
-        .operation_timeout(Duration::from_millis(1500))
-        .build();
-    let config = moto
-        .dynamodb()
-        .config()
-        .to_builder()
-        .timeout_config(timeouts)
-        .retry_config(RetryConfig::standard().with_max_attempts(2))
-        .build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
-    let ledger = Ledger::Dynamo(DynamoLedger::new(client, table));
-    let http = http_client().expect("the HTTP client");
-    assemble(settings, secrets, ledger, http, "model".into())
-        .await
-        .expect("the bridge assembles")
+/// How a retry of the delivery `what` is logged.
+fn retry_of(what: &str) -> String {
+    match what.starts_with("retry of ") {
+        true => what.to_owned(),
+        false => format!("retry of {what}"),
+    }
 }
 
 /// The index of an incident id of the stories.
