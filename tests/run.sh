@@ -60,10 +60,13 @@ echo "==> cargo fuzz: verify_and_parse and function_url_event, 15 s each (stable
 echo "==> the 1,000-delivery replay, with its figures"
 cargo test --features connect --test bridge replay:: -- --nocapture
 
+echo "==> the model-based test of an incident's life, both ledgers, with its figures and seed"
+cargo test --features connect --test bridge model:: -- --nocapture
+
 echo "==> cargo test"
 # Benches are compiled by clippy above and run by hand (README: Performance). The feature
 # `connect` builds connect-pagerduty, which tests/bridge/connect.rs runs.
-cargo test --features connect --lib --bins --tests -- --skip replay::
+cargo test --features connect --lib --bins --tests -- --skip replay:: --skip model::
 
 echo "==> the local run: a sample event, the follow-up's dry run, a broken policy reported in 30 s"
 bash tests/local_run.sh
