@@ -18,6 +18,7 @@ mod devin_create;
 mod follow_up;
 mod handler;
 mod hostile;
+mod incident_life;
 mod lambda_e2e;
 mod ledger;
 mod pagerduty_loop;
