@@ -272,3 +272,92 @@ async fn an_incident_whose_session_ended_gets_its_next_one_on_reopen_or_when_ask
         .ends_with(" [QGEN1/3]"));
     fleet.stop().await;
 }
+
+/// The README's table of the incident's life names every state `pure::life` knows, each with an
+/// owner, and nothing else.
+#[test]
+fn the_readmes_state_table_is_the_one_in_the_code() {
+    use pagerduty_devin_bridge::pure::ledger::{Claimed, IncidentRecord};
+    use pagerduty_devin_bridge::pure::life::state_name;
+    use pagerduty_devin_bridge::pure::session::Session;
+    let session = Session {
+        session_id: "s".into(),
+        url: "u".into(),
+    };
+    let records = [
+        IncidentRecord::Creating(Claimed {
+            holder: "h".into(),
+            lease_until_ms: 0,
+            generation: 1,
+            took_over: None,
+            spent: false,
+            after_cap: false,
+        }),
+        IncidentRecord::Pending { generation: 1 },
+        IncidentRecord::Created {
+            session: session.clone(),
+            generation: 1,
+        },
+        IncidentRecord::Deferred { until_ms: 0 },
+        IncidentRecord::Capped {
+            until_ms: None,
+            generation: 1,
+        },
+        IncidentRecord::Rejected { generation: 1 },
+        IncidentRecord::Ended {
+            session,
+            generation: 1,
+        },
+        IncidentRecord::SkippedResolved,
+    ];
+    let mut in_code: Vec<&str> = records.iter().map(state_name).collect();
+    in_code.sort();
+    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
+    let start = readme.find("### The incident's life").unwrap();
+    let rows: Vec<Vec<&str>> = readme[start..]
+        .lines()
+        .skip_while(|line| !line.starts_with("| State"))
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .map(|line| line.split('|').map(str::trim).collect())
+        .collect();
+    let mut in_readme: Vec<&str> = rows
+        .iter()
+        .filter_map(|row| row[1].split('`').nth(1))
+        .collect();
+    in_readme.sort();
+    assert_eq!(in_readme, in_code);
+    assert!(rows.iter().all(|row| row.len() == 8 && !row[2].is_empty()));
+}
+
+/// Item 12 of issue 20: an SDK retry of a claim that landed read the claim back as another's,
+/// and the delivery waited out its own lease (503). A claim read back by its own holder is its
+/// own, on both ledgers; another holder's stands.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_claim_read_back_by_its_own_holder_is_its_own_on_both_ledgers() {
+    use pagerduty_devin_bridge::edge::ledger::{Claim, DynamoLedger, Ledger, MemoryLedger};
+    use pagerduty_devin_bridge::pure::life::Start;
+    let moto = crate::support::moto::Moto::start().await;
+    let table = moto.create_ledger_table("life-own-claim").await;
+    let ledgers = [
+        Ledger::Memory(MemoryLedger::default()),
+        Ledger::Dynamo(DynamoLedger::new(moto.dynamodb(), &table)),
+    ];
+    let second = Duration::from_secs(5);
+    for ledger in &ledgers {
+        let now = now_ms();
+        let claim = |holder: &'static str| {
+            ledger.claim("QOWN1", Start::Trigger, holder, now, now + 60_000, second)
+        };
+        let Claim::Won(first) = claim("holder-a").await.unwrap() else {
+            panic!("{}: the first claim wins", ledger.describe());
+        };
+        assert_eq!(
+            claim("holder-a").await.unwrap(),
+            Claim::Won(first.clone()),
+            "{}",
+            ledger.describe()
+        );
+        assert!(matches!(claim("holder-b").await.unwrap(), Claim::Held(_)));
+    }
+}

@@ -206,7 +206,13 @@ fn unchanged(found: Option<&IncidentRecord>) -> Condition {
     };
     let mut names = HashMap::from([("#state".to_owned(), "state".to_owned())]);
     let mut values = HashMap::from([(":state".to_owned(), s(life::state_name(record)))]);
-    let mut condition = "#state = :state".to_owned();
+    // A session closed out before `ended` was a state of its own is still `created` (with
+    // `closed_at`): its session's id says it is the same record.
+    let mut condition = match record {
+        IncidentRecord::Ended { .. } => "(#state = :state OR attribute_exists(closed_at))",
+        _ => "#state = :state",
+    }
+    .to_owned();
     let mut also = |clause: &str, name: &str, value: AttributeValue| {
         condition.push_str(clause);
         values.insert(name.to_owned(), value);
