@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use tracing::{info, Span};
+use tracing::{info, warn, Span};
 
 use crate::delivery::bridge::Bridge;
 use crate::delivery::claims::Held;
@@ -16,6 +16,7 @@ use crate::delivery::plan::Plan;
 use crate::edge::clock;
 use crate::pure::brief;
 use crate::pure::budget::Budget;
+use crate::pure::follow::Mark;
 use crate::pure::ledger::OpenGroup;
 use crate::pure::life::{Settled, Start};
 use crate::pure::lookup;
@@ -24,7 +25,7 @@ use crate::pure::notes;
 use crate::pure::policy::Action;
 use crate::pure::route::{self, Shaped};
 use crate::pure::secret::Secrets;
-use crate::pure::session::Session;
+use crate::pure::session::{Phase, Session};
 use crate::pure::sweep;
 use crate::pure::template::Facts;
 use crate::pure::timestamp;
@@ -199,11 +200,50 @@ impl Bridge {
             .start_or_join(plan, secrets.clone(), budget, tally)
             .await;
         if let Outcome::SessionExists { session, .. } = &outcome {
+            let mut secrets = secrets.clone();
+            if self
+                .closed_out_if_ended(&incident.id, session, &mut secrets, budget, tally)
+                .await
+            {
+                // Its record says ended now: this starts the incident's next session.
+                return Box::pin(self.investigate_as_asked(incident, secrets, budget, tally)).await;
+            }
             let note = notes::already_investigating_note(session);
             self.note_or_log(&secrets, &incident.id, &note, budget)
                 .await;
         }
         outcome
+    }
+
+    /// Whether the incident's recorded session has ended in Devin though the follow-up has not
+    /// closed it out yet; if so, it is closed out now (a responder asking for an investigation
+    /// must not be answered with a dead link). A failure to read it says no: the link stands.
+    async fn closed_out_if_ended(
+        &self,
+        incident_id: &str,
+        session: &Session,
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> bool {
+        let state = self
+            .session_state(&session.session_id, secrets, budget, tally)
+            .await;
+        if !state.is_ok_and(|state| matches!(state.phase(), Phase::Ended(_))) {
+            return false;
+        }
+        let (now_ms, left) = (clock::epoch_ms(), budget.remaining(clock::now()));
+        let closed = Mark::ClosedOut(None);
+        let mark = self
+            .ledger
+            .mark(incident_id, &session.session_id, &closed, now_ms, left);
+        match mark.await {
+            Ok(()) => true,
+            Err(err) => {
+                warn!(error = %err, "the ended session was not closed out: its link stands");
+                false
+            }
+        }
     }
 
     /// Claims the incident, joins its group's open session or leads a new one, and starts it.

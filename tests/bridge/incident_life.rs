@@ -253,7 +253,7 @@ async fn an_incident_whose_session_ended_gets_its_next_one_on_reopen_or_when_ask
     );
 
     // Devin ended the second session; the follow-up has not seen it yet: the reopen finds it
-    // closed, closes it out, and starts the third.
+    // closed, closes it out, and starts the third; `devin investigate` the fourth.
     fleet.devin.end_session(&second);
     let (status, reopened) = bridge
         .deliver(&event(&incident, "incident.reopened", "EVQGEN1-reopen"))
