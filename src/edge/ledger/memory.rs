@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::edge::ledger::{Claim, GroupClaim};
+use crate::edge::lock::lock;
 use crate::pure::follow::{Mark, Progress, Seen};
 use crate::pure::ledger::{
     group_key, incident_key, DeferredIncident, GroupRecord, GroupStanding, IncidentRecord,
@@ -53,7 +54,7 @@ impl MemoryLedger {
         now_ms: u64,
         lease_until_ms: u64,
     ) -> Claim {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = incident_key(incident_id);
         let claim = match incident(items.get(&key)) {
             None => Claim::New,
@@ -75,7 +76,7 @@ impl MemoryLedger {
     }
 
     pub fn record_created(&self, incident_id: &str, holder: &str, session: &Session) -> bool {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = incident_key(incident_id);
         if !incident(items.get(&key)).is_some_and(|record| holds(record, holder)) {
             return false;
@@ -87,7 +88,7 @@ impl MemoryLedger {
     }
 
     pub fn release(&self, incident_id: &str, holder: &str) {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = incident_key(incident_id);
         if incident(items.get(&key)).is_some_and(|record| holds(record, holder)) {
             items.remove(&key);
@@ -95,12 +96,12 @@ impl MemoryLedger {
     }
 
     pub fn get(&self, incident_id: &str) -> Option<IncidentRecord> {
-        let items = self.items.lock().unwrap();
+        let items = lock(&self.items);
         incident(items.get(&incident_key(incident_id))).cloned()
     }
 
     pub fn adopt(&self, incident_id: &str, session: &Session) -> bool {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = incident_key(incident_id);
         if items.contains_key(&key) {
             return false;
@@ -113,7 +114,7 @@ impl MemoryLedger {
 
     /// Records the deferral, unless the incident has a record: then that record.
     pub fn defer(&self, incident_id: &str, until_ms: u64) -> Option<IncidentRecord> {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = incident_key(incident_id);
         if let Some(record) = incident(items.get(&key)) {
             return Some(record.clone());
@@ -124,7 +125,7 @@ impl MemoryLedger {
     }
 
     pub fn skip_resolved(&self, incident_id: &str) {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = incident_key(incident_id);
         if let Some(Item::Incident(entry)) = items.get(&key) {
             if matches!(entry.record, IncidentRecord::Deferred { .. }) {
@@ -134,7 +135,7 @@ impl MemoryLedger {
     }
 
     pub fn open_incidents(&self) -> Vec<OpenIncident> {
-        let items = self.items.lock().unwrap();
+        let items = lock(&self.items);
         let mut open: Vec<OpenIncident> = items
             .iter()
             .filter_map(|(key, item)| match item {
@@ -155,7 +156,7 @@ impl MemoryLedger {
     }
 
     pub fn deferred_incidents(&self) -> Vec<DeferredIncident> {
-        let items = self.items.lock().unwrap();
+        let items = lock(&self.items);
         let mut deferred: Vec<DeferredIncident> = items
             .iter()
             .filter_map(|(key, item)| match item {
@@ -176,7 +177,7 @@ impl MemoryLedger {
 
     /// Records what was posted on the incident, while its session is `session_id`.
     pub fn mark(&self, incident_id: &str, session_id: &str, mark: &Mark) {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let Some(entry) = followed(&mut items, incident_id, session_id) else {
             return;
         };
@@ -197,7 +198,7 @@ impl MemoryLedger {
     /// Records the session's activity print, seen at `now_ms`, while its session is
     /// `session_id`.
     pub fn see(&self, incident_id: &str, session_id: &str, print: &str, now_ms: u64) {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         if let Some(entry) = followed(&mut items, incident_id, session_id) {
             entry.progress.seen = Some(Seen {
                 print: print.to_owned(),
@@ -207,7 +208,7 @@ impl MemoryLedger {
     }
 
     pub fn take_run_lease(&self, holder: &str, now_ms: u64, until_ms: u64) -> bool {
-        let mut lease = self.run_lease.lock().unwrap();
+        let mut lease = lock(&self.run_lease);
         if lease.as_ref().is_some_and(|(_, until)| *until > now_ms) {
             return false;
         }
@@ -216,14 +217,14 @@ impl MemoryLedger {
     }
 
     pub fn release_run_lease(&self, holder: &str) {
-        let mut lease = self.run_lease.lock().unwrap();
+        let mut lease = lock(&self.run_lease);
         if lease.as_ref().is_some_and(|(held_by, _)| held_by == holder) {
             *lease = None;
         }
     }
 
     pub fn group(&self, group: &str) -> Option<GroupRecord> {
-        let items = self.items.lock().unwrap();
+        let items = lock(&self.items);
         match items.get(&group_key(group)) {
             Some(Item::Group(record)) => Some(record.clone()),
             _ => None,
@@ -238,7 +239,7 @@ impl MemoryLedger {
         lease_until_ms: u64,
         max_incidents: u32,
     ) -> GroupClaim {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = group_key(group);
         if let Some(Item::Group(record)) = items.get(&key) {
             if record.standing(now_ms, max_incidents) != GroupStanding::Claimable {
@@ -255,7 +256,7 @@ impl MemoryLedger {
     }
 
     pub fn open_group(&self, group: &str, holder: &str, open: &OpenGroup) -> bool {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = group_key(group);
         let ours = matches!(
             items.get(&key),
@@ -274,7 +275,7 @@ impl MemoryLedger {
         now_ms: u64,
         max_incidents: u32,
     ) -> Option<u32> {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         match items.get_mut(&group_key(group)) {
             Some(Item::Group(GroupRecord::Open(open)))
                 if open.session.session_id == session_id
@@ -289,7 +290,7 @@ impl MemoryLedger {
     }
 
     pub fn close_group(&self, group: &str, session_id: &str) {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         if let Some(Item::Group(GroupRecord::Open(open))) = items.get_mut(&group_key(group)) {
             if open.session.session_id == session_id {
                 open.window_until_ms = 0;
@@ -298,7 +299,7 @@ impl MemoryLedger {
     }
 
     pub fn release_group(&self, group: &str, holder: &str) {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = group_key(group);
         let ours = matches!(
             items.get(&key),
@@ -311,7 +312,7 @@ impl MemoryLedger {
 
     /// Counts one session against every slot, or against none when one is spent: its index.
     pub fn spend(&self, slots: &[Slot]) -> Result<(), usize> {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let used = |items: &HashMap<String, Item>, key: &str| match items.get(key) {
             Some(Item::Count(used)) => *used,
             _ => 0,
@@ -330,7 +331,7 @@ impl MemoryLedger {
     }
 
     pub fn refund(&self, slots: &[Slot]) {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         for slot in slots {
             if let Some(Item::Count(used)) = items.get_mut(&slot.key) {
                 *used = used.saturating_sub(1);
@@ -433,5 +434,29 @@ mod tests {
         assert_eq!(marks_now(&ledger), [Mark::Asked("ev-1".into())]);
         ledger.mark("Q1", "devin-1", &Mark::Asked("ev-1".into()));
         assert_eq!(marks_now(&ledger), Vec::<Mark>::new());
+    }
+
+    #[test]
+    fn a_panic_while_the_ledger_is_locked_does_not_refuse_the_next_invocation() {
+        let ledger = std::sync::Arc::new(MemoryLedger::default());
+        assert!(ledger.adopt("Q1", &session("devin-1")));
+        let held = ledger.clone();
+        let panicked = std::thread::spawn(move || {
+            let _items = held.items.lock().unwrap();
+            panic!("an invocation fails while holding the ledger");
+        })
+        .join();
+        assert!(panicked.is_err() && ledger.items.is_poisoned());
+        assert_eq!(
+            ledger.claim("Q2", "b", 1_000, 2_000),
+            Claim::New,
+            "the next invocation claims"
+        );
+        assert_eq!(
+            ledger.get("Q1"),
+            Some(IncidentRecord::Created {
+                session: session("devin-1")
+            })
+        );
     }
 }
