@@ -70,7 +70,7 @@ impl DynamoLedger {
         let items = self.queue(OPEN_QUEUE).await?;
         Ok(items
             .iter()
-            .filter_map(|item| readable(open_incident(item)))
+            .filter_map(|item| readable(item, open_incident(item)))
             .collect())
     }
 
@@ -78,7 +78,7 @@ impl DynamoLedger {
         let items = self.queue(DEFERRED_QUEUE).await?;
         Ok(items
             .iter()
-            .filter_map(|item| readable(deferred_incident(item)))
+            .filter_map(|item| readable(item, deferred_incident(item)))
             .collect())
     }
 
@@ -229,7 +229,7 @@ fn open_incident(item: &Item) -> Result<OpenIncident, &'static str> {
         incident_id: text(item, "incident_id").ok_or("no incident id")?,
         session: Session {
             session_id: text(item, "session_id").ok_or("no session id")?,
-            url: text(item, "url").unwrap_or_default(),
+            url: text(item, "url").ok_or("no url")?,
         },
         progress: Progress {
             posted: text(item, "posted"),
@@ -252,8 +252,8 @@ fn deferred_incident(item: &Item) -> Result<DeferredIncident, &'static str> {
     })
 }
 
-/// A queued item, or a warning that it could not be read (it is skipped, not fatal).
-fn readable<T>(read: Result<T, &'static str>) -> Option<T> {
-    read.map_err(|detail| warn!(detail, "a queued ledger item is unreadable: skipped"))
+/// A queued item, or a warning naming it that it could not be read (it is skipped, not fatal).
+fn readable<T>(item: &Item, read: Result<T, &'static str>) -> Option<T> {
+    read.map_err(|detail| warn!(key = ?text(item, "pk"), detail, "a queued ledger item is unreadable: skipped"))
         .ok()
 }

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{
-    n, number, refused_on, s, unavailable, written, DynamoLedger, Item, CLAIMABLE, CREATED,
+    lacks, n, number, refused_on, s, unavailable, written, DynamoLedger, Item, CLAIMABLE, CREATED,
     CREATING, DEFERRED, HELD_BY_ME, SKIPPED_RESOLVED,
 };
 use crate::edge::ledger::{Claim, LedgerError};
@@ -53,8 +53,8 @@ impl DynamoLedger {
                         .get("state")
                         .is_some_and(|state| state.as_s().is_ok_and(|state| state == CREATING)) =>
                 {
-                    // Without its lease's end, the lookup reaches back to the start.
-                    let earlier_lease_until_ms = number(old, "lease_until").unwrap_or(0);
+                    let earlier_lease_until_ms = number(old, "lease_until")
+                        .ok_or_else(|| lacks(incident_key(incident_id), "lease_until"))?;
                     Ok(Claim::TakenOver {
                         earlier_lease_until_ms,
                     })
@@ -187,9 +187,14 @@ fn record(incident_id: &str, item: &Item) -> Result<IncidentRecord, LedgerError>
         detail: detail.to_owned(),
     };
     let text = |name: &str| item.get(name).and_then(|value| value.as_s().ok());
+    let required = |name: &str| {
+        text(name)
+            .cloned()
+            .ok_or_else(|| lacks(incident_key(incident_id), name))
+    };
     match text("state").map(String::as_str) {
         Some(CREATING) => Ok(IncidentRecord::Creating {
-            holder: text("holder").cloned().unwrap_or_default(),
+            holder: required("holder")?,
             lease_until_ms: number(item, "lease_until")
                 .ok_or_else(|| unreadable("a claim without a lease"))?,
         }),
@@ -203,7 +208,7 @@ fn record(incident_id: &str, item: &Item) -> Result<IncidentRecord, LedgerError>
                 session_id: text("session_id")
                     .cloned()
                     .ok_or_else(|| unreadable("a session without an id"))?,
-                url: text("url").cloned().unwrap_or_default(),
+                url: required("url")?,
             },
         }),
         _ => Err(unreadable("no known state")),

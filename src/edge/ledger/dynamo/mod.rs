@@ -67,6 +67,20 @@ fn number(item: &Item, name: &str) -> Option<u64> {
         .and_then(|number| number.parse().ok())
 }
 
+/// A text attribute, when it is one.
+fn text<'a>(item: &'a Item, name: &str) -> Option<&'a String> {
+    item.get(name).and_then(|value| value.as_s().ok())
+}
+
+/// The record `key` is unreadable: it lacks `attribute` (or holds another type there), which
+/// every writer of its state sets. No default stands in for it.
+fn lacks(key: String, attribute: &str) -> LedgerError {
+    LedgerError::Unreadable {
+        key,
+        detail: format!("no {attribute} attribute"),
+    }
+}
+
 fn is_condition_failure<E, R>(err: &SdkError<E, R>) -> bool
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
