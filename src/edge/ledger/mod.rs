@@ -303,7 +303,7 @@ impl Ledger {
         }
         within(timeout, async {
             match self {
-                Ledger::Dynamo(ledger) => ledger.spend(slots).await,
+                Ledger::Dynamo(ledger) => ledger.spend(slots, timeout).await,
                 Ledger::Memory(ledger) => Ok(ledger.spend(slots)),
             }
         })
@@ -317,7 +317,7 @@ impl Ledger {
         }
         within(timeout, async {
             match self {
-                Ledger::Dynamo(ledger) => ledger.refund(slots).await,
+                Ledger::Dynamo(ledger) => ledger.refund(slots, timeout).await,
                 Ledger::Memory(ledger) => {
                     ledger.refund(slots);
                     Ok(())

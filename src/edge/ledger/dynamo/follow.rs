@@ -254,6 +254,9 @@ fn deferred_incident(item: &Item) -> Result<DeferredIncident, &'static str> {
 
 /// A queued item, or a warning naming it that it could not be read (it is skipped, not fatal).
 fn readable<T>(item: &Item, read: Result<T, &'static str>) -> Option<T> {
-    read.map_err(|detail| warn!(key = ?text(item, "pk"), detail, "a queued ledger item is unreadable: skipped"))
-        .ok()
+    read.map_err(|detail| {
+        let key = text(item, "pk");
+        warn!(?key, detail, "a queued ledger item is unreadable: skipped");
+    })
+    .ok()
 }

@@ -7,6 +7,7 @@
 //! [`QUEUE_INDEX`] lists; a record leaves its queue by losing the attribute.
 
 mod budgets;
+mod busy;
 mod follow;
 mod groups;
 mod incidents;
