@@ -20,6 +20,8 @@ mod handler;
 mod hostile;
 mod lambda_e2e;
 mod ledger;
+mod ledger_conformance;
+mod ledger_robustness;
 mod pagerduty_loop;
 mod pagerduty_rest;
 mod pagerduty_vectors;

@@ -199,7 +199,7 @@ impl DynamoLedger {
             .item("holder", s(holder))
             .item("lease_until", n(until_ms))
             .item("expires_at", n(expires_at(now_ms)))
-            .condition_expression("attribute_not_exists(pk) OR lease_until < :now")
+            .condition_expression("attribute_not_exists(pk) OR lease_until <= :now")
             .expression_attribute_values(":now", n(now_ms))
             .send()
             .await;

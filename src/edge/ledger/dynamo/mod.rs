@@ -33,11 +33,14 @@ const SKIPPED_RESOLVED: &str = "skipped_resolved";
 pub const QUEUE_INDEX: &str = "by_queue";
 
 /// New, a claim whose lease ran out, or a deferral (its time has come when someone claims it; a
-/// skipped one was reopened).
-const CLAIMABLE: &str = "attribute_not_exists(pk) OR (#state = :creating AND #lease < :now) \
+/// skipped one was reopened). A lease runs out at its time, as the core reads it
+/// (`IncidentRecord::standing`) and the memory ledger does.
+const CLAIMABLE: &str = "attribute_not_exists(pk) OR (#state = :creating AND #lease <= :now) \
      OR #state IN (:deferred, :skipped)";
-/// A group: new, a claim whose lease ran out, or open but closed (window passed, full).
-const GROUP_CLAIMABLE: &str = "attribute_not_exists(pk) OR (#state = :creating AND #lease < :now) \
+/// A group: new, a claim whose lease ran out (at its time, as `GroupRecord::standing` reads it),
+/// or open but closed (window passed, full).
+const GROUP_CLAIMABLE: &str =
+    "attribute_not_exists(pk) OR (#state = :creating AND #lease <= :now) \
      OR (#state = :open AND (window_until <= :now OR incidents >= :max))";
 const OPEN: &str = "open";
 /// Still `holder`'s claim.
