@@ -322,3 +322,18 @@ fn devin_session() -> pagerduty_devin_bridge::pure::session::Session {
         url: "https://app.devin.ai/sessions/lost".into(),
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spend_whose_answer_was_lost_counts_once() {
+    let faulty = Faulty::start().await;
+    faulty.faults.inject(SPEND, Fault::LandedThenLost, 1);
+    let spent = faulty.ledger.spend(&slots(), Duration::from_secs(2)).await;
+    // The SDK's retry carries the transaction's token: DynamoDB (and the injector) answer it
+    // with success and count nothing again.
+    assert_eq!(spent.unwrap(), Ok(()));
+    assert_eq!(faulty.faults.injected(SPEND), 1);
+    assert_eq!(
+        faulty.used("budget#bridge#hour#1").await.as_deref(),
+        Some("1")
+    );
+}

@@ -11,8 +11,10 @@
 //! ```
 //!
 //! Operations are named as in `X-Amz-Target` without its prefix (`DynamoDB_20120810.`). Calls
-//! with no fault planned pass on to moto unchanged. Note that the AWS SDK retries some answers
-//! itself (throttling and 500s, `max_attempts` times), each retry taking the next planned fault.
+//! with no fault planned pass on to moto unchanged, but for the repeat of a transaction that
+//! landed (same `ClientRequestToken`), answered as DynamoDB answers it (success, nothing
+//! changed), which moto does not. Note that the AWS SDK retries some answers itself
+//! (throttling and 500s, `max_attempts` times), each retry taking the next planned fault.
 //!
 //! The error answers are DynamoDB's (AWS DynamoDB API Reference; the JSON 1.0 protocol: an HTTP
 //! status, `x-amz-json-1.0`, and a body whose `__type` names the error):
@@ -24,7 +26,7 @@
 //! - Common Errors, `ThrottlingException` (400): "Rate of requests exceeds the allowed
 //!   throughput."; every operation, `InternalServerError` (500).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -81,6 +83,8 @@ struct Plan {
     next: HashMap<String, VecDeque<Fault>>,
     always: HashMap<String, Fault>,
     injected: HashMap<String, usize>,
+    /// The `ClientRequestToken`s of the transactions that landed.
+    landed: HashSet<String>,
 }
 
 impl Plan {
@@ -175,21 +179,40 @@ async fn answer(
         .and_then(|target| target.rsplit('.').next())
         .unwrap_or_default()
         .to_owned();
+    let token = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|request| {
+            let token = request["ClientRequestToken"].as_str()?.to_owned();
+            (operation == "TransactWriteItems").then_some(token)
+        });
+    // DynamoDB answers a transaction whose token landed already (within ten minutes) with
+    // success, changing nothing (TransactWriteItems, `ClientRequestToken`): the SDK's retry of
+    // a lost answer is a no-op there. moto does not keep tokens: done here.
+    if let Some(token) = &token {
+        if proxy.plan.lock().unwrap().landed.contains(token) {
+            return dynamodb_answer(StatusCode::OK, json!({}));
+        }
+    }
     let fault = proxy.plan.lock().unwrap().take(&operation);
     match fault {
-        None => pass_on(&proxy, method, &uri, &headers, body).await,
-        Some(Fault::LandedThenLost) => {
-            pass_on(&proxy, method, &uri, &headers, body).await;
-            server_error()
+        None | Some(Fault::LandedThenLost) => {
+            let answer = pass_on(&proxy, method, &uri, &headers, body).await;
+            if let (Some(token), true) = (token, answer.status().is_success()) {
+                proxy.plan.lock().unwrap().landed.insert(token);
+            }
+            match fault {
+                None => answer,
+                _ => server_error(),
+            }
         }
         Some(Fault::ServerError) => server_error(),
-        Some(Fault::Throttling) => error(
+        Some(Fault::Throttling) => dynamodb_answer(
             StatusCode::BAD_REQUEST,
             json!({"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException",
                    "message": "Rate of requests exceeds the allowed throughput."}),
         ),
         Some(Fault::Conflict) if operation == "TransactWriteItems" => cancelled(&body),
-        Some(Fault::Conflict) => error(
+        Some(Fault::Conflict) => dynamodb_answer(
             StatusCode::BAD_REQUEST,
             json!({"__type": "com.amazonaws.dynamodb.v20120810#TransactionConflictException",
                    "message": "Operation was rejected because there is an ongoing transaction for the item."}),
@@ -208,7 +231,7 @@ fn cancelled(request: &[u8]) -> Response {
         .iter()
         .map(|reason| reason["Code"].as_str().unwrap())
         .collect();
-    error(
+    dynamodb_answer(
         StatusCode::BAD_REQUEST,
         json!({"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
                "Message": format!("Transaction cancelled, please refer cancellation reasons for specific reasons [{}]", codes.join(", ")),
@@ -217,14 +240,15 @@ fn cancelled(request: &[u8]) -> Response {
 }
 
 fn server_error() -> Response {
-    error(
+    dynamodb_answer(
         StatusCode::INTERNAL_SERVER_ERROR,
         json!({"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError",
                "message": "Internal server error"}),
     )
 }
 
-fn error(status: StatusCode, body: Value) -> Response {
+/// An answer in DynamoDB's JSON protocol.
+fn dynamodb_answer(status: StatusCode, body: Value) -> Response {
     Response::builder()
         .status(status)
         .header("content-type", "application/x-amz-json-1.0")
