@@ -21,6 +21,8 @@ mod hostile;
 mod incident_life;
 mod lambda_e2e;
 mod ledger;
+mod ledger_conformance;
+mod ledger_robustness;
 mod pagerduty_loop;
 mod pagerduty_rest;
 mod pagerduty_vectors;

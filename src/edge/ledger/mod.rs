@@ -293,7 +293,7 @@ impl Ledger {
         }
         within(timeout, async {
             match self {
-                Ledger::Dynamo(ledger) => ledger.spend(slots, incident_id, holder).await,
+                Ledger::Dynamo(ledger) => ledger.spend(slots, incident_id, holder, timeout).await,
                 Ledger::Memory(ledger) => Ok(ledger.spend(slots, incident_id, holder)),
             }
         })
@@ -307,7 +307,7 @@ impl Ledger {
         }
         within(timeout, async {
             match self {
-                Ledger::Dynamo(ledger) => ledger.refund(slots).await,
+                Ledger::Dynamo(ledger) => ledger.refund(slots, timeout).await,
                 Ledger::Memory(ledger) => {
                     ledger.refund(slots);
                     Ok(())

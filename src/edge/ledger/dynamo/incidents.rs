@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{
-    n, number, refused_on, s, unavailable, written, DynamoLedger, Item, CREATED, CREATING,
+    lacks, n, number, refused_on, s, unavailable, written, DynamoLedger, Item, CREATED, CREATING,
     DEFERRED, ENDED, HELD_BY_ME, SKIPPED_RESOLVED,
 };
 use crate::edge::ledger::{Claim, LedgerError};
@@ -271,21 +271,20 @@ pub(super) fn record(incident_id: &str, item: &Item) -> Result<IncidentRecord, L
             .and_then(|generation| u32::try_from(generation).ok())
             .ok_or_else(|| unreadable("a generation that is not a number"))?,
     };
+    let required = |name: &str| {
+        text(name)
+            .cloned()
+            .ok_or_else(|| lacks(incident_key(incident_id), name))
+    };
     let session = || -> Result<Session, LedgerError> {
         Ok(Session {
-            session_id: text("session_id")
-                .cloned()
-                .ok_or_else(|| unreadable("a session without an id"))?,
-            url: text("url")
-                .cloned()
-                .ok_or_else(|| unreadable("a session without its link"))?,
+            session_id: required("session_id")?,
+            url: required("url")?,
         })
     };
     match text("state").map(String::as_str) {
         Some(CREATING) => Ok(IncidentRecord::Creating(Claimed {
-            holder: text("holder")
-                .cloned()
-                .ok_or_else(|| unreadable("a claim without its holder"))?,
+            holder: required("holder")?,
             lease_until_ms: number(item, "lease_until")
                 .ok_or_else(|| unreadable("a claim without a lease"))?,
             generation,
