@@ -346,3 +346,33 @@ async fn a_spend_whose_answer_was_lost_counts_once() {
         Some("1")
     );
 }
+
+/// Item 12 of issue 20: the claim's write landed, its answer was lost, and the SDK's retry was
+/// refused by the claim itself; read back as another's, the delivery waited out its own lease
+/// (503). Now the claim read back by its own holder is its own.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_claim_whose_answer_was_lost_is_read_back_as_its_own() {
+    let faulty = Faulty::start().await;
+    faulty.faults.inject("PutItem", Fault::LandedThenLost, 1);
+    let now = now_ms();
+    let claim = faulty.ledger.claim(
+        "QLOSTCLAIM",
+        Start::Trigger,
+        "holder-a",
+        now,
+        now + 60_000,
+        Duration::from_secs(4),
+    );
+    let Claim::Won(claimed) = claim.await.unwrap() else {
+        panic!("the claim is its holder's");
+    };
+    assert_eq!(
+        faulty.faults.injected("PutItem"),
+        1,
+        "the answer was lost once"
+    );
+    assert_eq!(
+        (claimed.holder.as_str(), claimed.took_over),
+        ("holder-a", None)
+    );
+}
