@@ -21,6 +21,9 @@
 //! Every other note, findings and session notes included, must differ from every note before it.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
+
+use pagerduty_devin_bridge::pure::life;
 
 use super::ops::{Incident, Which, INCIDENTS};
 use super::setup::investigated;
@@ -210,40 +213,32 @@ pub fn at_the_end(world: &World) -> Result<(), String> {
     Ok(())
 }
 
-/// Every active session is recorded in the ledger (else nothing follows it), and every incident
-/// record has an owner after the last run: today's states read from the table (`src/edge/ledger/dynamo/`: `state`, `lease_until`, `until`). A claim past its
-/// lease or a deferral past its time that the run left so is moved on by nobody: the sweep
-/// skips incidents with a record, and PagerDuty retries only what was answered 5xx. When
-/// `pure::life::owner` lands, this asks it of every record instead.
+/// Every active session is recorded in the ledger (else nothing follows it), and no record is
+/// left due after the last run: its owner (`pure::life::owner`) was the follow-up (a claim past
+/// its lease, a pending start, a deferral or a cap whose time came) and the run did not move it.
+/// Read straight from the table in moto; the memory ledger's records are private to the crate.
 pub async fn ledger_owners(world: &World) -> Result<(), String> {
-    let Some((client, table)) = &world.table else {
+    let Some(table) = &world.table else {
         return Ok(());
     };
-    let now_ms = world.now_ms();
-    let items = client
+    let items = table
+        .client
         .scan()
-        .table_name(table)
+        .table_name(&table.name)
         .consistent_read(true)
         .send()
         .await
         .map_err(|err| format!("the ledger's table could not be read: {err:?}"))?
         .items
         .unwrap_or_default();
-    let text = |item: &Item, name: &str| {
-        item.get(name)
-            .and_then(|value| value.as_s().ok())
-            .cloned()
-            .unwrap_or_default()
-    };
-    let number = |item: &Item, name: &str| {
-        item.get(name)
-            .and_then(|value| value.as_n().ok())
-            .and_then(|n| n.parse::<u64>().ok())
-    };
-    let recorded: BTreeSet<String> = items.iter().map(|item| text(item, "session_id")).collect();
+    let recorded: BTreeSet<&str> = items
+        .iter()
+        .filter_map(|item| item.get("session_id")?.as_s().ok())
+        .map(String::as_str)
+        .collect();
     for session in world.devin.sessions() {
         let active = !ended(&session) && !told_to_stop(world, &session.session_id);
-        if active && !recorded.contains(&session.session_id) {
+        if active && !recorded.contains(session.session_id.as_str()) {
             return Err(format!(
                 "session {} ({}) runs recorded nowhere in the ledger: followed by no one",
                 session.session_id,
@@ -251,36 +246,21 @@ pub async fn ledger_owners(world: &World) -> Result<(), String> {
             ));
         }
     }
-    for item in &items {
-        let key = text(item, "pk");
-        let Some(id) = key.strip_prefix("incident#") else {
-            continue;
-        };
-        let stuck = match text(item, "state").as_str() {
-            "creating" => number(item, "lease_until").is_some_and(|until| until < now_ms),
-            "deferred" => number(item, "until").is_some_and(|until| until < now_ms),
-            _ => false,
-        };
-        if stuck {
+    let now_ms = world.now_ms();
+    for Incident { id, .. } in INCIDENTS {
+        let record = table
+            .ledger
+            .get(id, Duration::from_secs(2))
+            .await
+            .map_err(|err| format!("the ledger's record of {id} could not be read: {err}"))?;
+        if let Some(record) = record.filter(|record| life::due(record, now_ms)) {
             return Err(format!(
-                "the ledger's record of {id} has no owner after the last run: {}",
-                describe(item)
+                "the ledger's record of {id} is {} and due after the last run: its owner ({:?}) \
+                 did not move it: {record:?}",
+                life::state_name(&record),
+                life::owner(&record)
             ));
         }
     }
     Ok(())
-}
-
-type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
-
-fn describe(item: &Item) -> String {
-    let mut fields: Vec<String> = item
-        .iter()
-        .filter(|(name, _)| {
-            ["state", "lease_until", "until", "session_id", "queue"].contains(&name.as_str())
-        })
-        .map(|(name, value)| format!("{name}={value:?}"))
-        .collect();
-    fields.sort();
-    fields.join(" ")
 }

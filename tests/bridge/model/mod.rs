@@ -20,6 +20,7 @@ mod events;
 mod invariants;
 mod ops;
 mod setup;
+mod steps;
 mod world;
 
 use std::collections::BTreeMap;
@@ -31,7 +32,7 @@ use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunne
 
 use crate::support::moto::Moto;
 use ops::{story, told, Op};
-use setup::{LedgerKind, LEDGER_FAULTS};
+use setup::LedgerKind;
 use world::World;
 
 /// Stories per run in CI, against the memory ledger.
@@ -116,7 +117,7 @@ fn play_stories_here(kind: LedgerKind, default_cases: u32) {
         .ok()
         .filter(|text| !text.is_empty());
     let broken: Mutex<BTreeMap<String, (u32, String)>> = Mutex::default();
-    let result = runner.run(&story(steps, LEDGER_FAULTS, without), |ops| {
+    let result = runner.run(&story(steps, without), |ops| {
         let case = played.fetch_add(1, Ordering::Relaxed);
         let outcome = runtime.block_on(play(kind, moto.as_ref(), case, &ops));
         // Hunting one kind of violation: stories that break otherwise count as passing, so

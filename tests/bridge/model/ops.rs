@@ -73,8 +73,14 @@ pub enum Fault {
     PagerDuty5xx,
     /// PagerDuty adds the next note and answers 502 anyway.
     PagerDutyStoredThen502,
-    /// The ledger fails (or conflicts on) its next write: see `setup::LEDGER_FAULTS`.
-    Ledger,
+    /// DynamoDB's next budget transaction conflicts (issue 20, item 11). In memory: nothing.
+    LedgerConflict,
+    /// DynamoDB throttles the next budget transaction, and the SDK's retry of it.
+    LedgerThrottled,
+    /// DynamoDB writes the next put (a claim, a deferral) and its answer is lost (item 12).
+    LedgerLostPut,
+    /// DynamoDB answers the next update (a record), and the SDK's retry of it, 500.
+    LedgerDown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,8 +139,8 @@ fn incident() -> impl Strategy<Value = Which> {
     0..INCIDENTS.len()
 }
 
-fn fault(ledger_faults: bool) -> impl Strategy<Value = Fault> {
-    let mut faults = vec![
+fn fault() -> impl Strategy<Value = Fault> {
+    let faults = vec![
         Fault::Devin5xx,
         Fault::DevinSlow,
         Fault::DevinHang,
@@ -143,15 +149,16 @@ fn fault(ledger_faults: bool) -> impl Strategy<Value = Fault> {
         Fault::Devin422,
         Fault::PagerDuty5xx,
         Fault::PagerDutyStoredThen502,
+        Fault::LedgerConflict,
+        Fault::LedgerThrottled,
+        Fault::LedgerLostPut,
+        Fault::LedgerDown,
     ];
-    if ledger_faults {
-        faults.push(Fault::Ledger);
-    }
     proptest::sample::select(faults)
 }
 
 /// One step of a story.
-pub fn op_strategy(ledger_faults: bool) -> impl Strategy<Value = Op> {
+pub fn op_strategy() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => (incident(), 0..2usize).prop_map(|(incident, on)| Op::Trigger { incident, on }),
         2 => incident().prop_map(|incident| Op::TriggerTwice { incident }),
@@ -168,18 +175,14 @@ pub fn op_strategy(ledger_faults: bool) -> impl Strategy<Value = Op> {
         3 => proptest::sample::select(vec![1u64, 3, 10, 61]).prop_map(|minutes| Op::Advance { minutes }),
         1 => incident().prop_map(|incident| Op::DevinEnds { incident }),
         1 => Just(Op::DevinObeys),
-        5 => fault(ledger_faults).prop_map(Op::Fail),
+        5 => fault().prop_map(Op::Fail),
     ]
 }
 
 /// A story: at least one step, fewer than `max` (shrinks toward the shortest that still fails),
 /// without the kinds of step named in `without` (see [`kind`]).
-pub fn story(
-    max: usize,
-    ledger_faults: bool,
-    without: Vec<String>,
-) -> impl Strategy<Value = Vec<Op>> {
-    let step = op_strategy(ledger_faults).prop_filter("a kind of step left out", move |op| {
+pub fn story(max: usize, without: Vec<String>) -> impl Strategy<Value = Vec<Op>> {
+    let step = op_strategy().prop_filter("a kind of step left out", move |op| {
         !without.contains(&kind(op))
     });
     prop::collection::vec(step, 1..max)

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use pagerduty_devin_bridge::delivery::Bridge;
-use pagerduty_devin_bridge::edge::ledger::{DynamoLedger, Ledger};
+use pagerduty_devin_bridge::edge::ledger::Ledger;
 use pagerduty_devin_bridge::edge::secrets_store::SecretStore;
 use pagerduty_devin_bridge::follow_up::{FollowUp, FollowUpOptions};
 use pagerduty_devin_bridge::pure::secret::Secrets;
@@ -14,6 +14,7 @@ use pagerduty_devin_bridge::startup::settings::Settings;
 use super::ops::{Which, INCIDENTS};
 use crate::support::bridge_with_env;
 use crate::support::env::Env;
+use crate::support::ledger_faults::{dynamo_ledger, LedgerFaults};
 use crate::support::moto::Moto;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,25 +52,30 @@ const DEVIN_LATE_BY: Duration = Duration::from_millis(300);
 /// Past every claim's lease (120 s), a deferral (5 min) and the sweep's grace (2 min).
 pub const PAST_LEASES_AND_DEFERRALS_MIN: u64 = 6;
 
-/// Ledger faults: the fault-injecting proxy in front of moto (`support/ledger_faults.rs` on the
-/// branch `ledger`) is not merged yet. Until it is, [`Fault::Ledger`] is never generated; once
-/// merged, set this to true and fill in `World::fail_ledger`.
-pub const LEDGER_FAULTS: bool = false;
-
 /// The bridges of one story.
 pub struct Parts {
     pub follow_up: FollowUp,
     /// The webhook instances on the table (DynamoDB); empty in memory, where the follow-up's
     /// bridge takes the deliveries.
     pub instances: Vec<Bridge>,
-    /// The ledger's table (DynamoDB).
-    pub table: Option<(aws_sdk_dynamodb::Client, String)>,
+    /// DynamoDB's bad moments, in front of moto for every bridge of the story.
+    pub faults: Option<LedgerFaults>,
+    /// The table, read at the end straight from moto: the items (`scan`), and the records as
+    /// the ledger reads them.
+    pub table: Option<Table>,
     /// How long a hanging or slow Devin takes.
     pub devin_late: Duration,
 }
 
+pub struct Table {
+    pub client: aws_sdk_dynamodb::Client,
+    pub name: String,
+    pub ledger: Ledger,
+}
+
 impl Parts {
-    /// With moto, on a fresh table of it: two webhook instances and the follow-up's bridge.
+    /// With moto, on a fresh table of it: two webhook instances and the follow-up's bridge,
+    /// each through the fault injector.
     pub async fn build(
         kind: LedgerKind,
         moto: Option<&Moto>,
@@ -83,50 +89,44 @@ impl Parts {
             .set("PAGERDUTY_FROM_EMAIL", "bridge@acme.example")
             .set("DELIVERY_BUDGET_MS", &delivery_budget_ms(kind).to_string())
             .set("ROUTING_CONFIG", POLICY);
-        let mut instances = Vec::new();
-        let (follow_up, table) = match (kind, moto) {
-            (LedgerKind::Dynamo, Some(moto)) => {
-                let table = moto.create_ledger_table(&format!("model-{case}")).await;
-                env = env.set("LEDGER_TABLE", &table);
-                for _ in 0..2 {
-                    instances.push(on_table(&env, moto, &table).await);
-                }
-                let follow_up = on_table(&env, moto, &table).await;
-                (follow_up, Some((moto.dynamodb(), table)))
-            }
-            _ => (bridge_with_env(env).await, None),
+        let devin_late = Duration::from_millis(delivery_budget_ms(kind)) + DEVIN_LATE_BY;
+        let (LedgerKind::Dynamo, Some(moto)) = (kind, moto) else {
+            return Parts {
+                follow_up: FollowUp::new(bridge_with_env(env).await, FollowUpOptions::default()),
+                instances: Vec::new(),
+                faults: None,
+                table: None,
+                devin_late,
+            };
         };
+        let name = moto.create_ledger_table(&format!("model-{case}")).await;
+        env = env.set("LEDGER_TABLE", &name);
+        let faults = LedgerFaults::start(&moto.endpoint).await;
+        let mut instances = Vec::new();
+        for _ in 0..2 {
+            instances.push(on_ledger(&env, dynamo_ledger(&faults.endpoint, &name)).await);
+        }
+        let follow_up = on_ledger(&env, dynamo_ledger(&faults.endpoint, &name)).await;
         Parts {
             follow_up: FollowUp::new(follow_up, FollowUpOptions::default()),
             instances,
-            table,
-            devin_late: Duration::from_millis(delivery_budget_ms(kind)) + DEVIN_LATE_BY,
+            faults: Some(faults),
+            table: Some(Table {
+                client: moto.dynamodb(),
+                ledger: dynamo_ledger(&moto.endpoint, &name),
+                name,
+            }),
+            devin_late,
         }
     }
 }
 
-/// A bridge on `table` in `moto`, in process: the cold start's own parts, with a DynamoDB client
-/// configured as the cold start configures its own (`startup::assemble::aws_config`: 800 ms an
-/// attempt, 1.5 s in all, two attempts), but pointed at moto (the cold start's client reads the
-/// process's environment, which in-process tests share).
-async fn on_table(env: &Env, moto: &Moto, table: &str) -> Bridge {
-    use aws_sdk_dynamodb::config::retry::RetryConfig;
-    use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+/// A bridge on `ledger`, in process: the cold start's own parts (the cold start's DynamoDB
+/// client reads the process's environment, which in-process tests share; `dynamo_ledger`
+/// configures its client as the cold start does).
+async fn on_ledger(env: &Env, ledger: Ledger) -> Bridge {
     let settings = Settings::from_lookup(env.lookup()).expect("the model's settings");
     let secrets = SecretStore::fixed(Secrets::from_lookup(env.lookup()).expect("the secrets"));
-    let timeouts = TimeoutConfig::builder()
-        .operation_attempt_timeout(Duration::from_millis(800))
-        .operation_timeout(Duration::from_millis(1500))
-        .build();
-    let config = moto
-        .dynamodb()
-        .config()
-        .to_builder()
-        .timeout_config(timeouts)
-        .retry_config(RetryConfig::standard().with_max_attempts(2))
-        .build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
-    let ledger = Ledger::Dynamo(DynamoLedger::new(client, table));
     let http = http_client().expect("the HTTP client");
     assemble(settings, secrets, ledger, http, "model".into())
         .await

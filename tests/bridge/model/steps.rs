@@ -1,0 +1,208 @@
+//! The steps of a story, played on the world: what each op does at PagerDuty, Devin and the
+//! bridge, and the end of a story (failures stop, PagerDuty's retries, one follow-up run).
+
+use pagerduty_devin_bridge::edge::clock::WALL_CLOCK_SHIFT_MS;
+use serde_json::json;
+
+use super::events;
+use super::ops::{Command, Fault, Op, Which, INCIDENTS};
+use super::setup::PAST_LEASES_AND_DEFERRALS_MIN;
+use super::world::{retry_of, which, Excuse, Pending, World};
+use crate::support::devin::Reply;
+use crate::support::ledger_faults::Fault as LedgerFault;
+
+impl World {
+    /// One step of the story.
+    pub async fn apply(&mut self, op: Op) {
+        match op {
+            Op::Trigger { incident, on } => {
+                self.appear(incident);
+                self.known[incident].triggered = true;
+                let body = self.trigger(incident);
+                self.deliver(on, &body, &format!("trigger {}", INCIDENTS[incident].id))
+                    .await;
+            }
+            Op::TriggerTwice { incident } => {
+                self.appear(incident);
+                self.known[incident].triggered = true;
+                let body = self.trigger(incident);
+                self.deliver_twice(&body, &format!("trigger {}", INCIDENTS[incident].id))
+                    .await;
+            }
+            Op::Appear { incident } => self.appear(incident),
+            Op::Retry { on } => {
+                if let Some(pending) = self.pending.pop_front() {
+                    let what = retry_of(&pending.what);
+                    self.deliver(on, &pending.body, &what).await;
+                }
+            }
+            Op::FollowUp => self.run_follow_up().await,
+            Op::Command { incident, command } => self.command(incident, command).await,
+            Op::Merge { from, into } => {
+                if self.known[from].open && self.known[into].created_ms.is_some() {
+                    self.known[from].open = false;
+                    self.known[into].merged_in.push(from);
+                    self.pagerduty.resolve(INCIDENTS[from].id);
+                    let id = self.next_event_id("MERGE");
+                    let body = events::merged(&id, from, into, self.now_ms());
+                    let what = format!("merge {} into {}", INCIDENTS[from].id, INCIDENTS[into].id);
+                    self.deliver(0, &body, &what).await;
+                }
+            }
+            Op::Resolve { incident } => {
+                if self.known[incident].open {
+                    self.known[incident].open = false;
+                    self.pagerduty.resolve(INCIDENTS[incident].id);
+                    let body = self.by_responder(incident, "incident.resolved", "resolved");
+                    self.deliver(0, &body, &format!("resolve {}", INCIDENTS[incident].id))
+                        .await;
+                }
+            }
+            Op::Reopen { incident } => {
+                if self.known[incident].created_ms.is_some() && !self.known[incident].open {
+                    self.known[incident].open = true;
+                    self.known[incident].excuse = None;
+                    self.known[incident].rejected_after = None;
+                    self.pagerduty.reopen(INCIDENTS[incident].id);
+                    let body = self.by_responder(incident, "incident.reopened", "triggered");
+                    self.deliver(0, &body, &format!("reopen {}", INCIDENTS[incident].id))
+                        .await;
+                }
+            }
+            Op::Advance { minutes } => self.advance(minutes),
+            Op::DevinEnds { incident } => self.devin_ends(incident),
+            Op::DevinObeys => {
+                for session in super::invariants::winding_down(self) {
+                    self.end_session(&session);
+                }
+            }
+            Op::Fail(fault) => self.fail(fault),
+        }
+        self.note_new_notes(matches!(op, Op::Command { .. }));
+    }
+
+    pub fn advance(&mut self, minutes: u64) {
+        self.shift_ms += minutes * 60_000;
+        self.devin.shift_clock(self.shift_ms);
+    }
+
+    pub async fn run_follow_up(&mut self) {
+        let report = WALL_CLOCK_SHIFT_MS
+            .scope(self.shift_ms, self.follow_up.run(None))
+            .await;
+        let report = serde_json::to_value(&report).unwrap();
+        self.log.push(format!("    follow-up: {report}"));
+        for action in report["actions"].as_array().into_iter().flatten() {
+            if let Some(incident) = action["incident_id"].as_str().and_then(which) {
+                self.excuse_by_status(incident, action["action"].as_str().unwrap_or(""));
+            }
+        }
+    }
+
+    async fn command(&mut self, incident: Which, command: Command) {
+        let word = format!("{command:?}").to_lowercase();
+        let id = self.next_event_id("NOTE");
+        let body = events::note(&id, incident, &format!("devin {word}"), self.now_ms());
+        let what = format!("devin {word} on {}", INCIDENTS[incident].id);
+        let (_, answer) = self.deliver(0, &body, &what).await;
+        match (command, answer["status"].as_str()) {
+            // A person asked: whatever excused it before no longer does.
+            (Command::Investigate, status) => {
+                self.known[incident].excuse = None;
+                self.known[incident].rejected_after = None;
+                self.excuse_by_status(incident, status.unwrap_or(""));
+            }
+            (Command::Stop, Some("command")) => self.known[incident].excuse = Some(Excuse::Stopped),
+            _ => {}
+        }
+    }
+
+    /// Devin ends the active session covering the incident: every open incident it covered
+    /// then waits for a person.
+    fn devin_ends(&mut self, incident: Which) {
+        let covering = super::invariants::active_covering(self, incident);
+        if let Some(session) = covering.first() {
+            for other in 0..INCIDENTS.len() {
+                let covers = super::invariants::active_covering(self, other);
+                if covers.contains(session) && self.known[other].excuse.is_none() {
+                    self.known[other].excuse = Some(Excuse::Ended);
+                }
+            }
+            self.end_session(&session.clone());
+        }
+    }
+
+    fn end_session(&mut self, session: &str) {
+        self.devin.end_session(session);
+        self.devin.show(
+            session,
+            json!({"status": "exit", "status_detail": "finished"}),
+        );
+    }
+
+    fn fail(&mut self, fault: Fault) {
+        match fault {
+            Fault::Devin5xx => self.devin.reply([Reply::Status(502, None)]),
+            Fault::DevinSlow => self.devin.reply([Reply::StoredThenHang(self.devin_late)]),
+            Fault::DevinHang => self.devin.reply([Reply::Hang(self.devin_late)]),
+            Fault::DevinStoredThen502 => self.devin.reply([Reply::StoredThen(502)]),
+            Fault::Devin429 => self.devin.reply([Reply::Status(429, Some("30"))]),
+            Fault::Devin422 => self.devin.reply([Reply::Status(422, None)]),
+            Fault::PagerDuty5xx => self.pagerduty.reply([(500, None)]),
+            Fault::PagerDutyStoredThen502 => self.pagerduty.store_then_fail([502]),
+            Fault::LedgerConflict => {
+                self.fail_ledger("TransactWriteItems", LedgerFault::Conflict, 1)
+            }
+            Fault::LedgerThrottled => {
+                self.fail_ledger("TransactWriteItems", LedgerFault::Throttling, 2)
+            }
+            Fault::LedgerLostPut => self.fail_ledger("PutItem", LedgerFault::LandedThenLost, 1),
+            Fault::LedgerDown => self.fail_ledger("UpdateItem", LedgerFault::ServerError, 2),
+        }
+    }
+
+    /// DynamoDB's bad moment, through the fault injector in front of moto; the memory ledger
+    /// has none (the step does nothing there).
+    fn fail_ledger(&mut self, operation: &str, fault: LedgerFault, times: usize) {
+        if let Some(faults) = &self.faults {
+            faults.inject(operation, fault, times);
+        }
+    }
+
+    /// Notes posted during a command step may rightly repeat: each answers its own command.
+    fn note_new_notes(&mut self, during_command: bool) {
+        for (incident, known) in self.known.iter_mut().enumerate() {
+            let notes = self.pagerduty.notes_on(INCIDENTS[incident].id);
+            let seen = self.notes_seen.entry(incident).or_default();
+            if during_command {
+                known.command_notes.extend(*seen..notes.len());
+            }
+            *seen = notes.len();
+        }
+    }
+
+    /// Failures stop: no more faults, PagerDuty's retries delivered (until none is answered
+    /// for retrying, a few rounds at most), time past every lease and deferral, one run.
+    pub async fn settle(&mut self) {
+        self.devin.clear_replies();
+        self.pagerduty.clear_replies();
+        if let Some(faults) = &self.faults {
+            faults.clear();
+        }
+        self.log.push("  failures stop".into());
+        for _ in 0..3 {
+            self.advance(PAST_LEASES_AND_DEFERRALS_MIN);
+            let pending: Vec<Pending> = self.pending.drain(..).collect();
+            if pending.is_empty() {
+                break;
+            }
+            for retry in pending {
+                let what = retry_of(&retry.what);
+                self.deliver(0, &retry.body, &what).await;
+            }
+        }
+        self.advance(PAST_LEASES_AND_DEFERRALS_MIN);
+        self.run_follow_up().await;
+        self.note_new_notes(false);
+    }
+}
