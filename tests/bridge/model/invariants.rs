@@ -90,10 +90,10 @@ pub fn winding_down(world: &World) -> Vec<String> {
         .collect()
 }
 
-/// The incidents whose sessions count for `incident`: its group (the api incidents share one),
+/// The incidents whose sessions count for `incident`: its group,
 /// and what was merged into any of those, transitively.
 fn covered(world: &World, incident: Which) -> BTreeSet<Which> {
-    let mut set: BTreeSet<Which> = group(incident);
+    let mut set: BTreeSet<Which> = group(world, incident);
     loop {
         let more: BTreeSet<Which> = set
             .iter()
@@ -101,7 +101,7 @@ fn covered(world: &World, incident: Which) -> BTreeSet<Which> {
                 world.known[member]
                     .merged_in
                     .iter()
-                    .flat_map(|&merged| group(merged))
+                    .flat_map(|&merged| group(world, merged))
             })
             .collect();
         if more.is_subset(&set) {
@@ -111,12 +111,16 @@ fn covered(world: &World, incident: Which) -> BTreeSet<Which> {
     }
 }
 
-fn group(incident: Which) -> BTreeSet<Which> {
-    match INCIDENTS[incident].service {
-        "api" => (0..INCIDENTS.len())
-            .filter(|&other| INCIDENTS[other].service == "api")
+/// The incidents that share the incident's session: the api incidents, but for those a person
+/// gave a session of their own (`devin investigate`).
+fn group(world: &World, incident: Which) -> BTreeSet<Which> {
+    let grouped =
+        |which: Which| INCIDENTS[which].service == "api" && !world.known[which].asked_alone;
+    match grouped(incident) {
+        true => (0..INCIDENTS.len())
+            .filter(|&other| grouped(other))
             .collect(),
-        _ => BTreeSet::from([incident]),
+        false => BTreeSet::from([incident]),
     }
 }
 
@@ -142,7 +146,7 @@ pub fn after_step(world: &World) -> Result<(), String> {
         return Err(format!("a verified delivery was answered 4xx: {refused}"));
     }
     for (incident, Incident { id, .. }) in INCIDENTS.iter().enumerate() {
-        let own = active_among(world, &group(incident));
+        let own = active_among(world, &group(world, incident));
         if own.len() > 1 {
             return Err(format!(
                 "two active sessions for {id} (or its group): {own:?}"

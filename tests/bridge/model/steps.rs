@@ -39,8 +39,10 @@ impl World {
             Op::FollowUp => self.run_follow_up().await,
             Op::Command { incident, command } => self.command(incident, command).await,
             Op::Merge { from, into } => {
-                if self.known[from].open && self.known[into].created_ms.is_some() {
+                // PagerDuty merges open incidents into open ones.
+                if self.known[from].open && self.known[into].open {
                     self.known[from].open = false;
+                    self.known[from].merged_away = true;
                     self.known[into].merged_in.push(from);
                     self.pagerduty.resolve(INCIDENTS[from].id);
                     let id = self.next_event_id("MERGE");
@@ -59,7 +61,9 @@ impl World {
                 }
             }
             Op::Reopen { incident } => {
-                if self.known[incident].created_ms.is_some() && !self.known[incident].open {
+                // A merged-away incident stays resolved.
+                let known = &self.known[incident];
+                if known.created_ms.is_some() && !known.open && !known.merged_away {
                     self.known[incident].open = true;
                     self.known[incident].excuse = None;
                     self.known[incident].rejected_after = None;
@@ -110,6 +114,10 @@ impl World {
             (Command::Investigate, status) => {
                 self.known[incident].excuse = None;
                 self.known[incident].rejected_after = None;
+                // A session a person asked for is the incident's own, outside its group.
+                if status == Some("session_started") {
+                    self.known[incident].asked_alone = true;
+                }
                 self.excuse_by_status(incident, status.unwrap_or(""));
             }
             (Command::Stop, Some("command")) => self.known[incident].excuse = Some(Excuse::Stopped),

@@ -50,6 +50,10 @@ pub struct Known {
     /// How many creates Devin had received for it when it rejected one: none more until a
     /// person asks or it reopens.
     pub rejected_after: Option<usize>,
+    /// Merged into another incident: resolved for good.
+    pub merged_away: bool,
+    /// Its session was started by `devin investigate`: its own, not its group's.
+    pub asked_alone: bool,
     /// Incidents merged into this one.
     pub merged_in: Vec<Which>,
     /// Indexes of its notes posted while a command was answered (they may rightly repeat).
