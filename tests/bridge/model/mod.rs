@@ -36,9 +36,9 @@ use setup::LedgerKind;
 use world::World;
 
 /// Stories per run in CI, against the memory ledger.
-const MEMORY_CASES: u32 = 1000;
+const MEMORY_CASES: u32 = 500;
 /// Stories per run in CI, against DynamoDB on moto (each a fresh table: slower).
-const MOTO_CASES: u32 = 200;
+const MOTO_CASES: u32 = 120;
 const MAX_STEPS: usize = 40;
 /// Shrinking replays the story each time: bounded, so a failure is reported in minutes.
 const MAX_SHRINK_ITERS: u32 = 400;

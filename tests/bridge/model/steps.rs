@@ -115,8 +115,13 @@ impl World {
                 self.known[incident].excuse = None;
                 self.known[incident].rejected_after = None;
                 // A session a person asked for is the incident's own, outside its group.
+                // Asked after a merge, on the merged-away incident: no longer part of the
+                // incident it went into.
                 if status == Some("session_started") {
                     self.known[incident].asked_alone = true;
+                    for known in &mut self.known {
+                        known.merged_in.retain(|&merged| merged != incident);
+                    }
                 }
                 self.excuse_by_status(incident, status.unwrap_or(""));
             }
