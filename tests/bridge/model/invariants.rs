@@ -16,8 +16,9 @@
 //! told since to resume (a reopen, a joining incident, a merge's carry-on): a session winding
 //! down after a hand-over is the design, not a double.
 //!
-//! Notes that may rightly repeat: those posted while a note command was answered (each answers
-//! its own command: `devin status` twice is two status notes, `devin stop` twice two refusals).
+//! Notes that may rightly repeat: those a note command's delivery (or PagerDuty's retry of it)
+//! added: each answers its own command (`devin status` twice is two status notes, `devin stop`
+//! twice two refusals).
 //! Every other note, findings and session notes included, must differ from every note before it.
 
 use std::collections::BTreeSet;

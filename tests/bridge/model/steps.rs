@@ -82,7 +82,6 @@ impl World {
             }
             Op::Fail(fault) => self.fail(fault),
         }
-        self.note_new_notes(matches!(op, Op::Command { .. }));
     }
 
     pub fn advance(&mut self, minutes: u64) {
@@ -182,18 +181,6 @@ impl World {
         }
     }
 
-    /// Notes posted during a command step may rightly repeat: each answers its own command.
-    fn note_new_notes(&mut self, during_command: bool) {
-        for (incident, known) in self.known.iter_mut().enumerate() {
-            let notes = self.pagerduty.notes_on(INCIDENTS[incident].id);
-            let seen = self.notes_seen.entry(incident).or_default();
-            if during_command {
-                known.command_notes.extend(*seen..notes.len());
-            }
-            *seen = notes.len();
-        }
-    }
-
     /// Failures stop: no more faults, PagerDuty's retries delivered (until none is answered
     /// for retrying, a few rounds at most), time past every lease and deferral, one run.
     pub async fn settle(&mut self) {
@@ -216,6 +203,5 @@ impl World {
         }
         self.advance(PAST_LEASES_AND_DEFERRALS_MIN);
         self.run_follow_up().await;
-        self.note_new_notes(false);
     }
 }

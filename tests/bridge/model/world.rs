@@ -4,7 +4,7 @@
 //! incidents exist and are open, the deliveries PagerDuty will retry, and why an incident may
 //! rightly have no session (capped, rejected, ended by Devin or stopped by a person).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use pagerduty_devin_bridge::delivery::Bridge;
@@ -56,7 +56,7 @@ pub struct Known {
     pub asked_alone: bool,
     /// Incidents merged into this one.
     pub merged_in: Vec<Which>,
-    /// Indexes of its notes posted while a command was answered (they may rightly repeat).
+    /// Indexes of its notes a note command's delivery added (they may rightly repeat).
     pub command_notes: Vec<usize>,
 }
 
@@ -80,8 +80,6 @@ pub struct World {
     /// Every answer, for the report of a failure: step, what, status, body.
     pub log: Vec<String>,
     pub(super) events: u32,
-    /// Per incident, the count of its notes already seen by [`World::note_new_notes`].
-    pub(super) notes_seen: BTreeMap<Which, usize>,
 }
 
 impl World {
@@ -104,7 +102,6 @@ impl World {
             refused: Vec::new(),
             log: Vec::new(),
             events: 0,
-            notes_seen: BTreeMap::new(),
         }
     }
 
@@ -148,11 +145,26 @@ impl World {
     }
 
     /// Delivers `body` to instance `on` now, signed as PagerDuty signs it: status and answer.
+    /// A note command's answers (the notes its delivery adds) may rightly repeat: each answers
+    /// its own command.
     pub async fn deliver(&mut self, on: usize, body: &Value, what: &str) -> (u16, Value) {
         let event = events::signed(body, self.now_ms());
+        let commanded = match body["event"]["event_type"] == "incident.annotated" {
+            true => body["event"]["data"]["incident"]["id"]
+                .as_str()
+                .and_then(which),
+            false => None,
+        };
+        let notes =
+            |world: &World, incident: Which| world.pagerduty.notes_on(INCIDENTS[incident].id).len();
+        let before = commanded.map(|incident| notes(self, incident));
         let (status, answer, _) = WALL_CLOCK_SHIFT_MS
             .scope(self.shift_ms, handle(self.instance(on), &event))
             .await;
+        if let (Some(incident), Some(before)) = (commanded, before) {
+            let after = notes(self, incident);
+            self.known[incident].command_notes.extend(before..after);
+        }
         self.answered(body, what, status, &answer);
         (status, answer)
     }
