@@ -107,24 +107,27 @@ impl World {
         let id = self.next_event_id("NOTE");
         let body = events::note(&id, incident, &format!("devin {word}"), self.now_ms());
         let what = format!("devin {word} on {}", INCIDENTS[incident].id);
-        let (_, answer) = self.deliver(0, &body, &what).await;
-        match (command, answer["status"].as_str()) {
-            // A person asked: whatever excused it before no longer does.
-            (Command::Investigate, status) => {
+        self.deliver(0, &body, &what).await;
+    }
+
+    /// What a note command's final answer (not one PagerDuty retries) tells the model.
+    pub(super) fn commanded(&mut self, incident: Which, content: &str, answer: &str) {
+        match (content, answer) {
+            // A person asked: whatever excused it before no longer does. A session a person
+            // asked for is the incident's own, outside its group; asked on a merged-away
+            // incident, no longer part of the incident it went into.
+            ("devin investigate", status) => {
                 self.known[incident].excuse = None;
                 self.known[incident].rejected_after = None;
-                // A session a person asked for is the incident's own, outside its group.
-                // Asked after a merge, on the merged-away incident: no longer part of the
-                // incident it went into.
-                if status == Some("session_started") {
+                if status == "session_started" {
                     self.known[incident].asked_alone = true;
                     for known in &mut self.known {
                         known.merged_in.retain(|&merged| merged != incident);
                     }
                 }
-                self.excuse_by_status(incident, status.unwrap_or(""));
+                self.excuse_by_status(incident, status);
             }
-            (Command::Stop, Some("command")) => self.known[incident].excuse = Some(Excuse::Stopped),
+            ("devin stop", "command") => self.known[incident].excuse = Some(Excuse::Stopped),
             _ => {}
         }
     }

@@ -195,8 +195,15 @@ impl World {
             });
         }
         let incident = answer["incident_id"].as_str().and_then(which);
-        if let Some(incident) = incident {
-            self.excuse_by_status(incident, answer["status"].as_str().unwrap_or(""));
+        let final_answer = status < 500 && status != 429;
+        let content = body["event"]["data"]["content"].as_str();
+        let outcome = answer["status"].as_str().unwrap_or("");
+        match (incident, content) {
+            (Some(incident), Some(content)) if final_answer => {
+                self.commanded(incident, content, outcome)
+            }
+            (Some(incident), None) => self.excuse_by_status(incident, outcome),
+            _ => {}
         }
     }
 
