@@ -13,6 +13,7 @@ use crate::delivery::claims::Held;
 use crate::delivery::group::GroupStep;
 use crate::delivery::outcome::{NoteStatus, Outcome};
 use crate::delivery::plan::Plan;
+use crate::delivery::start::Unstarted;
 use crate::edge::clock;
 use crate::pure::brief;
 use crate::pure::budget::Budget;
@@ -206,10 +207,31 @@ impl Bridge {
         tally: &mut Tally,
     ) -> Outcome {
         let incident_id = &plan.incident.id;
-        let held = match self.claim_incident(incident_id, &plan.rule, budget).await {
+        let mut held = match self.claim_incident(incident_id, &plan.rule, budget).await {
             Ok(held) => held,
             Err(outcome) => return outcome,
         };
+        // A group's incident that took over its own claim looks its session up before the group.
+        if let (Some(group), Some(earlier)) = (&plan.group, held.took_over) {
+            let own = (incident_id.as_str(), earlier);
+            match self
+                .own_session_first(own, group, &mut secrets, budget, tally)
+                .await
+            {
+                Ok(Some((session, leads))) => {
+                    return self
+                        .started(&held, &plan, leads.as_deref(), session, &secrets, budget)
+                        .await
+                }
+                Ok(None) => held.took_over = None,
+                Err(failure) => {
+                    let unstarted = Unstarted::LookupFailed(failure);
+                    return self
+                        .unstarted(&held, &plan, unstarted, &secrets, budget)
+                        .await;
+                }
+            }
+        }
         let leader = match &plan.group {
             None => None,
             Some(group) => match self.join_or_lead(group, budget).await {

@@ -15,6 +15,7 @@ pub mod findings;
 pub mod follow;
 pub mod ledger;
 pub mod lookup;
+pub mod members;
 pub mod messages;
 pub mod metrics;
 pub mod notes;

@@ -110,6 +110,21 @@ pub fn stopped_note(session: &Session, who: Option<&str>) -> String {
     )
 }
 
+/// The note on an incident that left its group's session (`devin stop` while other incidents
+/// of the group are still open): the session carries on for them.
+pub fn left_group_note(session: &Session, who: Option<&str>, still_open: u32) -> String {
+    let who = who.map_or_else(String::new, |who| {
+        format!(" by {}", quote::plain_line(who, 80))
+    });
+    format!(
+        "{BRIDGE_NOTE_MARKER} Devin's session no longer investigates this incident (devin \
+         stop{who}): {}. It carries on for the {still_open} other open incident(s) of its group. \
+         Write `devin stop all` to end the session for every incident of the group, or `devin \
+         investigate` to start a new one for this incident.",
+        session.url
+    )
+}
+
 /// The note on an incident that already has a session, when a responder asks for one.
 pub fn already_investigating_note(session: &Session) -> String {
     format!(

@@ -1,7 +1,7 @@
 //! The ledger in memory: the same answers as the DynamoDB ledger, for one process. Local runs
 //! and the in-process tests use it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use crate::edge::ledger::{Claim, GroupClaim};
@@ -10,6 +10,7 @@ use crate::pure::ledger::{
     group_key, incident_key, DeferredIncident, GroupRecord, GroupStanding, IncidentRecord,
     OpenGroup, OpenIncident, Standing, DEFERRED_QUEUE, OPEN_QUEUE,
 };
+use crate::pure::members::{members_key, Left};
 use crate::pure::session::Session;
 use crate::pure::spend::Slot;
 
@@ -18,6 +19,8 @@ enum Item {
     Incident(Entry),
     Group(GroupRecord),
     Count(u32),
+    /// A group session's group and open members.
+    Members(String, BTreeSet<String>),
 }
 
 /// An incident's record, the follow-up queue it is in, and what was posted on it.
@@ -102,7 +105,7 @@ impl MemoryLedger {
     pub fn adopt(&self, incident_id: &str, session: &Session) -> bool {
         let mut items = self.items.lock().unwrap();
         let key = incident_key(incident_id);
-        if items.contains_key(&key) {
+        if incident(items.get(&key)).is_some_and(|record| !adoptable(record)) {
             return false;
         }
         let session = session.clone();
@@ -309,6 +312,37 @@ impl MemoryLedger {
         }
     }
 
+    /// Adds `incident_id` to the open members of the group session `session_id`: of `group`,
+    /// or (`None`) only when the session is a group's.
+    pub fn add_member(&self, session_id: &str, incident_id: &str, group: Option<&str>) {
+        let mut items = self.items.lock().unwrap();
+        let key = members_key(session_id);
+        match (items.get_mut(&key), group) {
+            (Some(Item::Members(_, open)), _) => {
+                open.insert(incident_id.to_owned());
+            }
+            (_, Some(group)) => {
+                let open = BTreeSet::from([incident_id.to_owned()]);
+                items.insert(key, Item::Members(group.to_owned(), open));
+            }
+            (_, None) => {}
+        }
+    }
+
+    /// Takes `incident_id` out of the open members of the group session `session_id`.
+    pub fn leave_group(&self, session_id: &str, incident_id: &str) -> Option<Left> {
+        let mut items = self.items.lock().unwrap();
+        let Some(Item::Members(group, open)) = items.get_mut(&members_key(session_id)) else {
+            return None;
+        };
+        let was_member = open.remove(incident_id);
+        Some(Left {
+            group: group.clone(),
+            was_member,
+            still_open: open.len() as u32,
+        })
+    }
+
     /// Counts one session against every slot, or against none when one is spent: its index.
     pub fn spend(&self, slots: &[Slot]) -> Result<(), usize> {
         let mut items = self.items.lock().unwrap();
@@ -357,6 +391,15 @@ fn followed<'a>(
     };
     let ours = matches!(&entry.record, IncidentRecord::Created { session } if session.session_id == session_id);
     ours.then_some(entry)
+}
+
+/// Whether a merge may record its session as the incident's over `record`: no session was
+/// started (nor is being) for it.
+fn adoptable(record: &IncidentRecord) -> bool {
+    matches!(
+        record,
+        IncidentRecord::Deferred { .. } | IncidentRecord::SkippedResolved
+    )
 }
 
 /// Whether `record` is `holder`'s claim.

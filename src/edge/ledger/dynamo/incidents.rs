@@ -152,12 +152,19 @@ impl DynamoLedger {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(created_item(incident_id, session, now_ms)))
-            .condition_expression("attribute_not_exists(pk)")
+            .condition_expression(ADOPTABLE)
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":deferred", s(DEFERRED))
+            .expression_attribute_values(":skipped", s(SKIPPED_RESOLVED))
             .send()
             .await;
         written(put)
     }
 }
+
+/// A merge records its session as the incident's when none was started (nor is being) for it:
+/// no record, or a state that never has a session.
+const ADOPTABLE: &str = "attribute_not_exists(pk) OR #state IN (:deferred, :skipped)";
 
 /// The attributes every record of an incident carries.
 pub(super) fn record_item(incident_id: &str, now_ms: u64) -> Item {
