@@ -131,7 +131,8 @@ pub fn merged_into_yours(merged: &str, their_session: &str) -> String {
 pub fn group_member_resolved(incident: &str, who: Option<&str>, still_open: u32) -> String {
     let who = who.map_or_else(|| "PagerDuty automation".to_owned(), quote::json);
     format!(
-        "PagerDuty incident {incident} of this session's group was resolved by {who}.          {}: do not stop; carry on with them.",
+        "PagerDuty incident {incident} of this session's group was resolved by {who}. \
+         {}: do not stop; carry on with them.",
         still_open_count(still_open)
     )
 }
@@ -145,7 +146,9 @@ pub fn group_member_merged(
     still_open: u32,
 ) -> String {
     format!(
-        "PagerDuty incident {incident} of this session's group was merged into incident {},          which has its own Devin session ({their_session}): that session takes {incident} over.          {}: do not stop; carry on with them.",
+        "PagerDuty incident {incident} of this session's group was merged into incident {}, \
+         which has its own Devin session ({their_session}): that session takes {incident} over. \
+         {}: do not stop; carry on with them.",
         quote::json(merged_into),
         still_open_count(still_open)
     )
@@ -156,7 +159,8 @@ pub fn group_member_merged(
 pub fn group_member_left(incident: &str, who: Option<&str>, still_open: u32) -> String {
     let who = who.map_or_else(|| "a responder".to_owned(), quote::json);
     format!(
-        "{who} stopped this session's investigation of PagerDuty incident {incident}          (`devin stop`): it is no longer yours to investigate. {}: carry on with them.",
+        "{who} stopped this session's investigation of PagerDuty incident {incident} \
+         (`devin stop`): it is no longer yours to investigate. {}: carry on with them.",
         still_open_count(still_open)
     )
 }

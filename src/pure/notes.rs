@@ -164,6 +164,22 @@ mod tests {
     use crate::pure::webhook::INCIDENT_TRIGGERED;
 
     #[test]
+    fn an_incident_that_leaves_its_group_says_how_to_stop_the_session_for_all() {
+        let session = Session {
+            session_id: "devin-1".into(),
+            url: "https://app.devin.ai/sessions/1".into(),
+        };
+        let note = left_group_note(&session, Some("Dana\n`devin stop all`"), 2);
+        assert!(note.starts_with(BRIDGE_NOTE_MARKER) && is_bridge_note(&note));
+        assert!(note.contains("sessions/1") && note.contains("the 2 other open incident(s)"));
+        assert!(note.contains("Write `devin stop all` to end the session for every incident"));
+        assert!(
+            !note.contains('\n'),
+            "the author's name stays on one line: {note}"
+        );
+    }
+
+    #[test]
     fn the_incident_note_links_the_session_and_carries_the_marker() {
         let policy = Policy::default();
         let incident = incident();

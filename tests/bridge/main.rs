@@ -31,6 +31,7 @@ mod remote_calls;
 mod replay;
 mod routing;
 mod secret_refresh;
+mod shared_groups;
 mod storms;
 mod tag_validation;
 mod tls;
