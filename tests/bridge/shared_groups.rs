@@ -239,14 +239,14 @@ async fn a_merge_into_an_incident_whose_start_is_deferred_is_its_session() {
 
     // The deferral comes due; meanwhile the responders merge the other incident into it.
     fleet.set_ledger_time("QDEFX", "until", 1).await;
+    let ten_minutes = std::time::Duration::from_secs(600);
+    fleet.pagerduty.backdate("QDEFX", ten_minutes);
     let (_, body) = bridge.deliver(&merged("QDEFA", "QDEFX")).await;
     assert_eq!(
         (&body["status"], &body["into_session_id"]),
         (&json!("merged"), &Value::Null),
         "{body}"
     );
-    assert_eq!(ledger_session(&fleet, "QDEFX").await, started["session_id"]);
-
     let follow = fleet.follow_up(&[]).await;
     let report = follow.run().await;
     assert_eq!(
@@ -254,6 +254,7 @@ async fn a_merge_into_an_incident_whose_start_is_deferred_is_its_session() {
         1,
         "one session for one problem: {report}"
     );
+    assert_eq!(ledger_session(&fleet, "QDEFX").await, started["session_id"]);
     follow.function.stop().await;
     fleet.stop().await;
 }
