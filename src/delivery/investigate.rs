@@ -211,26 +211,11 @@ impl Bridge {
             Ok(held) => held,
             Err(outcome) => return outcome,
         };
-        // A group's incident that took over its own claim looks its session up before the group.
-        if let (Some(group), Some(earlier)) = (&plan.group, held.took_over) {
-            let own = (incident_id.as_str(), earlier);
-            match self
-                .own_session_first(own, group, &mut secrets, budget, tally)
-                .await
-            {
-                Ok(Some((session, leads))) => {
-                    return self
-                        .started(&held, &plan, leads.as_deref(), session, &secrets, budget)
-                        .await
-                }
-                Ok(None) => held.took_over = None,
-                Err(failure) => {
-                    let unstarted = Unstarted::LookupFailed(failure);
-                    return self
-                        .unstarted(&held, &plan, unstarted, &secrets, budget)
-                        .await;
-                }
-            }
+        if let Some(outcome) = self
+            .took_over_in_group(&mut held, &plan, &mut secrets, budget, tally)
+            .await
+        {
+            return outcome;
         }
         let leader = match &plan.group {
             None => None,
@@ -264,6 +249,40 @@ impl Bridge {
                 }
                 self.unstarted(&held, &plan, unstarted, &secrets, budget)
                     .await
+            }
+        }
+    }
+
+    /// A group's incident that took over its own claim looks its session up before the group
+    /// (its earlier delivery may have led and created it): how the delivery ends when found (or
+    /// when the lookup failed); else `None`, and the claim is started as new.
+    async fn took_over_in_group(
+        &self,
+        held: &mut Held,
+        plan: &Plan<'_>,
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Option<Outcome> {
+        let (Some(group), Some(earlier)) = (&plan.group, held.took_over) else {
+            return None;
+        };
+        let own = (plan.incident.id.as_str(), earlier);
+        match self
+            .own_session_first(own, group, secrets, budget, tally)
+            .await
+        {
+            Ok(Some((session, leads))) => Some(
+                self.started(held, plan, leads.as_deref(), session, secrets, budget)
+                    .await,
+            ),
+            Ok(None) => {
+                held.took_over = None;
+                None
+            }
+            Err(failure) => {
+                let unstarted = Unstarted::LookupFailed(failure);
+                Some(self.unstarted(held, plan, unstarted, secrets, budget).await)
             }
         }
     }

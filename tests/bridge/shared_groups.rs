@@ -22,6 +22,15 @@ fn resolved(id: &str, number: u64) -> String {
     function_url_event("POST", "/pagerduty-alert", &body.to_string())
 }
 
+/// `incident.reopened` for incident `id` (number `number`).
+fn reopened(id: &str, number: u64) -> String {
+    let body = json!({"event": {"id": format!("EVREOPENED{id}"), "event_type": "incident.reopened",
+        "resource_type": "incident", "occurred_at": "2026-11-28T09:50:00.000Z",
+        "agent": {"id": "PUSER1", "type": "user_reference", "summary": "Dana"},
+        "data": {"type": "incident", "id": id, "number": number, "status": "triggered"}}});
+    function_url_event("POST", "/pagerduty-alert", &body.to_string())
+}
+
 /// A responder's note on `incident`.
 fn note(incident: &str, content: &str, n: u32) -> String {
     let body = json!({"event": {"id": format!("EVNOTE{incident}{n}"), "event_type": "incident.annotated",
@@ -102,6 +111,36 @@ async fn a_group_session_finishes_only_when_its_last_open_incident_resolves() {
         .await;
     assert_eq!(next["status"], "session_started", "{next}");
     assert_ne!(next["session_id"], session);
+    fleet.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reopened_group_incident_is_open_again_for_its_session() {
+    let fleet = Fleet::start(1, &[("ROUTING_CONFIG", GROUP_BY_SERVICE)]).await;
+    let session = group_of(&fleet, "cache", &["QBACK1", "QBACK2"]).await;
+    let bridge = fleet.instance(0);
+    bridge.deliver(&resolved("QBACK1", 1)).await;
+    let (_, back) = bridge.deliver(&reopened("QBACK1", 1)).await;
+    assert_eq!(back["status"], "forwarded", "{back}");
+    assert!(told(&fleet, &session).pop().unwrap().contains("reopened"));
+
+    // The other one resolves: the reopened one is still open, so the session carries on.
+    bridge.deliver(&resolved("QBACK2", 2)).await;
+    let last = told(&fleet, &session).pop().unwrap();
+    assert!(
+        last.contains("1 incident of the group is still open"),
+        "{last}"
+    );
+    let (_, body) = bridge
+        .deliver(&function_url_event(
+            "POST",
+            "/pagerduty-alert",
+            &delivery_body(&resolved("QBACK1", 1))
+                .replace("EVRESOLVEDQBACK1", "EVRESOLVEDQBACK1-2"),
+        ))
+        .await;
+    assert_eq!(body["status"], "forwarded", "{body}");
+    assert!(told(&fleet, &session).pop().unwrap().contains(FINISH));
     fleet.stop().await;
 }
 
