@@ -46,10 +46,10 @@ impl Bridge {
         incident_id: &str,
         budget: Budget,
     ) -> Result<(Ending, Option<Left>), Outcome> {
-        let left = budget.remaining(clock::now());
+        let time_left = budget.remaining(clock::now());
         let left = self
             .ledger
-            .leave_group(session_id, incident_id, clock::epoch_ms(), left)
+            .leave_group(session_id, incident_id, clock::epoch_ms(), time_left)
             .await
             .map_err(Outcome::LedgerUnavailable)?;
         Ok((Ending::of(left.as_ref()), left))
