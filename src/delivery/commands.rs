@@ -98,9 +98,16 @@ impl Bridge {
         tally: &mut Tally,
     ) -> Outcome {
         let note = match &command {
-            SessionCommand::Stop => {
-                self.stop(incident_id, &session, who, &mut secrets, budget, tally)
+            SessionCommand::Stop | SessionCommand::StopAll => {
+                let all = command == SessionCommand::StopAll;
+                let asked = (incident_id, who, &session);
+                match self
+                    .stop_or_leave(asked, all, &mut secrets, budget, tally)
                     .await
+                {
+                    Ok(note) => note,
+                    Err(outcome) => return outcome,
+                }
             }
             SessionCommand::Status => self.status(&session, &mut secrets, budget, tally).await,
             SessionCommand::Ask(request) => {
@@ -195,7 +202,7 @@ impl Bridge {
 
     /// Ends the session and archives it, and closes it out in the ledger (its end is noted
     /// here, not by the follow-up): the note to post.
-    async fn stop(
+    pub(super) async fn stop(
         &self,
         incident_id: &str,
         session: &Session,

@@ -13,6 +13,7 @@ use crate::delivery::claims::Held;
 use crate::delivery::group::GroupStep;
 use crate::delivery::outcome::{NoteStatus, Outcome};
 use crate::delivery::plan::Plan;
+use crate::delivery::start::Unstarted;
 use crate::edge::clock;
 use crate::pure::brief;
 use crate::pure::budget::Budget;
@@ -258,7 +259,7 @@ impl Bridge {
         let claimed = self
             .claim_incident(incident_id, plan.start, &plan.rule, budget)
             .await;
-        let held = match claimed {
+        let mut held = match claimed {
             Ok(held) => held,
             Err(outcome) => return outcome,
         };
@@ -270,6 +271,12 @@ impl Bridge {
                 held.claimed.generation,
                 brief::MAX_TITLE_CHARS,
             );
+        }
+        if let Some(outcome) = self
+            .took_over_in_group(&mut held, &plan, &mut secrets, budget, tally)
+            .await
+        {
+            return outcome;
         }
         let leader = match &plan.group {
             None => None,
@@ -304,6 +311,41 @@ impl Bridge {
                 }
                 self.unstarted(&held, &plan, unstarted, &secrets, budget)
                     .await
+            }
+        }
+    }
+
+    /// A group's incident that took over its own claim looks its session up before the group
+    /// (its earlier delivery may have led and created it): how the delivery ends when found (or
+    /// when the lookup failed); else `None`, and the claim is started as new.
+    async fn took_over_in_group(
+        &self,
+        held: &mut Held,
+        plan: &Plan<'_>,
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Option<Outcome> {
+        let (Some(group), Some(earlier)) = (&plan.group, held.took_over()) else {
+            return None;
+        };
+        let own = (plan.incident.id.as_str(), held.claimed.generation, earlier);
+        match self
+            .own_session_first(own, group, secrets, budget, tally)
+            .await
+        {
+            Ok(Some((session, leads))) => Some(
+                self.started(held, plan, leads.as_deref(), session, secrets, budget)
+                    .await,
+            ),
+            Ok(None) => {
+                // Not made: the start goes on as a new one, without looking it up again.
+                held.claimed.took_over = None;
+                None
+            }
+            Err(failure) => {
+                let unstarted = Unstarted::LookupFailed(failure);
+                Some(self.unstarted(held, plan, unstarted, secrets, budget).await)
             }
         }
     }

@@ -14,8 +14,10 @@ pub enum Command {
 /// A command that needs the incident's session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionCommand {
-    /// `devin stop`: end it.
+    /// `devin stop`: end it for this incident (a member of a group leaves the group's session).
     Stop,
+    /// `devin stop all`: end it for every incident of its group.
+    StopAll,
     /// `devin status`: note its state and latest findings.
     Status,
     /// `devin <anything else>`: this, to it.
@@ -34,6 +36,7 @@ impl Command {
         let word = rest.split_whitespace().next()?;
         Some(match word.to_ascii_lowercase().as_str() {
             "investigate" => Command::Investigate,
+            "stop" if is_stop_all(rest) => Command::OnSession(SessionCommand::StopAll),
             "stop" => Command::OnSession(SessionCommand::Stop),
             "status" => Command::OnSession(SessionCommand::Status),
             _ => Command::OnSession(SessionCommand::Ask(rest.to_owned())),
@@ -53,10 +56,19 @@ impl SessionCommand {
     pub fn name(&self) -> &'static str {
         match self {
             SessionCommand::Stop => "devin stop",
+            SessionCommand::StopAll => "devin stop all",
             SessionCommand::Status => "devin status",
             SessionCommand::Ask(_) => "devin <message>",
         }
     }
+}
+
+/// Whether the command's words are `stop all` (any case).
+fn is_stop_all(rest: &str) -> bool {
+    let mut words = rest.split_whitespace().skip(1);
+    words
+        .next()
+        .is_some_and(|word| word.eq_ignore_ascii_case("all"))
 }
 
 /// Who may give commands (`ALLOWED_COMMANDERS`): PagerDuty user ids and emails.
@@ -123,6 +135,10 @@ mod tests {
             ("devin investigate", Some(Command::Investigate)),
             ("  DEVIN Investigate please", Some(Command::Investigate)),
             ("Devin stop", Some(Command::OnSession(SessionCommand::Stop))),
+            (
+                "devin stop ALL",
+                Some(Command::OnSession(SessionCommand::StopAll)),
+            ),
             (
                 "devin status\nthanks",
                 Some(Command::OnSession(SessionCommand::Status)),

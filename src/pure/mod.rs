@@ -16,6 +16,7 @@ pub mod follow;
 pub mod ledger;
 pub mod life;
 pub mod lookup;
+pub mod members;
 pub mod messages;
 pub mod metrics;
 pub mod notes;

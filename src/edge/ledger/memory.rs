@@ -1,7 +1,7 @@
 //! The ledger in memory: the same answers as the DynamoDB ledger, for one process. Local runs
 //! and the in-process tests use it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use crate::edge::ledger::{Claim, GroupClaim, Spent};
@@ -12,6 +12,7 @@ use crate::pure::ledger::{
     ToStart, DEFERRED_QUEUE, STARTS_QUEUE,
 };
 use crate::pure::life::{self, Move, Start};
+use crate::pure::members::{members_key, Left};
 use crate::pure::session::Session;
 use crate::pure::spend::Slot;
 
@@ -20,6 +21,8 @@ enum Item {
     Incident(Entry),
     Group(GroupRecord),
     Count(u32),
+    /// A group session's group and open members.
+    Members(String, BTreeSet<String>),
 }
 
 /// An incident's record and what was posted on it. Its follow-up queue is the record's
@@ -89,7 +92,7 @@ impl MemoryLedger {
     pub fn adopt(&self, incident_id: &str, session: &Session) -> bool {
         let mut items = lock(&self.items);
         let key = incident_key(incident_id);
-        if items.contains_key(&key) {
+        if incident(items.get(&key)).is_some_and(|record| !life::adoptable(record)) {
             return false;
         }
         let session = session.clone();
@@ -310,6 +313,37 @@ impl MemoryLedger {
         if ours {
             items.remove(&key);
         }
+    }
+
+    /// Adds `incident_id` to the open members of the group session `session_id`: of `group`,
+    /// or (`None`) only when the session is a group's.
+    pub fn add_member(&self, session_id: &str, incident_id: &str, group: Option<&str>) {
+        let mut items = lock(&self.items);
+        let key = members_key(session_id);
+        match (items.get_mut(&key), group) {
+            (Some(Item::Members(_, open)), _) => {
+                open.insert(incident_id.to_owned());
+            }
+            (_, Some(group)) => {
+                let open = BTreeSet::from([incident_id.to_owned()]);
+                items.insert(key, Item::Members(group.to_owned(), open));
+            }
+            (_, None) => {}
+        }
+    }
+
+    /// Takes `incident_id` out of the open members of the group session `session_id`.
+    pub fn leave_group(&self, session_id: &str, incident_id: &str) -> Option<Left> {
+        let mut items = lock(&self.items);
+        let Some(Item::Members(group, open)) = items.get_mut(&members_key(session_id)) else {
+            return None;
+        };
+        let was_member = open.remove(incident_id);
+        Some(Left {
+            group: group.clone(),
+            was_member,
+            still_open: open.len() as u32,
+        })
     }
 
     /// Counts one session against every slot, or against none when one is spent (its index),
