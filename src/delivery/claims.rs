@@ -169,8 +169,9 @@ impl Bridge {
         }
     }
 
-    /// Records the session this delivery's claim created, retried a few times inside the
-    /// budget: a session the ledger does not know would be created again.
+    /// Records the session this delivery's claim created, retried a few times until the Lambda
+    /// deadline (past the budget: see [`Budget::to_record`]): a session the ledger does not
+    /// know would be created again.
     pub(super) async fn record_session(
         &self,
         incident_id: &str,
@@ -178,6 +179,7 @@ impl Bridge {
         session: &Session,
         budget: Budget,
     ) -> Result<(), LedgerError> {
+        let budget = budget.to_record();
         let mut attempt = 1;
         loop {
             let left = budget.remaining(clock::now());

@@ -233,8 +233,9 @@ impl Bridge {
         }
     }
 
-    /// Opens the group this delivery led, with the session it started. A failure leaves the
-    /// group's claim to its lease: the incidents that follow wait, then start a new group.
+    /// Opens the group this delivery led, with the session it started, until the Lambda
+    /// deadline (past the budget: see [`Budget::to_record`]). A failure leaves the group's
+    /// claim to its lease: the incidents that follow wait, then start a new group.
     pub(super) async fn open_group(
         &self,
         group: &str,
@@ -242,7 +243,7 @@ impl Bridge {
         open: &OpenGroup,
         budget: Budget,
     ) {
-        let left = budget.remaining(clock::now());
+        let left = budget.to_record().remaining(clock::now());
         match self
             .ledger
             .open_group(group, holder, open, clock::epoch_ms(), left)

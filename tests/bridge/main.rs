@@ -25,6 +25,7 @@ mod pagerduty_rest;
 mod pagerduty_vectors;
 mod policy_tool;
 mod properties;
+mod record_time;
 mod refusals;
 mod remote_calls;
 mod replay;
