@@ -1,15 +1,18 @@
-//! Time for the record (issue 20, item 10): a session's create that answers at the very end of
-//! the delivery's budget still has its session recorded, and its group opened, before the
-//! Lambda deadline (answering late costs PagerDuty a retry; not recording would cost a lease,
-//! and for a group a second session). Built `bootstrap` instances under the Runtime API
-//! emulator (10 s to their deadline), moto's DynamoDB, the Devin and PagerDuty fakes.
+//! Time for the record (issue 20, items 10 and 13): a session's create that answers at the very
+//! end of the delivery's budget still has its session recorded, and its group opened, before
+//! the Lambda deadline (answering late costs PagerDuty a retry; not recording would cost a
+//! lease, and for a group a second session); and no claim's lease is shorter than a delivery
+//! can live. Built `bootstrap` instances under the Runtime API emulator (10 s to their
+//! deadline), moto's DynamoDB, the Devin and PagerDuty fakes.
 
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use crate::support::devin::Reply;
+use crate::support::env::Env;
 use crate::support::fleet::Fleet;
+use crate::support::runtime_api::RuntimeApi;
 use crate::support::*;
 
 /// The delivery's budget in these tests.
@@ -97,4 +100,21 @@ async fn a_group_leaders_late_create_still_opens_the_group() {
         (1, 1)
     );
     fleet.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lease_shorter_than_the_functions_timeout_stops_the_cold_start() {
+    let env = Env::local("http://127.0.0.1:9")
+        .set("FUNCTION_TIMEOUT_SECONDS", "10")
+        .set("CLAIM_LEASE_SECONDS", "8");
+    let runtime = RuntimeApi::start().await;
+    let function = runtime.spawn_function(&env.vars());
+    let message = runtime.failed_cold_start(function).await;
+    assert!(
+        message.starts_with(
+            "CLAIM_LEASE_SECONDS is \"8\": expected more than the function's timeout \
+             (FUNCTION_TIMEOUT_SECONDS, 10 s)"
+        ),
+        "{message}"
+    );
 }
