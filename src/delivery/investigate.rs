@@ -14,12 +14,12 @@ use crate::delivery::group::GroupStep;
 use crate::delivery::outcome::{NoteStatus, Outcome};
 use crate::delivery::plan::Plan;
 use crate::edge::clock;
-use crate::pure::brief;
 use crate::pure::budget::Budget;
 use crate::pure::ledger::OpenGroup;
 use crate::pure::metrics::Tally;
 use crate::pure::notes;
 use crate::pure::policy::Action;
+use crate::pure::responder_context::{self, ResponderContext};
 use crate::pure::route::{self, Shaped};
 use crate::pure::secret::Secrets;
 use crate::pure::session::Session;
@@ -154,11 +154,12 @@ impl Bridge {
     }
 
     /// Starts the incident's session because a responder asked (`devin investigate`): whatever
-    /// the policy would ignore, group, defer or cap, with the rule's brief otherwise. An
-    /// incident that has a session gets a note with its link.
+    /// the policy would ignore, group, defer or cap, with the rule's brief otherwise and the
+    /// responder's `context` after it. An incident that has a session gets a note with its link.
     pub(super) async fn investigate_as_asked(
         &self,
         incident: &Incident,
+        context: Option<ResponderContext<'_>>,
         secrets: Arc<Secrets>,
         budget: Budget,
         tally: &mut Tally,
@@ -175,7 +176,7 @@ impl Bridge {
             occurred_at: incident.created_at.as_deref(),
             alerts: alerts.as_ref(),
         };
-        let request = brief::session_request(&facts, &decision);
+        let request = responder_context::session_request(&facts, &decision, context);
         let plan = Plan {
             rule: ASKED.to_owned(),
             incident,

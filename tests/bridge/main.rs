@@ -8,6 +8,7 @@
 mod support;
 
 mod alerts;
+mod command_text;
 mod commands;
 #[cfg(feature = "connect")]
 mod connect;
