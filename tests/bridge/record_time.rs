@@ -19,7 +19,7 @@ use crate::support::*;
 const BUDGET: (&str, &str) = ("DELIVERY_BUDGET_MS", "1500");
 /// How long Devin takes to answer the create: it answers inside the budget, with less of it
 /// left than one ledger write takes.
-const CREATE_TAKES: Duration = Duration::from_millis(1100);
+const CREATE_TAKES: Duration = Duration::from_millis(1000);
 /// How long every ledger call takes once the create reached Devin.
 const LEDGER_TAKES: Duration = Duration::from_millis(500);
 
