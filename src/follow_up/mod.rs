@@ -4,8 +4,9 @@
 //!
 //! - [`sessions`]: Devin's findings, questions, turn ends and quota states noted on the incidents
 //!   of every session not closed out yet; ended, concluded and idle sessions closed out;
-//! - [`sweep`]: deferred incidents started when their time comes (or skipped once resolved),
-//!   and open incidents the webhook never saw given their session;
+//! - [`sweep`]: the starts the ledger leaves to the follow-up made when due (deferrals, caps,
+//!   pending starts, abandoned claims; skipped once resolved), and open incidents the webhook
+//!   never saw given their session;
 //! - [`report`]: what the run did, as its answer.
 //!
 //! One run at a time posts notes: a run takes a lease in the ledger first, and a run that finds
@@ -102,7 +103,7 @@ impl FollowUp {
             }
         }
         self.follow_sessions(budget, &mut report, &mut tally).await;
-        self.start_deferred(budget, &mut report, &mut tally).await;
+        self.start_due(budget, &mut report, &mut tally).await;
         self.sweep(budget, &mut report, &mut tally).await;
         if !dry_run {
             let left = budget

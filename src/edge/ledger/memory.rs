@@ -4,12 +4,14 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::edge::ledger::{Claim, GroupClaim};
+use crate::edge::ledger::{Claim, GroupClaim, Spent};
+use crate::edge::lock::lock;
 use crate::pure::follow::{Mark, Progress, Seen};
 use crate::pure::ledger::{
-    group_key, incident_key, DeferredIncident, GroupRecord, GroupStanding, IncidentRecord,
-    OpenGroup, OpenIncident, Standing, DEFERRED_QUEUE, OPEN_QUEUE,
+    group_key, incident_key, GroupRecord, GroupStanding, IncidentRecord, OpenGroup, OpenIncident,
+    ToStart, DEFERRED_QUEUE, STARTS_QUEUE,
 };
+use crate::pure::life::{self, Move, Start};
 use crate::pure::session::Session;
 use crate::pure::spend::Slot;
 
@@ -20,19 +22,18 @@ enum Item {
     Count(u32),
 }
 
-/// An incident's record, the follow-up queue it is in, and what was posted on it.
+/// An incident's record and what was posted on it. Its follow-up queue is the record's
+/// (`life::queue`).
 #[derive(Debug, Clone)]
 struct Entry {
     record: IncidentRecord,
-    queue: Option<&'static str>,
     progress: Progress,
 }
 
 impl Entry {
-    fn item(record: IncidentRecord, queue: Option<&'static str>) -> Item {
+    fn item(record: IncidentRecord) -> Item {
         Item::Incident(Entry {
             record,
-            queue,
             progress: Progress::default(),
         })
     }
@@ -49,98 +50,86 @@ impl MemoryLedger {
     pub fn claim(
         &self,
         incident_id: &str,
+        start: Start,
         holder: &str,
         now_ms: u64,
         lease_until_ms: u64,
     ) -> Claim {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = incident_key(incident_id);
-        let claim = match incident(items.get(&key)) {
-            None => Claim::New,
-            Some(record) => match record.standing(now_ms) {
-                Standing::Abandoned { lease_until_ms } => Claim::TakenOver {
-                    earlier_lease_until_ms: lease_until_ms,
-                },
-                Standing::Deferred { .. } | Standing::SkippedResolved => Claim::New,
-                _ => return Claim::Held(record.clone()),
-            },
-        };
-        let holder = holder.to_owned();
-        let record = IncidentRecord::Creating {
-            holder,
-            lease_until_ms,
-        };
-        items.insert(key, Entry::item(record, None));
-        claim
+        let record = incident(items.get(&key));
+        match life::on_start(record, start, holder, now_ms, lease_until_ms) {
+            Move::Claim(claimed) => {
+                let record = IncidentRecord::Creating(claimed.clone());
+                items.insert(key, Entry::item(record));
+                Claim::Won(claimed)
+            }
+            Move::Ours(claimed) => Claim::Won(claimed),
+            Move::Wait { .. } | Move::Stands => {
+                Claim::Held(record.cloned().expect("only a record stands or waits"))
+            }
+        }
     }
 
-    pub fn record_created(&self, incident_id: &str, holder: &str, session: &Session) -> bool {
-        let mut items = self.items.lock().unwrap();
+    pub fn settle(&self, incident_id: &str, holder: &str, record: &IncidentRecord) -> bool {
+        let mut items = lock(&self.items);
         let key = incident_key(incident_id);
-        if !incident(items.get(&key)).is_some_and(|record| holds(record, holder)) {
+        if !incident(items.get(&key)).is_some_and(|held| holds(held, holder)) {
             return false;
         }
-        let session = session.clone();
-        let record = IncidentRecord::Created { session };
-        items.insert(key, Entry::item(record, Some(OPEN_QUEUE)));
+        items.insert(key, Entry::item(record.clone()));
         true
     }
 
-    pub fn release(&self, incident_id: &str, holder: &str) {
-        let mut items = self.items.lock().unwrap();
-        let key = incident_key(incident_id);
-        if incident(items.get(&key)).is_some_and(|record| holds(record, holder)) {
-            items.remove(&key);
-        }
-    }
-
     pub fn get(&self, incident_id: &str) -> Option<IncidentRecord> {
-        let items = self.items.lock().unwrap();
+        let items = lock(&self.items);
         incident(items.get(&incident_key(incident_id))).cloned()
     }
 
     pub fn adopt(&self, incident_id: &str, session: &Session) -> bool {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = incident_key(incident_id);
         if items.contains_key(&key) {
             return false;
         }
         let session = session.clone();
-        let record = IncidentRecord::Created { session };
-        items.insert(key, Entry::item(record, Some(OPEN_QUEUE)));
+        let record = IncidentRecord::Created {
+            session,
+            generation: 1,
+        };
+        items.insert(key, Entry::item(record));
         true
     }
 
     /// Records the deferral, unless the incident has a record: then that record.
     pub fn defer(&self, incident_id: &str, until_ms: u64) -> Option<IncidentRecord> {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = incident_key(incident_id);
         if let Some(record) = incident(items.get(&key)) {
             return Some(record.clone());
         }
-        let record = IncidentRecord::Deferred { until_ms };
-        items.insert(key, Entry::item(record, Some(DEFERRED_QUEUE)));
+        items.insert(key, Entry::item(IncidentRecord::Deferred { until_ms }));
         None
     }
 
+    /// A start the follow-up found due, on an incident that resolved: no session.
     pub fn skip_resolved(&self, incident_id: &str) {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = incident_key(incident_id);
         if let Some(Item::Incident(entry)) = items.get(&key) {
-            if matches!(entry.record, IncidentRecord::Deferred { .. }) {
-                items.insert(key, Entry::item(IncidentRecord::SkippedResolved, None));
+            if life::skippable(&entry.record) {
+                items.insert(key, Entry::item(IncidentRecord::SkippedResolved));
             }
         }
     }
 
     pub fn open_incidents(&self) -> Vec<OpenIncident> {
-        let items = self.items.lock().unwrap();
+        let items = lock(&self.items);
         let mut open: Vec<OpenIncident> = items
             .iter()
             .filter_map(|(key, item)| match item {
                 Item::Incident(Entry {
-                    record: IncidentRecord::Created { session },
-                    queue: Some(OPEN_QUEUE),
+                    record: IncidentRecord::Created { session, .. },
                     progress,
                 }) => Some(OpenIncident {
                     incident_id: key.trim_start_matches("incident#").to_owned(),
@@ -154,29 +143,33 @@ impl MemoryLedger {
         open
     }
 
-    pub fn deferred_incidents(&self) -> Vec<DeferredIncident> {
-        let items = self.items.lock().unwrap();
-        let mut deferred: Vec<DeferredIncident> = items
+    /// The records of the starts queue (and the legacy deferred one: the same here).
+    pub fn starts(&self) -> Vec<ToStart> {
+        let items = lock(&self.items);
+        let mut starts: Vec<ToStart> = items
             .iter()
             .filter_map(|(key, item)| match item {
-                Item::Incident(Entry {
-                    record: IncidentRecord::Deferred { until_ms },
-                    queue: Some(DEFERRED_QUEUE),
-                    ..
-                }) => Some(DeferredIncident {
-                    incident_id: key.trim_start_matches("incident#").to_owned(),
-                    until_ms: *until_ms,
-                }),
+                Item::Incident(entry)
+                    if matches!(
+                        life::queue(&entry.record),
+                        Some(STARTS_QUEUE | DEFERRED_QUEUE)
+                    ) =>
+                {
+                    Some(ToStart {
+                        incident_id: key.trim_start_matches("incident#").to_owned(),
+                        record: entry.record.clone(),
+                    })
+                }
                 _ => None,
             })
             .collect();
-        deferred.sort_by(|a, b| a.incident_id.cmp(&b.incident_id));
-        deferred
+        starts.sort_by(|a, b| a.incident_id.cmp(&b.incident_id));
+        starts
     }
 
     /// Records what was posted on the incident, while its session is `session_id`.
     pub fn mark(&self, incident_id: &str, session_id: &str, mark: &Mark) {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let Some(entry) = followed(&mut items, incident_id, session_id) else {
             return;
         };
@@ -189,7 +182,17 @@ impl MemoryLedger {
                 if let Some(hash) = hash {
                     entry.progress.posted = Some(hash.clone());
                 }
-                entry.queue = None;
+                if let IncidentRecord::Created {
+                    session,
+                    generation,
+                } = &entry.record
+                {
+                    let (session, generation) = (session.clone(), *generation);
+                    entry.record = IncidentRecord::Ended {
+                        session,
+                        generation,
+                    };
+                }
             }
         }
     }
@@ -197,7 +200,7 @@ impl MemoryLedger {
     /// Records the session's activity print, seen at `now_ms`, while its session is
     /// `session_id`.
     pub fn see(&self, incident_id: &str, session_id: &str, print: &str, now_ms: u64) {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         if let Some(entry) = followed(&mut items, incident_id, session_id) {
             entry.progress.seen = Some(Seen {
                 print: print.to_owned(),
@@ -207,7 +210,7 @@ impl MemoryLedger {
     }
 
     pub fn take_run_lease(&self, holder: &str, now_ms: u64, until_ms: u64) -> bool {
-        let mut lease = self.run_lease.lock().unwrap();
+        let mut lease = lock(&self.run_lease);
         if lease.as_ref().is_some_and(|(_, until)| *until > now_ms) {
             return false;
         }
@@ -216,14 +219,14 @@ impl MemoryLedger {
     }
 
     pub fn release_run_lease(&self, holder: &str) {
-        let mut lease = self.run_lease.lock().unwrap();
+        let mut lease = lock(&self.run_lease);
         if lease.as_ref().is_some_and(|(held_by, _)| held_by == holder) {
             *lease = None;
         }
     }
 
     pub fn group(&self, group: &str) -> Option<GroupRecord> {
-        let items = self.items.lock().unwrap();
+        let items = lock(&self.items);
         match items.get(&group_key(group)) {
             Some(Item::Group(record)) => Some(record.clone()),
             _ => None,
@@ -238,7 +241,7 @@ impl MemoryLedger {
         lease_until_ms: u64,
         max_incidents: u32,
     ) -> GroupClaim {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = group_key(group);
         if let Some(Item::Group(record)) = items.get(&key) {
             if record.standing(now_ms, max_incidents) != GroupStanding::Claimable {
@@ -255,7 +258,7 @@ impl MemoryLedger {
     }
 
     pub fn open_group(&self, group: &str, holder: &str, open: &OpenGroup) -> bool {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = group_key(group);
         let ours = matches!(
             items.get(&key),
@@ -274,7 +277,7 @@ impl MemoryLedger {
         now_ms: u64,
         max_incidents: u32,
     ) -> Option<u32> {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         match items.get_mut(&group_key(group)) {
             Some(Item::Group(GroupRecord::Open(open)))
                 if open.session.session_id == session_id
@@ -289,7 +292,7 @@ impl MemoryLedger {
     }
 
     pub fn close_group(&self, group: &str, session_id: &str) {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         if let Some(Item::Group(GroupRecord::Open(open))) = items.get_mut(&group_key(group)) {
             if open.session.session_id == session_id {
                 open.window_until_ms = 0;
@@ -298,7 +301,7 @@ impl MemoryLedger {
     }
 
     pub fn release_group(&self, group: &str, holder: &str) {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = group_key(group);
         let ours = matches!(
             items.get(&key),
@@ -309,9 +312,10 @@ impl MemoryLedger {
         }
     }
 
-    /// Counts one session against every slot, or against none when one is spent: its index.
-    pub fn spend(&self, slots: &[Slot]) -> Result<(), usize> {
-        let mut items = self.items.lock().unwrap();
+    /// Counts one session against every slot, or against none when one is spent (its index),
+    /// and marks `holder`'s claim on the incident as counted, in the same step.
+    pub fn spend(&self, slots: &[Slot], incident_id: &str, holder: &str) -> Spent {
+        let mut items = lock(&self.items);
         let used = |items: &HashMap<String, Item>, key: &str| match items.get(key) {
             Some(Item::Count(used)) => *used,
             _ => 0,
@@ -320,17 +324,25 @@ impl MemoryLedger {
             .iter()
             .position(|slot| used(&items, &slot.key) >= slot.cap)
         {
-            return Err(spent);
+            return Spent::Capped(spent);
         }
+        let claim = match items.get_mut(&incident_key(incident_id)) {
+            Some(Item::Incident(Entry {
+                record: IncidentRecord::Creating(claim),
+                ..
+            })) if claim.holder == holder => claim,
+            _ => return Spent::NotOurs,
+        };
+        claim.spent = true;
         for slot in slots {
             let now = used(&items, &slot.key) + 1;
             items.insert(slot.key.clone(), Item::Count(now));
         }
-        Ok(())
+        Spent::Counted
     }
 
     pub fn refund(&self, slots: &[Slot]) {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         for slot in slots {
             if let Some(Item::Count(used)) = items.get_mut(&slot.key) {
                 *used = used.saturating_sub(1);
@@ -355,13 +367,13 @@ fn followed<'a>(
     let Some(Item::Incident(entry)) = items.get_mut(&incident_key(incident_id)) else {
         return None;
     };
-    let ours = matches!(&entry.record, IncidentRecord::Created { session } if session.session_id == session_id);
+    let ours = matches!(&entry.record, IncidentRecord::Created { session, .. } if session.session_id == session_id);
     ours.then_some(entry)
 }
 
 /// Whether `record` is `holder`'s claim.
 fn holds(record: &IncidentRecord, holder: &str) -> bool {
-    matches!(record, IncidentRecord::Creating { holder: held_by, .. } if held_by == holder)
+    matches!(record, IncidentRecord::Creating(claim) if claim.holder == holder)
 }
 
 #[cfg(test)]
@@ -433,5 +445,32 @@ mod tests {
         assert_eq!(marks_now(&ledger), [Mark::Asked("ev-1".into())]);
         ledger.mark("Q1", "devin-1", &Mark::Asked("ev-1".into()));
         assert_eq!(marks_now(&ledger), Vec::<Mark>::new());
+    }
+
+    #[test]
+    fn a_panic_while_the_ledger_is_locked_does_not_refuse_the_next_invocation() {
+        let ledger = std::sync::Arc::new(MemoryLedger::default());
+        assert!(ledger.adopt("Q1", &session("devin-1")));
+        let held = ledger.clone();
+        let panicked = std::thread::spawn(move || {
+            let _items = held.items.lock().unwrap();
+            panic!("an invocation fails while holding the ledger");
+        })
+        .join();
+        assert!(panicked.is_err() && ledger.items.is_poisoned());
+        assert!(
+            matches!(
+                ledger.claim("Q2", Start::Trigger, "b", 1_000, 2_000),
+                Claim::Won(_)
+            ),
+            "the next invocation claims"
+        );
+        assert_eq!(
+            ledger.get("Q1"),
+            Some(IncidentRecord::Created {
+                session: session("devin-1"),
+                generation: 1,
+            })
+        );
     }
 }

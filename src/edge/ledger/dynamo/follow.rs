@@ -8,16 +8,16 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use tracing::warn;
 
-use super::incidents::record_item;
+use super::incidents::{item_of, record};
 use super::{
-    n, number, s, unavailable, written, DynamoLedger, Item, CREATED, DEFERRED, QUEUE_INDEX,
-    SKIPPED_RESOLVED,
+    n, number, s, unavailable, written, DynamoLedger, Item, CAPPED, CREATED, DEFERRED, ENDED,
+    PENDING, QUEUE_INDEX, SKIPPED_RESOLVED,
 };
 use crate::edge::ledger::LedgerError;
 use crate::pure::follow::{Mark, Progress, Seen};
 use crate::pure::ledger::{
-    expires_at, incident_key, DeferredIncident, IncidentRecord, OpenIncident, DEFERRED_QUEUE,
-    OPEN_QUEUE, RUN_LEASE_KEY,
+    expires_at, incident_key, IncidentRecord, OpenIncident, ToStart, DEFERRED_QUEUE, OPEN_QUEUE,
+    RUN_LEASE_KEY, STARTS_QUEUE,
 };
 use crate::pure::session::Session;
 
@@ -28,10 +28,7 @@ impl DynamoLedger {
         until_ms: u64,
         now_ms: u64,
     ) -> Result<Option<IncidentRecord>, LedgerError> {
-        let mut item = record_item(incident_id, now_ms);
-        item.insert("state".into(), s(DEFERRED));
-        item.insert("until".into(), n(until_ms));
-        item.insert("queue".into(), s(DEFERRED_QUEUE));
+        let item = item_of(incident_id, &IncidentRecord::Deferred { until_ms }, now_ms);
         let put = self
             .client
             .put_item()
@@ -54,11 +51,14 @@ impl DynamoLedger {
             .table_name(&self.table)
             .key("pk", s(&incident_key(incident_id)))
             .update_expression("SET #state = :skipped, updated_at = :now REMOVE #queue")
-            .condition_expression("#state = :deferred")
+            // `pure::life::skippable`: nothing was made of these.
+            .condition_expression("#state IN (:deferred, :pending, :capped)")
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#queue", "queue")
             .expression_attribute_values(":skipped", s(SKIPPED_RESOLVED))
             .expression_attribute_values(":deferred", s(DEFERRED))
+            .expression_attribute_values(":pending", s(PENDING))
+            .expression_attribute_values(":capped", s(CAPPED))
             .expression_attribute_values(":now", n(now_ms))
             .send()
             .await;
@@ -70,15 +70,27 @@ impl DynamoLedger {
         let items = self.queue(OPEN_QUEUE).await?;
         Ok(items
             .iter()
-            .filter_map(|item| readable(open_incident(item)))
+            .filter_map(|item| readable(item, open_incident(item)))
             .collect())
     }
 
-    pub async fn deferred_incidents(&self) -> Result<Vec<DeferredIncident>, LedgerError> {
-        let items = self.queue(DEFERRED_QUEUE).await?;
+    /// The starts queue, and the deferrals queued before it held them.
+    pub async fn starts(&self) -> Result<Vec<ToStart>, LedgerError> {
+        let mut items = self.queue(STARTS_QUEUE).await?;
+        items.extend(self.queue(DEFERRED_QUEUE).await?);
         Ok(items
             .iter()
-            .filter_map(|item| readable(deferred_incident(item)))
+            .filter_map(|item| {
+                let incident_id = text(item, "incident_id")?;
+                let read = record(&incident_id, item).map(|record| ToStart {
+                    incident_id,
+                    record,
+                });
+                read.map_err(
+                    |err| warn!(error = %err, "a queued ledger item is unreadable: skipped"),
+                )
+                .ok()
+            })
             .collect())
     }
 
@@ -161,7 +173,8 @@ impl DynamoLedger {
     ) -> Result<(), LedgerError> {
         let mut expression = format!("{expression}, updated_at = :now, expires_at = :expires");
         if closes {
-            expression.push_str(" REMOVE #queue");
+            // Ended: a reopen or `devin investigate` starts the next generation.
+            expression.push_str(", #state = :ended REMOVE #queue");
         }
         let mut update = self
             .client
@@ -179,7 +192,9 @@ impl DynamoLedger {
             update = update.expression_attribute_values(":value", s(value));
         }
         if closes {
-            update = update.expression_attribute_names("#queue", "queue");
+            update = update
+                .expression_attribute_names("#queue", "queue")
+                .expression_attribute_values(":ended", s(ENDED));
         }
         // Refused: the incident has another session now (a merge), nothing of this one to record.
         written(update.send().await).map(|_| ())
@@ -199,7 +214,7 @@ impl DynamoLedger {
             .item("holder", s(holder))
             .item("lease_until", n(until_ms))
             .item("expires_at", n(expires_at(now_ms)))
-            .condition_expression("attribute_not_exists(pk) OR lease_until < :now")
+            .condition_expression("attribute_not_exists(pk) OR lease_until <= :now")
             .expression_attribute_values(":now", n(now_ms))
             .send()
             .await;
@@ -229,7 +244,7 @@ fn open_incident(item: &Item) -> Result<OpenIncident, &'static str> {
         incident_id: text(item, "incident_id").ok_or("no incident id")?,
         session: Session {
             session_id: text(item, "session_id").ok_or("no session id")?,
-            url: text(item, "url").unwrap_or_default(),
+            url: text(item, "url").ok_or("no url")?,
         },
         progress: Progress {
             posted: text(item, "posted"),
@@ -245,15 +260,11 @@ fn open_incident(item: &Item) -> Result<OpenIncident, &'static str> {
     })
 }
 
-fn deferred_incident(item: &Item) -> Result<DeferredIncident, &'static str> {
-    Ok(DeferredIncident {
-        incident_id: text(item, "incident_id").ok_or("no incident id")?,
-        until_ms: number(item, "until").ok_or("no time")?,
+/// A queued item, or a warning naming it that it could not be read (it is skipped, not fatal).
+fn readable<T>(item: &Item, read: Result<T, &'static str>) -> Option<T> {
+    read.map_err(|detail| {
+        let key = text(item, "pk");
+        warn!(?key, detail, "a queued ledger item is unreadable: skipped");
     })
-}
-
-/// A queued item, or a warning that it could not be read (it is skipped, not fatal).
-fn readable<T>(read: Result<T, &'static str>) -> Option<T> {
-    read.map_err(|detail| warn!(detail, "a queued ledger item is unreadable: skipped"))
-        .ok()
+    .ok()
 }

@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{
-    is_condition_failure, n, number, refused_on, s, unavailable, written, DynamoLedger, Item,
-    CREATING, GROUP_CLAIMABLE, HELD_BY_ME, OPEN,
+    is_condition_failure, lacks, n, number, refused_on, s, text, unavailable, written,
+    DynamoLedger, Item, CREATING, GROUP_CLAIMABLE, HELD_BY_ME, OPEN,
 };
 use crate::edge::ledger::{GroupClaim, LedgerError};
 use crate::pure::ledger::{expires_at, group_key, GroupRecord, OpenGroup};
@@ -131,10 +131,13 @@ impl DynamoLedger {
             .send()
             .await;
         match update {
-            Ok(output) => Ok(output
+            // Joined: the count it answers is the group's now.
+            Ok(output) => output
                 .attributes()
                 .and_then(|new| number(new, "incidents"))
-                .map(|count| count as u32)),
+                .and_then(|count| u32::try_from(count).ok())
+                .map(Some)
+                .ok_or_else(|| lacks(group_key(group), "incidents")),
             Err(err) if is_condition_failure(&err) => Ok(None),
             Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
         }
@@ -191,25 +194,31 @@ fn group_record(group: &str, item: &Item) -> Result<GroupRecord, LedgerError> {
         key: group_key(group),
         detail: detail.to_owned(),
     };
-    let text = |name: &str| item.get(name).and_then(|value| value.as_s().ok());
-    match text("state").map(String::as_str) {
-        Some(CREATING) => Ok(GroupRecord::Creating {
-            holder: text("holder").cloned().unwrap_or_default(),
-            lease_until_ms: number(item, "lease_until")
-                .ok_or_else(|| unreadable("a claim without a lease"))?,
+    // Every attribute but the leader's number is written with its state: none may be missing.
+    let string = |name: &str| {
+        text(item, name)
+            .cloned()
+            .ok_or_else(|| lacks(group_key(group), name))
+    };
+    let whole = |name: &str| number(item, name).ok_or_else(|| lacks(group_key(group), name));
+    let count = |name: &str| {
+        u32::try_from(whole(name)?).map_err(|_| unreadable(&format!("{name} out of range")))
+    };
+    match string("state")?.as_str() {
+        CREATING => Ok(GroupRecord::Creating {
+            holder: string("holder")?,
+            lease_until_ms: whole("lease_until")?,
         }),
-        Some(OPEN) => Ok(GroupRecord::Open(OpenGroup {
+        OPEN => Ok(GroupRecord::Open(OpenGroup {
             session: Session {
-                session_id: text("session_id")
-                    .cloned()
-                    .ok_or_else(|| unreadable("a group without a session"))?,
-                url: text("url").cloned().unwrap_or_default(),
+                session_id: string("session_id")?,
+                url: string("url")?,
             },
-            leader_id: text("leader_id").cloned().unwrap_or_default(),
+            leader_id: string("leader_id")?,
             leader_number: number(item, "leader_number"),
-            incidents: number(item, "incidents").unwrap_or(u64::MAX) as u32,
-            window_until_ms: number(item, "window_until").unwrap_or(0),
-            tags: number(item, "tags").unwrap_or(u64::MAX) as u32,
+            incidents: count("incidents")?,
+            window_until_ms: whole("window_until")?,
+            tags: count("tags")?,
         })),
         _ => Err(unreadable("no known state")),
     }
