@@ -305,8 +305,9 @@ impl Bridge {
     }
 
     /// Opens the group this delivery led, with the session it started (its leader its first
-    /// open member). A failure leaves the group's claim to its lease: the incidents that follow
-    /// wait, then start a new group.
+    /// open member), until the Lambda deadline (past the budget: see [`Budget::to_record`]). A
+    /// failure leaves the group's claim to its lease: the incidents that follow wait, then
+    /// start a new group.
     pub(super) async fn open_group(
         &self,
         group: &str,
@@ -316,6 +317,7 @@ impl Bridge {
     ) {
         // The leader is the group's first open member; unrecorded, the group is not opened (its
         // session would end when another member resolves).
+        let budget = budget.to_record();
         let (session_id, leader_id) = (&open.session.session_id, &open.leader_id);
         if let Err(err) = self
             .add_member(session_id, leader_id, Some(group), budget)

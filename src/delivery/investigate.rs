@@ -24,6 +24,7 @@ use crate::pure::lookup;
 use crate::pure::metrics::Tally;
 use crate::pure::notes;
 use crate::pure::policy::Action;
+use crate::pure::responder_context::{self, ResponderContext};
 use crate::pure::route::{self, Shaped};
 use crate::pure::secret::Secrets;
 use crate::pure::session::{Phase, Session};
@@ -165,11 +166,12 @@ impl Bridge {
     }
 
     /// Starts the incident's session because a responder asked (`devin investigate`): whatever
-    /// the policy would ignore, group, defer or cap, with the rule's brief otherwise. An
-    /// incident that has a session gets a note with its link.
+    /// the policy would ignore, group, defer or cap, with the rule's brief otherwise and the
+    /// responder's `context` after it. An incident that has a session gets a note with its link.
     pub(super) async fn investigate_as_asked(
         &self,
         incident: &Incident,
+        context: Option<ResponderContext<'_>>,
         secrets: Arc<Secrets>,
         budget: Budget,
         tally: &mut Tally,
@@ -186,7 +188,7 @@ impl Bridge {
             occurred_at: incident.created_at.as_deref(),
             alerts: alerts.as_ref(),
         };
-        let request = brief::session_request(&facts, &decision);
+        let request = responder_context::session_request(&facts, &decision, context);
         let plan = Plan {
             rule: ASKED.to_owned(),
             incident,
@@ -207,7 +209,8 @@ impl Bridge {
                 .await
             {
                 // Its record says ended now: this starts the incident's next session.
-                return Box::pin(self.investigate_as_asked(incident, secrets, budget, tally)).await;
+                let asked = self.investigate_as_asked(incident, context, secrets, budget, tally);
+                return Box::pin(asked).await;
             }
             let note = notes::already_investigating_note(session);
             self.note_or_log(&secrets, &incident.id, &note, budget)

@@ -25,6 +25,7 @@ pub mod pushed;
 pub mod quote;
 pub mod recent;
 pub mod refusal;
+pub mod responder_context;
 pub mod rest_incident;
 pub mod route;
 pub mod secret;

@@ -8,6 +8,7 @@
 mod support;
 
 mod alerts;
+mod command_text;
 mod commands;
 #[cfg(feature = "connect")]
 mod connect;
@@ -29,6 +30,7 @@ mod pagerduty_rest;
 mod pagerduty_vectors;
 mod policy_tool;
 mod properties;
+mod record_time;
 mod refusals;
 mod remote_calls;
 mod replay;
