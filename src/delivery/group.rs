@@ -16,7 +16,7 @@ use crate::delivery::outcome::{DevinStep, Outcome};
 use crate::delivery::plan::Plan;
 use crate::edge::clock;
 use crate::edge::devin::DevinError;
-use crate::edge::ledger::GroupClaim;
+use crate::edge::ledger::{GroupClaim, LedgerError};
 use crate::edge::retry::{random, Failure, Transient};
 use crate::pure::brief;
 use crate::pure::budget::Budget;
@@ -53,21 +53,7 @@ impl Bridge {
         let holder = format!("{:016x}", random());
         // Another try when the group closed or its claim ended while this delivery looked.
         for _ in 0..3 {
-            let now_ms = clock::epoch_ms();
-            let lease_until_ms = now_ms + self.options.claim_lease.as_millis() as u64;
-            let left = budget.remaining(clock::now());
-            let claim = self
-                .ledger
-                .claim_group(
-                    group,
-                    &holder,
-                    now_ms,
-                    lease_until_ms,
-                    MAX_GROUP_INCIDENTS,
-                    left,
-                )
-                .await;
-            let record = match claim {
+            let record = match self.claim_group(group, &holder, budget).await {
                 Ok(GroupClaim::Won) => return GroupStep::Lead(holder),
                 Ok(GroupClaim::Held(record)) => record,
                 Err(err) => return GroupStep::Ends(Outcome::LedgerUnavailable(err)),
@@ -128,21 +114,7 @@ impl Bridge {
         };
         info!(session_id = %session.session_id, "the earlier claim's session exists: recording it before the group is looked at");
         let holder = format!("{:016x}", random());
-        let now_ms = clock::epoch_ms();
-        let lease_until_ms = now_ms + self.options.claim_lease.as_millis() as u64;
-        let left = budget.remaining(clock::now());
-        let claim = self
-            .ledger
-            .claim_group(
-                group,
-                &holder,
-                now_ms,
-                lease_until_ms,
-                MAX_GROUP_INCIDENTS,
-                left,
-            )
-            .await;
-        let leads = match claim {
+        let leads = match self.claim_group(group, &holder, budget).await {
             Ok(GroupClaim::Won) => Some(holder),
             Ok(GroupClaim::Held(GroupRecord::Open(open)))
                 if open.session.session_id == session.session_id =>
@@ -159,6 +131,22 @@ impl Bridge {
             }
         };
         Ok(Some((session, leads)))
+    }
+
+    /// Claims the group for `holder` for a lease from now, inside the budget.
+    async fn claim_group(
+        &self,
+        group: &str,
+        holder: &str,
+        budget: Budget,
+    ) -> Result<GroupClaim, LedgerError> {
+        let now_ms = clock::epoch_ms();
+        let lease_until_ms = now_ms + self.options.claim_lease.as_millis() as u64;
+        let left = budget.remaining(clock::now());
+        let max = MAX_GROUP_INCIDENTS;
+        self.ledger
+            .claim_group(group, holder, now_ms, lease_until_ms, max, left)
+            .await
     }
 
     /// The group once it is open: `None` when it may be claimed instead (closed, abandoned).

@@ -315,17 +315,7 @@ async fn expire_group_claim(fleet: &Fleet, group: &str) {
 
 /// The session the ledger records for incident `id`.
 async fn ledger_session(fleet: &Fleet, id: &str) -> String {
-    let ledger = fleet.moto.as_ref().unwrap().dynamodb();
-    let item = ledger
-        .get_item()
-        .table_name(&fleet.table)
-        .key("pk", AttributeValue::S(format!("incident#{id}")))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap_or_default();
+    let item = fleet.ledger_item(id).await;
     match item.get("session_id") {
         Some(AttributeValue::S(session)) => session.clone(),
         other => panic!("{id} has no session: {item:?} {other:?}"),

@@ -130,6 +130,27 @@ impl Fleet {
             .unwrap_or_else(|err| panic!("{attribute} of {id} not set: {err:?}"));
     }
 
+    /// Incident `id`'s ledger item as DynamoDB holds it (empty when it has none).
+    pub async fn ledger_item(
+        &self,
+        id: &str,
+    ) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        self.moto
+            .as_ref()
+            .unwrap()
+            .dynamodb()
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("incident#{id}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap_or_default()
+    }
+
     /// Every function's output, once stopped.
     pub async fn stop(self) -> String {
         let mut output = String::new();
