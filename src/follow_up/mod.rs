@@ -14,6 +14,7 @@
 //! the core, the edges and the delivery, never startup (`tests/layers.sh`).
 
 mod report;
+mod scope;
 mod sessions;
 mod sweep;
 
@@ -50,6 +51,9 @@ pub struct FollowUpOptions {
     pub lookback: Duration,
     pub grace: Duration,
     pub idle_after: Duration,
+    /// `SWEEP_SERVICE_IDS` and `SWEEP_TEAM_IDS`: the sweep's scope, when set (`pure::sweep::scope`).
+    pub service_ids: Vec<String>,
+    pub team_ids: Vec<String>,
 }
 
 impl Default for FollowUpOptions {
@@ -59,6 +63,8 @@ impl Default for FollowUpOptions {
             lookback: DEFAULT_LOOKBACK,
             grace: DEFAULT_GRACE,
             idle_after: DEFAULT_IDLE_AFTER,
+            service_ids: Vec::new(),
+            team_ids: Vec::new(),
         }
     }
 }

@@ -162,8 +162,9 @@ impl FollowUp {
         }
     }
 
-    /// PagerDuty's open incidents of the look-back window that the policy would investigate
-    /// and that have no ledger record: each gets its session.
+    /// PagerDuty's open incidents of the look-back window, in the sweep's scope (the services
+    /// and teams the webhook subscriptions send), that the policy would investigate and that
+    /// have no ledger record: each gets its session.
     pub(super) async fn sweep(&self, budget: Budget, report: &mut RunReport, tally: &mut RunTally) {
         let secrets = self.bridge.secrets.current().await;
         let (Some(pagerduty), Some(authorization), Some(event_type)) = (
@@ -173,17 +174,13 @@ impl FollowUp {
         ) else {
             return;
         };
+        let scope = self.sweep_scope(&secrets);
         let now_ms = clock::epoch_ms();
         let (since, until) = sweep::window(now_ms, self.options.lookback, self.options.grace);
-        let mut stats = CallStats::default();
-        let listed = within_budget(
-            "PagerDuty incidents",
-            Self::step(budget),
-            &mut stats,
-            PagerDutyError::is_retryable,
-            |left| pagerduty.open_incidents(authorization, &since, &until, left),
-        )
-        .await;
+        let window = (since.as_str(), until.as_str());
+        let listed = self
+            .list_in_scope(pagerduty, authorization, &scope, window, budget)
+            .await;
         let listed = match listed {
             Ok(listed) => listed,
             Err(err) => {

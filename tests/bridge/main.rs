@@ -16,6 +16,7 @@ mod delivery_guarantees;
 mod deployment;
 mod devin_create;
 mod follow_up;
+mod follow_up_run;
 mod handler;
 mod hostile;
 mod lambda_e2e;

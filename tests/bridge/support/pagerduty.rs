@@ -311,8 +311,9 @@ async fn add_note(
     response
 }
 
-/// `GET /incidents?statuses[]=...&since=...&until=...&limit=...&offset=...`: the incidents
-/// with those statuses created in `[since, until)`, a page at a time.
+/// `GET /incidents?statuses[]=...&since=...&until=...&limit=...&offset=...` (`listIncidents`),
+/// with `service_ids[]` and `team_ids[]` when given: the incidents with those statuses created
+/// in `[since, until)`, of those services and teams, a page at a time.
 async fn list_incidents(State(script): State<Shared>, RawQuery(query): RawQuery) -> Response {
     let script = script.lock().unwrap();
     if let Some(status) = script.outage {
@@ -345,11 +346,33 @@ async fn list_incidents(State(script): State<Shared>, RawQuery(query): RawQuery)
     let limit: usize = one("limit").unwrap().parse().unwrap();
     let offset: usize = one("offset").unwrap_or_default().parse().unwrap_or(0);
     let created = |incident: &Value| time(incident["created_at"].as_str().unwrap());
+    // `service_ids[]`: "Returns only the incidents associated with the passed service(s)";
+    // `team_ids[]`: "Only results related to these teams will be returned". Given both, an
+    // incident must match both, as every other filter of the operation narrows the list.
+    let listed = |name: &str| -> Vec<&String> {
+        query
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value)
+            .collect()
+    };
+    let (services, teams) = (listed("service_ids[]"), listed("team_ids[]"));
+    let in_scope = |incident: &Value| {
+        let service = &incident["service"]["id"];
+        let on_team = |team: &String| {
+            incident["teams"]
+                .as_array()
+                .is_some_and(|teams| teams.iter().any(|t| t["id"] == team.as_str()))
+        };
+        (services.is_empty() || services.iter().any(|id| service == id.as_str()))
+            && (teams.is_empty() || teams.iter().any(|team| on_team(team)))
+    };
     let matching: Vec<Value> = script
         .incidents
         .iter()
         .filter(|incident| statuses.iter().any(|s| incident["status"] == s.as_str()))
         .filter(|incident| created(incident) >= since && created(incident) < until)
+        .filter(|incident| in_scope(incident))
         .map(rest_shape)
         .collect();
     let page: Vec<Value> = matching.iter().skip(offset).take(limit).cloned().collect();
