@@ -143,7 +143,10 @@ impl Listing<'_> {
     fn query(&self) -> Vec<(&'static str, &str)> {
         match self {
             Listing::Account => Vec::new(),
-            Listing::Services(ids) => ids.iter().map(|id| ("service_ids[]", id.as_str())).collect(),
+            Listing::Services(ids) => ids
+                .iter()
+                .map(|id| ("service_ids[]", id.as_str()))
+                .collect(),
             Listing::Teams(ids) => ids.iter().map(|id| ("team_ids[]", id.as_str())).collect(),
         }
     }
@@ -290,6 +293,24 @@ impl PagerDutyClient {
             .into_iter()
             .find(|note| note.id.as_deref() == Some(note_id))
             .and_then(|note| note.content))
+    }
+
+    /// `GET /incidents/{id}/notes`: the text of every note of the incident.
+    pub async fn notes(
+        &self,
+        authorization: &HeaderValue,
+        incident_id: &str,
+        timeout: Duration,
+    ) -> Result<Vec<String>, PagerDutyError> {
+        let url = with_segments(self.api_url.clone(), &["incidents", incident_id, "notes"]);
+        let list: NoteList = self
+            .send(self.http.get(url), authorization, timeout)
+            .await?;
+        Ok(list
+            .notes
+            .into_iter()
+            .filter_map(|note| note.content)
+            .collect())
     }
 
     async fn send<T: serde::de::DeserializeOwned>(

@@ -36,8 +36,13 @@ impl FollowUp {
         let secrets = self.bridge.secrets.current().await;
         match self.sweep_scope(&secrets) {
             Scope::Unknown => warn!("{NO_SCOPE}"),
-            Scope::Account => info!("the sweep reads the whole account: a webhook subscription is account-wide"),
-            Scope::Listed { service_ids, team_ids } => {
+            Scope::Account => {
+                info!("the sweep reads the whole account: a webhook subscription is account-wide")
+            }
+            Scope::Listed {
+                service_ids,
+                team_ids,
+            } => {
                 info!(services = %service_ids.join(","), teams = %team_ids.join(","), "the sweep reads the subscriptions' services and teams")
             }
         }

@@ -8,13 +8,14 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
 use tracing::{info, info_span, warn, Instrument};
 
-use crate::delivery::outcome::NoteStatus;
 use crate::edge::clock;
 use crate::edge::retry::Failure;
+use crate::follow_up::notes::{Note, Posted};
 use crate::follow_up::report::{kind, Action, RunReport};
 use crate::follow_up::FollowUp;
 use crate::pure::budget::{Budget, MIN_ATTEMPT};
@@ -27,6 +28,8 @@ use crate::pure::session::{Session, SessionMessage, SessionState};
 /// How many sessions are followed at once: Devin and PagerDuty calls overlap, and neither sees
 /// a burst.
 const SESSIONS_AT_ONCE: usize = 4;
+/// Left, after a note's post, to record it (or that PagerDuty may have stored it).
+const RECORD_MARGIN: Duration = Duration::from_millis(500);
 
 /// What following one session did.
 #[derive(Default)]
@@ -79,11 +82,31 @@ impl FollowUp {
             return followed;
         }
         let mut secrets = self.bridge.secrets.current().await;
-        let Some(state) = self
+        let read = self
             .read_session(&session, &mut secrets, budget, &mut followed)
-            .await
-        else {
-            return followed;
+            .await;
+        let state = match read {
+            Read::Shown(state) => {
+                self.record_followed(&incidents, &session, false, budget, &mut followed)
+                    .await;
+                state
+            }
+            Read::Missing if incidents.iter().any(|i| i.progress.missing_since.is_some()) => {
+                info!("Devin answered 404 for the session in two runs in a row: it has ended");
+                SessionState {
+                    status: Some("exit".into()),
+                    ..SessionState::default()
+                }
+            }
+            Read::Missing => {
+                info!(
+                    "Devin answered 404 for the session: closed out if the next run sees it again"
+                );
+                self.record_followed(&incidents, &session, true, budget, &mut followed)
+                    .await;
+                return followed;
+            }
+            Read::Failed => return followed,
         };
         let messages = if follow::needs_messages(&state) {
             self.read_messages(&session, &mut secrets, budget, &mut followed)
@@ -129,7 +152,7 @@ impl FollowUp {
                     followed.actions.push(action);
                     continue;
                 }
-                if !self.post(id, &session, &post, &secrets, budget).await {
+                if !self.post(incident, &session, &post, &secrets, budget).await {
                     // The rest of this incident's notes wait for the next run, in order.
                     followed.tally.follow_up_errors += 1;
                     break;
@@ -147,33 +170,57 @@ impl FollowUp {
         followed
     }
 
-    /// The session as Devin shows it now; `None` when it could not be read (next run). A
-    /// session Devin no longer knows (404) has ended.
+    /// The session as Devin shows it now, or that Devin no longer knows it (404), or that it
+    /// could not be read (next run).
     async fn read_session(
         &self,
         session: &Session,
         secrets: &mut Arc<Secrets>,
         budget: Budget,
         followed: &mut Followed,
-    ) -> Option<SessionState> {
+    ) -> Read {
         let (step, mut calls) = (Self::step(budget), Tally::default());
         let read = self
             .bridge
             .session_state(&session.session_id, secrets, step, &mut calls)
             .await;
         match read {
-            Ok(state) => Some(state),
+            Ok(state) => Read::Shown(state),
             Err(Failure::Final(err)) if err.status().is_some_and(|s| s.as_u16() == 404) => {
-                info!("Devin no longer knows the session: it has ended");
-                Some(SessionState {
-                    status: Some("exit".into()),
-                    ..SessionState::default()
-                })
+                Read::Missing
             }
             Err(failure) => {
                 warn!(error = %failure, "the session was not read: tried again next run");
                 followed.tally.follow_up_errors += 1;
-                None
+                Read::Failed
+            }
+        }
+    }
+
+    /// Records, on each incident of the session, that it was read now (and whether Devin
+    /// answered 404): the next runs read the others first. A failure only costs the order.
+    async fn record_followed(
+        &self,
+        incidents: &[OpenIncident],
+        session: &Session,
+        missing: bool,
+        budget: Budget,
+        followed: &mut Followed,
+    ) {
+        if self.bridge.options.dry_run {
+            return;
+        }
+        for incident in incidents {
+            let left = Self::step(budget).remaining(clock::now());
+            let id = &incident.incident_id;
+            let recorded = self
+                .bridge
+                .ledger
+                .followed(id, &session.session_id, missing, clock::epoch_ms(), left)
+                .await;
+            if let Err(err) = recorded {
+                warn!(incident_id = %id, error = %err, "when the session was read is not recorded: it is read early next run");
+                followed.tally.follow_up_errors += 1;
             }
         }
     }
@@ -224,25 +271,45 @@ impl FollowUp {
         }
     }
 
-    /// Posts the note, then records it. False when either failed: a note posted and not
-    /// recorded is posted again next run (at most one duplicate; never a lost note).
+    /// Posts the note with its reference, once (`notes`), then records it. False when either
+    /// failed: a note whose post was ambiguous is looked for before it is posted again.
     async fn post(
         &self,
-        incident_id: &str,
+        incident: &OpenIncident,
         session: &Session,
         post: &Post,
         secrets: &Secrets,
         budget: Budget,
     ) -> bool {
+        // The post ends early enough to record what became of it.
         let step = Self::step(budget);
+        let now = clock::now();
+        let step = step.at_most(now, step.remaining(now).saturating_sub(RECORD_MARGIN));
+        let incident_id = incident.incident_id.as_str();
         let span = info_span!("note", incident_id = %incident_id, note = kind(&post.mark));
         async {
-            let posted = self
-                .bridge
-                .note_or_log(secrets, incident_id, &post.content, step)
-                .await;
-            if posted == NoteStatus::Failed {
-                return false;
+            let reference = follow::note_ref(incident_id, &session.session_id, &post.mark);
+            let content = follow::with_ref(&post.content, &reference);
+            let note = Note {
+                incident_id,
+                content: &content,
+                reference: &reference,
+            };
+            let look_first = incident.progress.unsure.as_deref() == Some(reference.as_str());
+            match self.post_once(secrets, &note, look_first, step).await {
+                Posted::Added | Posted::Off => {}
+                Posted::Failed => return false,
+                Posted::Unsure => {
+                    let left = Self::step(budget).remaining(clock::now());
+                    let ledger = &self.bridge.ledger;
+                    let noted = ledger
+                        .unsure(incident_id, &session.session_id, &reference, clock::epoch_ms(), left)
+                        .await;
+                    if let Err(err) = noted {
+                        warn!(error = %err, "that the note may be stored is not recorded: the next run may post it once more");
+                    }
+                    return false;
+                }
             }
             let left = Self::step(budget).remaining(clock::now());
             let recorded = self
@@ -261,7 +328,16 @@ impl FollowUp {
     }
 }
 
-/// The open incidents, by session, in a stable order.
+/// How reading a session went.
+enum Read {
+    Shown(SessionState),
+    /// Devin answered 404.
+    Missing,
+    Failed,
+}
+
+/// The open incidents, by session, oldest-followed first (never-followed first of all), so
+/// that a run whose time runs short leaves the ones read most recently for the next run.
 fn by_session(open: Vec<OpenIncident>) -> Vec<(Session, Vec<OpenIncident>)> {
     let mut sessions: BTreeMap<String, (Session, Vec<OpenIncident>)> = BTreeMap::new();
     for incident in open {
@@ -271,7 +347,15 @@ fn by_session(open: Vec<OpenIncident>) -> Vec<(Session, Vec<OpenIncident>)> {
             .1
             .push(incident);
     }
-    sessions.into_values().collect()
+    let mut sessions: Vec<(Session, Vec<OpenIncident>)> = sessions.into_values().collect();
+    // Stable: sessions followed at the same time keep their id order.
+    sessions.sort_by_key(|(_, incidents)| {
+        incidents
+            .iter()
+            .map(|incident| incident.progress.followed_at)
+            .min()
+    });
+    sessions
 }
 
 fn count(mark: &Mark, tally: &mut RunTally) {

@@ -244,6 +244,9 @@ impl FollowUp {
             )
             .await;
         outcome.log();
+        // Each start is a delivery of its trigger: its metrics line is a delivery's.
+        outcome.count(&mut calls);
+        self.emit_start(&calls);
         let body: Value = serde_json::from_str(&outcome.body()).unwrap_or(Value::Null);
         let session_id = body["session_id"].as_str().map(str::to_owned);
         match &outcome {
@@ -251,7 +254,9 @@ impl FollowUp {
                 Started::BySweep => tally.sessions_started_by_sweep += 1,
                 Started::Deferred => tally.deferred_started += 1,
             },
-            outcome if outcome.status().is_server_error() => tally.follow_up_errors += 1,
+            // Neither a session nor a decision (a 429, a 5xx, a lease held): the incident waits
+            // for a later run, and the run says so.
+            outcome if !outcome.status().is_success() => tally.follow_up_errors += 1,
             _ => {}
         }
         report.actions.push(Action {

@@ -287,7 +287,11 @@ mod tests {
     #[test]
     fn an_entry_records_its_filter_and_an_old_entry_gets_it_once() {
         let old = with_created("{}", Pushed::new("PSUB1", "u", "w1", "sig1"), "sig1").unwrap();
-        assert_eq!(records(&old)[0].filter, None, "an entry from before filters");
+        assert_eq!(
+            records(&old)[0].filter,
+            None,
+            "an entry from before filters"
+        );
         assert!(!old.contains("filter"));
         let scoped = with_filter(&old, "PSUB1", "service_reference", Some("PSVC1"))
             .unwrap()
@@ -302,7 +306,10 @@ mod tests {
             None,
             "nothing to change"
         );
-        assert_eq!(with_filter(&scoped, "PSUB9", "account_reference", None).unwrap(), None);
+        assert_eq!(
+            with_filter(&scoped, "PSUB9", "account_reference", None).unwrap(),
+            None
+        );
         let account = Pushed::new("PSUB2", "u", "w1", "sig2").scoped("account_reference", None);
         let both = with_created(&scoped, account.clone(), "sig2").unwrap();
         assert_eq!(records(&both)[1], account);

@@ -37,7 +37,11 @@ pub enum Scope {
 /// The sweep's scope: `SWEEP_SERVICE_IDS` / `SWEEP_TEAM_IDS` when either is set (they win),
 /// else the filters `connect-pagerduty` recorded, one per subscription. An entry recorded
 /// without its filter makes the scope unknown: it may be account-wide or another team's.
-pub fn scope(service_ids: &[String], team_ids: &[String], subscribed: &[Option<Subscribed>]) -> Scope {
+pub fn scope(
+    service_ids: &[String],
+    team_ids: &[String],
+    subscribed: &[Option<Subscribed>],
+) -> Scope {
     if !service_ids.is_empty() || !team_ids.is_empty() {
         return Scope::Listed {
             service_ids: service_ids.to_vec(),

@@ -257,7 +257,10 @@ async fn connect_creates_once_finds_it_again_and_the_bridge_accepts_what_it_sign
     moto.put_secret(&arn, &old.to_string()).await;
     let (code, printed) = connect(&moto, &pagerduty, &["--scope", "service:PCHKOUT"]).await;
     assert_eq!(code, 0, "{printed}");
-    assert!(printed.contains("recorded the filter of the subscription PSUB1"), "{printed}");
+    assert!(
+        printed.contains("recorded the filter of the subscription PSUB1"),
+        "{printed}"
+    );
     let stored = stored_secret(&moto, &arn).await;
     assert_eq!(record(&stored)[0]["filter"]["id"], "PCHKOUT");
     assert_eq!(stored["PAGERDUTY_SIGNING_SECRET"], signing);

@@ -4,12 +4,14 @@
 //! oldest-followed first; a note is posted once even when PagerDuty's answer is ambiguous; a
 //! session is closed out on 404 only after two runs in a row saw it.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
 
 use crate::support::fleet::Fleet;
-use crate::support::incident::incident_json;
+use crate::support::incident::{incident_json, triggered};
 use crate::support::runtime_api::metric_total;
 use crate::support::{LOCAL_WEBHOOK_SECRET, TEST_DEVIN_API_KEY};
 
@@ -67,7 +69,9 @@ async fn the_sweep_starts_sessions_only_for_the_subscribed_services_and_teams() 
         .add_incident(on_service("QSUBSCRIBED1", "PSVCA", None, ago));
     for (n, service) in ["PSVCB", "PSVCC", "PSVCD", "PSVCE"].iter().enumerate() {
         let id = format!("QOTHER{n}");
-        fleet.pagerduty.add_incident(on_service(&id, service, None, ago));
+        fleet
+            .pagerduty
+            .add_incident(on_service(&id, service, None, ago));
     }
     // One more, on another service but of the subscribed team.
     fleet
@@ -81,14 +85,13 @@ async fn the_sweep_starts_sessions_only_for_the_subscribed_services_and_teams() 
         json!({"type": "team_reference", "id": "PTEAMA"}),
     ]);
     let arn = moto.create_secret("bridge/scoped", &scoped).await;
-    let from_record = [("SWEEP_SERVICE_IDS", ""), ("BRIDGE_SECRET_ID", arn.as_str())];
+    let from_record = [
+        ("SWEEP_SERVICE_IDS", ""),
+        ("BRIDGE_SECRET_ID", arn.as_str()),
+    ];
     let follow = fleet.follow_up(&from_record).await;
     let report = follow.run().await;
-    assert_eq!(
-        started_for(&fleet),
-        ["QSUBSCRIBED1", "QTEAM1"],
-        "{report}"
-    );
+    assert_eq!(started_for(&fleet), ["QSUBSCRIBED1", "QTEAM1"], "{report}");
     follow.function.stop().await;
 
     // The settings win over the record: one more service.
@@ -105,7 +108,10 @@ async fn the_sweep_starts_sessions_only_for_the_subscribed_services_and_teams() 
     // warning at the cold start naming the settings.
     let unknown = secret_with_subscriptions(&[Value::Null]);
     let arn = moto.create_secret("bridge/unscoped", &unknown).await;
-    let unscoped = [("SWEEP_SERVICE_IDS", ""), ("BRIDGE_SECRET_ID", arn.as_str())];
+    let unscoped = [
+        ("SWEEP_SERVICE_IDS", ""),
+        ("BRIDGE_SECRET_ID", arn.as_str()),
+    ];
     let follow = fleet.follow_up(&unscoped).await;
     follow.run().await;
     follow.run().await;
@@ -122,11 +128,187 @@ async fn the_sweep_starts_sessions_only_for_the_subscribed_services_and_teams() 
     let account = secret_with_subscriptions(&[json!({"type": "account_reference"})]);
     let arn = moto.create_secret("bridge/account", &account).await;
     let follow = fleet
-        .follow_up(&[("SWEEP_SERVICE_IDS", ""), ("BRIDGE_SECRET_ID", arn.as_str())])
+        .follow_up(&[
+            ("SWEEP_SERVICE_IDS", ""),
+            ("BRIDGE_SECRET_ID", arn.as_str()),
+        ])
         .await;
     follow.run().await;
     assert_eq!(started_for(&fleet).len(), 6);
     let output = follow.function.stop().await;
     assert_eq!(metric_total(&output, "SessionsStartedBySweep"), 3);
+    fleet.stop().await;
+}
+
+/// Delivers the incident's trigger to the webhook function: its session id.
+async fn start_session(fleet: &Fleet, id: &str) -> String {
+    let (status, body) = fleet
+        .instance(0)
+        .deliver(&triggered(&incident_json(id, Duration::ZERO)))
+        .await;
+    assert_eq!(
+        (status, &body["status"]),
+        (202, &json!("session_started")),
+        "{body}"
+    );
+    body["session_id"].as_str().unwrap().to_owned()
+}
+
+/// The notes the incident shows after the session-started note.
+fn later_notes(fleet: &Fleet, id: &str) -> Vec<String> {
+    let notes = fleet.pagerduty.stored_notes_on(id);
+    assert!(
+        notes[0].contains("Devin is investigating this incident"),
+        "{notes:?}"
+    );
+    notes[1..].to_vec()
+}
+
+async fn ledger_item(fleet: &Fleet, id: &str) -> HashMap<String, AttributeValue> {
+    let moto = fleet.moto.as_ref().unwrap();
+    moto.dynamodb()
+        .get_item()
+        .table_name(&fleet.table)
+        .key("pk", AttributeValue::S(format!("incident#{id}")))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_note_pagerduty_stored_before_failing_or_answering_late_is_posted_once() {
+    let fleet = Fleet::start(1, &[]).await;
+    let findings =
+        |summary: &str| json!({"status": "running", "structured_output": {"summary": summary}});
+    let stored = start_session(&fleet, "QONCE1").await;
+    fleet.devin.show(&stored, findings("Pool size 5"));
+    // Stored, then 502, five times over: the client used to post it again on each 5xx.
+    fleet.pagerduty.stored_then(502, 5);
+    let follow = fleet.follow_up(&[]).await;
+    let report = follow.run().await;
+    follow.run().await;
+    follow.run().await;
+    let notes = later_notes(&fleet, "QONCE1");
+    assert_eq!(notes.len(), 1, "one copy: {notes:?} {report}");
+    assert!(notes[0].contains("Summary: Pool size 5"));
+    let reference = notes[0]
+        .rsplit_once("(ref ")
+        .unwrap()
+        .1
+        .trim_end_matches(')');
+    assert_eq!(reference.len(), 6, "{}", notes[0]);
+    fleet.pagerduty.clear_replies();
+
+    // Stored at once, answered after the run's step: one copy over several runs.
+    let slow = start_session(&fleet, "QONCE2").await;
+    fleet.devin.show(&slow, findings("Disk full"));
+    fleet.pagerduty.slow_notes(Some(Duration::from_secs(5)));
+    follow.run().await;
+    fleet.pagerduty.slow_notes(None);
+    follow.run().await;
+    follow.run().await;
+    let notes = later_notes(&fleet, "QONCE2");
+    assert_eq!(notes.len(), 1, "one copy: {notes:?}");
+    assert!(notes[0].contains("Summary: Disk full"));
+    assert_eq!(later_notes(&fleet, "QONCE1").len(), 1);
+    follow.function.stop().await;
+    fleet.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_is_closed_out_on_404_only_after_two_runs_in_a_row_saw_it() {
+    let fleet = Fleet::start(1, &[]).await;
+    let gone = start_session(&fleet, "QGONE1").await;
+    let back = start_session(&fleet, "QBACK1").await;
+    fleet.devin.fail_reads(&gone, Some(404));
+    fleet.devin.fail_reads(&back, Some(404));
+    let follow = fleet.follow_up(&[]).await;
+    follow.run().await;
+    for id in ["QGONE1", "QBACK1"] {
+        assert!(
+            later_notes(&fleet, id).is_empty(),
+            "one 404 closes nothing out"
+        );
+        let item = ledger_item(&fleet, id).await;
+        assert!(
+            item.contains_key("missing_since") && item.contains_key("queue"),
+            "{item:?}"
+        );
+    }
+    // A read in between: the count starts again.
+    fleet.devin.fail_reads(&back, None);
+    follow.run().await;
+    assert!(!ledger_item(&fleet, "QBACK1")
+        .await
+        .contains_key("missing_since"));
+    let notes = later_notes(&fleet, "QGONE1");
+    assert_eq!(notes.len(), 1, "two 404s in a row: {notes:?}");
+    assert!(
+        notes[0].contains("Devin's session ended (exit)"),
+        "{}",
+        notes[0]
+    );
+    assert!(!ledger_item(&fleet, "QGONE1").await.contains_key("queue"));
+    fleet.devin.fail_reads(&back, Some(404));
+    follow.run().await;
+    assert!(
+        later_notes(&fleet, "QBACK1").is_empty(),
+        "one 404 since the read"
+    );
+    follow.run().await;
+    assert_eq!(later_notes(&fleet, "QBACK1").len(), 1);
+    let output = follow.function.stop().await;
+    assert_eq!(metric_total(&output, "SessionsClosedOut"), 2);
+    fleet.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn starts_run_first_and_sessions_are_read_oldest_followed_first() {
+    let fleet = Fleet::start(1, &[]).await;
+    let ids: Vec<String> = (1..=12).map(|n| format!("QSLOW{n}")).collect();
+    for id in &ids {
+        start_session(&fleet, id).await;
+    }
+    // An open incident the webhook never saw, for the sweep.
+    fleet
+        .pagerduty
+        .add_incident(incident_json("QMISSED9", Duration::from_secs(300)));
+    // Devin shows a session only after 2 s; a run has 3 s: about four reads a run.
+    fleet.devin.slow_reads(Some(Duration::from_secs(2)));
+    let follow = fleet.follow_up(&[("FOLLOW_UP_BUDGET_SECONDS", "3")]).await;
+    let report = follow.run().await;
+    assert_eq!(
+        report["started_by_sweep"], 1,
+        "the sweep ran first: {report}"
+    );
+    let mut followed = Vec::new();
+    for id in &ids {
+        if ledger_item(&fleet, id).await.contains_key("followed_at") {
+            followed.push(id.clone());
+        }
+    }
+    assert!(
+        !followed.is_empty() && followed.len() < ids.len(),
+        "a short run reads some: {followed:?} {report}"
+    );
+    for _ in 0..4 {
+        follow.run().await;
+    }
+    for id in &ids {
+        assert!(
+            ledger_item(&fleet, id).await.contains_key("followed_at"),
+            "{id} was never read"
+        );
+    }
+    let output = follow.function.stop().await;
+    assert_eq!(metric_total(&output, "SessionsStartedBySweep"), 1);
+    assert_eq!(
+        metric_total(&output, "SessionsStarted"),
+        1,
+        "the start's delivery line"
+    );
     fleet.stop().await;
 }

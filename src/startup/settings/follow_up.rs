@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use super::read::{at_most, positive};
 use super::SettingsError;
-use crate::pure::secret::split_list;
-use crate::pure::webhook::is_pagerduty_id;
 use crate::follow_up::{
     FollowUpOptions, DEFAULT_GRACE, DEFAULT_IDLE_AFTER, DEFAULT_LOOKBACK, DEFAULT_RUN_BUDGET,
 };
+use crate::pure::secret::split_list;
+use crate::pure::webhook::is_pagerduty_id;
 
 /// A run must end well inside the function's 60 s timeout (`template.yaml`).
 pub const MAX_RUN_BUDGET_SECONDS: u64 = 50;
@@ -143,7 +143,13 @@ mod tests {
             ("SWEEP_TEAM_IDS", "PTEAM1"),
         ])
         .unwrap();
-        assert_eq!((set.service_ids, set.team_ids), (vec!["PSVC1".to_owned(), "PSVC2".to_owned()], vec!["PTEAM1".to_owned()]));
+        assert_eq!(
+            (set.service_ids, set.team_ids),
+            (
+                vec!["PSVC1".to_owned(), "PSVC2".to_owned()],
+                vec!["PTEAM1".to_owned()]
+            )
+        );
         assert_eq!(set.idle_after, Duration::from_secs(720 * 3600));
         assert_eq!(
             (set.run_budget, set.lookback, set.grace),
