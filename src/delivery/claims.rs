@@ -1,6 +1,6 @@
-//! The delivery's use of the ledger: claiming an incident before its session is created,
-//! waiting briefly for a claim another delivery holds, recording the session, and giving a
-//! claim up when no session can have come of it. Every call stays inside the budget.
+//! The delivery's use of the ledger: claiming an incident before its session is created (as
+//! `pure::life` lets each kind of start), waiting briefly for a claim another start holds, and
+//! settling the claim into the record its start ended in. Every call stays inside the budget.
 
 use std::time::Duration;
 
@@ -12,7 +12,8 @@ use crate::edge::clock;
 use crate::edge::ledger::{Claim, LedgerError};
 use crate::edge::retry::random;
 use crate::pure::budget::Budget;
-use crate::pure::ledger::{IncidentRecord, Standing};
+use crate::pure::ledger::{Claimed, IncidentRecord, Standing};
+use crate::pure::life::{self, Settled, Start};
 use crate::pure::session::Session;
 
 /// How often a delivery looks again for the session another delivery is creating.
@@ -37,9 +38,15 @@ enum Waited {
 /// A claim this delivery holds on an incident.
 pub(super) struct Held {
     pub holder: String,
+    pub claimed: Claimed,
+}
+
+impl Held {
     /// When an earlier claim's lease ended, when this one took it over: that claim's create
     /// may have happened.
-    pub took_over: Option<u64>,
+    pub fn took_over(&self) -> Option<u64> {
+        self.claimed.took_over
+    }
 }
 
 impl Bridge {
@@ -48,6 +55,7 @@ impl Bridge {
     pub(super) async fn claim_incident(
         &self,
         incident_id: &str,
+        start: Start,
         rule: &str,
         budget: Budget,
     ) -> Result<Held, Outcome> {
@@ -59,20 +67,17 @@ impl Bridge {
             let left = budget.remaining(clock::now());
             let claim = self
                 .ledger
-                .claim(incident_id, &holder, now_ms, lease_until_ms, left)
+                .claim(incident_id, start, &holder, now_ms, lease_until_ms, left)
                 .await
                 .map_err(Outcome::LedgerUnavailable)?;
             let record = match claim {
-                Claim::New => {
-                    let took_over = None;
-                    return Ok(Held { holder, took_over });
-                }
-                Claim::TakenOver {
-                    earlier_lease_until_ms,
-                } => {
-                    info!("took over a claim whose lease ran out: looking the session up first");
-                    let took_over = Some(earlier_lease_until_ms);
-                    return Ok(Held { holder, took_over });
+                Claim::Won(claimed) => {
+                    if claimed.took_over.is_some() {
+                        info!(
+                            "took over a claim whose lease ran out: looking the session up first"
+                        );
+                    }
+                    return Ok(Held { holder, claimed });
                 }
                 Claim::Held(record) => record,
             };
@@ -151,6 +156,10 @@ impl Bridge {
                     return Waited::NotStarted(NotYet::Deferred { until_ms })
                 }
                 Standing::SkippedResolved => return Waited::NotStarted(NotYet::SkippedResolved),
+                Standing::Pending => return Waited::NotStarted(NotYet::Decided("pending")),
+                Standing::Capped { .. } => return Waited::NotStarted(NotYet::Decided("capped")),
+                Standing::Rejected => return Waited::NotStarted(NotYet::Decided("devin_rejected")),
+                Standing::Ended(_) => return Waited::NotStarted(NotYet::Decided("session_ended")),
                 Standing::BeingCreated { .. } => {}
             }
             if budget.remaining(clock::now()) < WAIT_STEP + ANSWER_TIME {
@@ -174,21 +183,22 @@ impl Bridge {
     pub(super) async fn record_session(
         &self,
         incident_id: &str,
-        holder: &str,
+        held: &Held,
         session: &Session,
         budget: Budget,
     ) -> Result<(), LedgerError> {
+        let record = life::settle(&held.claimed, Settled::Session(session.clone()));
         let mut attempt = 1;
         loop {
             let left = budget.remaining(clock::now());
             let recorded = self
                 .ledger
-                .record_created(incident_id, holder, session, clock::epoch_ms(), left)
+                .settle(incident_id, &held.holder, &record, clock::epoch_ms(), left)
                 .await;
             match recorded {
                 Ok(true) => return Ok(()),
                 Ok(false) => {
-                    // Our lease ran out and another delivery took the claim over: it looks the
+                    // Our lease ran out and another start took the claim over: it looks the
                     // session up and records it.
                     warn!("the claim was taken over before the session was recorded");
                     return Ok(());
@@ -204,12 +214,23 @@ impl Bridge {
         }
     }
 
-    /// Gives the claim up: no session came of it, so the next delivery may create one at once.
-    /// A failure only delays that until the lease ends.
-    pub(super) async fn release_claim(&self, incident_id: &str, holder: &str, budget: Budget) {
-        let left = budget.remaining(clock::now());
-        if let Err(err) = self.ledger.release(incident_id, holder, left).await {
-            warn!(error = %err, "the claim was not released; it ends with its lease");
+    /// Settles the claim into what its start decided, when no session came of it: pending (the
+    /// next start makes it), capped, or rejected. A failure leaves the claim to its lease, and
+    /// whoever takes it over (the next delivery, the follow-up) looks the session up first.
+    pub(super) async fn settle_unstarted(
+        &self,
+        incident_id: &str,
+        held: &Held,
+        settled: Settled,
+        budget: Budget,
+    ) {
+        let record = life::settle(&held.claimed, settled);
+        let (left, now_ms) = (budget.remaining(clock::now()), clock::epoch_ms());
+        let settle = self
+            .ledger
+            .settle(incident_id, &held.holder, &record, now_ms, left);
+        if let Err(err) = settle.await {
+            warn!(error = %err, state = life::state_name(&record), "the claim was not settled; it ends with its lease");
         }
     }
 }
@@ -220,6 +241,8 @@ pub(super) enum NotYet {
     Deferred { until_ms: u64 },
     /// It resolved before its deferral ended.
     SkippedResolved,
+    /// An earlier start decided so (`Outcome::AlreadyDecided`).
+    Decided(&'static str),
 }
 
 impl NotYet {
@@ -234,6 +257,10 @@ impl NotYet {
                 note: NoteStatus::Off,
             },
             NotYet::SkippedResolved => Outcome::SkippedResolved { incident_id },
+            NotYet::Decided(decision) => Outcome::AlreadyDecided {
+                incident_id,
+                decision,
+            },
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::edge::pagerduty::PagerDutyError;
 use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
 use crate::pure::budget::Budget;
 use crate::pure::commands::Command;
+use crate::pure::follow::Mark;
 use crate::pure::ledger::Standing;
 use crate::pure::messages;
 use crate::pure::metrics::Tally;
@@ -69,9 +70,10 @@ impl Bridge {
         let session = match self.session_to_tell(&incident_id, reopened, budget).await {
             Ok(Some(session)) => session,
             Ok(None) => match incident {
-                // A reopened incident without a session (or whose claim was abandoned) gets one.
+                // A reopened incident without a live session (none yet, its claim abandoned, or
+                // its session ended) gets one: its next generation.
                 Some(incident) if reopened => {
-                    info!("a reopened incident without a session: starting one");
+                    info!("a reopened incident without a live session: starting one");
                     return self
                         .investigate(Happened::of(event), &incident, secrets, budget, tally)
                         .await;
@@ -86,10 +88,15 @@ impl Bridge {
         {
             Ok(()) => {}
             Err(Failure::Final(err)) if err.is_session_closed() => {
+                if let (true, Some(incident)) = (reopened, incident) {
+                    return self
+                        .next_generation(event, &incident, &session, secrets, budget, tally)
+                        .await;
+                }
                 return Outcome::SessionClosed {
                     incident_id,
                     session,
-                }
+                };
             }
             Err(failure) => {
                 let session_id = session.session_id;
@@ -140,10 +147,10 @@ impl Bridge {
         }
     }
 
-    /// The incident's session, as the ledger knows it: `None` when nobody started one; waits a
-    /// moment for a session being started. A claim abandoned (its create may have happened)
-    /// counts as no session only for a delivery that will start one (`may_start`); any other
-    /// waits for PagerDuty's retry, after the triggered one's.
+    /// The incident's session, as the ledger knows it: `None` when it has none to tell (none
+    /// started, or it ended); waits a moment for a session being started. A claim abandoned
+    /// (its create may have happened) counts as no session only for a delivery that will start
+    /// one (`may_start`); any other waits for PagerDuty's retry, after the triggered one's.
     pub(super) async fn session_to_tell(
         &self,
         incident_id: &str,
@@ -156,27 +163,44 @@ impl Bridge {
             .get(incident_id, left)
             .await
             .map_err(Outcome::LedgerUnavailable)?;
-        let standing = record
-            .as_ref()
-            .map(|record| record.standing(clock::epoch_ms()));
-        match record {
-            None => Ok(None),
-            Some(_) if may_start && matches!(standing, Some(Standing::Abandoned { .. })) => {
-                Ok(None)
-            }
-            Some(_)
-                if matches!(
-                    standing,
-                    Some(Standing::Deferred { .. } | Standing::SkippedResolved)
-                ) =>
-            {
-                Ok(None)
-            }
-            Some(record) => self
+        let Some(record) = record else {
+            return Ok(None);
+        };
+        match record.standing(clock::epoch_ms()) {
+            Standing::HasSession(session) => Ok(Some(session)),
+            Standing::BeingCreated { .. } => self
                 .await_session(incident_id, record, budget)
                 .await
                 .map(Some),
+            Standing::Abandoned { .. } if !may_start => Err(Outcome::BeingCreated {
+                incident_id: incident_id.to_owned(),
+            }),
+            _ => Ok(None),
         }
+    }
+
+    /// A reopened incident whose session takes no more messages: the session is closed out
+    /// (ended), and the incident's next session starts.
+    async fn next_generation(
+        &self,
+        event: &Event,
+        incident: &Incident,
+        session: &Session,
+        secrets: Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Outcome {
+        info!(session_id = %session.session_id, "the reopened incident's session has ended: starting its next one");
+        let (now_ms, left) = (clock::epoch_ms(), budget.remaining(clock::now()));
+        let closed = Mark::ClosedOut(None);
+        let mark = self
+            .ledger
+            .mark(&incident.id, &session.session_id, &closed, now_ms, left);
+        if let Err(err) = mark.await {
+            return Outcome::LedgerUnavailable(err);
+        }
+        self.investigate(Happened::of(event), incident, secrets, budget, tally)
+            .await
     }
 }
 

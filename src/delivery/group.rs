@@ -21,6 +21,7 @@ use crate::edge::retry::{random, Failure, Transient};
 use crate::pure::brief;
 use crate::pure::budget::Budget;
 use crate::pure::ledger::{GroupRecord, GroupStanding, OpenGroup};
+use crate::pure::life::Settled;
 use crate::pure::messages;
 use crate::pure::metrics::Tally;
 use crate::pure::notes;
@@ -171,13 +172,14 @@ impl Bridge {
                     warn!(error = %err, "the group whose session ended was not closed");
                 }
             }
-            self.release_claim(incident_id, &held.holder, budget).await;
+            self.settle_unstarted(incident_id, held, Settled::NothingMade, budget)
+                .await;
             let session_id = session.session_id.clone();
             let step = DevinStep::SendMessage { session_id };
             return Outcome::DevinFailed { step, failure };
         }
         if let Err(err) = self
-            .record_session(incident_id, &held.holder, session, budget)
+            .record_session(incident_id, held, session, budget)
             .await
         {
             return Outcome::LedgerUnavailable(err);

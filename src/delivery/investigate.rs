@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use tracing::{info, Span};
+use tracing::{info, warn, Span};
 
 use crate::delivery::bridge::Bridge;
 use crate::delivery::claims::Held;
@@ -16,52 +16,59 @@ use crate::delivery::plan::Plan;
 use crate::edge::clock;
 use crate::pure::brief;
 use crate::pure::budget::Budget;
+use crate::pure::follow::Mark;
 use crate::pure::ledger::OpenGroup;
+use crate::pure::life::{Settled, Start};
+use crate::pure::lookup;
 use crate::pure::metrics::Tally;
 use crate::pure::notes;
 use crate::pure::policy::Action;
 use crate::pure::route::{self, Shaped};
 use crate::pure::secret::Secrets;
-use crate::pure::session::Session;
+use crate::pure::session::{Phase, Session};
 use crate::pure::sweep;
 use crate::pure::template::Facts;
 use crate::pure::timestamp;
-use crate::pure::webhook::{Event, Incident, INCIDENT_TRIGGERED};
+use crate::pure::webhook::{Event, Incident, INCIDENT_REOPENED, INCIDENT_TRIGGERED};
 
 /// The rule a session started by `devin investigate` reports.
 const ASKED: &str = "devin investigate";
 
-/// What happened to the incident, as the routing policy judges it: the event and when.
+/// What happened to the incident, as the routing policy judges it: the event and when, and
+/// what kind of start it is for the incident's record (`pure::life`).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Happened<'a> {
     pub event_type: &'a str,
     pub occurred_at: Option<&'a str>,
-    /// Whether Devin's refusal of the session is noted on the incident (see [`Plan`]).
-    pub note_refusal: bool,
+    pub start: Start,
 }
 
 impl<'a> Happened<'a> {
+    /// A delivery's trigger, or its reopen (which may start the incident's next session).
     pub(super) fn of(event: &'a Event) -> Self {
+        let start = if event.event_type == INCIDENT_REOPENED {
+            Start::Reopen
+        } else {
+            Start::Trigger
+        };
         Happened {
             event_type: &event.event_type,
             occurred_at: event.occurred_at.as_deref(),
-            note_refusal: true,
+            start,
         }
     }
 }
 
 impl Bridge {
     /// Starts the session of an incident no delivery started (the follow-up's sweep, or a
-    /// deferral whose time has come), exactly as a delivery of its trigger would. Devin's
-    /// refusal is noted on the incident when `note_refusal`: for a deferral (started once per
-    /// deferral), not for the sweep, which tries a refused incident again on every run (a note
-    /// each time would bury the incident's timeline; its refusals are in the run's log and
-    /// metrics).
+    /// record the follow-up found due: a deferral, a cap, a pending start, an abandoned claim),
+    /// exactly as a delivery of its trigger would. Whatever it decides is recorded, so a refusal
+    /// or a cap is noted once, not on every run.
     pub async fn investigate_missed(
         &self,
         event_type: &str,
         incident: &Incident,
-        note_refusal: bool,
+        start: Start,
         budget: Budget,
         tally: &mut Tally,
     ) -> Outcome {
@@ -70,7 +77,7 @@ impl Bridge {
         let happened = Happened {
             event_type,
             occurred_at,
-            note_refusal,
+            start,
         };
         self.investigate(happened, incident, secrets, budget, tally)
             .await
@@ -93,8 +100,11 @@ impl Bridge {
             return Outcome::IgnoredByRule { rule, incident_id };
         }
         let now_ms = clock::epoch_ms();
-        let deferred_until =
-            sweep::deferral(decision.start_after, incident, event.occurred_at, now_ms);
+        // Only a first start defers: the follow-up starts a record when the record says it is
+        // due, and a reopen is trouble again now.
+        let deferred_until = matches!(event.start, Start::Trigger | Start::Sweep)
+            .then(|| sweep::deferral(decision.start_after, incident, event.occurred_at, now_ms))
+            .flatten();
         if let (Some(until_ms), false, Action::Investigate) =
             (deferred_until, self.options.dry_run, decision.action)
         {
@@ -148,7 +158,7 @@ impl Bridge {
             group,
             slots,
             alerts,
-            note_refusal: event.note_refusal,
+            start: event.start,
         };
         self.start_or_join(plan, secrets, budget, tally).await
     }
@@ -184,12 +194,20 @@ impl Bridge {
             group: None,
             slots: Vec::new(),
             alerts,
-            note_refusal: true,
+            start: Start::Asked,
         };
         let outcome = self
             .start_or_join(plan, secrets.clone(), budget, tally)
             .await;
         if let Outcome::SessionExists { session, .. } = &outcome {
+            let mut secrets = secrets.clone();
+            if self
+                .closed_out_if_ended(&incident.id, session, &mut secrets, budget, tally)
+                .await
+            {
+                // Its record says ended now: this starts the incident's next session.
+                return Box::pin(self.investigate_as_asked(incident, secrets, budget, tally)).await;
+            }
             let note = notes::already_investigating_note(session);
             self.note_or_log(&secrets, &incident.id, &note, budget)
                 .await;
@@ -197,19 +215,62 @@ impl Bridge {
         outcome
     }
 
+    /// Whether the incident's recorded session has ended in Devin though the follow-up has not
+    /// closed it out yet; if so, it is closed out now (a responder asking for an investigation
+    /// must not be answered with a dead link). A failure to read it says no: the link stands.
+    async fn closed_out_if_ended(
+        &self,
+        incident_id: &str,
+        session: &Session,
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> bool {
+        let state = self
+            .session_state(&session.session_id, secrets, budget, tally)
+            .await;
+        if !state.is_ok_and(|state| matches!(state.phase(), Phase::Ended(_))) {
+            return false;
+        }
+        let (now_ms, left) = (clock::epoch_ms(), budget.remaining(clock::now()));
+        let closed = Mark::ClosedOut(None);
+        let mark = self
+            .ledger
+            .mark(incident_id, &session.session_id, &closed, now_ms, left);
+        match mark.await {
+            Ok(()) => true,
+            Err(err) => {
+                warn!(error = %err, "the ended session was not closed out: its link stands");
+                false
+            }
+        }
+    }
+
     /// Claims the incident, joins its group's open session or leads a new one, and starts it.
     async fn start_or_join(
         &self,
-        plan: Plan<'_>,
+        mut plan: Plan<'_>,
         mut secrets: Arc<Secrets>,
         budget: Budget,
         tally: &mut Tally,
     ) -> Outcome {
         let incident_id = &plan.incident.id;
-        let held = match self.claim_incident(incident_id, &plan.rule, budget).await {
+        let claimed = self
+            .claim_incident(incident_id, plan.start, &plan.rule, budget)
+            .await;
+        let held = match claimed {
             Ok(held) => held,
             Err(outcome) => return outcome,
         };
+        // The incident's next session after one ended: its title says which.
+        if let Some(title) = &mut plan.request.title {
+            *title = lookup::with_generation_marker(
+                title,
+                incident_id,
+                held.claimed.generation,
+                brief::MAX_TITLE_CHARS,
+            );
+        }
         let leader = match &plan.group {
             None => None,
             Some(group) => match self.join_or_lead(group, budget).await {
@@ -221,7 +282,8 @@ impl Bridge {
                         .await;
                 }
                 GroupStep::Ends(outcome) => {
-                    self.release_claim(incident_id, &held.holder, budget).await;
+                    self.settle_unstarted(incident_id, &held, Settled::NothingMade, budget)
+                        .await;
                     return outcome;
                 }
             },
@@ -259,7 +321,7 @@ impl Bridge {
     ) -> Outcome {
         let incident_id = &plan.incident.id;
         if let Err(err) = self
-            .record_session(incident_id, &held.holder, &session, budget)
+            .record_session(incident_id, held, &session, budget)
             .await
         {
             info!(session_id = %session.session_id, "the session started but is not recorded: a retry after the lease records it");

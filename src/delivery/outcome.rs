@@ -100,8 +100,8 @@ pub enum Outcome {
     BeingCreated { incident_id: String },
     /// Devin refused the session for good (400, 409, 422, not for its tags): answered 2xx, so
     /// one bad incident never blocks the subscription; the log, a metric and an alarm say so,
-    /// and, when a PagerDuty token is set, a note on the incident (not on the sweep's retries:
-    /// `Plan::note_refusal`).
+    /// and, when a PagerDuty token is set, a note on the incident (once: the refusal is
+    /// recorded, and only a person's `devin investigate` tries again).
     DevinRejected {
         rule: String,
         incident_id: String,
@@ -171,6 +171,13 @@ pub enum Outcome {
     },
     /// The incident resolved while its session was deferred: none will start.
     SkippedResolved { incident_id: String },
+    /// The incident's record holds what an earlier start decided (`capped`, `devin_rejected`,
+    /// `session_ended`, `pending`): this event starts nothing, and that record's owner moves it
+    /// on (`pure::life::owner`).
+    AlreadyDecided {
+        incident_id: String,
+        decision: &'static str,
+    },
     /// A note command (`devin stop`, `devin status`) was carried out on the incident's
     /// session, and noted.
     Commanded {
@@ -232,6 +239,7 @@ impl Outcome {
                 | Outcome::Merged { .. }
                 | Outcome::Deferred { .. }
                 | Outcome::SkippedResolved { .. }
+                | Outcome::AlreadyDecided { .. }
                 | Outcome::Commanded { .. }
                 | Outcome::CommandRefused { .. }
         )
@@ -411,6 +419,12 @@ impl Outcome {
             Outcome::SkippedResolved { incident_id } => {
                 json!({"status": "skipped_resolved", "incident_id": incident_id})
             }
+            Outcome::AlreadyDecided {
+                incident_id,
+                decision,
+            } => json!({
+                "status": "already_decided", "incident_id": incident_id, "decision": decision,
+            }),
             Outcome::Commanded {
                 incident_id,
                 command,
@@ -566,6 +580,9 @@ impl Outcome {
             Outcome::SkippedResolved { .. } => {
                 info!("the incident resolved while its session was deferred: none started");
             }
+            Outcome::AlreadyDecided { decision, .. } => {
+                info!(decision, "an earlier start decided this incident: nothing to start");
+            }
             Outcome::Commanded {
                 command, session, ..
             } => info!(command, session_id = %session.session_id, "note command carried out"),
@@ -592,7 +609,8 @@ impl Outcome {
             | Outcome::IgnoredByRule { .. }
             | Outcome::OwnNote { .. }
             | Outcome::NoSession { .. }
-            | Outcome::SkippedResolved { .. } => tally.deliveries_ignored = 1,
+            | Outcome::SkippedResolved { .. }
+            | Outcome::AlreadyDecided { .. } => tally.deliveries_ignored = 1,
             Outcome::Deferred { .. } => tally.incidents_deferred = 1,
             Outcome::SessionStarted { .. } => tally.sessions_started = 1,
             Outcome::DevinRejected { .. } => tally.devin_rejected = 1,

@@ -2,6 +2,7 @@
 //! the start, the group and the budget steps.
 
 use crate::pure::alerts::Evidence;
+use crate::pure::life::Start;
 use crate::pure::policy::Decision;
 use crate::pure::session::SessionRequest;
 use crate::pure::spend::Slot;
@@ -19,7 +20,6 @@ pub struct Plan<'a> {
     pub slots: Vec<Slot>,
     /// The incident's alerts, when they were read.
     pub alerts: Option<Evidence>,
-    /// Whether Devin's refusal of the session is noted on the incident: for a delivery, a
-    /// responder's `devin investigate` and a deferred start, not for the sweep's retries.
-    pub note_refusal: bool,
+    /// What starts it (`pure::life::Start`): what the incident's record lets it do.
+    pub start: Start,
 }

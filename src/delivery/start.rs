@@ -1,5 +1,6 @@
 //! Starting a session for a claimed incident: looked up first when the claim was taken over,
-//! counted against the budgets, created once; and what a failure leaves behind.
+//! counted against the budgets (once per session, whoever holds the claim), created once; and
+//! the record a failure leaves behind (`pure::life::settle`).
 
 use std::sync::Arc;
 
@@ -7,13 +8,14 @@ use tracing::{info, warn};
 
 use crate::delivery::bridge::Bridge;
 use crate::delivery::claims::Held;
-use crate::delivery::outcome::{DevinStep, NoteStatus, Outcome};
+use crate::delivery::outcome::{DevinStep, Outcome};
 use crate::delivery::plan::Plan;
 use crate::edge::clock;
 use crate::edge::devin::DevinError;
-use crate::edge::ledger::LedgerError;
+use crate::edge::ledger::{LedgerError, Spent};
 use crate::edge::retry::Failure;
 use crate::pure::budget::Budget;
+use crate::pure::life::Settled;
 use crate::pure::metrics::Tally;
 use crate::pure::notes;
 use crate::pure::refusal;
@@ -29,6 +31,8 @@ pub(super) enum Unstarted {
     Capped(Slot),
     /// The budgets could not be counted.
     Ledger(LedgerError),
+    /// The claim was taken over before the budgets were counted: its new holder starts it.
+    NotOurs,
     CreateFailed(Failure<DevinError>),
 }
 
@@ -37,7 +41,7 @@ impl Unstarted {
     pub(super) fn nothing_made(&self) -> bool {
         match self {
             Unstarted::LookupFailed(_) => false,
-            Unstarted::Capped(_) | Unstarted::Ledger(_) => true,
+            Unstarted::Capped(_) | Unstarted::Ledger(_) | Unstarted::NotOurs => true,
             Unstarted::CreateFailed(failure) => match failure {
                 Failure::Final(err) => err.proves_nothing_done(),
                 // Every earlier try failed in a way that proves nothing was made.
@@ -60,10 +64,11 @@ impl Bridge {
         budget: Budget,
         tally: &mut Tally,
     ) -> Result<Session, Unstarted> {
-        if let Some(earlier_lease_until_ms) = held.took_over {
+        if let Some(earlier_lease_until_ms) = held.took_over() {
             let found = self
                 .find_incident_session(
                     &plan.incident.id,
+                    held.claimed.generation,
                     earlier_lease_until_ms,
                     secrets,
                     budget,
@@ -76,11 +81,20 @@ impl Bridge {
                 return Ok(session);
             }
         }
-        let left = budget.remaining(clock::now());
-        match self.ledger.spend(&plan.slots, left).await {
-            Ok(Ok(())) => {}
-            Ok(Err(spent)) => return Err(Unstarted::Capped(plan.slots[spent].clone())),
-            Err(err) => return Err(Unstarted::Ledger(err)),
+        // A claim taken over from one that counted this session already counts it no more.
+        if !held.claimed.spent {
+            let left = budget.remaining(clock::now());
+            let spend = self
+                .ledger
+                .spend(&plan.slots, &plan.incident.id, &held.holder, left);
+            match spend.await {
+                Ok(Spent::Counted) => {}
+                Ok(Spent::Capped(spent)) => {
+                    return Err(Unstarted::Capped(plan.slots[spent].clone()))
+                }
+                Ok(Spent::NotOurs) => return Err(Unstarted::NotOurs),
+                Err(err) => return Err(Unstarted::Ledger(err)),
+            }
         }
         let created = self
             .create_session(plan, secrets, budget, tally)
@@ -95,8 +109,9 @@ impl Bridge {
     }
 
     /// How a delivery ends whose session was not started. When nothing can have been made, the
-    /// claim is given up so PagerDuty's retry (or the next incident) may start one at once;
-    /// otherwise it holds until its lease ends, and the retry after that looks the session up.
+    /// claim settles into what the start decided (pending: PagerDuty's retry or the follow-up
+    /// starts it; capped; rejected); otherwise it holds until its lease ends, and whoever takes
+    /// it over (the next delivery, the follow-up) looks the session up first.
     pub(super) async fn unstarted(
         &self,
         held: &Held,
@@ -113,13 +128,30 @@ impl Bridge {
                     Outcome::DevinFailed { step, failure }
                 }
                 Unstarted::CreateFailed(failure) => Outcome::SessionUncertain { failure },
-                Unstarted::Capped(_) | Unstarted::Ledger(_) => unreachable!("nothing made"),
+                Unstarted::Capped(_) | Unstarted::Ledger(_) | Unstarted::NotOurs => {
+                    unreachable!("nothing made")
+                }
             };
         }
-        self.release_claim(&incident_id, &held.holder, budget).await;
+        let settled = match &unstarted {
+            Unstarted::Capped(slot) => Settled::Capped {
+                refills_at_ms: slot.refills_at_ms,
+            },
+            Unstarted::CreateFailed(Failure::Final(error))
+                if error.is_rejection() && !error.refused_tags() =>
+            {
+                Settled::Rejected
+            }
+            _ => Settled::NothingMade,
+        };
+        if !matches!(unstarted, Unstarted::NotOurs) {
+            self.settle_unstarted(&incident_id, held, settled, budget)
+                .await;
+        }
         match unstarted {
+            Unstarted::NotOurs => Outcome::BeingCreated { incident_id },
             Unstarted::Capped(slot) => {
-                let note = notes::capped_note(&slot);
+                let note = notes::capped_note(&slot, held.claimed.after_cap);
                 let note = self.note_or_log(secrets, &incident_id, &note, budget).await;
                 Outcome::Capped {
                     rule,
@@ -143,11 +175,8 @@ impl Bridge {
                 // PagerDuty does not retry a 2xx: the responders learn of it on the incident.
                 let status = error.status().map_or(0, |status| status.as_u16());
                 let note = refusal::devin_rejected_note(status, error.said().unwrap_or_default());
-                let note = if plan.note_refusal {
-                    self.note_or_log(secrets, &incident_id, &note, budget).await
-                } else {
-                    NoteStatus::Off
-                };
+                // Recorded: no start tries it again unless a person asks, so it is noted once.
+                let note = self.note_or_log(secrets, &incident_id, &note, budget).await;
                 Outcome::DevinRejected {
                     rule,
                     incident_id,

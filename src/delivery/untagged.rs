@@ -93,12 +93,13 @@ impl Bridge {
         .await
     }
 
-    /// The session an earlier claim on the incident may have created, whose lease ended at
+    /// The `generation`-th session an earlier claim on the incident may have created, whose lease ended at
     /// `earlier_lease_until_ms`: the newest live one titled for the incident among those Devin
     /// lists as created since that claim can have begun.
     pub(super) async fn find_incident_session(
         &self,
         incident_id: &str,
+        generation: u32,
         earlier_lease_until_ms: u64,
         secrets: &mut Arc<Secrets>,
         budget: Budget,
@@ -121,6 +122,7 @@ impl Bridge {
         Ok(lookup::incident_session(
             &listed,
             incident_id,
+            generation,
             created_after_s,
         ))
     }

@@ -4,11 +4,12 @@
 //!
 //! - [`sessions`]: Devin's findings, questions, turn ends and quota states noted on the incidents
 //!   of every session not closed out yet; ended, concluded and idle sessions closed out;
-//! - [`sweep`]: deferred incidents started when their time comes (or skipped once resolved),
-//!   and open incidents the webhook never saw given their session;
+//! - [`sweep`]: the starts the ledger leaves to the follow-up made when due (deferrals, caps,
+//!   pending starts, abandoned claims; skipped once resolved), and open incidents the webhook
+//!   never saw given their session;
 //! - [`report`]: what the run did, as its answer.
 //!
-//! A run starts first (deferred incidents whose time came, then the sweep), each start kind
+//! A run starts first (the starts the ledger leaves to it, then the sweep), each start kind
 //! within its share of the run, then reads the sessions, oldest-followed first: neither can
 //! starve the other, and no session starves.
 //!
@@ -119,8 +120,7 @@ impl FollowUp {
         // keeps an incident from its session; then the sessions, with the rest of the run.
         let whole = budget.remaining(clock::now());
         let share = |budget: Budget| budget.at_most(clock::now(), whole / START_SHARE);
-        self.start_deferred(share(budget), &mut report, &mut tally)
-            .await;
+        self.start_due(share(budget), &mut report, &mut tally).await;
         self.sweep(share(budget), &mut report, &mut tally).await;
         self.follow_sessions(budget, &mut report, &mut tally).await;
         if !dry_run {

@@ -57,6 +57,8 @@ pub struct RunReport {
     pub sessions_closed_out: u32,
     pub started_by_sweep: u32,
     pub deferred_started: u32,
+    /// Pending starts, refilled caps and abandoned claims that got their session.
+    pub starts_retried: u32,
     pub deferred_skipped: u32,
     /// Calls that failed: what they were for is tried again next run.
     pub errors: u32,
@@ -75,6 +77,7 @@ impl RunReport {
             sessions_closed_out: 0,
             started_by_sweep: 0,
             deferred_started: 0,
+            starts_retried: 0,
             deferred_skipped: 0,
             errors: 0,
         }
@@ -88,6 +91,7 @@ impl RunReport {
         self.sessions_closed_out = tally.sessions_closed_out;
         self.started_by_sweep = tally.sessions_started_by_sweep;
         self.deferred_started = tally.deferred_started;
+        self.starts_retried = tally.starts_retried;
         self.deferred_skipped = tally.deferred_skipped;
         self.errors = tally.follow_up_errors;
         self

@@ -1,7 +1,8 @@
-//! No incident without its session: deferred incidents start when their time comes (or are
-//! skipped once resolved), and open incidents that no delivery brought (a delivery refused
-//! during an outage, a subscription PagerDuty disabled) start through the same path as a
-//! delivery of their trigger.
+//! No incident without its session: the records the follow-up owns start when due
+//! (`pure::life::due`: a deferral or a cap whose time came, a pending start, a claim whose lease
+//! ran out) or are skipped once resolved, and open incidents that no delivery brought (a
+//! delivery refused during an outage, a subscription PagerDuty disabled) start through the same
+//! path as a delivery of their trigger.
 
 use http::HeaderValue;
 use serde_json::Value;
@@ -14,7 +15,8 @@ use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
 use crate::follow_up::report::{Action, RunReport};
 use crate::follow_up::FollowUp;
 use crate::pure::budget::{Budget, MIN_ATTEMPT};
-use crate::pure::ledger::DeferredIncident;
+use crate::pure::ledger::{IncidentRecord, ToStart};
+use crate::pure::life::{self, Start};
 use crate::pure::metrics::{RunTally, Tally};
 use crate::pure::policy::Action as PolicyAction;
 use crate::pure::sweep;
@@ -24,41 +26,48 @@ use crate::pure::webhook::{Incident, INCIDENT_TRIGGERED};
 enum Started {
     BySweep,
     Deferred,
+    /// A pending start, a cap whose budget refilled, or a claim whose lease ran out.
+    Retried,
 }
 
 impl Started {
-    /// Whether Devin's refusal is noted on the incident: a deferral starts once, while the
-    /// sweep tries a refused incident again on every run.
-    fn notes_refusal(&self) -> bool {
+    fn of(record: &IncidentRecord) -> Started {
+        match record {
+            IncidentRecord::Deferred { .. } => Started::Deferred,
+            _ => Started::Retried,
+        }
+    }
+
+    fn start(&self) -> Start {
         match self {
-            Started::BySweep => false,
-            Started::Deferred => true,
+            Started::BySweep => Start::Sweep,
+            Started::Deferred | Started::Retried => Start::Due,
         }
     }
 }
 
 impl FollowUp {
-    /// Starts the deferred incidents whose time has come and that are still open; records the
-    /// ones that resolved meanwhile.
-    pub(super) async fn start_deferred(
+    /// Starts the records that are due and whose incident is still open; records the ones that
+    /// resolved meanwhile as skipped.
+    pub(super) async fn start_due(
         &self,
         budget: Budget,
         report: &mut RunReport,
         tally: &mut RunTally,
     ) {
         let left = budget.remaining(clock::now());
-        let deferred = match self.bridge.ledger.deferred_incidents(left).await {
-            Ok(deferred) => deferred,
+        let starts = match self.bridge.ledger.starts(left).await {
+            Ok(starts) => starts,
             Err(err) => {
-                warn!(error = %err, "the deferred incidents were not read from the ledger: next run");
+                warn!(error = %err, "the starts were not read from the ledger: next run");
                 tally.follow_up_errors += 1;
                 return;
             }
         };
         let now_ms = clock::epoch_ms();
-        let due: Vec<&DeferredIncident> = deferred
+        let due: Vec<&ToStart> = starts
             .iter()
-            .filter(|deferred| deferred.until_ms <= now_ms)
+            .filter(|start| life::due(&start.record, now_ms))
             .collect();
         if due.is_empty() {
             return;
@@ -67,7 +76,7 @@ impl FollowUp {
         let (Some(pagerduty), Some(authorization)) =
             (&self.bridge.pagerduty, secrets.pagerduty_authorization())
         else {
-            warn!(due = due.len(), "deferred incidents wait: without PAGERDUTY_API_TOKEN nobody can tell whether they are still open");
+            warn!(due = due.len(), "due starts wait: without PAGERDUTY_API_TOKEN nobody can read whether their incidents are still open (PagerDuty's retries start the ones a delivery left)");
             return;
         };
         let reader = Reader {
@@ -78,7 +87,7 @@ impl FollowUp {
             if budget.remaining(clock::now()) < MIN_ATTEMPT {
                 return;
             }
-            let span = info_span!("deferred", incident_id = %due.incident_id);
+            let span = info_span!("due", incident_id = %due.incident_id, state = life::state_name(&due.record));
             self.start_if_open(due, &reader, budget, report, tally)
                 .instrument(span)
                 .await;
@@ -87,7 +96,7 @@ impl FollowUp {
 
     async fn start_if_open(
         &self,
-        due: &DeferredIncident,
+        due: &ToStart,
         reader: &Reader<'_>,
         budget: Budget,
         report: &mut RunReport,
@@ -119,7 +128,7 @@ impl FollowUp {
                 }
             }
             Err(err) => {
-                warn!(error = %err, "the deferred incident was not read from PagerDuty: next run");
+                warn!(error = %err, "the incident was not read from PagerDuty: next run");
                 tally.follow_up_errors += 1;
                 return;
             }
@@ -128,9 +137,11 @@ impl FollowUp {
             incident.status.as_deref(),
             Some("triggered" | "acknowledged")
         );
-        if open {
-            self.start(&incident, Started::Deferred, budget, report, tally)
-                .await;
+        // A claim whose lease ran out is taken over even when its incident resolved: its create
+        // may have happened, and only the lookup the takeover makes can find that session.
+        if open || !life::skippable(&due.record) {
+            let started = Started::of(&due.record);
+            self.start(&incident, started, budget, report, tally).await;
             return;
         }
         let action = Action {
@@ -140,7 +151,7 @@ impl FollowUp {
             detail: None,
         };
         if self.bridge.options.dry_run {
-            info!("dry run: the deferred incident resolved; it would be skipped");
+            info!("dry run: the incident resolved; its start would be skipped");
             report.actions.push(action);
             return;
         }
@@ -151,7 +162,7 @@ impl FollowUp {
             .skip_resolved(&due.incident_id, clock::epoch_ms(), left);
         match skipped.await {
             Ok(()) => {
-                info!("the deferred incident resolved before its time: no session");
+                info!("the incident resolved before its start: no session");
                 tally.deferred_skipped += 1;
                 report.actions.push(action);
             }
@@ -235,13 +246,7 @@ impl FollowUp {
         let mut calls = Tally::default();
         let outcome = self
             .bridge
-            .investigate_missed(
-                event_type,
-                incident,
-                started.notes_refusal(),
-                step,
-                &mut calls,
-            )
+            .investigate_missed(event_type, incident, started.start(), step, &mut calls)
             .await;
         outcome.log();
         // Each start is a delivery of its trigger: its metrics line is a delivery's.
@@ -253,9 +258,10 @@ impl FollowUp {
             Outcome::SessionStarted { .. } | Outcome::Grouped { .. } => match started {
                 Started::BySweep => tally.sessions_started_by_sweep += 1,
                 Started::Deferred => tally.deferred_started += 1,
+                Started::Retried => tally.starts_retried += 1,
             },
-            // Neither a session nor a decision (a 429, a 5xx, a lease held): the incident waits
-            // for a later run, and the run says so.
+            // Neither a session nor a recorded decision (Devin busy, the ledger down): what the
+            // start left (pending, or a claim) is due again next run.
             outcome if !outcome.status().is_success() => tally.follow_up_errors += 1,
             _ => {}
         }

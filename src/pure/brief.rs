@@ -17,7 +17,7 @@ use crate::pure::template::{Facts, Quoting};
 use crate::pure::webhook::Incident;
 
 /// Session titles are for people scanning a list: one line, bounded.
-const MAX_TITLE_CHARS: usize = 120;
+pub const MAX_TITLE_CHARS: usize = 120;
 
 /// The incident as the prompt shows it: the payload's values, and nothing of ours.
 #[derive(Serialize)]

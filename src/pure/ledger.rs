@@ -27,6 +27,10 @@ pub const RUN_LEASE_KEY: &str = "run#follow-up";
 /// The queues of the ledger's index: the incidents the follow-up visits. Records leave them
 /// when nothing more is to be done (a session closed out, a deferral started or skipped).
 pub const OPEN_QUEUE: &str = "open";
+/// The records whose next step is a start the follow-up makes when due (`pure::life::due`).
+pub const STARTS_QUEUE: &str = "starts";
+/// Where deferrals waited before the starts queue held them: read too, so that records written
+/// before an upgrade still start.
 pub const DEFERRED_QUEUE: &str = "deferred";
 
 /// The key of a group's record (the incidents `group_by` renders alike).
@@ -82,19 +86,51 @@ impl GroupRecord {
     }
 }
 
-/// What the ledger holds for an incident.
+/// What the ledger holds for an incident: one state of its life (`pure::life` says what moves
+/// each on, and who).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IncidentRecord {
-    /// A delivery (`holder`) is creating the session: no other may until the lease ends, in
-    /// milliseconds since the epoch.
-    Creating { holder: String, lease_until_ms: u64 },
-    /// The session exists.
-    Created { session: Session },
-    /// The routing policy waits before starting a session: until then, nothing; then the
-    /// follow-up starts it if the incident is still open.
+    /// A start (`holder`) is creating the session: no other may until the lease ends.
+    Creating(Claimed),
+    /// A start failed with nothing made (Devin busy, out of time before the create): the next
+    /// delivery of the incident or the follow-up's next run starts it.
+    Pending { generation: u32 },
+    /// The session exists and the follow-up follows it.
+    Created { session: Session, generation: u32 },
+    /// The routing policy waits before starting a session: then the follow-up starts it if the
+    /// incident is still open.
     Deferred { until_ms: u64 },
-    /// A deferred incident resolved before its time: no session, ever.
+    /// A budget was spent: the follow-up tries once more when it refills (`until_ms`); capped
+    /// again (`None`), only a person (`devin investigate`) or a reopen starts it.
+    Capped {
+        until_ms: Option<u64>,
+        generation: u32,
+    },
+    /// Devin refused the session (400/409/422): only a person starts it again.
+    Rejected { generation: u32 },
+    /// Its session ended (finished, stopped, errored, idle) and the follow-up closed it out: a
+    /// reopen or `devin investigate` starts the next generation.
+    Ended { session: Session, generation: u32 },
+    /// A deferred incident resolved before its time: no session unless it reopens.
     SkippedResolved,
+}
+
+/// A start's claim on an incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub holder: String,
+    /// Milliseconds since the epoch.
+    pub lease_until_ms: u64,
+    /// Which of the incident's sessions this claim starts: 1 for the first.
+    pub generation: u32,
+    /// When this claim took over one whose lease had run out: that lease's end. Its create may
+    /// have happened, so the session is looked up before one is created (`pure::lookup`).
+    pub took_over: Option<u64>,
+    /// The budgets were counted for this generation's session already (by this claim or the
+    /// one it took over): never again.
+    pub spent: bool,
+    /// This claim retries a capped start: capped again, nothing retries it but a person.
+    pub after_cap: bool,
 }
 
 /// What a delivery makes of an incident's record.
@@ -102,34 +138,60 @@ pub enum IncidentRecord {
 pub enum Standing {
     /// The incident has its session.
     HasSession(Session),
-    /// Another delivery is creating it, or may have: wait, or let PagerDuty come back.
+    /// Another start is creating it, or may have: wait, or let PagerDuty come back.
     BeingCreated { lease_until_ms: u64 },
     /// A claim whose lease ran out (at `lease_until_ms`): its create may or may not have
-    /// happened; whoever takes it over looks the session up before creating one, among those
-    /// that lease could have created (`pure::lookup`).
+    /// happened; whoever takes it over looks the session up before creating one.
     Abandoned { lease_until_ms: u64 },
+    /// A failed start nothing came of: the next start makes it.
+    Pending,
     /// Waiting for its deferral to end.
     Deferred { until_ms: u64 },
     /// Resolved before its deferral ended: never investigated.
     SkippedResolved,
+    /// A budget was spent; tried again then (or only by a person).
+    Capped { until_ms: Option<u64> },
+    /// Devin refused its session.
+    Rejected,
+    /// Its session ended and was closed out.
+    Ended(Session),
 }
 
 impl IncidentRecord {
     pub fn standing(&self, now_ms: u64) -> Standing {
         match self {
-            IncidentRecord::Created { session } => Standing::HasSession(session.clone()),
-            IncidentRecord::Creating { lease_until_ms, .. } if *lease_until_ms > now_ms => {
+            IncidentRecord::Created { session, .. } => Standing::HasSession(session.clone()),
+            IncidentRecord::Creating(claim) if claim.lease_until_ms > now_ms => {
                 Standing::BeingCreated {
-                    lease_until_ms: *lease_until_ms,
+                    lease_until_ms: claim.lease_until_ms,
                 }
             }
-            IncidentRecord::Creating { lease_until_ms, .. } => Standing::Abandoned {
-                lease_until_ms: *lease_until_ms,
+            IncidentRecord::Creating(claim) => Standing::Abandoned {
+                lease_until_ms: claim.lease_until_ms,
             },
+            IncidentRecord::Pending { .. } => Standing::Pending,
             IncidentRecord::Deferred { until_ms } => Standing::Deferred {
                 until_ms: *until_ms,
             },
             IncidentRecord::SkippedResolved => Standing::SkippedResolved,
+            IncidentRecord::Capped { until_ms, .. } => Standing::Capped {
+                until_ms: *until_ms,
+            },
+            IncidentRecord::Rejected { .. } => Standing::Rejected,
+            IncidentRecord::Ended { session, .. } => Standing::Ended(session.clone()),
+        }
+    }
+
+    /// The generation of the incident's current (or next) session.
+    pub fn generation(&self) -> u32 {
+        match self {
+            IncidentRecord::Creating(claim) => claim.generation,
+            IncidentRecord::Pending { generation }
+            | IncidentRecord::Created { generation, .. }
+            | IncidentRecord::Capped { generation, .. }
+            | IncidentRecord::Rejected { generation }
+            | IncidentRecord::Ended { generation, .. } => *generation,
+            IncidentRecord::Deferred { .. } | IncidentRecord::SkippedResolved => 1,
         }
     }
 }
@@ -142,11 +204,12 @@ pub struct OpenIncident {
     pub progress: Progress,
 }
 
-/// An incident whose session waits for its deferral to end.
+/// An incident whose record waits for a start the follow-up makes when it is due
+/// (`pure::life::due`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeferredIncident {
+pub struct ToStart {
     pub incident_id: String,
-    pub until_ms: u64,
+    pub record: IncidentRecord,
 }
 
 /// When a deferred incident's session may start: `start_after` from when the incident was
@@ -174,10 +237,14 @@ mod tests {
 
     #[test]
     fn a_claim_holds_until_its_lease_ends() {
-        let claim = IncidentRecord::Creating {
+        let claim = IncidentRecord::Creating(Claimed {
             holder: "a".into(),
             lease_until_ms: 2_000,
-        };
+            generation: 1,
+            took_over: None,
+            spent: false,
+            after_cap: false,
+        });
         assert_eq!(
             claim.standing(1_999),
             Standing::BeingCreated {
@@ -190,7 +257,10 @@ mod tests {
                 lease_until_ms: 2_000
             }
         );
-        let created = IncidentRecord::Created { session: session() };
+        let created = IncidentRecord::Created {
+            session: session(),
+            generation: 1,
+        };
         assert_eq!(created.standing(u64::MAX), Standing::HasSession(session()));
     }
 

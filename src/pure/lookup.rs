@@ -27,17 +27,34 @@ const MILLISECONDS_FROM: f64 = 100_000_000_000.0;
 const CLOCK_SKEW_S: u64 = 300;
 
 /// The marker that ends the title of `incident_id`'s session, when the id is in PagerDuty's
-/// alphabet.
-fn title_marker(incident_id: &str) -> Option<String> {
+/// alphabet: ` [<id>]` for its first session, ` [<id>/<n>]` for the n-th (`pure::life`'s
+/// generations: a reopen or `devin investigate` after a session ended).
+fn title_marker(incident_id: &str, generation: u32) -> Option<String> {
     let plain = !incident_id.is_empty() && incident_id.chars().all(|c| c.is_ascii_alphanumeric());
-    plain.then(|| format!(" [{incident_id}]"))
+    plain.then(|| match generation {
+        0 | 1 => format!(" [{incident_id}]"),
+        n => format!(" [{incident_id}/{n}]"),
+    })
 }
 
 /// `title` (one line) ended with the incident's marker, the whole at most `max_chars`: the
 /// title is cut once (with `…`) to the room the marker leaves, the marker never is. An id
 /// without a marker leaves the title the whole room.
 pub fn with_incident_marker(title: &str, incident_id: &str, max_chars: usize) -> String {
-    let marker = title_marker(incident_id).unwrap_or_default();
+    with_generation_marker(title, incident_id, 1, max_chars)
+}
+
+/// [`with_incident_marker`] for the incident's `generation`-th session: a first session's
+/// marker already on `title` is replaced.
+pub fn with_generation_marker(
+    title: &str,
+    incident_id: &str,
+    generation: u32,
+    max_chars: usize,
+) -> String {
+    let first = title_marker(incident_id, 1).unwrap_or_default();
+    let title = title.strip_suffix(first.as_str()).unwrap_or(title);
+    let marker = title_marker(incident_id, generation).unwrap_or_default();
     let room = max_chars.saturating_sub(marker.chars().count());
     let mut titled = quote::cut(title, room);
     titled.push_str(&marker);
@@ -46,8 +63,8 @@ pub fn with_incident_marker(title: &str, incident_id: &str, max_chars: usize) ->
 
 /// Whether `title` is the title of `incident_id`'s session: it ends with exactly that
 /// incident's marker (so `P1` never matches `P12`'s title, nor a title that merely mentions it).
-fn names_incident(title: &str, incident_id: &str) -> bool {
-    title_marker(incident_id).is_some_and(|marker| title.ends_with(&marker))
+fn names_incident(title: &str, incident_id: &str, generation: u32) -> bool {
+    title_marker(incident_id, generation).is_some_and(|marker| title.ends_with(&marker))
 }
 
 /// An epoch number in seconds, whichever unit it came in.
@@ -83,13 +100,14 @@ pub fn listed_before(items: &[ListedSession], created_after_s: u64) -> bool {
     })
 }
 
-/// The session investigating `incident_id` among those Devin listed: titled for it, created
+/// The `generation`-th session of `incident_id` among those Devin listed: titled for it, created
 /// at or after `created_after_s` (epoch seconds; the items' `created_at` read in either unit;
 /// one without it is kept, since the window is only a narrowing), neither archived nor ended in
 /// an error. The list's order is not documented: the newest wins.
 pub fn incident_session(
     items: &[ListedSession],
     incident_id: &str,
+    generation: u32,
     created_after_s: u64,
 ) -> Option<Session> {
     let created = |listed: &ListedSession| listed.created_at.map(epoch_seconds);
@@ -99,7 +117,7 @@ pub fn incident_session(
             listed
                 .title
                 .as_deref()
-                .is_some_and(|title| names_incident(title, incident_id))
+                .is_some_and(|title| names_incident(title, incident_id, generation))
         })
         .filter(|listed| !listed.is_archived && listed.status.as_deref() != Some("error"))
         .filter(|listed| created(listed).is_none_or(|at| at >= created_after_s as f64))
@@ -129,11 +147,20 @@ mod tests {
         assert_eq!(titled.chars().count(), 120);
         assert!(titled.ends_with("x… [Q3VQH2T8RZK1MN]"), "{titled}");
         assert_eq!(with_incident_marker("t", "x [P1", 120), "t");
+        let first = with_incident_marker("api: down", "Q1", 120);
+        assert_eq!(
+            with_generation_marker(&first, "Q1", 2, 120),
+            "api: down [Q1/2]"
+        );
+        assert_eq!(with_generation_marker(&first, "Q1", 1, 120), first);
     }
 
     #[test]
     fn only_the_exact_incident_matches() {
-        assert!(names_incident("PagerDuty #1 · api: down [P1]", "P1"));
+        assert!(names_incident("PagerDuty #1 · api: down [P1]", "P1", 1));
+        assert!(names_incident("PagerDuty #1 · api: down [P1/2]", "P1", 2));
+        assert!(!names_incident("PagerDuty #1 · api: down [P1]", "P1", 2));
+        assert!(!names_incident("PagerDuty #1 · api: down [P1/2]", "P1", 1));
         for (title, id) in [
             ("PagerDuty #12 · api: down [P12]", "P1"),
             ("PagerDuty #1 · api: down [P1]", "P12"),
@@ -144,7 +171,7 @@ mod tests {
             ("anything [x [P1]", "x [P1"),
             ("no marker", ""),
         ] {
-            assert!(!names_incident(title, id), "{title} named {id}");
+            assert!(!names_incident(title, id, 1), "{title} named {id}");
         }
     }
 
@@ -188,21 +215,23 @@ mod tests {
             item("devin-e", "t [P1]", T + 50, r#","is_archived":true"#),
             listed(r#"{"session_id":"devin-f","url":"u","created_at":1795857060}"#),
         ];
-        let found = incident_session(&items, "P1", T).unwrap();
+        let found = incident_session(&items, "P1", 1, T).unwrap();
         assert_eq!(found.session_id, "devin-b", "created_at in milliseconds");
         assert_eq!(
-            incident_session(&items[..2], "P1", T).unwrap().session_id,
+            incident_session(&items[..2], "P1", 1, T)
+                .unwrap()
+                .session_id,
             "devin-a"
         );
-        assert_eq!(incident_session(&items, "P2", 0), None);
+        assert_eq!(incident_session(&items, "P2", 1, 0), None);
         assert_eq!(
-            incident_session(&items[..1], "P1", T),
+            incident_session(&items[..1], "P1", 1, T),
             None,
             "before the window"
         );
         let undated = [listed(
             r#"{"session_id":"devin-u","url":"u","title":"t [P1]"}"#,
         )];
-        assert!(incident_session(&undated, "P1", T).is_some());
+        assert!(incident_session(&undated, "P1", 1, T).is_some());
     }
 }

@@ -73,6 +73,9 @@ pub struct RunTally {
     /// Open incidents the webhook never started a session for, started by the sweep.
     pub sessions_started_by_sweep: u32,
     pub deferred_started: u32,
+    /// Sessions started by retrying a start: pending, capped until its budget refilled, or a
+    /// claim whose lease ran out.
+    pub starts_retried: u32,
     /// Deferred incidents that resolved before their time.
     pub deferred_skipped: u32,
     /// Devin, PagerDuty or ledger calls that failed; what failed is tried again next run.
@@ -88,6 +91,7 @@ impl RunTally {
             ("SessionsClosedOut", self.sessions_closed_out),
             ("SessionsStartedBySweep", self.sessions_started_by_sweep),
             ("DeferredStarted", self.deferred_started),
+            ("StartsRetried", self.starts_retried),
             ("DeferredSkipped", self.deferred_skipped),
             ("FollowUpErrors", self.follow_up_errors),
         ];
@@ -102,6 +106,7 @@ impl RunTally {
         self.sessions_closed_out += other.sessions_closed_out;
         self.sessions_started_by_sweep += other.sessions_started_by_sweep;
         self.deferred_started += other.deferred_started;
+        self.starts_retried += other.starts_retried;
         self.deferred_skipped += other.deferred_skipped;
         self.follow_up_errors += other.follow_up_errors;
     }

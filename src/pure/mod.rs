@@ -14,6 +14,7 @@ pub mod event_types;
 pub mod findings;
 pub mod follow;
 pub mod ledger;
+pub mod life;
 pub mod lookup;
 pub mod messages;
 pub mod metrics;

@@ -73,14 +73,24 @@ pub fn grouped_note(
 }
 
 /// The note on an incident not investigated because a budget is spent.
-pub fn capped_note(slot: &Slot) -> String {
+/// `retried`: this was the one more try when the budget refilled (`pure::life`), and nothing
+/// tries again but a person.
+pub fn capped_note(slot: &Slot, retried: bool) -> String {
+    let next = if retried {
+        "It was spent again when it refilled: the bridge tries no more. Write `devin investigate` \
+         to start the investigation anyway."
+            .to_owned()
+    } else {
+        format!(
+            "It refills at {}, and the bridge tries once more then if the incident is still open; \
+             `devin investigate` starts it now.",
+            timestamp::utc_minute(slot.refills_at_ms)
+        )
+    };
     format!(
         "{BRIDGE_NOTE_MARKER} Devin is not investigating this incident: the {} budget \
-         {} ({} sessions) is spent. It refills at {}.",
-        slot.scope,
-        slot.limit,
-        slot.cap,
-        timestamp::utc_minute(slot.refills_at_ms)
+         {} ({} sessions) is spent. {next}",
+        slot.scope, slot.limit, slot.cap,
     )
 }
 
@@ -196,10 +206,13 @@ mod tests {
             refills_at_ms: 1_795_860_000_000,
         };
         assert_eq!(
-            capped_note(&slot),
+            capped_note(&slot, false),
             "[pagerduty-devin-bridge] Devin is not investigating this incident: the bridge budget \
-             sessions_per_hour (5 sessions) is spent. It refills at 2026-11-28 10:00 UTC."
+             sessions_per_hour (5 sessions) is spent. It refills at 2026-11-28 10:00 UTC, and the \
+             bridge tries once more then if the incident is still open; `devin investigate` \
+             starts it now."
         );
+        assert!(capped_note(&slot, true).contains("the bridge tries no more"));
         let policy = Policy::from_json(r#"{"defaults": {"action": "shadow"}}"#).unwrap();
         let incident = incident();
         let decision = policy.decide(INCIDENT_TRIGGERED, &incident);

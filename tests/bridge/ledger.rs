@@ -177,21 +177,17 @@ async fn refusals_no_retry_can_fix_are_answered_2xx() {
     assert_eq!((status, &body["status"]), (202, &json!("devin_rejected")));
     assert_eq!(pair.fleet.devin.creates(), 1, "not retried");
 
-    // The claim was given up: a later delivery of the incident may start its session.
-    let (_, started) = pair
+    // Recorded: a later delivery of the incident starts nothing (only a person's
+    // `devin investigate` tries again), and is acknowledged.
+    let (status, body) = pair
         .b()
         .deliver(&retriggered("01JDX9AFTERREJECTION00000"))
         .await;
-    assert_eq!(started["status"], "session_started");
-    // A message to a session that has ended: nothing to retry.
-    pair.fleet
-        .devin
-        .end_session(started["session_id"].as_str().unwrap());
-    let (status, body) = pair
-        .a()
-        .deliver(&sample_event("incident-resolved.json"))
-        .await;
-    assert_eq!((status, &body["status"]), (202, &json!("session_closed")));
+    assert_eq!(
+        (status, &body["status"], &body["decision"]),
+        (202, &json!("already_decided"), &json!("devin_rejected"))
+    );
+    assert_eq!(pair.fleet.devin.creates(), 1, "not tried again");
 
     let output = pair.stop().await;
     let rejected: u64 = log_lines(&output)

@@ -19,6 +19,7 @@ mod follow_up;
 mod follow_up_run;
 mod handler;
 mod hostile;
+mod incident_life;
 mod lambda_e2e;
 mod ledger;
 mod pagerduty_loop;

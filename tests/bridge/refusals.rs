@@ -119,8 +119,10 @@ async fn a_404_or_403_on_create_is_the_configuration_answered_5xx_until_fixed() 
     }
 }
 
+/// Item 7 of issue 20: a refusal the sweep met was not recorded, so every run (every 2 minutes)
+/// made the refused create again. Now it is recorded, noted once, and left to a person.
 #[tokio::test(flavor = "multi_thread")]
-async fn the_sweeps_retries_of_a_refused_incident_add_no_note_each_run() {
+async fn a_refusal_the_sweep_meets_is_recorded_noted_once_and_not_tried_again() {
     let fleet = crate::support::fleet::Fleet::start(1, &[]).await;
     fleet.pagerduty.add_incident(incident_json(
         "QREFUSED1",
@@ -129,19 +131,20 @@ async fn the_sweeps_retries_of_a_refused_incident_add_no_note_each_run() {
     let refusal = Reply::Refuse(422, json!({"detail": "no"}));
     fleet.devin.reply([refusal.clone(), refusal]);
     let follow_up = fleet.follow_up(&[]).await;
-    for run in 1..=2 {
+    let report = follow_up.run().await;
+    assert_eq!(report["actions"][0]["action"], "devin_rejected", "{report}");
+    for run in 2..=3 {
         let report = follow_up.run().await;
-        assert_eq!(
-            report["actions"][0]["action"], "devin_rejected",
-            "run {run}: {report}"
-        );
+        assert_eq!(report["actions"], json!([]), "run {run}: {report}");
     }
-    assert_eq!(fleet.devin.creates(), 2, "the sweep tries again each run");
-    assert!(
-        fleet.pagerduty.notes_on("QREFUSED1").is_empty(),
-        "no note per run: {:?}",
-        fleet.pagerduty.notes_on("QREFUSED1")
+    assert_eq!(
+        fleet.devin.creates(),
+        1,
+        "one refused create, not one per run"
     );
+    let notes = fleet.pagerduty.notes_on("QREFUSED1");
+    assert_eq!(notes.len(), 1, "noted once: {notes:?}");
+    assert!(notes[0].contains("devin investigate"), "{}", notes[0]);
     follow_up.function.stop().await;
     fleet.stop().await;
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{within, Ledger, LedgerError};
 use crate::pure::follow::Mark;
-use crate::pure::ledger::{DeferredIncident, IncidentRecord, OpenIncident};
+use crate::pure::ledger::{IncidentRecord, OpenIncident, ToStart};
 
 impl Ledger {
     /// Records that the incident's session waits until `until_ms`, unless the incident has a
@@ -26,7 +26,8 @@ impl Ledger {
         .await
     }
 
-    /// A deferred incident resolved before its time: it never gets a session.
+    /// A start found due (`pure::life::skippable`) on an incident that resolved meanwhile: no
+    /// session unless it reopens.
     pub async fn skip_resolved(
         &self,
         incident_id: &str,
@@ -59,15 +60,13 @@ impl Ledger {
         .await
     }
 
-    /// The incidents whose session waits for its deferral to end.
-    pub async fn deferred_incidents(
-        &self,
-        timeout: Duration,
-    ) -> Result<Vec<DeferredIncident>, LedgerError> {
+    /// The records whose next step is a start the follow-up makes when due: deferrals, pending
+    /// starts, caps, claims (`pure::life::queue`).
+    pub async fn starts(&self, timeout: Duration) -> Result<Vec<ToStart>, LedgerError> {
         within(timeout, async {
             match self {
-                Ledger::Dynamo(ledger) => ledger.deferred_incidents().await,
-                Ledger::Memory(ledger) => Ok(ledger.deferred_incidents()),
+                Ledger::Dynamo(ledger) => ledger.starts().await,
+                Ledger::Memory(ledger) => Ok(ledger.starts()),
             }
         })
         .await

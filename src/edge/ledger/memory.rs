@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::edge::ledger::{Claim, GroupClaim};
+use crate::edge::ledger::{Claim, GroupClaim, Spent};
 use crate::pure::follow::{Mark, Progress, Seen};
 use crate::pure::ledger::{
-    group_key, incident_key, DeferredIncident, GroupRecord, GroupStanding, IncidentRecord,
-    OpenGroup, OpenIncident, Standing, DEFERRED_QUEUE, OPEN_QUEUE,
+    group_key, incident_key, GroupRecord, GroupStanding, IncidentRecord, OpenGroup, OpenIncident,
+    ToStart, DEFERRED_QUEUE, STARTS_QUEUE,
 };
+use crate::pure::life::{self, Move, Start};
 use crate::pure::session::Session;
 use crate::pure::spend::Slot;
 
@@ -20,19 +21,18 @@ enum Item {
     Count(u32),
 }
 
-/// An incident's record, the follow-up queue it is in, and what was posted on it.
+/// An incident's record and what was posted on it. Its follow-up queue is the record's
+/// (`life::queue`).
 #[derive(Debug, Clone)]
 struct Entry {
     record: IncidentRecord,
-    queue: Option<&'static str>,
     progress: Progress,
 }
 
 impl Entry {
-    fn item(record: IncidentRecord, queue: Option<&'static str>) -> Item {
+    fn item(record: IncidentRecord) -> Item {
         Item::Incident(Entry {
             record,
-            queue,
             progress: Progress::default(),
         })
     }
@@ -49,49 +49,35 @@ impl MemoryLedger {
     pub fn claim(
         &self,
         incident_id: &str,
+        start: Start,
         holder: &str,
         now_ms: u64,
         lease_until_ms: u64,
     ) -> Claim {
         let mut items = self.items.lock().unwrap();
         let key = incident_key(incident_id);
-        let claim = match incident(items.get(&key)) {
-            None => Claim::New,
-            Some(record) => match record.standing(now_ms) {
-                Standing::Abandoned { lease_until_ms } => Claim::TakenOver {
-                    earlier_lease_until_ms: lease_until_ms,
-                },
-                Standing::Deferred { .. } | Standing::SkippedResolved => Claim::New,
-                _ => return Claim::Held(record.clone()),
-            },
-        };
-        let holder = holder.to_owned();
-        let record = IncidentRecord::Creating {
-            holder,
-            lease_until_ms,
-        };
-        items.insert(key, Entry::item(record, None));
-        claim
+        let record = incident(items.get(&key));
+        match life::on_start(record, start, holder, now_ms, lease_until_ms) {
+            Move::Claim(claimed) => {
+                let record = IncidentRecord::Creating(claimed.clone());
+                items.insert(key, Entry::item(record));
+                Claim::Won(claimed)
+            }
+            Move::Ours(claimed) => Claim::Won(claimed),
+            Move::Wait { .. } | Move::Stands => {
+                Claim::Held(record.cloned().expect("only a record stands or waits"))
+            }
+        }
     }
 
-    pub fn record_created(&self, incident_id: &str, holder: &str, session: &Session) -> bool {
+    pub fn settle(&self, incident_id: &str, holder: &str, record: &IncidentRecord) -> bool {
         let mut items = self.items.lock().unwrap();
         let key = incident_key(incident_id);
-        if !incident(items.get(&key)).is_some_and(|record| holds(record, holder)) {
+        if !incident(items.get(&key)).is_some_and(|held| holds(held, holder)) {
             return false;
         }
-        let session = session.clone();
-        let record = IncidentRecord::Created { session };
-        items.insert(key, Entry::item(record, Some(OPEN_QUEUE)));
+        items.insert(key, Entry::item(record.clone()));
         true
-    }
-
-    pub fn release(&self, incident_id: &str, holder: &str) {
-        let mut items = self.items.lock().unwrap();
-        let key = incident_key(incident_id);
-        if incident(items.get(&key)).is_some_and(|record| holds(record, holder)) {
-            items.remove(&key);
-        }
     }
 
     pub fn get(&self, incident_id: &str) -> Option<IncidentRecord> {
@@ -106,8 +92,11 @@ impl MemoryLedger {
             return false;
         }
         let session = session.clone();
-        let record = IncidentRecord::Created { session };
-        items.insert(key, Entry::item(record, Some(OPEN_QUEUE)));
+        let record = IncidentRecord::Created {
+            session,
+            generation: 1,
+        };
+        items.insert(key, Entry::item(record));
         true
     }
 
@@ -118,17 +107,17 @@ impl MemoryLedger {
         if let Some(record) = incident(items.get(&key)) {
             return Some(record.clone());
         }
-        let record = IncidentRecord::Deferred { until_ms };
-        items.insert(key, Entry::item(record, Some(DEFERRED_QUEUE)));
+        items.insert(key, Entry::item(IncidentRecord::Deferred { until_ms }));
         None
     }
 
+    /// A start the follow-up found due, on an incident that resolved: no session.
     pub fn skip_resolved(&self, incident_id: &str) {
         let mut items = self.items.lock().unwrap();
         let key = incident_key(incident_id);
         if let Some(Item::Incident(entry)) = items.get(&key) {
-            if matches!(entry.record, IncidentRecord::Deferred { .. }) {
-                items.insert(key, Entry::item(IncidentRecord::SkippedResolved, None));
+            if life::skippable(&entry.record) {
+                items.insert(key, Entry::item(IncidentRecord::SkippedResolved));
             }
         }
     }
@@ -139,8 +128,7 @@ impl MemoryLedger {
             .iter()
             .filter_map(|(key, item)| match item {
                 Item::Incident(Entry {
-                    record: IncidentRecord::Created { session },
-                    queue: Some(OPEN_QUEUE),
+                    record: IncidentRecord::Created { session, .. },
                     progress,
                 }) => Some(OpenIncident {
                     incident_id: key.trim_start_matches("incident#").to_owned(),
@@ -154,24 +142,28 @@ impl MemoryLedger {
         open
     }
 
-    pub fn deferred_incidents(&self) -> Vec<DeferredIncident> {
+    /// The records of the starts queue (and the legacy deferred one: the same here).
+    pub fn starts(&self) -> Vec<ToStart> {
         let items = self.items.lock().unwrap();
-        let mut deferred: Vec<DeferredIncident> = items
+        let mut starts: Vec<ToStart> = items
             .iter()
             .filter_map(|(key, item)| match item {
-                Item::Incident(Entry {
-                    record: IncidentRecord::Deferred { until_ms },
-                    queue: Some(DEFERRED_QUEUE),
-                    ..
-                }) => Some(DeferredIncident {
-                    incident_id: key.trim_start_matches("incident#").to_owned(),
-                    until_ms: *until_ms,
-                }),
+                Item::Incident(entry)
+                    if matches!(
+                        life::queue(&entry.record),
+                        Some(STARTS_QUEUE | DEFERRED_QUEUE)
+                    ) =>
+                {
+                    Some(ToStart {
+                        incident_id: key.trim_start_matches("incident#").to_owned(),
+                        record: entry.record.clone(),
+                    })
+                }
                 _ => None,
             })
             .collect();
-        deferred.sort_by(|a, b| a.incident_id.cmp(&b.incident_id));
-        deferred
+        starts.sort_by(|a, b| a.incident_id.cmp(&b.incident_id));
+        starts
     }
 
     /// Records what was posted on the incident, while its session is `session_id`.
@@ -189,7 +181,17 @@ impl MemoryLedger {
                 if let Some(hash) = hash {
                     entry.progress.posted = Some(hash.clone());
                 }
-                entry.queue = None;
+                if let IncidentRecord::Created {
+                    session,
+                    generation,
+                } = &entry.record
+                {
+                    let (session, generation) = (session.clone(), *generation);
+                    entry.record = IncidentRecord::Ended {
+                        session,
+                        generation,
+                    };
+                }
             }
         }
     }
@@ -328,8 +330,9 @@ impl MemoryLedger {
         }
     }
 
-    /// Counts one session against every slot, or against none when one is spent: its index.
-    pub fn spend(&self, slots: &[Slot]) -> Result<(), usize> {
+    /// Counts one session against every slot, or against none when one is spent (its index),
+    /// and marks `holder`'s claim on the incident as counted, in the same step.
+    pub fn spend(&self, slots: &[Slot], incident_id: &str, holder: &str) -> Spent {
         let mut items = self.items.lock().unwrap();
         let used = |items: &HashMap<String, Item>, key: &str| match items.get(key) {
             Some(Item::Count(used)) => *used,
@@ -339,13 +342,21 @@ impl MemoryLedger {
             .iter()
             .position(|slot| used(&items, &slot.key) >= slot.cap)
         {
-            return Err(spent);
+            return Spent::Capped(spent);
         }
+        let claim = match items.get_mut(&incident_key(incident_id)) {
+            Some(Item::Incident(Entry {
+                record: IncidentRecord::Creating(claim),
+                ..
+            })) if claim.holder == holder => claim,
+            _ => return Spent::NotOurs,
+        };
+        claim.spent = true;
         for slot in slots {
             let now = used(&items, &slot.key) + 1;
             items.insert(slot.key.clone(), Item::Count(now));
         }
-        Ok(())
+        Spent::Counted
     }
 
     pub fn refund(&self, slots: &[Slot]) {
@@ -374,13 +385,13 @@ fn followed<'a>(
     let Some(Item::Incident(entry)) = items.get_mut(&incident_key(incident_id)) else {
         return None;
     };
-    let ours = matches!(&entry.record, IncidentRecord::Created { session } if session.session_id == session_id);
+    let ours = matches!(&entry.record, IncidentRecord::Created { session, .. } if session.session_id == session_id);
     ours.then_some(entry)
 }
 
 /// Whether `record` is `holder`'s claim.
 fn holds(record: &IncidentRecord, holder: &str) -> bool {
-    matches!(record, IncidentRecord::Creating { holder: held_by, .. } if held_by == holder)
+    matches!(record, IncidentRecord::Creating(claim) if claim.holder == holder)
 }
 
 #[cfg(test)]

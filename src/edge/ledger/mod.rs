@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::pure::ledger::{GroupRecord, IncidentRecord, OpenGroup};
+use crate::pure::ledger::{Claimed, GroupRecord, IncidentRecord, OpenGroup};
+use crate::pure::life::Start;
 use crate::pure::session::Session;
 use crate::pure::spend::Slot;
 
@@ -33,17 +34,25 @@ pub enum GroupClaim {
     Held(GroupRecord),
 }
 
-/// How a claim on an incident went.
+/// How a claim on an incident went (`pure::life::on_start` decides it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// Nobody had claimed it: create the session.
-    New,
-    /// An earlier claim's lease had run out, and this one replaced it: that claim's create may
-    /// have happened, so look the session up before creating one. When that lease ended says
-    /// how far back to look.
-    TakenOver { earlier_lease_until_ms: u64 },
-    /// Another delivery's record, which stands.
+    /// This start holds the incident: start the session (looked up first when the claim took
+    /// over an abandoned one, `Claimed::took_over`).
+    Won(Claimed),
+    /// The incident's record, which stands: another start's claim, a session, a decision.
     Held(IncidentRecord),
+}
+
+/// How counting a session against the budgets went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spent {
+    /// Counted against every budget, and the claim marked as counted.
+    Counted,
+    /// The budget at this index is spent: nothing counted.
+    Capped(usize),
+    /// The claim is no longer this start's (taken over after its lease): nothing counted.
+    NotOurs,
 }
 
 #[derive(Debug, Error)]
@@ -65,11 +74,12 @@ impl Ledger {
         }
     }
 
-    /// Claims `incident_id` for `holder` until `lease_until_ms`, unless another delivery's
-    /// claim is live or the session exists. A deferred incident is claimed like a new one.
+    /// Claims `incident_id` for `holder` until `lease_until_ms`, as `start` may
+    /// (`pure::life::on_start`): or the record that stands.
     pub async fn claim(
         &self,
         incident_id: &str,
+        start: Start,
         holder: &str,
         now_ms: u64,
         lease_until_ms: u64,
@@ -79,55 +89,32 @@ impl Ledger {
             match self {
                 Ledger::Dynamo(ledger) => {
                     ledger
-                        .claim(incident_id, holder, now_ms, lease_until_ms)
+                        .claim(incident_id, start, holder, now_ms, lease_until_ms)
                         .await
                 }
                 Ledger::Memory(ledger) => {
-                    Ok(ledger.claim(incident_id, holder, now_ms, lease_until_ms))
+                    Ok(ledger.claim(incident_id, start, holder, now_ms, lease_until_ms))
                 }
             }
         })
         .await
     }
 
-    /// Records the session `holder` created. False when the claim was no longer `holder`'s
-    /// (its lease ran out and another delivery took it over): that one records its own.
-    pub async fn record_created(
+    /// Replaces `holder`'s claim with the record its start settled into
+    /// (`pure::life::settle`). False when the claim was no longer `holder`'s (its lease ran
+    /// out and another start took it over): that one settles it.
+    pub async fn settle(
         &self,
         incident_id: &str,
         holder: &str,
-        session: &Session,
+        record: &IncidentRecord,
         now_ms: u64,
         timeout: Duration,
     ) -> Result<bool, LedgerError> {
         within(timeout, async {
             match self {
-                Ledger::Dynamo(ledger) => {
-                    ledger
-                        .record_created(incident_id, holder, session, now_ms)
-                        .await
-                }
-                Ledger::Memory(ledger) => Ok(ledger.record_created(incident_id, holder, session)),
-            }
-        })
-        .await
-    }
-
-    /// Gives up `holder`'s claim, when no session can have come of it: the next delivery
-    /// claims the incident afresh.
-    pub async fn release(
-        &self,
-        incident_id: &str,
-        holder: &str,
-        timeout: Duration,
-    ) -> Result<(), LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => ledger.release(incident_id, holder).await,
-                Ledger::Memory(ledger) => {
-                    ledger.release(incident_id, holder);
-                    Ok(())
-                }
+                Ledger::Dynamo(ledger) => ledger.settle(incident_id, holder, record, now_ms).await,
+                Ledger::Memory(ledger) => Ok(ledger.settle(incident_id, holder, record)),
             }
         })
         .await
@@ -291,20 +278,23 @@ impl Ledger {
         .await
     }
 
-    /// Counts one session against every slot at once, or against none: `Err` holds the index
-    /// of a slot whose budget is spent.
+    /// Counts one session against every slot at once, or against none, and marks `holder`'s
+    /// claim on the incident as counted in the same write: a start that takes the claim over
+    /// never counts that session again.
     pub async fn spend(
         &self,
         slots: &[Slot],
+        incident_id: &str,
+        holder: &str,
         timeout: Duration,
-    ) -> Result<Result<(), usize>, LedgerError> {
+    ) -> Result<Spent, LedgerError> {
         if slots.is_empty() {
-            return Ok(Ok(()));
+            return Ok(Spent::Counted);
         }
         within(timeout, async {
             match self {
-                Ledger::Dynamo(ledger) => ledger.spend(slots).await,
-                Ledger::Memory(ledger) => Ok(ledger.spend(slots)),
+                Ledger::Dynamo(ledger) => ledger.spend(slots, incident_id, holder).await,
+                Ledger::Memory(ledger) => Ok(ledger.spend(slots, incident_id, holder)),
             }
         })
         .await

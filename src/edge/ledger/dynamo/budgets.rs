@@ -5,15 +5,21 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
-use super::{is_condition_failure, n, s, unavailable, DynamoLedger};
-use crate::edge::ledger::LedgerError;
-use crate::pure::ledger::expires_at;
+use super::{is_condition_failure, n, s, unavailable, DynamoLedger, CREATING};
+use crate::edge::ledger::{LedgerError, Spent};
+use crate::pure::ledger::{expires_at, incident_key};
 use crate::pure::spend::Slot;
 
 impl DynamoLedger {
-    /// One transaction: every counter goes up by one under its cap, or none does.
-    pub async fn spend(&self, slots: &[Slot]) -> Result<Result<(), usize>, LedgerError> {
-        let items = slots
+    /// One transaction: every counter goes up by one under its cap, or none does; and the
+    /// claim on the incident, still `holder`'s, is marked as counted.
+    pub async fn spend(
+        &self,
+        slots: &[Slot],
+        incident_id: &str,
+        holder: &str,
+    ) -> Result<Spent, LedgerError> {
+        let mut items = slots
             .iter()
             .map(|slot| {
                 let update = Update::builder()
@@ -29,6 +35,18 @@ impl DynamoLedger {
                 Ok(TransactWriteItem::builder().update(update).build())
             })
             .collect::<Result<Vec<_>, LedgerError>>()?;
+        let counted = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(&incident_key(incident_id)))
+            .update_expression("SET spent = :true")
+            .condition_expression("#state = :creating AND holder = :me")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":creating", s(CREATING))
+            .expression_attribute_values(":me", s(holder))
+            .build()
+            .map_err(|err| unavailable(err.to_string()))?;
+        items.push(TransactWriteItem::builder().update(counted).build());
         let written = self
             .client
             .transact_write_items()
@@ -36,7 +54,7 @@ impl DynamoLedger {
             .send()
             .await;
         let err = match written {
-            Ok(_) => return Ok(Ok(())),
+            Ok(_) => return Ok(Spent::Counted),
             Err(err) => err,
         };
         if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
@@ -46,8 +64,10 @@ impl DynamoLedger {
                 .cancellation_reasons()
                 .iter()
                 .position(|reason| reason.code() == Some("ConditionalCheckFailed"));
-            if let Some(spent) = spent {
-                return Ok(Err(spent));
+            match spent {
+                Some(claim) if claim == slots.len() => return Ok(Spent::NotOurs),
+                Some(spent) => return Ok(Spent::Capped(spent)),
+                None => {}
             }
         }
         Err(unavailable(DisplayErrorContext(err).to_string()))

@@ -8,16 +8,16 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use tracing::warn;
 
-use super::incidents::record_item;
+use super::incidents::{item_of, record};
 use super::{
-    n, number, s, unavailable, written, DynamoLedger, Item, CREATED, DEFERRED, QUEUE_INDEX,
-    SKIPPED_RESOLVED,
+    n, number, s, unavailable, written, DynamoLedger, Item, CAPPED, CREATED, DEFERRED, ENDED,
+    PENDING, QUEUE_INDEX, SKIPPED_RESOLVED,
 };
 use crate::edge::ledger::LedgerError;
 use crate::pure::follow::{Mark, Progress, Seen};
 use crate::pure::ledger::{
-    expires_at, incident_key, DeferredIncident, IncidentRecord, OpenIncident, DEFERRED_QUEUE,
-    OPEN_QUEUE, RUN_LEASE_KEY,
+    expires_at, incident_key, IncidentRecord, OpenIncident, ToStart, DEFERRED_QUEUE, OPEN_QUEUE,
+    RUN_LEASE_KEY, STARTS_QUEUE,
 };
 use crate::pure::session::Session;
 
@@ -28,10 +28,7 @@ impl DynamoLedger {
         until_ms: u64,
         now_ms: u64,
     ) -> Result<Option<IncidentRecord>, LedgerError> {
-        let mut item = record_item(incident_id, now_ms);
-        item.insert("state".into(), s(DEFERRED));
-        item.insert("until".into(), n(until_ms));
-        item.insert("queue".into(), s(DEFERRED_QUEUE));
+        let item = item_of(incident_id, &IncidentRecord::Deferred { until_ms }, now_ms);
         let put = self
             .client
             .put_item()
@@ -54,11 +51,14 @@ impl DynamoLedger {
             .table_name(&self.table)
             .key("pk", s(&incident_key(incident_id)))
             .update_expression("SET #state = :skipped, updated_at = :now REMOVE #queue")
-            .condition_expression("#state = :deferred")
+            // `pure::life::skippable`: nothing was made of these.
+            .condition_expression("#state IN (:deferred, :pending, :capped)")
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#queue", "queue")
             .expression_attribute_values(":skipped", s(SKIPPED_RESOLVED))
             .expression_attribute_values(":deferred", s(DEFERRED))
+            .expression_attribute_values(":pending", s(PENDING))
+            .expression_attribute_values(":capped", s(CAPPED))
             .expression_attribute_values(":now", n(now_ms))
             .send()
             .await;
@@ -74,11 +74,23 @@ impl DynamoLedger {
             .collect())
     }
 
-    pub async fn deferred_incidents(&self) -> Result<Vec<DeferredIncident>, LedgerError> {
-        let items = self.queue(DEFERRED_QUEUE).await?;
+    /// The starts queue, and the deferrals queued before it held them.
+    pub async fn starts(&self) -> Result<Vec<ToStart>, LedgerError> {
+        let mut items = self.queue(STARTS_QUEUE).await?;
+        items.extend(self.queue(DEFERRED_QUEUE).await?);
         Ok(items
             .iter()
-            .filter_map(|item| readable(deferred_incident(item)))
+            .filter_map(|item| {
+                let incident_id = text(item, "incident_id")?;
+                let read = record(&incident_id, item).map(|record| ToStart {
+                    incident_id,
+                    record,
+                });
+                read.map_err(
+                    |err| warn!(error = %err, "a queued ledger item is unreadable: skipped"),
+                )
+                .ok()
+            })
             .collect())
     }
 
@@ -198,8 +210,11 @@ impl DynamoLedger {
         let (set, removed) = expression
             .split_once(" REMOVE ")
             .unwrap_or((expression, ""));
+        let mut set = set.to_owned();
         let mut removed: Vec<&str> = removed.split(", ").filter(|a| !a.is_empty()).collect();
         if closes {
+            // Ended: a reopen or `devin investigate` starts the next generation.
+            set.push_str(", #state = :ended");
             removed.push("#queue");
         }
         let mut expression = format!("{set}, updated_at = :now, expires_at = :expires");
@@ -222,7 +237,9 @@ impl DynamoLedger {
             update = update.expression_attribute_values(":value", s(value));
         }
         if closes {
-            update = update.expression_attribute_names("#queue", "queue");
+            update = update
+                .expression_attribute_names("#queue", "queue")
+                .expression_attribute_values(":ended", s(ENDED));
         }
         // Refused: the incident has another session now (a merge), nothing of this one to record.
         written(update.send().await).map(|_| ())
@@ -288,13 +305,6 @@ fn open_incident(item: &Item) -> Result<OpenIncident, &'static str> {
             missing_since: number(item, "missing_since"),
             unsure: text(item, "unsure"),
         },
-    })
-}
-
-fn deferred_incident(item: &Item) -> Result<DeferredIncident, &'static str> {
-    Ok(DeferredIncident {
-        incident_id: text(item, "incident_id").ok_or("no incident id")?,
-        until_ms: number(item, "until").ok_or("no time")?,
     })
 }
 

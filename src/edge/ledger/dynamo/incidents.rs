@@ -6,68 +6,66 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{
-    n, number, refused_on, s, unavailable, written, DynamoLedger, Item, CLAIMABLE, CREATED,
-    CREATING, DEFERRED, HELD_BY_ME, SKIPPED_RESOLVED,
+    n, number, refused_on, s, unavailable, written, DynamoLedger, Item, CREATED, CREATING,
+    DEFERRED, ENDED, HELD_BY_ME, SKIPPED_RESOLVED,
 };
 use crate::edge::ledger::{Claim, LedgerError};
-use crate::pure::ledger::{expires_at, incident_key, IncidentRecord, OPEN_QUEUE};
+use crate::pure::ledger::{expires_at, incident_key, Claimed, IncidentRecord};
+use crate::pure::life::{self, Move, Start};
 use crate::pure::session::Session;
 
+/// How often a claim reads the record again when it changed between the read and the write.
+const CLAIM_ATTEMPTS: usize = 4;
+
 impl DynamoLedger {
+    /// The common path is one write: a new record, unless the incident has one. Otherwise the
+    /// refusal carries the record, `pure::life::on_start` decides on it, and the claim is
+    /// written only if the record is still the one decided on (else decided again).
     pub async fn claim(
         &self,
         incident_id: &str,
+        start: Start,
         holder: &str,
         now_ms: u64,
         lease_until_ms: u64,
     ) -> Result<Claim, LedgerError> {
-        let mut item = record_item(incident_id, now_ms);
-        item.insert("state".into(), s(CREATING));
-        item.insert("holder".into(), s(holder));
-        item.insert("lease_until".into(), n(lease_until_ms));
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(CLAIMABLE)
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_names("#lease", "lease_until")
-            .expression_attribute_values(":creating", s(CREATING))
-            .expression_attribute_values(":deferred", s(DEFERRED))
-            .expression_attribute_values(":skipped", s(SKIPPED_RESOLVED))
-            .expression_attribute_values(":now", n(now_ms))
-            .return_values(ReturnValue::AllOld)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match put {
-            // A claim replaced: its create may have happened. A deferral replaced: nothing
-            // was created.
-            Ok(output) => match output.attributes() {
-                Some(old)
-                    if old
-                        .get("state")
-                        .is_some_and(|state| state.as_s().is_ok_and(|state| state == CREATING)) =>
-                {
-                    // Without its lease's end, the lookup reaches back to the start.
-                    let earlier_lease_until_ms = number(old, "lease_until").unwrap_or(0);
-                    Ok(Claim::TakenOver {
-                        earlier_lease_until_ms,
-                    })
-                }
-                _ => Ok(Claim::New),
-            },
-            Err(err) => match self.refusing_record(incident_id, err).await? {
-                Some(record) => Ok(Claim::Held(record)),
-                None => Err(unavailable(
-                    "the claim was refused, but the incident has no record".into(),
-                )),
-            },
+        let mut found: Option<IncidentRecord> = None;
+        for _ in 0..CLAIM_ATTEMPTS {
+            let claimed =
+                match life::on_start(found.as_ref(), start, holder, now_ms, lease_until_ms) {
+                    Move::Claim(claimed) => claimed,
+                    // A retried write that landed reads back this start's own claim.
+                    Move::Ours(claimed) => return Ok(Claim::Won(claimed)),
+                    Move::Wait { .. } | Move::Stands => {
+                        return Ok(Claim::Held(found.expect("only a record stands or waits")))
+                    }
+                };
+            let record = IncidentRecord::Creating(claimed.clone());
+            let (condition, names, values) = unchanged(found.as_ref());
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item_of(incident_id, &record, now_ms)))
+                .condition_expression(condition)
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .send()
+                .await;
+            match put {
+                Ok(_) => return Ok(Claim::Won(claimed)),
+                Err(err) => found = self.refusing_record(incident_id, err).await?,
+            }
         }
+        Err(unavailable(format!(
+            "the record of {incident_id} changed {CLAIM_ATTEMPTS} times while it was claimed"
+        )))
     }
 
     /// The record that made a conditional put of `incident_id`'s record fail: from the refusal,
@@ -84,15 +82,15 @@ impl DynamoLedger {
         }
     }
 
-    pub async fn record_created(
+    pub async fn settle(
         &self,
         incident_id: &str,
         holder: &str,
-        session: &Session,
+        record: &IncidentRecord,
         now_ms: u64,
     ) -> Result<bool, LedgerError> {
-        let mut item = created_item(incident_id, session, now_ms);
-        item.insert("created_by".into(), s(holder));
+        let mut item = item_of(incident_id, record, now_ms);
+        item.insert("settled_by".into(), s(holder));
         let put = self
             .client
             .put_item()
@@ -106,23 +104,6 @@ impl DynamoLedger {
             .send()
             .await;
         written(put)
-    }
-
-    pub async fn release(&self, incident_id: &str, holder: &str) -> Result<(), LedgerError> {
-        let delete = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(&incident_key(incident_id)))
-            .condition_expression(HELD_BY_ME)
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_names("#holder", "holder")
-            .expression_attribute_values(":creating", s(CREATING))
-            .expression_attribute_values(":me", s(holder))
-            .send()
-            .await;
-        // No longer ours: nothing to give up.
-        written(delete).map(|_| ())
     }
 
     pub async fn get(&self, incident_id: &str) -> Result<Option<IncidentRecord>, LedgerError> {
@@ -151,7 +132,14 @@ impl DynamoLedger {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(created_item(incident_id, session, now_ms)))
+            .set_item(Some(item_of(
+                incident_id,
+                &IncidentRecord::Created {
+                    session: session.clone(),
+                    generation: 1,
+                },
+                now_ms,
+            )))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
@@ -169,43 +157,165 @@ pub(super) fn record_item(incident_id: &str, now_ms: u64) -> Item {
     ])
 }
 
-/// An incident with its session, on the queue the follow-up reads: whether this instance created
-/// the session or adopted one found in Devin.
-fn created_item(incident_id: &str, session: &Session, now_ms: u64) -> Item {
+/// The whole item of an incident's record, on the follow-up queue its state is in
+/// (`pure::life::queue`).
+pub(super) fn item_of(incident_id: &str, record: &IncidentRecord, now_ms: u64) -> Item {
     let mut item = record_item(incident_id, now_ms);
-    item.insert("state".into(), s(CREATED));
-    item.insert("session_id".into(), s(&session.session_id));
-    item.insert("url".into(), s(&session.url));
-    item.insert("queue".into(), s(OPEN_QUEUE));
+    item.insert("state".into(), s(life::state_name(record)));
+    item.insert("generation".into(), n(u64::from(record.generation())));
+    match record {
+        IncidentRecord::Creating(claim) => {
+            item.insert("holder".into(), s(&claim.holder));
+            item.insert("lease_until".into(), n(claim.lease_until_ms));
+            item.insert("spent".into(), AttributeValue::Bool(claim.spent));
+            item.insert("after_cap".into(), AttributeValue::Bool(claim.after_cap));
+            if let Some(took_over) = claim.took_over {
+                item.insert("took_over".into(), n(took_over));
+            }
+        }
+        IncidentRecord::Created { session, .. } | IncidentRecord::Ended { session, .. } => {
+            item.insert("session_id".into(), s(&session.session_id));
+            item.insert("url".into(), s(&session.url));
+        }
+        IncidentRecord::Deferred { until_ms }
+        | IncidentRecord::Capped {
+            until_ms: Some(until_ms),
+            ..
+        } => {
+            item.insert("until".into(), n(*until_ms));
+        }
+        _ => {}
+    }
+    if let Some(queue) = life::queue(record) {
+        item.insert("queue".into(), s(queue));
+    }
     item
 }
 
-/// An item read back as a record.
-fn record(incident_id: &str, item: &Item) -> Result<IncidentRecord, LedgerError> {
+/// The condition that the record is still `found` (absent when `None`): what a claim decided
+/// on. A concurrent change (another claim, a settle) fails it, and the claim decides again.
+type Condition = (
+    String,
+    Option<HashMap<String, String>>,
+    Option<HashMap<String, AttributeValue>>,
+);
+
+fn unchanged(found: Option<&IncidentRecord>) -> Condition {
+    let Some(record) = found else {
+        return ("attribute_not_exists(pk)".into(), None, None);
+    };
+    let mut names = HashMap::from([("#state".to_owned(), "state".to_owned())]);
+    let mut values = HashMap::from([(":state".to_owned(), s(life::state_name(record)))]);
+    // A session closed out before `ended` was a state of its own is still `created` (with
+    // `closed_at`): its session's id says it is the same record.
+    let mut condition = match record {
+        IncidentRecord::Ended { .. } => "(#state = :state OR attribute_exists(closed_at))",
+        _ => "#state = :state",
+    }
+    .to_owned();
+    let mut also = |clause: &str, name: &str, value: AttributeValue| {
+        condition.push_str(clause);
+        values.insert(name.to_owned(), value);
+    };
+    match record {
+        IncidentRecord::Creating(claim) => {
+            also(" AND holder = :holder", ":holder", s(&claim.holder));
+            also(
+                " AND lease_until = :lease",
+                ":lease",
+                n(claim.lease_until_ms),
+            );
+        }
+        IncidentRecord::Created { session, .. } | IncidentRecord::Ended { session, .. } => {
+            also(
+                " AND session_id = :session",
+                ":session",
+                s(&session.session_id),
+            );
+        }
+        IncidentRecord::Deferred { until_ms } => {
+            names.insert("#until".into(), "until".into());
+            also(" AND #until = :until", ":until", n(*until_ms));
+        }
+        IncidentRecord::Pending { generation }
+        | IncidentRecord::Capped { generation, .. }
+        | IncidentRecord::Rejected { generation } => {
+            also(
+                " AND generation = :generation",
+                ":generation",
+                n(u64::from(*generation)),
+            );
+        }
+        IncidentRecord::SkippedResolved => {}
+    }
+    (condition, Some(names), Some(values))
+}
+
+/// An item read back as a record. Records written before generations were kept are the first
+/// generation; a `created` one the follow-up closed out then (`closed_at`) has ended.
+pub(super) fn record(incident_id: &str, item: &Item) -> Result<IncidentRecord, LedgerError> {
     let unreadable = |detail: &str| LedgerError::Unreadable {
         key: incident_key(incident_id),
         detail: detail.to_owned(),
     };
     let text = |name: &str| item.get(name).and_then(|value| value.as_s().ok());
+    let flag = |name: &str| {
+        item.get(name)
+            .and_then(|value| value.as_bool().ok())
+            .copied()
+            .unwrap_or(false)
+    };
+    let generation = match item.get("generation") {
+        None => 1,
+        Some(_) => number(item, "generation")
+            .and_then(|generation| u32::try_from(generation).ok())
+            .ok_or_else(|| unreadable("a generation that is not a number"))?,
+    };
+    let session = || -> Result<Session, LedgerError> {
+        Ok(Session {
+            session_id: text("session_id")
+                .cloned()
+                .ok_or_else(|| unreadable("a session without an id"))?,
+            url: text("url")
+                .cloned()
+                .ok_or_else(|| unreadable("a session without its link"))?,
+        })
+    };
     match text("state").map(String::as_str) {
-        Some(CREATING) => Ok(IncidentRecord::Creating {
-            holder: text("holder").cloned().unwrap_or_default(),
+        Some(CREATING) => Ok(IncidentRecord::Creating(Claimed {
+            holder: text("holder")
+                .cloned()
+                .ok_or_else(|| unreadable("a claim without its holder"))?,
             lease_until_ms: number(item, "lease_until")
                 .ok_or_else(|| unreadable("a claim without a lease"))?,
-        }),
+            generation,
+            took_over: number(item, "took_over"),
+            spent: flag("spent"),
+            after_cap: flag("after_cap"),
+        })),
         Some(DEFERRED) => Ok(IncidentRecord::Deferred {
             until_ms: number(item, "until")
                 .ok_or_else(|| unreadable("a deferral without a time"))?,
         }),
         Some(SKIPPED_RESOLVED) => Ok(IncidentRecord::SkippedResolved),
-        Some(CREATED) => Ok(IncidentRecord::Created {
-            session: Session {
-                session_id: text("session_id")
-                    .cloned()
-                    .ok_or_else(|| unreadable("a session without an id"))?,
-                url: text("url").cloned().unwrap_or_default(),
-            },
+        Some(CREATED) if item.contains_key("closed_at") => Ok(IncidentRecord::Ended {
+            session: session()?,
+            generation,
         }),
+        Some(CREATED) => Ok(IncidentRecord::Created {
+            session: session()?,
+            generation,
+        }),
+        Some(ENDED) => Ok(IncidentRecord::Ended {
+            session: session()?,
+            generation,
+        }),
+        Some("pending") => Ok(IncidentRecord::Pending { generation }),
+        Some("capped") => Ok(IncidentRecord::Capped {
+            until_ms: number(item, "until"),
+            generation,
+        }),
+        Some("rejected") => Ok(IncidentRecord::Rejected { generation }),
         _ => Err(unreadable("no known state")),
     }
 }

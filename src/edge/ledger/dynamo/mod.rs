@@ -27,14 +27,13 @@ const CREATING: &str = "creating";
 const CREATED: &str = "created";
 const DEFERRED: &str = "deferred";
 const SKIPPED_RESOLVED: &str = "skipped_resolved";
+const ENDED: &str = "ended";
+const PENDING: &str = "pending";
+const CAPPED: &str = "capped";
 
 /// The index of the follow-up's queues: key `queue`, sorted by `pk` (`template.yaml`).
 pub const QUEUE_INDEX: &str = "by_queue";
 
-/// New, a claim whose lease ran out, or a deferral (its time has come when someone claims it; a
-/// skipped one was reopened).
-const CLAIMABLE: &str = "attribute_not_exists(pk) OR (#state = :creating AND #lease < :now) \
-     OR #state IN (:deferred, :skipped)";
 /// A group: new, a claim whose lease ran out, or open but closed (window passed, full).
 const GROUP_CLAIMABLE: &str = "attribute_not_exists(pk) OR (#state = :creating AND #lease < :now) \
      OR (#state = :open AND (window_until <= :now OR incidents >= :max))";

@@ -1,0 +1,363 @@
+//! An incident's life end to end (issue 20): both binaries under the Runtime API emulator, on
+//! the moto ledger, with the Devin and PagerDuty fakes. Every state a start leaves has an owner
+//! that moves it on: the follow-up takes over what a failed start left, a decision is recorded
+//! and noted once, and an incident whose session ended gets its next one when it reopens or a
+//! responder asks.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{json, Value};
+
+use crate::support::devin::Reply;
+use crate::support::fleet::Fleet;
+use crate::support::incident::{incident_json, triggered, triggered_as};
+use crate::support::runtime_api::metric_total;
+use crate::support::*;
+
+/// A signed delivery of `event_type` on `incident`, as event `event_id`.
+fn event(incident: &Value, event_type: &str, event_id: &str) -> String {
+    let body = json!({"event": {
+        "id": event_id, "event_type": event_type, "resource_type": "incident",
+        "occurred_at": incident["created_at"], "agent": null, "data": incident}});
+    function_url_event("POST", "/pagerduty-alert", &body.to_string())
+}
+
+/// A responder's note on the incident.
+fn note(incident_id: &str, content: &str, n: u32) -> String {
+    let body = json!({"event": {
+        "id": format!("EVNOTE{incident_id}{n}"), "event_type": "incident.annotated",
+        "resource_type": "incident", "occurred_at": "2026-11-28T09:20:02.811Z",
+        "agent": {"id": "PDANA", "type": "user_reference", "summary": "Dana"},
+        "data": {"type": "incident_note", "id": format!("PNOTE{n}"), "content": content,
+                 "incident": {"id": incident_id, "type": "incident_reference"}}}});
+    function_url_event("POST", "/pagerduty-alert", &body.to_string())
+}
+
+async fn ledger_item(fleet: &Fleet, id: &str) -> std::collections::HashMap<String, AttributeValue> {
+    fleet
+        .moto
+        .as_ref()
+        .unwrap()
+        .dynamodb()
+        .get_item()
+        .table_name(&fleet.table)
+        .key("pk", AttributeValue::S(format!("incident#{id}")))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap()
+}
+
+fn text(item: &std::collections::HashMap<String, AttributeValue>, name: &str) -> String {
+    item[name].as_s().unwrap().clone()
+}
+
+/// A deferred incident whose time has come: delivered while deferred, then its `until` moved
+/// into the past.
+async fn due_deferral(fleet: &Fleet, id: &str) -> Value {
+    let incident = incident_json(id, Duration::from_secs(30));
+    fleet.pagerduty.add_incident(incident.clone());
+    let (_, body) = fleet.instance(0).deliver(&triggered(&incident)).await;
+    assert_eq!(body["status"], "deferred", "{body}");
+    fleet.set_ledger_time(id, "until", now_ms() - 1).await;
+    incident
+}
+
+const DEFER: &str = r#"{"defaults": {"start_after_minutes": 1}}"#;
+
+/// Item 1 of issue 20, with a 429: the release deleted the deferral, and nothing ever looked at
+/// the incident again. Now the failed start is pending, and the next run starts it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_due_start_devin_turns_away_is_pending_and_the_next_run_starts_it() {
+    let fleet = Fleet::start(1, &[("ROUTING_CONFIG", DEFER)]).await;
+    due_deferral(&fleet, "QLIFE1").await;
+    fleet.devin.reply([Reply::Status(429, Some("3600"))]);
+    let follow = fleet.follow_up(&[]).await;
+    let report = follow.run().await;
+    assert_eq!(
+        report["errors"], 1,
+        "a start that ended in nothing: {report}"
+    );
+    assert_eq!(
+        text(&ledger_item(&fleet, "QLIFE1").await, "state"),
+        "pending"
+    );
+
+    let report = follow.run().await;
+    assert_eq!(report["starts_retried"], 1, "{report}");
+    assert_eq!(fleet.devin.sessions().len(), 1);
+    let output = follow.function.stop().await;
+    assert_eq!(metric_total(&output, "StartsRetried"), 1);
+    assert_eq!(metric_total(&output, "FollowUpErrors"), 1);
+    fleet.stop().await;
+}
+
+/// Item 1 of issue 20, with a create Devin stored and answered 502: the claim stayed `creating`
+/// for ever, no session was recorded, and every note on the incident was answered 503 for
+/// PagerDuty's 48 hours. Now the run after the lease takes the claim over, finds the session and
+/// records it: one session, and the incident's notes reach it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_due_start_left_uncertain_is_taken_over_by_a_later_run_which_finds_its_session() {
+    let fleet = Fleet::start(1, &[("ROUTING_CONFIG", DEFER)]).await;
+    due_deferral(&fleet, "QLIFE2").await;
+    fleet.devin.reply([Reply::StoredThen(502)]);
+    let follow = fleet.follow_up(&[]).await;
+    let report = follow.run().await;
+    assert_eq!(report["errors"], 1, "{report}");
+    assert_eq!(
+        text(&ledger_item(&fleet, "QLIFE2").await, "state"),
+        "creating"
+    );
+    let (status, _) = fleet
+        .instance(0)
+        .deliver(&note("QLIFE2", "check the pool", 1))
+        .await;
+    assert_eq!(status, 503, "the claim holds while its lease lasts");
+
+    fleet
+        .set_ledger_time("QLIFE2", "lease_until", now_ms() - 1)
+        .await;
+    let report = follow.run().await;
+    assert_eq!(report["starts_retried"], 1, "{report}");
+    let sessions = fleet.devin.sessions();
+    assert_eq!(
+        (sessions.len(), fleet.devin.creates()),
+        (1, 1),
+        "found, not made again"
+    );
+    let item = ledger_item(&fleet, "QLIFE2").await;
+    assert_eq!(
+        (text(&item, "state"), text(&item, "session_id")),
+        ("created".to_owned(), sessions[0].session_id.clone())
+    );
+    let (status, body) = fleet
+        .instance(0)
+        .deliver(&note("QLIFE2", "check the pool", 2))
+        .await;
+    assert_eq!((status, &body["status"]), (202, &json!("forwarded")));
+    follow.function.stop().await;
+    fleet.stop().await;
+}
+
+/// Item 7 of issue 20: a capped incident left no record, so every follow-up run started it again
+/// and noted "budget spent" each time. Now the cap is recorded and noted once; when the budget
+/// refills the follow-up tries once more, and capped again it is left to a person, with one
+/// more note saying so.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_capped_incident_is_noted_once_and_tried_once_more_when_the_budget_refills() {
+    let policy = r#"{"limits": {"sessions_per_hour": 1}}"#;
+    let fleet = Fleet::start(1, &[("ROUTING_CONFIG", policy)]).await;
+    let first = incident_json("QCAP1", Duration::from_secs(600));
+    let capped = incident_json("QCAP2", Duration::from_secs(600));
+    for incident in [&first, &capped] {
+        fleet.pagerduty.add_incident(incident.clone());
+        fleet.instance(0).deliver(&triggered(incident)).await;
+    }
+    assert_eq!(fleet.devin.creates(), 1);
+    let item = ledger_item(&fleet, "QCAP2").await;
+    assert_eq!(text(&item, "state"), "capped");
+    let follow = fleet.follow_up(&[]).await;
+    for _ in 0..3 {
+        follow.run().await;
+    }
+    assert_eq!(fleet.pagerduty.notes_on("QCAP2").len(), 1, "noted once");
+    let (_, again) = fleet
+        .instance(0)
+        .deliver(&triggered_as(&capped, "EVQCAP2-again"))
+        .await;
+    assert_eq!(
+        (&again["status"], &again["decision"]),
+        (&json!("already_decided"), &json!("capped"))
+    );
+
+    // The budget's hour is over (as far as the record knows): one more try, capped again.
+    fleet.set_ledger_time("QCAP2", "until", now_ms() - 1).await;
+    follow.run().await;
+    follow.run().await;
+    let notes = fleet.pagerduty.notes_on("QCAP2");
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(notes[1].contains("tries no more"), "{}", notes[1]);
+    let item = ledger_item(&fleet, "QCAP2").await;
+    assert_eq!(text(&item, "state"), "capped");
+    assert!(
+        !item.contains_key("queue"),
+        "nothing but a person moves it now"
+    );
+    assert_eq!(fleet.devin.creates(), 1);
+    follow.function.stop().await;
+    fleet.stop().await;
+}
+
+/// Item 13 of issue 20: a create that may have happened counted against the budgets, and the
+/// start that took the claim over counted it again: with a budget of one, the incident was
+/// capped by its own first try. Now the claim remembers the count.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_claim_taken_over_does_not_count_the_session_against_the_budget_again() {
+    let policy = r#"{"limits": {"sessions_per_hour": 1}}"#;
+    let fleet = Fleet::start(1, &[("ROUTING_CONFIG", policy)]).await;
+    let incident = incident_json("QSPENT1", Duration::ZERO);
+    fleet.devin.reply([Reply::Hang(Duration::from_secs(10))]);
+    let (status, _) = fleet.instance(0).deliver(&triggered(&incident)).await;
+    assert!(status >= 500, "the create's outcome is unknown: {status}");
+    assert_eq!(fleet.devin.sessions().len(), 0);
+    fleet
+        .set_ledger_time("QSPENT1", "lease_until", now_ms() - 1)
+        .await;
+    let (status, body) = fleet.instance(0).deliver(&triggered(&incident)).await;
+    assert_eq!(
+        (status, &body["status"]),
+        (202, &json!("session_started")),
+        "{body}"
+    );
+    assert_eq!(fleet.devin.sessions().len(), 1);
+    fleet.stop().await;
+}
+
+/// Item 4 of issue 20: an incident whose session ended could never have another: `devin
+/// investigate` answered "already investigating" with the dead link (though the stop note says
+/// to write exactly that), and a reopen was answered `session_closed`. Now each starts the
+/// incident's next session, titled as its second, and the ledger says which is current.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_incident_whose_session_ended_gets_its_next_one_on_reopen_or_when_asked() {
+    let fleet = Fleet::start(1, &[]).await;
+    let bridge = fleet.instance(0);
+    let incident = incident_json("QGEN1", Duration::ZERO);
+    fleet.pagerduty.add_incident(incident.clone());
+    let (_, first) = bridge.deliver(&triggered(&incident)).await;
+    let first = first["session_id"].as_str().unwrap().to_owned();
+
+    let (_, stopped) = bridge.deliver(&note("QGEN1", "devin stop", 1)).await;
+    assert_eq!(stopped["status"], "command", "{stopped}");
+    let (_, asked) = bridge.deliver(&note("QGEN1", "devin investigate", 2)).await;
+    assert_eq!(asked["status"], "session_started", "{asked}");
+    let second = asked["session_id"].as_str().unwrap().to_owned();
+    assert_ne!(second, first);
+    let titles: Vec<String> = fleet
+        .devin
+        .sessions()
+        .iter()
+        .map(|session| session.title.clone().unwrap())
+        .collect();
+    assert!(titles[0].ends_with(" [QGEN1]"), "{titles:?}");
+    assert!(titles[1].ends_with(" [QGEN1/2]"), "{titles:?}");
+    let item = ledger_item(&fleet, "QGEN1").await;
+    assert_eq!(
+        (
+            text(&item, "session_id"),
+            item["generation"].as_n().unwrap().as_str()
+        ),
+        (second.clone(), "2")
+    );
+
+    // Devin ended the second session; the follow-up has not seen it yet: the reopen finds it
+    // closed, closes it out, and starts the third; `devin investigate` the fourth.
+    fleet.devin.end_session(&second);
+    let (status, reopened) = bridge
+        .deliver(&event(&incident, "incident.reopened", "EVQGEN1-reopen"))
+        .await;
+    assert_eq!(
+        (status, &reopened["status"]),
+        (202, &json!("session_started")),
+        "{reopened}"
+    );
+    let sessions = fleet.devin.sessions();
+    assert_eq!(sessions.len(), 3);
+    assert!(sessions[2]
+        .title
+        .as_deref()
+        .unwrap()
+        .ends_with(" [QGEN1/3]"));
+    fleet.stop().await;
+}
+
+/// The README's table of the incident's life names every state `pure::life` knows, each with an
+/// owner, and nothing else.
+#[test]
+fn the_readmes_state_table_is_the_one_in_the_code() {
+    use pagerduty_devin_bridge::pure::ledger::{Claimed, IncidentRecord};
+    use pagerduty_devin_bridge::pure::life::state_name;
+    use pagerduty_devin_bridge::pure::session::Session;
+    let session = Session {
+        session_id: "s".into(),
+        url: "u".into(),
+    };
+    let records = [
+        IncidentRecord::Creating(Claimed {
+            holder: "h".into(),
+            lease_until_ms: 0,
+            generation: 1,
+            took_over: None,
+            spent: false,
+            after_cap: false,
+        }),
+        IncidentRecord::Pending { generation: 1 },
+        IncidentRecord::Created {
+            session: session.clone(),
+            generation: 1,
+        },
+        IncidentRecord::Deferred { until_ms: 0 },
+        IncidentRecord::Capped {
+            until_ms: None,
+            generation: 1,
+        },
+        IncidentRecord::Rejected { generation: 1 },
+        IncidentRecord::Ended {
+            session,
+            generation: 1,
+        },
+        IncidentRecord::SkippedResolved,
+    ];
+    let mut in_code: Vec<&str> = records.iter().map(state_name).collect();
+    in_code.sort();
+    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
+    let start = readme.find("### The incident's life").unwrap();
+    let rows: Vec<Vec<&str>> = readme[start..]
+        .lines()
+        .skip_while(|line| !line.starts_with("| State"))
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .map(|line| line.split('|').map(str::trim).collect())
+        .collect();
+    let mut in_readme: Vec<&str> = rows
+        .iter()
+        .filter_map(|row| row[1].split('`').nth(1))
+        .collect();
+    in_readme.sort();
+    assert_eq!(in_readme, in_code);
+    assert!(rows.iter().all(|row| row.len() == 8 && !row[2].is_empty()));
+}
+
+/// Item 12 of issue 20: an SDK retry of a claim that landed read the claim back as another's,
+/// and the delivery waited out its own lease (503). A claim read back by its own holder is its
+/// own, on both ledgers; another holder's stands.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_claim_read_back_by_its_own_holder_is_its_own_on_both_ledgers() {
+    use pagerduty_devin_bridge::edge::ledger::{Claim, DynamoLedger, Ledger, MemoryLedger};
+    use pagerduty_devin_bridge::pure::life::Start;
+    let moto = crate::support::moto::Moto::start().await;
+    let table = moto.create_ledger_table("life-own-claim").await;
+    let ledgers = [
+        Ledger::Memory(MemoryLedger::default()),
+        Ledger::Dynamo(DynamoLedger::new(moto.dynamodb(), &table)),
+    ];
+    let second = Duration::from_secs(5);
+    for ledger in &ledgers {
+        let now = now_ms();
+        let claim = |holder: &'static str| {
+            ledger.claim("QOWN1", Start::Trigger, holder, now, now + 60_000, second)
+        };
+        let Claim::Won(first) = claim("holder-a").await.unwrap() else {
+            panic!("{}: the first claim wins", ledger.describe());
+        };
+        assert_eq!(
+            claim("holder-a").await.unwrap(),
+            Claim::Won(first.clone()),
+            "{}",
+            ledger.describe()
+        );
+        assert!(matches!(claim("holder-b").await.unwrap(), Claim::Held(_)));
+    }
+}
