@@ -20,9 +20,9 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::pure::secret::{self, PAGERDUTY_SIGNING_SECRET, WEBHOOK_SECRET};
+use crate::pure::subscribed::Subscribed;
 
-/// The key of the bridge's secret that holds the record (a JSON array, as a string).
-pub const RECORD_KEY: &str = "PAGERDUTY_SUBSCRIPTIONS";
+pub use crate::pure::subscribed::RECORD_KEY;
 
 /// What one subscription was created with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,17 +37,6 @@ pub struct Pushed {
     /// written before it was recorded (running `connect-pagerduty` again adds it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<Subscribed>,
-}
-
-/// A subscription's filter as its entry records it: PagerDuty's `filter.type`
-/// (`account_reference`, `service_reference`, `team_reference`) and, but for the account, the
-/// service's or team's id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Subscribed {
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
 }
 
 impl Pushed {

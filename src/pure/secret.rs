@@ -8,7 +8,7 @@ use http::HeaderValue;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
-use crate::pure::pushed::{self, Subscribed};
+use crate::pure::subscribed::{self, Subscribed};
 
 pub const DEVIN_API_KEY: &str = "DEVIN_API_KEY";
 pub const WEBHOOK_SECRET: &str = "WEBHOOK_SECRET";
@@ -64,7 +64,7 @@ pub struct Secrets {
     /// PagerDuty's subscription secrets; more than one while a secret is being rotated.
     pub signing_secrets: Vec<Secret>,
     /// The filters of the webhook subscriptions `connect-pagerduty` recorded in the secret
-    /// (`pure::pushed`), one per subscription (`None`: recorded without its filter); none from
+    /// (`pure::subscribed`), one per subscription (`None`: recorded without its filter); none from
     /// the environment.
     pub subscribed: Vec<Option<Subscribed>>,
     /// `Bearer <DEVIN_API_KEY>`, built once and marked sensitive so no debug output shows it.
@@ -168,10 +168,7 @@ impl Secrets {
                 origin: source.clone(),
             }),
         })?;
-        let subscribed = pushed::records(secret_string)
-            .into_iter()
-            .map(|entry| entry.filter)
-            .collect();
+        let subscribed = subscribed::recorded(&object);
         Ok(Secrets {
             subscribed,
             ..secrets

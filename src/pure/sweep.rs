@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::pure::ledger::deferred_until;
 use crate::pure::policy::Policy;
-use crate::pure::pushed::Subscribed;
+use crate::pure::subscribed::Subscribed;
 use crate::pure::timestamp;
 use crate::pure::webhook::{is_pagerduty_id, Incident, INCIDENT_TRIGGERED};
 
