@@ -4,23 +4,30 @@
 //! reference among the incident's notes (`GET /incidents/{id}/notes`) before posting again, and
 //! a run that had to stop unsure records so in the ledger: the next run looks first.
 
+use std::time::Duration;
+
 use http::HeaderValue;
-use tracing::{info, warn};
+use tracing::{info, info_span, warn, Instrument};
 
 use crate::edge::clock;
 use crate::edge::pagerduty::{PagerDutyClient, PagerDutyError};
 use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
+use crate::follow_up::report::kind;
 use crate::follow_up::FollowUp;
 use crate::pure::budget::{Budget, MIN_ATTEMPT};
-use crate::pure::follow::carries_ref;
+use crate::pure::follow::{self, carries_ref, Post};
+use crate::pure::ledger::OpenIncident;
 use crate::pure::secret::Secrets;
+use crate::pure::session::Session;
 
+/// Left, after a note's post, to record it (or that PagerDuty may have stored it).
+const RECORD_MARGIN: Duration = Duration::from_millis(500);
 /// Posts of one note in one run at most: each after a look that did not find it.
 const MAX_POSTS: usize = 3;
 
 /// How posting a note went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Posted {
+enum Posted {
     /// PagerDuty took it (or found it stored by an earlier, ambiguous answer).
     Added,
     /// No PagerDuty token: the note is in the log instead.
@@ -32,16 +39,72 @@ pub(super) enum Posted {
 }
 
 /// What posting needs: the note, its reference, and where.
-pub(super) struct Note<'a> {
-    pub incident_id: &'a str,
-    pub content: &'a str,
-    pub reference: &'a str,
+struct Note<'a> {
+    incident_id: &'a str,
+    content: &'a str,
+    reference: &'a str,
 }
 
 impl FollowUp {
+    /// Posts the note with its reference, once (`notes`), then records it. False when either
+    /// failed: a note whose post was ambiguous is looked for before it is posted again.
+    pub(super) async fn post(
+        &self,
+        incident: &OpenIncident,
+        session: &Session,
+        post: &Post,
+        secrets: &Secrets,
+        budget: Budget,
+    ) -> bool {
+        // The post ends early enough to record what became of it.
+        let step = Self::step(budget);
+        let now = clock::now();
+        let step = step.at_most(now, step.remaining(now).saturating_sub(RECORD_MARGIN));
+        let incident_id = incident.incident_id.as_str();
+        let span = info_span!("note", incident_id = %incident_id, note = kind(&post.mark));
+        async {
+            let reference = follow::note_ref(incident_id, &session.session_id, &post.mark);
+            let content = follow::with_ref(&post.content, &reference);
+            let note = Note {
+                incident_id,
+                content: &content,
+                reference: &reference,
+            };
+            let look_first = incident.progress.unsure.as_deref() == Some(reference.as_str());
+            match self.post_once(secrets, &note, look_first, step).await {
+                Posted::Added | Posted::Off => {}
+                Posted::Failed => return false,
+                Posted::Unsure => {
+                    let left = Self::step(budget).remaining(clock::now());
+                    let ledger = &self.bridge.ledger;
+                    let noted = ledger
+                        .unsure(incident_id, &session.session_id, &reference, clock::epoch_ms(), left)
+                        .await;
+                    if let Err(err) = noted {
+                        warn!(error = %err, "that the note may be stored is not recorded: the next run may post it once more");
+                    }
+                    return false;
+                }
+            }
+            let left = Self::step(budget).remaining(clock::now());
+            let recorded = self
+                .bridge
+                .ledger
+                .mark(incident_id, &session.session_id, &post.mark, clock::epoch_ms(), left)
+                .await;
+            if let Err(err) = recorded {
+                warn!(error = %err, "the note is posted but not recorded: the next run posts it once more");
+                return false;
+            }
+            true
+        }
+        .instrument(span)
+        .await
+    }
+
     /// Posts the note once: looks for it on the incident first when `look_first` (an earlier
     /// run was unsure) and after every ambiguous answer.
-    pub(super) async fn post_once(
+    async fn post_once(
         &self,
         secrets: &Secrets,
         note: &Note<'_>,

@@ -8,18 +8,16 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
 use tracing::{info, info_span, warn, Instrument};
 
 use crate::edge::clock;
 use crate::edge::retry::Failure;
-use crate::follow_up::notes::{Note, Posted};
-use crate::follow_up::report::{kind, Action, RunReport};
+use crate::follow_up::report::{Action, RunReport};
 use crate::follow_up::FollowUp;
 use crate::pure::budget::{Budget, MIN_ATTEMPT};
-use crate::pure::follow::{self, Mark, Observed, Post};
+use crate::pure::follow::{self, Mark, Observed};
 use crate::pure::ledger::OpenIncident;
 use crate::pure::metrics::{RunTally, Tally};
 use crate::pure::secret::Secrets;
@@ -28,8 +26,6 @@ use crate::pure::session::{Session, SessionMessage, SessionState};
 /// How many sessions are followed at once: Devin and PagerDuty calls overlap, and neither sees
 /// a burst.
 const SESSIONS_AT_ONCE: usize = 4;
-/// Left, after a note's post, to record it (or that PagerDuty may have stored it).
-const RECORD_MARGIN: Duration = Duration::from_millis(500);
 
 /// What following one session did.
 #[derive(Default)]
@@ -269,62 +265,6 @@ impl FollowUp {
             warn!(incident_id = %id, error = %err, "the session's change was not recorded: its idle time counts from the next run");
             followed.tally.follow_up_errors += 1;
         }
-    }
-
-    /// Posts the note with its reference, once (`notes`), then records it. False when either
-    /// failed: a note whose post was ambiguous is looked for before it is posted again.
-    async fn post(
-        &self,
-        incident: &OpenIncident,
-        session: &Session,
-        post: &Post,
-        secrets: &Secrets,
-        budget: Budget,
-    ) -> bool {
-        // The post ends early enough to record what became of it.
-        let step = Self::step(budget);
-        let now = clock::now();
-        let step = step.at_most(now, step.remaining(now).saturating_sub(RECORD_MARGIN));
-        let incident_id = incident.incident_id.as_str();
-        let span = info_span!("note", incident_id = %incident_id, note = kind(&post.mark));
-        async {
-            let reference = follow::note_ref(incident_id, &session.session_id, &post.mark);
-            let content = follow::with_ref(&post.content, &reference);
-            let note = Note {
-                incident_id,
-                content: &content,
-                reference: &reference,
-            };
-            let look_first = incident.progress.unsure.as_deref() == Some(reference.as_str());
-            match self.post_once(secrets, &note, look_first, step).await {
-                Posted::Added | Posted::Off => {}
-                Posted::Failed => return false,
-                Posted::Unsure => {
-                    let left = Self::step(budget).remaining(clock::now());
-                    let ledger = &self.bridge.ledger;
-                    let noted = ledger
-                        .unsure(incident_id, &session.session_id, &reference, clock::epoch_ms(), left)
-                        .await;
-                    if let Err(err) = noted {
-                        warn!(error = %err, "that the note may be stored is not recorded: the next run may post it once more");
-                    }
-                    return false;
-                }
-            }
-            let left = Self::step(budget).remaining(clock::now());
-            let recorded = self
-                .bridge
-                .ledger
-                .mark(incident_id, &session.session_id, &post.mark, clock::epoch_ms(), left)
-                .await;
-            if let Err(err) = recorded {
-                warn!(error = %err, "the note is posted but not recorded: the next run posts it once more");
-                return false;
-            }
-            true
-        }
-        .instrument(span)
-        .await
     }
 }
 
