@@ -10,6 +10,7 @@ use tracing::info;
 use crate::delivery::bridge::Bridge;
 use crate::delivery::entry::header;
 use crate::edge::clock;
+use crate::edge::lock::lock;
 use crate::pure::secret::Secrets;
 use crate::pure::verify::{Rejection, Verifier, SIGNATURE_HEADER, WEBHOOK_SECRET_HEADER};
 
@@ -42,7 +43,7 @@ impl Bridge {
             Err(rejection) => rejection,
         };
         let may_refresh =
-            rejection.is_mismatch() && self.refresh_on_refusal.lock().unwrap().admit(clock::now());
+            rejection.is_mismatch() && lock(&self.refresh_on_refusal).admit(clock::now());
         if may_refresh {
             if let Some(fresh) = self.secrets.refresh_now().await {
                 if check(&fresh).is_ok() {

@@ -14,6 +14,7 @@ use crate::delivery::function_url::{FunctionUrlRequest, FunctionUrlResponse, Inb
 use crate::delivery::investigate::Happened;
 use crate::delivery::outcome::Outcome;
 use crate::edge::clock;
+use crate::edge::lock::lock;
 use crate::pure::budget::{self, Budget, MIN_ATTEMPT};
 use crate::pure::metrics::Tally;
 use crate::pure::secret::Secrets;
@@ -69,10 +70,7 @@ impl Bridge {
         span.in_scope(|| outcome.log());
         outcome.count(&mut tally);
         if let (true, Some(event_id)) = (outcome.is_complete(), event_id) {
-            self.recent
-                .lock()
-                .unwrap()
-                .remember(&event_id, body.clone());
+            lock(&self.recent).remember(&event_id, body.clone());
         }
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -121,7 +119,7 @@ impl Bridge {
         if let Some(occurred_at) = self.too_old(&event) {
             return (Outcome::Stale { occurred_at }, None);
         }
-        if let Some(body) = self.recent.lock().unwrap().get(&event.id) {
+        if let Some(body) = lock(&self.recent).get(&event.id) {
             let body = body.to_owned();
             return (Outcome::Repeat { body }, None);
         }

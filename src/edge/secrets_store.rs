@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::edge::lock::lock;
 use crate::pure::secret::{SecretSource, Secrets, SecretsError};
 
 /// The secrets of a warm instance: fetched at cold start, fetched again once they are older than
@@ -95,7 +96,7 @@ impl SecretStore {
         if self.snapshot().fetched_at.elapsed() < age {
             return None;
         }
-        let failed_at = *self.failed_at.lock().unwrap();
+        let failed_at = *lock(&self.failed_at);
         if failed_at.is_some_and(|at| at.elapsed() < RETRY_FAILED_FETCH_AFTER) {
             return None;
         }
@@ -107,16 +108,16 @@ impl SecretStore {
         match fetch(client, secret_id, &self.source).await {
             Ok(secrets) => {
                 let secrets = Arc::new(secrets);
-                *self.snapshot.lock().unwrap() = Snapshot {
+                *lock(&self.snapshot) = Snapshot {
                     secrets: secrets.clone(),
                     fetched_at: Instant::now(),
                 };
-                *self.failed_at.lock().unwrap() = None;
+                *lock(&self.failed_at) = None;
                 tracing::info!(source = %self.source, "secrets refreshed");
                 Some(secrets)
             }
             Err(err) => {
-                *self.failed_at.lock().unwrap() = Some(Instant::now());
+                *lock(&self.failed_at) = Some(Instant::now());
                 tracing::warn!(
                     error = %err,
                     retry_in_s = RETRY_FAILED_FETCH_AFTER.as_secs(),
@@ -128,7 +129,7 @@ impl SecretStore {
     }
 
     fn snapshot(&self) -> Snapshot {
-        self.snapshot.lock().unwrap().clone()
+        lock(&self.snapshot).clone()
     }
 }
 

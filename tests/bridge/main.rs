@@ -8,6 +8,7 @@
 mod support;
 
 mod alerts;
+mod command_text;
 mod commands;
 #[cfg(feature = "connect")]
 mod connect;
@@ -17,21 +18,26 @@ mod deployment;
 mod devin_create;
 mod follow_up;
 mod follow_up_run;
+mod group_ledger;
 mod handler;
 mod hostile;
 mod incident_life;
 mod lambda_e2e;
 mod ledger;
+mod ledger_conformance;
+mod ledger_robustness;
 mod pagerduty_loop;
 mod pagerduty_rest;
 mod pagerduty_vectors;
 mod policy_tool;
 mod properties;
+mod record_time;
 mod refusals;
 mod remote_calls;
 mod replay;
 mod routing;
 mod secret_refresh;
+mod shared_groups;
 mod storms;
 mod tag_validation;
 mod tls;

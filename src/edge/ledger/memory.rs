@@ -1,16 +1,18 @@
 //! The ledger in memory: the same answers as the DynamoDB ledger, for one process. Local runs
 //! and the in-process tests use it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use crate::edge::ledger::{Claim, GroupClaim, Spent};
+use crate::edge::lock::lock;
 use crate::pure::follow::{Mark, Progress, Seen};
 use crate::pure::ledger::{
     group_key, incident_key, GroupRecord, GroupStanding, IncidentRecord, OpenGroup, OpenIncident,
     ToStart, DEFERRED_QUEUE, STARTS_QUEUE,
 };
 use crate::pure::life::{self, Move, Start};
+use crate::pure::members::{members_key, Left};
 use crate::pure::session::Session;
 use crate::pure::spend::Slot;
 
@@ -19,6 +21,8 @@ enum Item {
     Incident(Entry),
     Group(GroupRecord),
     Count(u32),
+    /// A group session's group and open members.
+    Members(String, BTreeSet<String>),
 }
 
 /// An incident's record and what was posted on it. Its follow-up queue is the record's
@@ -54,7 +58,7 @@ impl MemoryLedger {
         now_ms: u64,
         lease_until_ms: u64,
     ) -> Claim {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = incident_key(incident_id);
         let record = incident(items.get(&key));
         match life::on_start(record, start, holder, now_ms, lease_until_ms) {
@@ -71,7 +75,7 @@ impl MemoryLedger {
     }
 
     pub fn settle(&self, incident_id: &str, holder: &str, record: &IncidentRecord) -> bool {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = incident_key(incident_id);
         if !incident(items.get(&key)).is_some_and(|held| holds(held, holder)) {
             return false;
@@ -81,14 +85,14 @@ impl MemoryLedger {
     }
 
     pub fn get(&self, incident_id: &str) -> Option<IncidentRecord> {
-        let items = self.items.lock().unwrap();
+        let items = lock(&self.items);
         incident(items.get(&incident_key(incident_id))).cloned()
     }
 
     pub fn adopt(&self, incident_id: &str, session: &Session) -> bool {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = incident_key(incident_id);
-        if items.contains_key(&key) {
+        if incident(items.get(&key)).is_some_and(|record| !life::adoptable(record)) {
             return false;
         }
         let session = session.clone();
@@ -102,7 +106,7 @@ impl MemoryLedger {
 
     /// Records the deferral, unless the incident has a record: then that record.
     pub fn defer(&self, incident_id: &str, until_ms: u64) -> Option<IncidentRecord> {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = incident_key(incident_id);
         if let Some(record) = incident(items.get(&key)) {
             return Some(record.clone());
@@ -113,7 +117,7 @@ impl MemoryLedger {
 
     /// A start the follow-up found due, on an incident that resolved: no session.
     pub fn skip_resolved(&self, incident_id: &str) {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = incident_key(incident_id);
         if let Some(Item::Incident(entry)) = items.get(&key) {
             if life::skippable(&entry.record) {
@@ -123,7 +127,7 @@ impl MemoryLedger {
     }
 
     pub fn open_incidents(&self) -> Vec<OpenIncident> {
-        let items = self.items.lock().unwrap();
+        let items = lock(&self.items);
         let mut open: Vec<OpenIncident> = items
             .iter()
             .filter_map(|(key, item)| match item {
@@ -144,7 +148,7 @@ impl MemoryLedger {
 
     /// The records of the starts queue (and the legacy deferred one: the same here).
     pub fn starts(&self) -> Vec<ToStart> {
-        let items = self.items.lock().unwrap();
+        let items = lock(&self.items);
         let mut starts: Vec<ToStart> = items
             .iter()
             .filter_map(|(key, item)| match item {
@@ -168,7 +172,7 @@ impl MemoryLedger {
 
     /// Records what was posted on the incident, while its session is `session_id`.
     pub fn mark(&self, incident_id: &str, session_id: &str, mark: &Mark) {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let Some(entry) = followed(&mut items, incident_id, session_id) else {
             return;
         };
@@ -199,7 +203,7 @@ impl MemoryLedger {
     /// Records the session's activity print, seen at `now_ms`, while its session is
     /// `session_id`.
     pub fn see(&self, incident_id: &str, session_id: &str, print: &str, now_ms: u64) {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         if let Some(entry) = followed(&mut items, incident_id, session_id) {
             entry.progress.seen = Some(Seen {
                 print: print.to_owned(),
@@ -228,7 +232,7 @@ impl MemoryLedger {
     }
 
     pub fn take_run_lease(&self, holder: &str, now_ms: u64, until_ms: u64) -> bool {
-        let mut lease = self.run_lease.lock().unwrap();
+        let mut lease = lock(&self.run_lease);
         if lease.as_ref().is_some_and(|(_, until)| *until > now_ms) {
             return false;
         }
@@ -237,14 +241,14 @@ impl MemoryLedger {
     }
 
     pub fn release_run_lease(&self, holder: &str) {
-        let mut lease = self.run_lease.lock().unwrap();
+        let mut lease = lock(&self.run_lease);
         if lease.as_ref().is_some_and(|(held_by, _)| held_by == holder) {
             *lease = None;
         }
     }
 
     pub fn group(&self, group: &str) -> Option<GroupRecord> {
-        let items = self.items.lock().unwrap();
+        let items = lock(&self.items);
         match items.get(&group_key(group)) {
             Some(Item::Group(record)) => Some(record.clone()),
             _ => None,
@@ -259,7 +263,7 @@ impl MemoryLedger {
         lease_until_ms: u64,
         max_incidents: u32,
     ) -> GroupClaim {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = group_key(group);
         if let Some(Item::Group(record)) = items.get(&key) {
             if record.standing(now_ms, max_incidents) != GroupStanding::Claimable {
@@ -276,7 +280,7 @@ impl MemoryLedger {
     }
 
     pub fn open_group(&self, group: &str, holder: &str, open: &OpenGroup) -> bool {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = group_key(group);
         let ours = matches!(
             items.get(&key),
@@ -295,7 +299,7 @@ impl MemoryLedger {
         now_ms: u64,
         max_incidents: u32,
     ) -> Option<u32> {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         match items.get_mut(&group_key(group)) {
             Some(Item::Group(GroupRecord::Open(open)))
                 if open.session.session_id == session_id
@@ -310,7 +314,7 @@ impl MemoryLedger {
     }
 
     pub fn close_group(&self, group: &str, session_id: &str) {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         if let Some(Item::Group(GroupRecord::Open(open))) = items.get_mut(&group_key(group)) {
             if open.session.session_id == session_id {
                 open.window_until_ms = 0;
@@ -319,7 +323,7 @@ impl MemoryLedger {
     }
 
     pub fn release_group(&self, group: &str, holder: &str) {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let key = group_key(group);
         let ours = matches!(
             items.get(&key),
@@ -330,10 +334,41 @@ impl MemoryLedger {
         }
     }
 
+    /// Adds `incident_id` to the open members of the group session `session_id`: of `group`,
+    /// or (`None`) only when the session is a group's.
+    pub fn add_member(&self, session_id: &str, incident_id: &str, group: Option<&str>) {
+        let mut items = lock(&self.items);
+        let key = members_key(session_id);
+        match (items.get_mut(&key), group) {
+            (Some(Item::Members(_, open)), _) => {
+                open.insert(incident_id.to_owned());
+            }
+            (_, Some(group)) => {
+                let open = BTreeSet::from([incident_id.to_owned()]);
+                items.insert(key, Item::Members(group.to_owned(), open));
+            }
+            (_, None) => {}
+        }
+    }
+
+    /// Takes `incident_id` out of the open members of the group session `session_id`.
+    pub fn leave_group(&self, session_id: &str, incident_id: &str) -> Option<Left> {
+        let mut items = lock(&self.items);
+        let Some(Item::Members(group, open)) = items.get_mut(&members_key(session_id)) else {
+            return None;
+        };
+        let was_member = open.remove(incident_id);
+        Some(Left {
+            group: group.clone(),
+            was_member,
+            still_open: open.len() as u32,
+        })
+    }
+
     /// Counts one session against every slot, or against none when one is spent (its index),
     /// and marks `holder`'s claim on the incident as counted, in the same step.
     pub fn spend(&self, slots: &[Slot], incident_id: &str, holder: &str) -> Spent {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         let used = |items: &HashMap<String, Item>, key: &str| match items.get(key) {
             Some(Item::Count(used)) => *used,
             _ => 0,
@@ -360,7 +395,7 @@ impl MemoryLedger {
     }
 
     pub fn refund(&self, slots: &[Slot]) {
-        let mut items = self.items.lock().unwrap();
+        let mut items = lock(&self.items);
         for slot in slots {
             if let Some(Item::Count(used)) = items.get_mut(&slot.key) {
                 *used = used.saturating_sub(1);
@@ -484,5 +519,32 @@ mod tests {
         assert_eq!(marks_now(&ledger), [Mark::Asked("ev-1".into())]);
         ledger.mark("Q1", "devin-1", &Mark::Asked("ev-1".into()));
         assert_eq!(marks_now(&ledger), Vec::<Mark>::new());
+    }
+
+    #[test]
+    fn a_panic_while_the_ledger_is_locked_does_not_refuse_the_next_invocation() {
+        let ledger = std::sync::Arc::new(MemoryLedger::default());
+        assert!(ledger.adopt("Q1", &session("devin-1")));
+        let held = ledger.clone();
+        let panicked = std::thread::spawn(move || {
+            let _items = held.items.lock().unwrap();
+            panic!("an invocation fails while holding the ledger");
+        })
+        .join();
+        assert!(panicked.is_err() && ledger.items.is_poisoned());
+        assert!(
+            matches!(
+                ledger.claim("Q2", Start::Trigger, "b", 1_000, 2_000),
+                Claim::Won(_)
+            ),
+            "the next invocation claims"
+        );
+        assert_eq!(
+            ledger.get("Q1"),
+            Some(IncidentRecord::Created {
+                session: session("devin-1"),
+                generation: 1,
+            })
+        );
     }
 }

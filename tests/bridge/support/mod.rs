@@ -8,6 +8,7 @@ pub mod devin;
 pub mod env;
 pub mod fleet;
 pub mod incident;
+pub mod ledger_faults;
 pub mod moto;
 pub mod pagerduty;
 pub mod runtime_api;

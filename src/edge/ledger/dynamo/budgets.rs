@@ -1,10 +1,15 @@
 //! Session budgets in the ledger: one counter per budget and UTC hour or day, all raised in
-//! one transaction under their caps, or none.
+//! one transaction under their caps, or none. Concurrent spends conflict on the counters they
+//! share: a conflict is retried while the caller's time allows (`busy`).
+
+use std::time::Duration;
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use tokio::time::Instant;
 
+use super::busy::{cancelled_for_a_moment, is_busy, retrying, Attempt};
 use super::{is_condition_failure, n, s, unavailable, DynamoLedger, CREATING};
 use crate::edge::ledger::{LedgerError, Spent};
 use crate::pure::ledger::{expires_at, incident_key};
@@ -12,12 +17,14 @@ use crate::pure::spend::Slot;
 
 impl DynamoLedger {
     /// One transaction: every counter goes up by one under its cap, or none does; and the
-    /// claim on the incident, still `holder`'s, is marked as counted.
+    /// claim on the incident, still `holder`'s, is marked as counted. Tried again while
+    /// DynamoDB is busy, until `timeout`.
     pub async fn spend(
         &self,
         slots: &[Slot],
         incident_id: &str,
         holder: &str,
+        timeout: Duration,
     ) -> Result<Spent, LedgerError> {
         let mut items = slots
             .iter()
@@ -47,6 +54,17 @@ impl DynamoLedger {
             .build()
             .map_err(|err| unavailable(err.to_string()))?;
         items.push(TransactWriteItem::builder().update(counted).build());
+        let deadline = Instant::now() + timeout;
+        let claim = slots.len();
+        retrying(deadline, || self.spend_once(items.clone(), claim)).await
+    }
+
+    /// `claim`: the index of the claim's update among the items.
+    async fn spend_once(
+        &self,
+        items: Vec<TransactWriteItem>,
+        claim: usize,
+    ) -> Result<Attempt<Spent>, LedgerError> {
         let written = self
             .client
             .transact_write_items()
@@ -54,45 +72,64 @@ impl DynamoLedger {
             .send()
             .await;
         let err = match written {
-            Ok(_) => return Ok(Spent::Counted),
+            Ok(_) => return Ok(Attempt::Done(Spent::Counted)),
             Err(err) => err,
         };
+        let detail = || DisplayErrorContext(&err).to_string();
         if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
             err.as_service_error()
         {
-            let spent = cancelled
-                .cancellation_reasons()
+            let reasons = cancelled.cancellation_reasons();
+            let spent = reasons
                 .iter()
                 .position(|reason| reason.code() == Some("ConditionalCheckFailed"));
             match spent {
-                Some(claim) if claim == slots.len() => return Ok(Spent::NotOurs),
-                Some(spent) => return Ok(Spent::Capped(spent)),
+                Some(index) if index == claim => return Ok(Attempt::Done(Spent::NotOurs)),
+                Some(spent) => return Ok(Attempt::Done(Spent::Capped(spent))),
                 None => {}
             }
-        }
-        Err(unavailable(DisplayErrorContext(err).to_string()))
-    }
-
-    pub async fn refund(&self, slots: &[Slot]) -> Result<(), LedgerError> {
-        for slot in slots {
-            let update = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", s(&slot.key))
-                .update_expression("ADD used :minus_one")
-                .condition_expression("used > :zero")
-                .expression_attribute_values(":minus_one", AttributeValue::N("-1".into()))
-                .expression_attribute_values(":zero", n(0))
-                .send()
-                .await;
-            match update {
-                // Nothing counted (the counter expired): nothing to give back.
-                Ok(_) => {}
-                Err(err) if is_condition_failure(&err) => {}
-                Err(err) => return Err(unavailable(DisplayErrorContext(err).to_string())),
+            if cancelled_for_a_moment(reasons) {
+                return Ok(Attempt::Busy(detail()));
             }
         }
+        match err.as_service_error() {
+            Some(service) if is_busy(service) => Ok(Attempt::Busy(detail())),
+            _ => Err(unavailable(detail())),
+        }
+    }
+
+    /// Gives back one count on each counter; each give-back tried again while DynamoDB is busy,
+    /// until `timeout`.
+    pub async fn refund(&self, slots: &[Slot], timeout: Duration) -> Result<(), LedgerError> {
+        let deadline = Instant::now() + timeout;
+        for slot in slots {
+            retrying(deadline, || self.refund_once(slot)).await?;
+        }
         Ok(())
+    }
+
+    async fn refund_once(&self, slot: &Slot) -> Result<Attempt<()>, LedgerError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&slot.key))
+            .update_expression("ADD used :minus_one")
+            .condition_expression("used > :zero")
+            .expression_attribute_values(":minus_one", AttributeValue::N("-1".into()))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match update {
+            Ok(_) => Ok(Attempt::Done(())),
+            // Nothing counted (the counter expired): nothing to give back.
+            Err(err) if is_condition_failure(&err) => Ok(Attempt::Done(())),
+            Err(err) => match err.as_service_error() {
+                Some(service) if is_busy(service) => {
+                    Ok(Attempt::Busy(DisplayErrorContext(&err).to_string()))
+                }
+                _ => Err(unavailable(DisplayErrorContext(err).to_string())),
+            },
+        }
     }
 }

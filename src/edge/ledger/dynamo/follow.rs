@@ -70,7 +70,7 @@ impl DynamoLedger {
         let items = self.queue(OPEN_QUEUE).await?;
         Ok(items
             .iter()
-            .filter_map(|item| readable(open_incident(item)))
+            .filter_map(|item| readable(item, open_incident(item)))
             .collect())
     }
 
@@ -259,7 +259,7 @@ impl DynamoLedger {
             .item("holder", s(holder))
             .item("lease_until", n(until_ms))
             .item("expires_at", n(expires_at(now_ms)))
-            .condition_expression("attribute_not_exists(pk) OR lease_until < :now")
+            .condition_expression("attribute_not_exists(pk) OR lease_until <= :now")
             .expression_attribute_values(":now", n(now_ms))
             .send()
             .await;
@@ -289,7 +289,7 @@ fn open_incident(item: &Item) -> Result<OpenIncident, &'static str> {
         incident_id: text(item, "incident_id").ok_or("no incident id")?,
         session: Session {
             session_id: text(item, "session_id").ok_or("no session id")?,
-            url: text(item, "url").unwrap_or_default(),
+            url: text(item, "url").ok_or("no url")?,
         },
         progress: Progress {
             posted: text(item, "posted"),
@@ -308,8 +308,11 @@ fn open_incident(item: &Item) -> Result<OpenIncident, &'static str> {
     })
 }
 
-/// A queued item, or a warning that it could not be read (it is skipped, not fatal).
-fn readable<T>(read: Result<T, &'static str>) -> Option<T> {
-    read.map_err(|detail| warn!(detail, "a queued ledger item is unreadable: skipped"))
-        .ok()
+/// A queued item, or a warning naming it that it could not be read (it is skipped, not fatal).
+fn readable<T>(item: &Item, read: Result<T, &'static str>) -> Option<T> {
+    read.map_err(|detail| {
+        let key = text(item, "pk");
+        warn!(?key, detail, "a queued ledger item is unreadable: skipped");
+    })
+    .ok()
 }

@@ -4,14 +4,15 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{
-    is_condition_failure, n, number, refused_on, s, unavailable, written, DynamoLedger, Item,
-    CREATING, GROUP_CLAIMABLE, HELD_BY_ME, OPEN,
+    is_condition_failure, lacks, n, number, refused_on, s, text, unavailable, written,
+    DynamoLedger, Item, CREATING, GROUP_CLAIMABLE, HELD_BY_ME, OPEN,
 };
 use crate::edge::ledger::{GroupClaim, LedgerError};
 use crate::pure::ledger::{expires_at, group_key, GroupRecord, OpenGroup};
+use crate::pure::members::{members_key, Left};
 use crate::pure::session::Session;
 
 impl DynamoLedger {
@@ -131,10 +132,13 @@ impl DynamoLedger {
             .send()
             .await;
         match update {
-            Ok(output) => Ok(output
+            // Joined: the count it answers is the group's now.
+            Ok(output) => output
                 .attributes()
                 .and_then(|new| number(new, "incidents"))
-                .map(|count| count as u32)),
+                .and_then(|count| u32::try_from(count).ok())
+                .map(Some)
+                .ok_or_else(|| lacks(group_key(group), "incidents")),
             Err(err) if is_condition_failure(&err) => Ok(None),
             Err(err) => Err(unavailable(DisplayErrorContext(err).to_string())),
         }
@@ -175,6 +179,84 @@ impl DynamoLedger {
     }
 }
 
+/// The open members of a group's session: one item per session (`members#<session id>`), its
+/// `members` a string set changed by `ADD` and `DELETE`, which DynamoDB applies one at a time:
+/// of two members leaving at once, exactly one sees the other gone.
+impl DynamoLedger {
+    pub async fn add_member(
+        &self,
+        session_id: &str,
+        incident_id: &str,
+        group: Option<&str>,
+        now_ms: u64,
+    ) -> Result<(), LedgerError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&members_key(session_id)))
+            .expression_attribute_values(":id", AttributeValue::Ss(vec![incident_id.to_owned()]))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":expires", n(expires_at(now_ms)))
+            .expression_attribute_names("#members", "members");
+        let update = match group {
+            Some(group) => update
+                .update_expression(
+                    "SET #group = :group, updated_at = :now, expires_at = :expires ADD #members :id",
+                )
+                .expression_attribute_names("#group", "group")
+                .expression_attribute_values(":group", s(group)),
+            // Only a group's session has members.
+            None => update
+                .update_expression("SET updated_at = :now, expires_at = :expires ADD #members :id")
+                .condition_expression("attribute_exists(pk)"),
+        };
+        written(update.send().await).map(|_| ())
+    }
+
+    pub async fn leave_group(
+        &self,
+        session_id: &str,
+        incident_id: &str,
+        now_ms: u64,
+    ) -> Result<Option<Left>, LedgerError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&members_key(session_id)))
+            .update_expression("SET updated_at = :now DELETE #members :id")
+            .expression_attribute_names("#members", "members")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":id", AttributeValue::Ss(vec![incident_id.to_owned()]))
+            .expression_attribute_values(":now", n(now_ms))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        let before = match update {
+            Ok(output) => output.attributes.unwrap_or_default(),
+            Err(err) if is_condition_failure(&err) => return Ok(None),
+            Err(err) => return Err(unavailable(DisplayErrorContext(err).to_string())),
+        };
+        let group = before.get("group").and_then(|value| value.as_s().ok());
+        let group = group.cloned().ok_or_else(|| LedgerError::Unreadable {
+            key: members_key(session_id),
+            detail: "members without their group".into(),
+        })?;
+        // DynamoDB drops a set once empty: no `members`, none open.
+        let open = match before.get("members") {
+            Some(AttributeValue::Ss(open)) => open.as_slice(),
+            _ => &[],
+        };
+        let was_member = open.iter().any(|member| member == incident_id);
+        Ok(Some(Left {
+            group,
+            was_member,
+            still_open: (open.len() - usize::from(was_member)) as u32,
+        }))
+    }
+}
+
 /// The attributes every record of a group carries.
 fn group_item(group: &str, now_ms: u64) -> Item {
     HashMap::from([
@@ -191,25 +273,31 @@ fn group_record(group: &str, item: &Item) -> Result<GroupRecord, LedgerError> {
         key: group_key(group),
         detail: detail.to_owned(),
     };
-    let text = |name: &str| item.get(name).and_then(|value| value.as_s().ok());
-    match text("state").map(String::as_str) {
-        Some(CREATING) => Ok(GroupRecord::Creating {
-            holder: text("holder").cloned().unwrap_or_default(),
-            lease_until_ms: number(item, "lease_until")
-                .ok_or_else(|| unreadable("a claim without a lease"))?,
+    // Every attribute but the leader's number is written with its state: none may be missing.
+    let string = |name: &str| {
+        text(item, name)
+            .cloned()
+            .ok_or_else(|| lacks(group_key(group), name))
+    };
+    let whole = |name: &str| number(item, name).ok_or_else(|| lacks(group_key(group), name));
+    let count = |name: &str| {
+        u32::try_from(whole(name)?).map_err(|_| unreadable(&format!("{name} out of range")))
+    };
+    match string("state")?.as_str() {
+        CREATING => Ok(GroupRecord::Creating {
+            holder: string("holder")?,
+            lease_until_ms: whole("lease_until")?,
         }),
-        Some(OPEN) => Ok(GroupRecord::Open(OpenGroup {
+        OPEN => Ok(GroupRecord::Open(OpenGroup {
             session: Session {
-                session_id: text("session_id")
-                    .cloned()
-                    .ok_or_else(|| unreadable("a group without a session"))?,
-                url: text("url").cloned().unwrap_or_default(),
+                session_id: string("session_id")?,
+                url: string("url")?,
             },
-            leader_id: text("leader_id").cloned().unwrap_or_default(),
+            leader_id: string("leader_id")?,
             leader_number: number(item, "leader_number"),
-            incidents: number(item, "incidents").unwrap_or(u64::MAX) as u32,
-            window_until_ms: number(item, "window_until").unwrap_or(0),
-            tags: number(item, "tags").unwrap_or(u64::MAX) as u32,
+            incidents: count("incidents")?,
+            window_until_ms: whole("window_until")?,
+            tags: count("tags")?,
         })),
         _ => Err(unreadable("no known state")),
     }

@@ -9,8 +9,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{
-    n, number, refused_on, s, unavailable, written, DynamoLedger, Item, CREATED, CREATING,
-    DEFERRED, ENDED, HELD_BY_ME, SKIPPED_RESOLVED,
+    lacks, n, number, refused_on, s, unavailable, written, DynamoLedger, Item, CAPPED, CREATED,
+    CREATING, DEFERRED, ENDED, HELD_BY_ME, PENDING, REJECTED, SKIPPED_RESOLVED,
 };
 use crate::edge::ledger::{Claim, LedgerError};
 use crate::pure::ledger::{expires_at, incident_key, Claimed, IncidentRecord};
@@ -140,12 +140,24 @@ impl DynamoLedger {
                 },
                 now_ms,
             )))
-            .condition_expression("attribute_not_exists(pk)")
+            .condition_expression(ADOPTABLE)
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":deferred", s(DEFERRED))
+            .expression_attribute_values(":skipped", s(SKIPPED_RESOLVED))
+            .expression_attribute_values(":pending", s(PENDING))
+            .expression_attribute_values(":capped", s(CAPPED))
+            .expression_attribute_values(":rejected", s(REJECTED))
+            .expression_attribute_values(":ended", s(ENDED))
             .send()
             .await;
         written(put)
     }
 }
+
+/// A merge records its session as the incident's when it has no live session nor a start in
+/// progress (`pure::life::adoptable`).
+const ADOPTABLE: &str = "attribute_not_exists(pk) \
+     OR #state IN (:deferred, :skipped, :pending, :capped, :rejected, :ended)";
 
 /// The attributes every record of an incident carries.
 pub(super) fn record_item(incident_id: &str, now_ms: u64) -> Item {
@@ -271,21 +283,20 @@ pub(super) fn record(incident_id: &str, item: &Item) -> Result<IncidentRecord, L
             .and_then(|generation| u32::try_from(generation).ok())
             .ok_or_else(|| unreadable("a generation that is not a number"))?,
     };
+    let required = |name: &str| {
+        text(name)
+            .cloned()
+            .ok_or_else(|| lacks(incident_key(incident_id), name))
+    };
     let session = || -> Result<Session, LedgerError> {
         Ok(Session {
-            session_id: text("session_id")
-                .cloned()
-                .ok_or_else(|| unreadable("a session without an id"))?,
-            url: text("url")
-                .cloned()
-                .ok_or_else(|| unreadable("a session without its link"))?,
+            session_id: required("session_id")?,
+            url: required("url")?,
         })
     };
     match text("state").map(String::as_str) {
         Some(CREATING) => Ok(IncidentRecord::Creating(Claimed {
-            holder: text("holder")
-                .cloned()
-                .ok_or_else(|| unreadable("a claim without its holder"))?,
+            holder: required("holder")?,
             lease_until_ms: number(item, "lease_until")
                 .ok_or_else(|| unreadable("a claim without a lease"))?,
             generation,
@@ -310,12 +321,12 @@ pub(super) fn record(incident_id: &str, item: &Item) -> Result<IncidentRecord, L
             session: session()?,
             generation,
         }),
-        Some("pending") => Ok(IncidentRecord::Pending { generation }),
-        Some("capped") => Ok(IncidentRecord::Capped {
+        Some(PENDING) => Ok(IncidentRecord::Pending { generation }),
+        Some(CAPPED) => Ok(IncidentRecord::Capped {
             until_ms: number(item, "until"),
             generation,
         }),
-        Some("rejected") => Ok(IncidentRecord::Rejected { generation }),
+        Some(REJECTED) => Ok(IncidentRecord::Rejected { generation }),
         _ => Err(unreadable("no known state")),
     }
 }

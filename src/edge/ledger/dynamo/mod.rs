@@ -7,6 +7,7 @@
 //! [`QUEUE_INDEX`] lists; a record leaves its queue by losing the attribute.
 
 mod budgets;
+mod busy;
 mod follow;
 mod groups;
 mod incidents;
@@ -30,12 +31,15 @@ const SKIPPED_RESOLVED: &str = "skipped_resolved";
 const ENDED: &str = "ended";
 const PENDING: &str = "pending";
 const CAPPED: &str = "capped";
+const REJECTED: &str = "rejected";
 
 /// The index of the follow-up's queues: key `queue`, sorted by `pk` (`template.yaml`).
 pub const QUEUE_INDEX: &str = "by_queue";
 
-/// A group: new, a claim whose lease ran out, or open but closed (window passed, full).
-const GROUP_CLAIMABLE: &str = "attribute_not_exists(pk) OR (#state = :creating AND #lease < :now) \
+/// A group: new, a claim whose lease ran out (at its time, as `GroupRecord::standing` reads it),
+/// or open but closed (window passed, full).
+const GROUP_CLAIMABLE: &str =
+    "attribute_not_exists(pk) OR (#state = :creating AND #lease <= :now) \
      OR (#state = :open AND (window_until <= :now OR incidents >= :max))";
 const OPEN: &str = "open";
 /// Still `holder`'s claim.
@@ -64,6 +68,20 @@ fn number(item: &Item, name: &str) -> Option<u64> {
     item.get(name)
         .and_then(|value| value.as_n().ok())
         .and_then(|number| number.parse().ok())
+}
+
+/// A text attribute, when it is one.
+fn text<'a>(item: &'a Item, name: &str) -> Option<&'a String> {
+    item.get(name).and_then(|value| value.as_s().ok())
+}
+
+/// The record `key` is unreadable: it lacks `attribute` (or holds another type there), which
+/// every writer of its state sets. No default stands in for it.
+fn lacks(key: String, attribute: &str) -> LedgerError {
+    LedgerError::Unreadable {
+        key,
+        detail: format!("no {attribute} attribute"),
+    }
 }
 
 fn is_condition_failure<E, R>(err: &SdkError<E, R>) -> bool
