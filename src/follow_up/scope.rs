@@ -48,7 +48,7 @@ impl FollowUp {
         }
     }
 
-    /// The open incidents of the window in `scope`, each once; `None` for an unknown scope.
+    /// The open incidents of the window in `scope`, each once; none for an unknown scope.
     pub(super) async fn list_in_scope(
         &self,
         pagerduty: &PagerDutyClient,

@@ -4,7 +4,8 @@
 //! session that ended, concluded or went idle. When the session shows something new, the ledger
 //! records it and when: what the idle time is counted from. A note is
 //! recorded in the ledger once posted; a failure stops that incident's notes until the next run,
-//! and never the other sessions'.
+//! and never the other sessions'. Sessions are read oldest-followed first (`followed_at`), and
+//! one Devin answers 404 for is closed out only when the run before saw the 404 too.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
