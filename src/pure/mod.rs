@@ -32,6 +32,7 @@ pub mod secret;
 pub mod session;
 pub mod sources;
 pub mod spend;
+pub mod subscribed;
 pub mod subscription;
 pub mod sweep;
 pub mod tag_refusal;

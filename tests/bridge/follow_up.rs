@@ -31,14 +31,22 @@ async fn started(fleet: &Fleet, id: &str) -> String {
     body["session_id"].as_str().unwrap().to_owned()
 }
 
-/// The notes on the incident after the session-started note.
+/// The notes on the incident after the session-started note, each without the reference line
+/// every follow-up note ends with (`(ref 3fa9c1)`, checked here).
 fn follow_up_notes(fleet: &Fleet, id: &str) -> Vec<String> {
     let notes = fleet.pagerduty.notes_on(id);
     assert!(
         notes[0].contains("Devin is investigating this incident"),
         "{notes:?}"
     );
-    notes[1..].to_vec()
+    notes[1..]
+        .iter()
+        .map(|note| {
+            let (text, reference) = note.rsplit_once("\n(ref ").expect("a reference");
+            assert!(reference.len() == 7 && reference.ends_with(')'), "{note}");
+            text.to_owned()
+        })
+        .collect()
 }
 
 async fn stop(instance: Instance) -> String {

@@ -17,6 +17,7 @@ mod delivery_guarantees;
 mod deployment;
 mod devin_create;
 mod follow_up;
+mod follow_up_run;
 mod group_ledger;
 mod handler;
 mod hostile;

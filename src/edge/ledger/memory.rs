@@ -212,6 +212,25 @@ impl MemoryLedger {
         }
     }
 
+    /// Records when the session was read, and whether Devin answered 404 (the first 404 kept),
+    /// while its session is `session_id`.
+    pub fn followed(&self, incident_id: &str, session_id: &str, missing: bool, now_ms: u64) {
+        let mut items = self.items.lock().unwrap();
+        if let Some(entry) = followed(&mut items, incident_id, session_id) {
+            let progress = &mut entry.progress;
+            progress.followed_at = Some(now_ms);
+            progress.missing_since = missing.then(|| progress.missing_since.unwrap_or(now_ms));
+        }
+    }
+
+    /// Records the reference of a note whose post got an ambiguous answer.
+    pub fn unsure(&self, incident_id: &str, session_id: &str, reference: &str) {
+        let mut items = self.items.lock().unwrap();
+        if let Some(entry) = followed(&mut items, incident_id, session_id) {
+            entry.progress.unsure = Some(reference.to_owned());
+        }
+    }
+
     pub fn take_run_lease(&self, holder: &str, now_ms: u64, until_ms: u64) -> bool {
         let mut lease = lock(&self.run_lease);
         if lease.as_ref().is_some_and(|(_, until)| *until > now_ms) {
@@ -442,6 +461,27 @@ mod tests {
                 }),
                 ..Progress::default()
             }
+        );
+        // Read at 4 s, then 404 at 5 s and 6 s (the first kept), then read again.
+        ledger.followed("Q1", "devin-1", false, 4_000);
+        ledger.followed("Q1", "devin-2", true, 4_500);
+        let [open] = ledger.open_incidents().try_into().unwrap();
+        assert_eq!(
+            (open.progress.followed_at, open.progress.missing_since),
+            (Some(4_000), None)
+        );
+        ledger.followed("Q1", "devin-1", true, 5_000);
+        ledger.followed("Q1", "devin-1", true, 6_000);
+        let [open] = ledger.open_incidents().try_into().unwrap();
+        assert_eq!(
+            (open.progress.followed_at, open.progress.missing_since),
+            (Some(6_000), Some(5_000))
+        );
+        ledger.followed("Q1", "devin-1", false, 7_000);
+        let [open] = ledger.open_incidents().try_into().unwrap();
+        assert_eq!(
+            (open.progress.followed_at, open.progress.missing_since),
+            (Some(7_000), None)
         );
         ledger.mark("Q1", "devin-1", &Mark::ClosedOut(None));
         assert!(ledger.open_incidents().is_empty());

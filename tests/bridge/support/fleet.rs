@@ -71,7 +71,10 @@ impl Fleet {
             .set("AWS_ENDPOINT_URL", &aws.endpoint)
             .set("PAGERDUTY_API_URL", &pagerduty.url)
             .set("PAGERDUTY_API_TOKEN", "pd_fleet_token")
-            .set("PAGERDUTY_FROM_EMAIL", "bridge@acme.example");
+            .set("PAGERDUTY_FROM_EMAIL", "bridge@acme.example")
+            // The sweep's scope: the service of `incident_json`'s incidents (a test that
+            // reads the scope from the secret's record sets it blank).
+            .set("SWEEP_SERVICE_IDS", "PSVC");
         for &(name, value) in extra {
             env = env.set(name, value);
         }
