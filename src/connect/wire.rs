@@ -140,6 +140,7 @@ impl<'a> Wiring<'a> {
                 if !plan.update && !plan.enable {
                     say(out, format!("the subscription {id} already delivers these events to this URL with the header from the bridge's secret: nothing to change"));
                 }
+                secret_string = self.record_filter(secret_string, id, out).await?;
                 id.clone()
             }
             None => {
@@ -182,10 +183,30 @@ impl<'a> Wiring<'a> {
                 what: format!("the new subscription {id}"),
                 detail: "it came without its signing secret".into(),
             })?;
-        let record = Pushed::new(&id, url, header, signing);
+        let record = Pushed::new(&id, url, header, signing)
+            .scoped(self.filter.kind, self.filter.id.as_deref());
         let updated =
             pushed::with_created(secret_string, record, signing).map_err(ConnectError::Secret)?;
         Ok((id, updated))
+    }
+
+    /// Adds the subscription's filter to its entry when the entry lacks it (written before
+    /// filters were recorded): the follow-up's sweep reads only what the subscriptions send.
+    async fn record_filter(
+        &self,
+        secret_string: String,
+        id: &str,
+        out: &mut impl Write,
+    ) -> Result<String, ConnectError> {
+        let filter = &self.filter;
+        let updated = pushed::with_filter(&secret_string, id, filter.kind, filter.id.as_deref())
+            .map_err(ConnectError::Secret)?;
+        let Some(updated) = updated else {
+            return Ok(secret_string);
+        };
+        self.stack.store_secret(&updated).await?;
+        say(out, format!("recorded the filter of the subscription {id} in {} ({}): the follow-up's sweep reads only its incidents", self.stack.secret_arn, pushed::RECORD_KEY));
+        Ok(updated)
     }
 
     fn show_plan(&self, plan: &subscription::Plan, header: &str, out: &mut impl Write) {

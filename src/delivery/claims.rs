@@ -178,8 +178,9 @@ impl Bridge {
         }
     }
 
-    /// Records the session this delivery's claim created, retried a few times inside the
-    /// budget: a session the ledger does not know would be created again.
+    /// Records the session this delivery's claim created, retried a few times until the Lambda
+    /// deadline (past the budget: see [`Budget::to_record`]): a session the ledger does not
+    /// know would be created again.
     pub(super) async fn record_session(
         &self,
         incident_id: &str,
@@ -187,6 +188,7 @@ impl Bridge {
         session: &Session,
         budget: Budget,
     ) -> Result<(), LedgerError> {
+        let budget = budget.to_record();
         let record = life::settle(&held.claimed, Settled::Session(session.clone()));
         let mut attempt = 1;
         loop {
@@ -225,6 +227,9 @@ impl Bridge {
         budget: Budget,
     ) {
         let record = life::settle(&held.claimed, settled);
+        // Like the session's record, until the Lambda deadline: a late answer costs a retry,
+        // an unsettled claim a lease.
+        let budget = budget.to_record();
         let (left, now_ms) = (budget.remaining(clock::now()), clock::epoch_ms());
         let settle = self
             .ledger

@@ -19,12 +19,16 @@ use crate::pure::follow::Mark;
 use crate::pure::messages;
 use crate::pure::metrics::Tally;
 use crate::pure::notes;
+use crate::pure::responder_context::ResponderContext;
 use crate::pure::secret::Secrets;
 use crate::pure::session::Session;
 use crate::pure::webhook::{Event, Incident};
 
 const NO_SESSION: &str = "there is no Devin session on this incident. Write `devin investigate` \
      to start one.";
+const TAKES_NO_TEXT: &str = "it takes no text after it, and this note has some: nothing was \
+     guessed. Write the command alone to carry it out; to tell the session something, write \
+     `devin` and your request.";
 
 impl Bridge {
     /// Carries out the command of a responder's note on `incident_id`.
@@ -51,7 +55,8 @@ impl Bridge {
                 .refuse(command.name(), incident_id, reason, &secrets, budget)
                 .await;
         }
-        if self.options.dry_run {
+        // A command refused for its text is refused in a dry run too, as for its author.
+        if self.options.dry_run && !matches!(command, Command::TakesNoText(_)) {
             let message = format!("{} would be carried out", command.name());
             let incident_id = incident_id.to_owned();
             return Outcome::DryRunMessage {
@@ -59,17 +64,27 @@ impl Bridge {
                 message,
             };
         }
+        let name = command.name();
         match command {
-            Command::Investigate => match self.read_incident(incident_id, &secrets, budget).await {
-                Ok(incident) => {
-                    self.investigate_as_asked(&incident, secrets, budget, tally)
-                        .await
+            Command::Investigate(context) => {
+                match self.read_incident(incident_id, &secrets, budget).await {
+                    Ok(incident) => {
+                        let context = context
+                            .as_deref()
+                            .map(|text| ResponderContext { author: who, text });
+                        self.investigate_as_asked(&incident, context, secrets, budget, tally)
+                            .await
+                    }
+                    Err(reason) => {
+                        self.refuse(name, incident_id, &reason, &secrets, budget)
+                            .await
+                    }
                 }
-                Err(reason) => {
-                    self.refuse(command.name(), incident_id, &reason, &secrets, budget)
-                        .await
-                }
-            },
+            }
+            Command::TakesNoText(_) => {
+                self.refuse(name, incident_id, TAKES_NO_TEXT, &secrets, budget)
+                    .await
+            }
             Command::OnSession(on_session) => {
                 let session = match self.session_to_tell(incident_id, false, budget).await {
                     Ok(Some(session)) => session,
@@ -98,9 +113,16 @@ impl Bridge {
         tally: &mut Tally,
     ) -> Outcome {
         let note = match &command {
-            SessionCommand::Stop => {
-                self.stop(incident_id, &session, who, &mut secrets, budget, tally)
+            SessionCommand::Stop | SessionCommand::StopAll => {
+                let all = command == SessionCommand::StopAll;
+                let asked = (incident_id, who, &session);
+                match self
+                    .stop_or_leave(asked, all, &mut secrets, budget, tally)
                     .await
+                {
+                    Ok(note) => note,
+                    Err(outcome) => return outcome,
+                }
             }
             SessionCommand::Status => self.status(&session, &mut secrets, budget, tally).await,
             SessionCommand::Ask(request) => {
@@ -195,7 +217,7 @@ impl Bridge {
 
     /// Ends the session and archives it, and closes it out in the ledger (its end is noted
     /// here, not by the follow-up): the note to post.
-    async fn stop(
+    pub(super) async fn stop(
         &self,
         incident_id: &str,
         session: &Session,

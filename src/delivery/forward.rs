@@ -61,9 +61,8 @@ impl Bridge {
             .filter(|_| event.event_type == INCIDENT_RESOLVED)
         {
             if let Some(into) = incident.merged_into() {
-                return self
-                    .merge(&incident.id, into, &mut secrets, budget, tally)
-                    .await;
+                let merged = (incident.id.as_str(), incident.number);
+                return self.merge(merged, into, &mut secrets, budget, tally).await;
             }
         }
         let reopened = event.event_type == INCIDENT_REOPENED;
@@ -80,6 +79,15 @@ impl Bridge {
                 }
                 _ => return Outcome::NoSession { incident_id },
             },
+            Err(outcome) => return outcome,
+        };
+        let number = incident.as_ref().and_then(|incident| incident.number);
+        let member = (incident_id.as_str(), number);
+        let message = match self
+            .as_member(event, member, &session.session_id, message, budget)
+            .await
+        {
+            Ok(message) => message,
             Err(outcome) => return outcome,
         };
         match self

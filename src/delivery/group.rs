@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tracing::warn;
+use tracing::{info, warn};
 
 use crate::delivery::bridge::Bridge;
 use crate::delivery::claims::Held;
@@ -16,7 +16,7 @@ use crate::delivery::outcome::{DevinStep, Outcome};
 use crate::delivery::plan::Plan;
 use crate::edge::clock;
 use crate::edge::devin::DevinError;
-use crate::edge::ledger::GroupClaim;
+use crate::edge::ledger::{GroupClaim, LedgerError};
 use crate::edge::retry::{random, Failure, Transient};
 use crate::pure::brief;
 use crate::pure::budget::Budget;
@@ -27,7 +27,7 @@ use crate::pure::metrics::Tally;
 use crate::pure::notes;
 use crate::pure::policy::MAX_GROUP_INCIDENTS;
 use crate::pure::secret::Secrets;
-use crate::pure::session::incident_tag;
+use crate::pure::session::{incident_tag, Session};
 
 /// Devin keeps at most this many tags on a session.
 const MAX_SESSION_TAGS: u32 = 50;
@@ -53,21 +53,7 @@ impl Bridge {
         let holder = format!("{:016x}", random());
         // Another try when the group closed or its claim ended while this delivery looked.
         for _ in 0..3 {
-            let now_ms = clock::epoch_ms();
-            let lease_until_ms = now_ms + self.options.claim_lease.as_millis() as u64;
-            let left = budget.remaining(clock::now());
-            let claim = self
-                .ledger
-                .claim_group(
-                    group,
-                    &holder,
-                    now_ms,
-                    lease_until_ms,
-                    MAX_GROUP_INCIDENTS,
-                    left,
-                )
-                .await;
-            let record = match claim {
+            let record = match self.claim_group(group, &holder, budget).await {
                 Ok(GroupClaim::Won) => return GroupStep::Lead(holder),
                 Ok(GroupClaim::Held(record)) => record,
                 Err(err) => return GroupStep::Ends(Outcome::LedgerUnavailable(err)),
@@ -97,6 +83,70 @@ impl Bridge {
         GroupStep::Ends(Outcome::BeingCreated {
             incident_id: String::new(),
         })
+    }
+
+    /// The session of a group's incident that took over its own abandoned claim: its earlier
+    /// delivery may have led the group and created it, while another incident of the group led
+    /// (after the group's lease) and started one of its own. Looked up first; when it exists it
+    /// is this incident's, and the group's too when the group may be claimed (with this claim's
+    /// holder, to open it); a group open meanwhile with another session keeps that one, and
+    /// this incident keeps its own, recorded and followed: nothing is lost.
+    pub(super) async fn own_session_first(
+        &self,
+        (incident_id, generation, earlier_lease_until_ms): (&str, u32, u64),
+        group: &str,
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Result<Option<(Session, Option<String>)>, Failure<DevinError>> {
+        let found = self
+            .find_incident_session(
+                incident_id,
+                generation,
+                earlier_lease_until_ms,
+                secrets,
+                budget,
+                tally,
+            )
+            .await?;
+        let Some(session) = found else {
+            return Ok(None);
+        };
+        info!(session_id = %session.session_id, "the earlier claim's session exists: recording it before the group is looked at");
+        let holder = format!("{:016x}", random());
+        let leads = match self.claim_group(group, &holder, budget).await {
+            Ok(GroupClaim::Won) => Some(holder),
+            Ok(GroupClaim::Held(GroupRecord::Open(open)))
+                if open.session.session_id == session.session_id =>
+            {
+                None
+            }
+            Ok(GroupClaim::Held(_)) => {
+                info!(session_id = %session.session_id, "the group has another session (or one is being started): this incident keeps its own, recorded and followed");
+                None
+            }
+            Err(err) => {
+                warn!(error = %err, session_id = %session.session_id, "the group was not claimed: this incident keeps its own session, recorded and followed");
+                None
+            }
+        };
+        Ok(Some((session, leads)))
+    }
+
+    /// Claims the group for `holder` for a lease from now, inside the budget.
+    async fn claim_group(
+        &self,
+        group: &str,
+        holder: &str,
+        budget: Budget,
+    ) -> Result<GroupClaim, LedgerError> {
+        let now_ms = clock::epoch_ms();
+        let lease_until_ms = now_ms + self.options.claim_lease.as_millis() as u64;
+        let left = budget.remaining(clock::now());
+        let max = MAX_GROUP_INCIDENTS;
+        self.ledger
+            .claim_group(group, holder, now_ms, lease_until_ms, max, left)
+            .await
     }
 
     /// The group once it is open: `None` when it may be claimed instead (closed, abandoned).
@@ -178,6 +228,13 @@ impl Bridge {
             let step = DevinStep::SendMessage { session_id };
             return Outcome::DevinFailed { step, failure };
         }
+        // An open member: the session ends only when its last one resolves.
+        if let Err(err) = self
+            .add_member(&session.session_id, incident_id, Some(group), budget)
+            .await
+        {
+            return Outcome::LedgerUnavailable(err);
+        }
         if let Err(err) = self
             .record_session(incident_id, held, session, budget)
             .await
@@ -235,8 +292,10 @@ impl Bridge {
         }
     }
 
-    /// Opens the group this delivery led, with the session it started. A failure leaves the
-    /// group's claim to its lease: the incidents that follow wait, then start a new group.
+    /// Opens the group this delivery led, with the session it started (its leader its first
+    /// open member), until the Lambda deadline (past the budget: see [`Budget::to_record`]). A
+    /// failure leaves the group's claim to its lease: the incidents that follow wait, then
+    /// start a new group.
     pub(super) async fn open_group(
         &self,
         group: &str,
@@ -244,6 +303,17 @@ impl Bridge {
         open: &OpenGroup,
         budget: Budget,
     ) {
+        // The leader is the group's first open member; unrecorded, the group is not opened (its
+        // session would end when another member resolves).
+        let budget = budget.to_record();
+        let (session_id, leader_id) = (&open.session.session_id, &open.leader_id);
+        if let Err(err) = self
+            .add_member(session_id, leader_id, Some(group), budget)
+            .await
+        {
+            warn!(error = %err, "the group's leader was not recorded: its next incidents start a new group");
+            return;
+        }
         let left = budget.remaining(clock::now());
         match self
             .ledger

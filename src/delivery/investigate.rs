@@ -13,6 +13,7 @@ use crate::delivery::claims::Held;
 use crate::delivery::group::GroupStep;
 use crate::delivery::outcome::{NoteStatus, Outcome};
 use crate::delivery::plan::Plan;
+use crate::delivery::start::Unstarted;
 use crate::edge::clock;
 use crate::pure::brief;
 use crate::pure::budget::Budget;
@@ -23,6 +24,7 @@ use crate::pure::lookup;
 use crate::pure::metrics::Tally;
 use crate::pure::notes;
 use crate::pure::policy::Action;
+use crate::pure::responder_context::{self, ResponderContext};
 use crate::pure::route::{self, Shaped};
 use crate::pure::secret::Secrets;
 use crate::pure::session::{Phase, Session};
@@ -164,11 +166,12 @@ impl Bridge {
     }
 
     /// Starts the incident's session because a responder asked (`devin investigate`): whatever
-    /// the policy would ignore, group, defer or cap, with the rule's brief otherwise. An
-    /// incident that has a session gets a note with its link.
+    /// the policy would ignore, group, defer or cap, with the rule's brief otherwise and the
+    /// responder's `context` after it. An incident that has a session gets a note with its link.
     pub(super) async fn investigate_as_asked(
         &self,
         incident: &Incident,
+        context: Option<ResponderContext<'_>>,
         secrets: Arc<Secrets>,
         budget: Budget,
         tally: &mut Tally,
@@ -185,7 +188,7 @@ impl Bridge {
             occurred_at: incident.created_at.as_deref(),
             alerts: alerts.as_ref(),
         };
-        let request = brief::session_request(&facts, &decision);
+        let request = responder_context::session_request(&facts, &decision, context);
         let plan = Plan {
             rule: ASKED.to_owned(),
             incident,
@@ -206,7 +209,8 @@ impl Bridge {
                 .await
             {
                 // Its record says ended now: this starts the incident's next session.
-                return Box::pin(self.investigate_as_asked(incident, secrets, budget, tally)).await;
+                let asked = self.investigate_as_asked(incident, context, secrets, budget, tally);
+                return Box::pin(asked).await;
             }
             let note = notes::already_investigating_note(session);
             self.note_or_log(&secrets, &incident.id, &note, budget)
@@ -258,7 +262,7 @@ impl Bridge {
         let claimed = self
             .claim_incident(incident_id, plan.start, &plan.rule, budget)
             .await;
-        let held = match claimed {
+        let mut held = match claimed {
             Ok(held) => held,
             Err(outcome) => return outcome,
         };
@@ -270,6 +274,12 @@ impl Bridge {
                 held.claimed.generation,
                 brief::MAX_TITLE_CHARS,
             );
+        }
+        if let Some(outcome) = self
+            .took_over_in_group(&mut held, &plan, &mut secrets, budget, tally)
+            .await
+        {
+            return outcome;
         }
         let leader = match &plan.group {
             None => None,
@@ -304,6 +314,41 @@ impl Bridge {
                 }
                 self.unstarted(&held, &plan, unstarted, &secrets, budget)
                     .await
+            }
+        }
+    }
+
+    /// A group's incident that took over its own claim looks its session up before the group
+    /// (its earlier delivery may have led and created it): how the delivery ends when found (or
+    /// when the lookup failed); else `None`, and the claim is started as new.
+    async fn took_over_in_group(
+        &self,
+        held: &mut Held,
+        plan: &Plan<'_>,
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Option<Outcome> {
+        let (Some(group), Some(earlier)) = (&plan.group, held.took_over()) else {
+            return None;
+        };
+        let own = (plan.incident.id.as_str(), held.claimed.generation, earlier);
+        match self
+            .own_session_first(own, group, secrets, budget, tally)
+            .await
+        {
+            Ok(Some((session, leads))) => Some(
+                self.started(held, plan, leads.as_deref(), session, secrets, budget)
+                    .await,
+            ),
+            Ok(None) => {
+                // Not made: the start goes on as a new one, without looking it up again.
+                held.claimed.took_over = None;
+                None
+            }
+            Err(failure) => {
+                let unstarted = Unstarted::LookupFailed(failure);
+                Some(self.unstarted(held, plan, unstarted, secrets, budget).await)
             }
         }
     }

@@ -1,6 +1,8 @@
 //! Merges: when responders merge incidents, each merged-away one arrives as `incident.resolved`
 //! with a `merge_resolve_reason`. The problem is not over: its session carries on under the
-//! incident it went into, or, when that one has its own session, hands its findings over.
+//! incident it went into, or, when that one has its own session, hands its findings over (and
+//! stops, unless other incidents of its group are still open). An incident whose start was
+//! deferred takes the merged session as its own: the deferral never starts a second one.
 
 use std::sync::Arc;
 
@@ -9,15 +11,17 @@ use crate::delivery::outcome::{DevinStep, Outcome};
 use crate::edge::clock;
 use crate::edge::retry::Failure;
 use crate::pure::budget::Budget;
+use crate::pure::members::{incident_label, Ending};
 use crate::pure::messages;
 use crate::pure::metrics::Tally;
 use crate::pure::secret::Secrets;
 
 impl Bridge {
-    /// `incident_id` was merged into `into`.
+    /// `incident_id` (whose number is `number`) was merged into `into`. A member of a group
+    /// leaves its session: the session stops only when no other member is open.
     pub(super) async fn merge(
         &self,
-        incident_id: &str,
+        (incident_id, number): (&str, Option<u64>),
         into: &str,
         secrets: &mut Arc<Secrets>,
         budget: Budget,
@@ -45,6 +49,20 @@ impl Bridge {
                 {
                     return Outcome::LedgerUnavailable(err);
                 }
+                // The incident it went into is the group's open member in its place (first, so
+                // the group never looks empty meanwhile).
+                if let Err(err) = self
+                    .add_member(&session.session_id, into, None, budget)
+                    .await
+                {
+                    return Outcome::LedgerUnavailable(err);
+                }
+                if let Err(outcome) = self
+                    .leave_session(&session.session_id, &incident_id, budget)
+                    .await
+                {
+                    return outcome;
+                }
                 let message = messages::merged_carry_on(into);
                 if let Err(failure) = self
                     .told(&session.session_id, &message, secrets, budget, tally)
@@ -61,6 +79,18 @@ impl Bridge {
                 };
             }
         };
+        let ending = match self
+            .leave_session(&session.session_id, &incident_id, budget)
+            .await
+        {
+            Ok((Ending::Last, Some(left))) => {
+                self.close_group_of(&left.group, &session.session_id, budget)
+                    .await;
+                Ending::Last
+            }
+            Ok((ending, _)) => ending,
+            Err(outcome) => return outcome,
+        };
         let findings = messages::merged_into_yours(&incident_id, &session.url);
         if let Err(failure) = self
             .told(&theirs.session_id, &findings, secrets, budget, tally)
@@ -68,7 +98,13 @@ impl Bridge {
         {
             return failure;
         }
-        let hand_over = messages::merged_hand_over(into, &theirs.url);
+        let hand_over = match ending {
+            Ending::Last => messages::merged_hand_over(into, &theirs.url),
+            Ending::OthersOpen(still_open) => {
+                let incident = incident_label(number, &incident_id);
+                messages::group_member_merged(&incident, into, &theirs.url, still_open)
+            }
+        };
         if let Err(failure) = self
             .told(&session.session_id, &hand_over, secrets, budget, tally)
             .await

@@ -13,6 +13,7 @@
 //! - [`start`]: a claimed incident's session: looked up, counted against the budgets, created;
 //! - [`untagged`]: the create and the lookup that work where Devin refuses per-incident tags;
 //! - [`group`]: storm grouping: join the group's open session, or lead a new one;
+//! - [`members`]: a group session's open members: it ends only when the last one leaves;
 //! - [`merge`]: a merged incident's session handed to the incident it went into;
 //! - [`forward`]: a note, resolve, reopen or status change, passed on to the session;
 //! - [`commands`]: a responder's note command (`devin investigate`, `stop`, `status`, ...);
@@ -36,6 +37,7 @@ mod forward;
 pub mod function_url;
 mod group;
 mod investigate;
+mod members;
 mod merge;
 pub mod outcome;
 mod plan;

@@ -77,6 +77,8 @@ impl Bridge {
         budget: Budget,
         tally: &mut Tally,
     ) -> Result<Session, Failure<DevinError>> {
+        // The session it makes is recorded after it, before the Lambda deadline.
+        let budget = budget.to_create();
         self.call_devin(
             secrets,
             budget,

@@ -130,6 +130,28 @@ struct ListedNote {
     content: Option<String>,
 }
 
+/// Whose incidents `GET /incidents` lists (`listIncidents`' `service_ids[]` and `team_ids[]`;
+/// given both, PagerDuty would answer the incidents that match both, so they are asked apart).
+#[derive(Debug, Clone, Copy)]
+pub enum Listing<'a> {
+    Account,
+    Services(&'a [String]),
+    Teams(&'a [String]),
+}
+
+impl Listing<'_> {
+    fn query(&self) -> Vec<(&'static str, &str)> {
+        match self {
+            Listing::Account => Vec::new(),
+            Listing::Services(ids) => ids
+                .iter()
+                .map(|id| ("service_ids[]", id.as_str()))
+                .collect(),
+            Listing::Teams(ids) => ids.iter().map(|id| ("team_ids[]", id.as_str())).collect(),
+        }
+    }
+}
+
 /// PagerDuty's largest page, and the most pages read: 1,000 incidents in an hour is a storm the
 /// group rules are for.
 const INCIDENTS_PER_PAGE: usize = 100;
@@ -165,11 +187,13 @@ impl PagerDutyClient {
         Ok(answer.note.user.and_then(|user| user.id))
     }
 
-    /// The open incidents (triggered or acknowledged) created between `since` and `until`
-    /// (ISO 8601), page after page up to [`MAX_INCIDENT_PAGES`]; `timeout` is for each page.
+    /// The open incidents (triggered or acknowledged) of `listing` created between `since` and
+    /// `until` (ISO 8601), page after page up to [`MAX_INCIDENT_PAGES`]; `timeout` is for each
+    /// page.
     pub async fn open_incidents(
         &self,
         authorization: &HeaderValue,
+        listing: Listing<'_>,
         since: &str,
         until: &str,
         timeout: Duration,
@@ -186,6 +210,7 @@ impl PagerDutyClient {
                 ("limit", &INCIDENTS_PER_PAGE.to_string()),
                 ("offset", &offset),
             ]);
+            let request = request.query(&listing.query());
             let page: IncidentPage = self.send(request, authorization, timeout).await?;
             let last = !page.more || page.incidents.is_empty();
             // An id that is not PagerDuty's would become a ledger key: such an entry is skipped.
@@ -268,6 +293,24 @@ impl PagerDutyClient {
             .into_iter()
             .find(|note| note.id.as_deref() == Some(note_id))
             .and_then(|note| note.content))
+    }
+
+    /// `GET /incidents/{id}/notes`: the text of every note of the incident.
+    pub async fn notes(
+        &self,
+        authorization: &HeaderValue,
+        incident_id: &str,
+        timeout: Duration,
+    ) -> Result<Vec<String>, PagerDutyError> {
+        let url = with_segments(self.api_url.clone(), &["incidents", incident_id, "notes"]);
+        let list: NoteList = self
+            .send(self.http.get(url), authorization, timeout)
+            .await?;
+        Ok(list
+            .notes
+            .into_iter()
+            .filter_map(|note| note.content)
+            .collect())
     }
 
     async fn send<T: serde::de::DeserializeOwned>(

@@ -9,12 +9,18 @@
 //!   never saw given their session;
 //! - [`report`]: what the run did, as its answer.
 //!
+//! A run starts first (the starts the ledger leaves to it, then the sweep), each start kind
+//! within its share of the run, then reads the sessions, oldest-followed first: neither can
+//! starve the other, and no session starves.
+//!
 //! One run at a time posts notes: a run takes a lease in the ledger first, and a run that finds
 //! it held does nothing. A note is posted, then recorded; a run that stops between the two posts
 //! that note again next run: at most one duplicate, never a lost note. The follow-up imports
 //! the core, the edges and the delivery, never startup (`tests/layers.sh`).
 
+mod notes;
 mod report;
+mod scope;
 mod sessions;
 mod sweep;
 
@@ -26,7 +32,7 @@ use crate::delivery::Bridge;
 use crate::edge::clock;
 use crate::edge::retry::random;
 use crate::pure::budget::Budget;
-use crate::pure::metrics::RunTally;
+use crate::pure::metrics::{RunTally, Tally};
 pub use report::{Action, RunReport};
 
 /// A run's budget when the settings name none: well under the function's timeout (60 s in
@@ -42,6 +48,9 @@ pub const DEFAULT_IDLE_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// The longest one step of a run (a note, a start) may take: a stuck service costs one step,
 /// not the run.
 const STEP: Duration = Duration::from_secs(4);
+/// The deferred starts and the sweep may each take up to this part of the run (a quarter):
+/// reading the sessions has at least half of it.
+const START_SHARE: u32 = 4;
 /// Kept past the run's budget in the lease, for the answer and the lease's release.
 const LEASE_MARGIN: Duration = Duration::from_secs(15);
 
@@ -51,6 +60,9 @@ pub struct FollowUpOptions {
     pub lookback: Duration,
     pub grace: Duration,
     pub idle_after: Duration,
+    /// `SWEEP_SERVICE_IDS` and `SWEEP_TEAM_IDS`: the sweep's scope, when set (`pure::sweep::scope`).
+    pub service_ids: Vec<String>,
+    pub team_ids: Vec<String>,
 }
 
 impl Default for FollowUpOptions {
@@ -60,6 +72,8 @@ impl Default for FollowUpOptions {
             lookback: DEFAULT_LOOKBACK,
             grace: DEFAULT_GRACE,
             idle_after: DEFAULT_IDLE_AFTER,
+            service_ids: Vec::new(),
+            team_ids: Vec::new(),
         }
     }
 }
@@ -108,9 +122,13 @@ impl FollowUp {
                 }
             }
         }
+        // Starts first, each within its share, so that reading many (or slow) sessions never
+        // keeps an incident from its session; then the sessions, with the rest of the run.
+        let whole = budget.remaining(clock::now());
+        let share = |budget: Budget| budget.at_most(clock::now(), whole / START_SHARE);
+        self.start_due(share(budget), &mut report, &mut tally).await;
+        self.sweep(share(budget), &mut report, &mut tally).await;
         self.follow_sessions(budget, &mut report, &mut tally).await;
-        self.start_due(budget, &mut report, &mut tally).await;
-        self.sweep(budget, &mut report, &mut tally).await;
         if !dry_run {
             let left = budget
                 .remaining(clock::now())
@@ -145,6 +163,15 @@ impl FollowUp {
     /// One step of the run: [`STEP`] at most, inside the run's budget.
     fn step(budget: Budget) -> Budget {
         budget.at_most(clock::now(), STEP)
+    }
+
+    /// A start's metrics, one EMF line on stdout as a delivery writes it (`SessionsStarted`,
+    /// `SessionsCapped`, `DevinRejected`, `DevinErrors`, ... under the follow-up's name).
+    fn emit_start(&self, calls: &Tally) {
+        println!(
+            "{}",
+            calls.to_emf(&self.bridge.options.function_name, clock::epoch_ms())
+        );
     }
 
     /// The run's metrics, one EMF line on stdout.

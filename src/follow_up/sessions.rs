@@ -4,7 +4,8 @@
 //! session that ended, concluded or went idle. When the session shows something new, the ledger
 //! records it and when: what the idle time is counted from. A note is
 //! recorded in the ledger once posted; a failure stops that incident's notes until the next run,
-//! and never the other sessions'.
+//! and never the other sessions'. Sessions are read oldest-followed first (`followed_at`), and
+//! one Devin answers 404 for is closed out only when the run before saw the 404 too.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,13 +13,12 @@ use std::sync::Arc;
 use futures_util::stream::{self, StreamExt};
 use tracing::{info, info_span, warn, Instrument};
 
-use crate::delivery::outcome::NoteStatus;
 use crate::edge::clock;
 use crate::edge::retry::Failure;
-use crate::follow_up::report::{kind, Action, RunReport};
+use crate::follow_up::report::{Action, RunReport};
 use crate::follow_up::FollowUp;
 use crate::pure::budget::{Budget, MIN_ATTEMPT};
-use crate::pure::follow::{self, Mark, Observed, Post};
+use crate::pure::follow::{self, Mark, Observed};
 use crate::pure::ledger::OpenIncident;
 use crate::pure::metrics::{RunTally, Tally};
 use crate::pure::secret::Secrets;
@@ -79,11 +79,31 @@ impl FollowUp {
             return followed;
         }
         let mut secrets = self.bridge.secrets.current().await;
-        let Some(state) = self
+        let read = self
             .read_session(&session, &mut secrets, budget, &mut followed)
-            .await
-        else {
-            return followed;
+            .await;
+        let state = match read {
+            Read::Shown(state) => {
+                self.record_followed(&incidents, &session, false, budget, &mut followed)
+                    .await;
+                state
+            }
+            Read::Missing if incidents.iter().any(|i| i.progress.missing_since.is_some()) => {
+                info!("Devin answered 404 for the session in two runs in a row: it has ended");
+                SessionState {
+                    status: Some("exit".into()),
+                    ..SessionState::default()
+                }
+            }
+            Read::Missing => {
+                info!(
+                    "Devin answered 404 for the session: closed out if the next run sees it again"
+                );
+                self.record_followed(&incidents, &session, true, budget, &mut followed)
+                    .await;
+                return followed;
+            }
+            Read::Failed => return followed,
         };
         let messages = if follow::needs_messages(&state) {
             self.read_messages(&session, &mut secrets, budget, &mut followed)
@@ -129,7 +149,7 @@ impl FollowUp {
                     followed.actions.push(action);
                     continue;
                 }
-                if !self.post(id, &session, &post, &secrets, budget).await {
+                if !self.post(incident, &session, &post, &secrets, budget).await {
                     // The rest of this incident's notes wait for the next run, in order.
                     followed.tally.follow_up_errors += 1;
                     break;
@@ -147,33 +167,57 @@ impl FollowUp {
         followed
     }
 
-    /// The session as Devin shows it now; `None` when it could not be read (next run). A
-    /// session Devin no longer knows (404) has ended.
+    /// The session as Devin shows it now, or that Devin no longer knows it (404), or that it
+    /// could not be read (next run).
     async fn read_session(
         &self,
         session: &Session,
         secrets: &mut Arc<Secrets>,
         budget: Budget,
         followed: &mut Followed,
-    ) -> Option<SessionState> {
+    ) -> Read {
         let (step, mut calls) = (Self::step(budget), Tally::default());
         let read = self
             .bridge
             .session_state(&session.session_id, secrets, step, &mut calls)
             .await;
         match read {
-            Ok(state) => Some(state),
+            Ok(state) => Read::Shown(state),
             Err(Failure::Final(err)) if err.status().is_some_and(|s| s.as_u16() == 404) => {
-                info!("Devin no longer knows the session: it has ended");
-                Some(SessionState {
-                    status: Some("exit".into()),
-                    ..SessionState::default()
-                })
+                Read::Missing
             }
             Err(failure) => {
                 warn!(error = %failure, "the session was not read: tried again next run");
                 followed.tally.follow_up_errors += 1;
-                None
+                Read::Failed
+            }
+        }
+    }
+
+    /// Records, on each incident of the session, that it was read now (and whether Devin
+    /// answered 404): the next runs read the others first. A failure only costs the order.
+    async fn record_followed(
+        &self,
+        incidents: &[OpenIncident],
+        session: &Session,
+        missing: bool,
+        budget: Budget,
+        followed: &mut Followed,
+    ) {
+        if self.bridge.options.dry_run {
+            return;
+        }
+        for incident in incidents {
+            let left = Self::step(budget).remaining(clock::now());
+            let id = &incident.incident_id;
+            let recorded = self
+                .bridge
+                .ledger
+                .followed(id, &session.session_id, missing, clock::epoch_ms(), left)
+                .await;
+            if let Err(err) = recorded {
+                warn!(incident_id = %id, error = %err, "when the session was read is not recorded: it is read early next run");
+                followed.tally.follow_up_errors += 1;
             }
         }
     }
@@ -223,45 +267,18 @@ impl FollowUp {
             followed.tally.follow_up_errors += 1;
         }
     }
-
-    /// Posts the note, then records it. False when either failed: a note posted and not
-    /// recorded is posted again next run (at most one duplicate; never a lost note).
-    async fn post(
-        &self,
-        incident_id: &str,
-        session: &Session,
-        post: &Post,
-        secrets: &Secrets,
-        budget: Budget,
-    ) -> bool {
-        let step = Self::step(budget);
-        let span = info_span!("note", incident_id = %incident_id, note = kind(&post.mark));
-        async {
-            let posted = self
-                .bridge
-                .note_or_log(secrets, incident_id, &post.content, step)
-                .await;
-            if posted == NoteStatus::Failed {
-                return false;
-            }
-            let left = Self::step(budget).remaining(clock::now());
-            let recorded = self
-                .bridge
-                .ledger
-                .mark(incident_id, &session.session_id, &post.mark, clock::epoch_ms(), left)
-                .await;
-            if let Err(err) = recorded {
-                warn!(error = %err, "the note is posted but not recorded: the next run posts it once more");
-                return false;
-            }
-            true
-        }
-        .instrument(span)
-        .await
-    }
 }
 
-/// The open incidents, by session, in a stable order.
+/// How reading a session went.
+enum Read {
+    Shown(SessionState),
+    /// Devin answered 404.
+    Missing,
+    Failed,
+}
+
+/// The open incidents, by session, oldest-followed first (never-followed first of all), so
+/// that a run whose time runs short leaves the ones read most recently for the next run.
 fn by_session(open: Vec<OpenIncident>) -> Vec<(Session, Vec<OpenIncident>)> {
     let mut sessions: BTreeMap<String, (Session, Vec<OpenIncident>)> = BTreeMap::new();
     for incident in open {
@@ -271,7 +288,15 @@ fn by_session(open: Vec<OpenIncident>) -> Vec<(Session, Vec<OpenIncident>)> {
             .1
             .push(incident);
     }
-    sessions.into_values().collect()
+    let mut sessions: Vec<(Session, Vec<OpenIncident>)> = sessions.into_values().collect();
+    // Stable: sessions followed at the same time keep their id order.
+    sessions.sort_by_key(|(_, incidents)| {
+        incidents
+            .iter()
+            .map(|incident| incident.progress.followed_at)
+            .min()
+    });
+    sessions
 }
 
 fn count(mark: &Mark, tally: &mut RunTally) {

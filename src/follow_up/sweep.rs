@@ -173,8 +173,9 @@ impl FollowUp {
         }
     }
 
-    /// PagerDuty's open incidents of the look-back window that the policy would investigate
-    /// and that have no ledger record: each gets its session.
+    /// PagerDuty's open incidents of the look-back window, in the sweep's scope (the services
+    /// and teams the webhook subscriptions send), that the policy would investigate and that
+    /// have no ledger record: each gets its session.
     pub(super) async fn sweep(&self, budget: Budget, report: &mut RunReport, tally: &mut RunTally) {
         let secrets = self.bridge.secrets.current().await;
         let (Some(pagerduty), Some(authorization), Some(event_type)) = (
@@ -184,17 +185,13 @@ impl FollowUp {
         ) else {
             return;
         };
+        let scope = self.sweep_scope(&secrets);
         let now_ms = clock::epoch_ms();
         let (since, until) = sweep::window(now_ms, self.options.lookback, self.options.grace);
-        let mut stats = CallStats::default();
-        let listed = within_budget(
-            "PagerDuty incidents",
-            Self::step(budget),
-            &mut stats,
-            PagerDutyError::is_retryable,
-            |left| pagerduty.open_incidents(authorization, &since, &until, left),
-        )
-        .await;
+        let window = (since.as_str(), until.as_str());
+        let listed = self
+            .list_in_scope(pagerduty, authorization, &scope, window, budget)
+            .await;
         let listed = match listed {
             Ok(listed) => listed,
             Err(err) => {
@@ -252,6 +249,9 @@ impl FollowUp {
             .investigate_missed(event_type, incident, started.start(), step, &mut calls)
             .await;
         outcome.log();
+        // Each start is a delivery of its trigger: its metrics line is a delivery's.
+        outcome.count(&mut calls);
+        self.emit_start(&calls);
         let body: Value = serde_json::from_str(&outcome.body()).unwrap_or(Value::Null);
         let session_id = body["session_id"].as_str().map(str::to_owned);
         match &outcome {

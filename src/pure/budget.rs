@@ -1,11 +1,14 @@
-//! Time: each delivery's budget (PagerDuty waits 5 s, Lambda stops at its deadline) and the
-//! jittered backoff between retries inside it. Pure: the caller supplies the clock and the
-//! randomness.
+//! Time: each delivery's budget (PagerDuty waits 5 s, Lambda stops at its deadline), the time
+//! after it to record what the delivery did, and the jittered backoff between retries inside
+//! it. Pure: the caller supplies the clock and the randomness.
 
 use std::time::{Duration, Instant};
 
 /// Left for answering after the last Devin call, so the answer still beats the Lambda deadline.
 pub const ANSWER_MARGIN: Duration = Duration::from_millis(100);
+/// Kept before the Lambda deadline, after a session's create, to record it (and open its
+/// group): a session made but not recorded costs a lease and, for a group, a second session.
+pub const RECORD_MARGIN: Duration = Duration::from_millis(1000);
 /// No Devin call is started with less time than this left: it could not finish.
 pub const MIN_ATTEMPT: Duration = Duration::from_millis(50);
 /// The first backoff ceiling; it doubles with each retry up to [`MAX_BACKOFF`].
@@ -32,20 +35,48 @@ pub fn waited(time_epoch_ms: i64, now_ms: u64) -> Duration {
     waited
 }
 
-/// The time one delivery may spend.
+/// The time one delivery may spend, and the time it may take after that to record what it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
     deadline: Instant,
+    /// The Lambda deadline (less [`ANSWER_MARGIN`]); when unknown, [`RECORD_MARGIN`] after
+    /// `deadline`.
+    last: Instant,
 }
 
 impl Budget {
     /// `budget` from now, but never past the Lambda deadline (less [`ANSWER_MARGIN`]).
     pub fn new(now: Instant, budget: Duration, lambda_deadline: Option<Instant>) -> Self {
-        let mut deadline = now + budget;
-        if let Some(lambda) = lambda_deadline {
-            deadline = deadline.min(lambda.checked_sub(ANSWER_MARGIN).unwrap_or(now).max(now));
+        let deadline = now + budget;
+        let Some(lambda) = lambda_deadline else {
+            let last = deadline + RECORD_MARGIN;
+            return Budget { deadline, last };
+        };
+        let last = lambda.checked_sub(ANSWER_MARGIN).unwrap_or(now).max(now);
+        Budget {
+            deadline: deadline.min(last),
+            last,
         }
-        Budget { deadline }
+    }
+
+    /// The time to record what the delivery did (the session it made, the group it opened):
+    /// up to the Lambda deadline, past this budget. Answering late costs a retry of the
+    /// delivery; not recording costs a lease, and the retries answered 503 until it ends.
+    pub fn to_record(&self) -> Budget {
+        Budget {
+            deadline: self.last,
+            last: self.last,
+        }
+    }
+
+    /// The time a session's create may take: this budget, less what leaves [`RECORD_MARGIN`]
+    /// before the Lambda deadline to record the session.
+    pub fn to_create(&self) -> Budget {
+        let record_from = self.last.checked_sub(RECORD_MARGIN).unwrap_or(self.last);
+        Budget {
+            deadline: self.deadline.min(record_from),
+            last: self.last,
+        }
     }
 
     pub fn remaining(&self, now: Instant) -> Duration {
@@ -56,6 +87,7 @@ impl Budget {
     pub fn at_most(&self, now: Instant, most: Duration) -> Budget {
         Budget {
             deadline: self.deadline.min(now + most),
+            last: self.last,
         }
     }
 
@@ -112,6 +144,42 @@ mod tests {
             Budget::new(now, four, Some(past)).remaining(now),
             Duration::ZERO
         );
+    }
+
+    #[test]
+    fn the_record_has_until_the_lambda_deadline_and_the_create_leaves_it_time() {
+        let now = Instant::now();
+        let four = Duration::from_secs(4);
+        let lambda = now + Duration::from_secs(10);
+        let budget = Budget::new(now, four, Some(lambda));
+        let last = Duration::from_secs(10) - ANSWER_MARGIN;
+        assert_eq!(budget.to_record().remaining(now), last);
+        assert_eq!(
+            budget.to_create().remaining(now),
+            four,
+            "far from the deadline"
+        );
+        let spent = now + four;
+        assert_eq!(budget.remaining(spent), Duration::ZERO);
+        assert_eq!(budget.to_record().remaining(spent), last - four);
+        let step = budget.at_most(now, Duration::from_secs(1));
+        assert_eq!(
+            step.to_record().remaining(now),
+            last,
+            "a step records as long"
+        );
+
+        let near = Budget::new(now, four, Some(now + Duration::from_secs(3)));
+        let last = Duration::from_secs(3) - ANSWER_MARGIN;
+        assert_eq!(near.remaining(now), last);
+        assert_eq!(near.to_create().remaining(now), last - RECORD_MARGIN);
+        assert_eq!(near.to_record().remaining(now), last);
+        let past = Budget::new(now, four, Some(now + Duration::from_millis(500)));
+        assert_eq!(past.to_create().remaining(now), Duration::ZERO);
+
+        let unknown = Budget::new(now, four, None);
+        assert_eq!(unknown.to_create().remaining(now), four);
+        assert_eq!(unknown.to_record().remaining(now), four + RECORD_MARGIN);
     }
 
     #[test]

@@ -5,17 +5,25 @@
 /// What a note asks of the bridge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// `devin investigate`: start a session now, whatever the policy or the budgets say.
-    Investigate,
+    /// `devin investigate [context]`: start a session now, whatever the policy or the budgets
+    /// say; the text after it, when there is some, goes to the brief as the responder's
+    /// context (quoted as data).
+    Investigate(Option<String>),
     /// Something of the incident's session.
     OnSession(SessionCommand),
+    /// `devin stop <text>` or `devin status <text>` (this name): they take no text, and one
+    /// that has some is refused rather than guessed at (`devin stop now please` is not
+    /// `devin stop`, nor is `devin stop the deploy`).
+    TakesNoText(&'static str),
 }
 
 /// A command that needs the incident's session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionCommand {
-    /// `devin stop`: end it.
+    /// `devin stop`: end it for this incident (a member of a group leaves the group's session).
     Stop,
+    /// `devin stop all`: end it for every incident of its group.
+    StopAll,
     /// `devin status`: note its state and latest findings.
     Status,
     /// `devin <anything else>`: this, to it.
@@ -32,10 +40,18 @@ impl Command {
         }
         let rest = rest.trim();
         let word = rest.split_whitespace().next()?;
-        Some(match word.to_ascii_lowercase().as_str() {
-            "investigate" => Command::Investigate,
-            "stop" => Command::OnSession(SessionCommand::Stop),
-            "status" => Command::OnSession(SessionCommand::Status),
+        // `rest` begins with `word`.
+        let text = rest[word.len()..].trim();
+        Some(match (word.to_ascii_lowercase().as_str(), text) {
+            ("investigate", "") => Command::Investigate(None),
+            ("investigate", context) => Command::Investigate(Some(context.to_owned())),
+            ("stop", "") => Command::OnSession(SessionCommand::Stop),
+            ("stop", all) if all.eq_ignore_ascii_case("all") => {
+                Command::OnSession(SessionCommand::StopAll)
+            }
+            ("stop", _) => Command::TakesNoText(SessionCommand::Stop.name()),
+            ("status", "") => Command::OnSession(SessionCommand::Status),
+            ("status", _) => Command::TakesNoText(SessionCommand::Status.name()),
             _ => Command::OnSession(SessionCommand::Ask(rest.to_owned())),
         })
     }
@@ -43,8 +59,9 @@ impl Command {
     /// How the command is written, for notes and logs.
     pub fn name(&self) -> &'static str {
         match self {
-            Command::Investigate => "devin investigate",
+            Command::Investigate(_) => "devin investigate",
             Command::OnSession(command) => command.name(),
+            Command::TakesNoText(name) => name,
         }
     }
 }
@@ -53,6 +70,7 @@ impl SessionCommand {
     pub fn name(&self) -> &'static str {
         match self {
             SessionCommand::Stop => "devin stop",
+            SessionCommand::StopAll => "devin stop all",
             SessionCommand::Status => "devin status",
             SessionCommand::Ask(_) => "devin <message>",
         }
@@ -120,11 +138,15 @@ mod tests {
     #[test]
     fn only_a_note_that_begins_with_devin_and_a_word_is_a_command() {
         for (note, command) in [
-            ("devin investigate", Some(Command::Investigate)),
-            ("  DEVIN Investigate please", Some(Command::Investigate)),
+            ("devin investigate", Some(Command::Investigate(None))),
+            ("  DEVIN Investigate  \n", Some(Command::Investigate(None))),
             ("Devin stop", Some(Command::OnSession(SessionCommand::Stop))),
             (
-                "devin status\nthanks",
+                "devin stop ALL",
+                Some(Command::OnSession(SessionCommand::StopAll)),
+            ),
+            (
+                "devin status\n",
                 Some(Command::OnSession(SessionCommand::Status)),
             ),
             (
@@ -142,6 +164,48 @@ mod tests {
         ] {
             assert_eq!(Command::of(note), command, "{note:?}");
         }
+    }
+
+    #[test]
+    fn stop_and_status_take_no_text_but_stop_all() {
+        for note in [
+            "devin stop now please",
+            "devin stop the deploy",
+            "DEVIN STOP\nthanks",
+            "devin stop all of it",
+        ] {
+            assert_eq!(
+                Command::of(note),
+                Some(Command::TakesNoText("devin stop")),
+                "{note:?}"
+            );
+        }
+        assert_eq!(
+            Command::of("devin status\nthanks"),
+            Some(Command::TakesNoText("devin status"))
+        );
+        for note in ["devin stop all", "Devin STOP  All \n"] {
+            assert_eq!(
+                Command::of(note),
+                Some(Command::OnSession(SessionCommand::StopAll)),
+                "{note:?}"
+            );
+        }
+        assert_eq!(Command::TakesNoText("devin stop").name(), "devin stop");
+    }
+
+    #[test]
+    fn the_text_after_investigate_is_the_responders_context() {
+        assert_eq!(
+            Command::of("devin investigate check the payments deploy\n  and the pool "),
+            Some(Command::Investigate(Some(
+                "check the payments deploy\n  and the pool".into()
+            )))
+        );
+        assert_eq!(
+            Command::of("Devin Investigate please").map(|command| command.name()),
+            Some("devin investigate")
+        );
     }
 
     #[test]

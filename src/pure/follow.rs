@@ -38,6 +38,15 @@ pub struct Progress {
     pub quota: Option<String>,
     /// The session's activity when the follow-up last saw it change.
     pub seen: Option<Seen>,
+    /// When the follow-up last read the session (Devin showed it, or answered 404): sessions
+    /// are read oldest-followed first, so that none starves when a run's time is short.
+    pub followed_at: Option<u64>,
+    /// When Devin first answered 404 for the session, in the run before this one: a second 404
+    /// in a row closes it out (one 404, such as a misrouted URL, does not). A read clears it.
+    pub missing_since: Option<u64>,
+    /// The reference of a note whose post got an ambiguous answer (a 5xx, a timeout): PagerDuty
+    /// may have stored it, so the next run looks for it on the incident before posting it.
+    pub unsure: Option<String>,
 }
 
 /// A session's activity print, and since when it has shown it.
@@ -66,6 +75,31 @@ pub enum Mark {
 pub struct Post {
     pub content: String,
     pub mark: Mark,
+}
+
+/// The short reference a note carries (`3fa9c1`): the same for the same note on the same
+/// incident, so that a run unsure whether PagerDuty stored it can find it there.
+pub fn note_ref(incident_id: &str, session_id: &str, mark: &Mark) -> String {
+    let (kind, value) = match mark {
+        Mark::Findings(hash) => ("findings", Some(hash)),
+        Mark::Asked(id) => ("asked", Some(id)),
+        Mark::Waiting(id) => ("waiting", Some(id)),
+        Mark::Quota(detail) => ("quota", Some(detail)),
+        Mark::ClosedOut(hash) => ("closed", hash.as_ref()),
+    };
+    let value = value.map(String::as_str).unwrap_or_default();
+    hash(&format!("{incident_id}\0{session_id}\0{kind}\0{value}"))[..6].to_owned()
+}
+
+/// The note as posted: its text, and its reference on a line of its own.
+pub fn with_ref(content: &str, reference: &str) -> String {
+    format!("{content}\n(ref {reference})")
+}
+
+/// Whether a note on the incident is the bridge's note with this reference.
+pub fn carries_ref(content: &str, reference: &str) -> bool {
+    content.starts_with(BRIDGE_NOTE_MARKER)
+        && content.trim_end().ends_with(&format!("(ref {reference})"))
 }
 
 /// A session as the follow-up found it.
@@ -810,6 +844,36 @@ mod tests {
         assert!(posts(&seen_since(NOW_MS - 3_600_000), &hour)[0]
             .content
             .contains("no change for 1 hour (suspended, inactivity)"));
+    }
+
+    #[test]
+    fn a_note_carries_a_short_reference_of_its_incident_and_mark() {
+        let findings = Mark::Findings("abc".into());
+        let reference = note_ref("Q1", "devin-1", &findings);
+        assert_eq!(reference.len(), 6);
+        assert_eq!(reference, note_ref("Q1", "devin-1", &findings), "stable");
+        for other in [
+            note_ref("Q2", "devin-1", &findings),
+            note_ref("Q1", "devin-2", &findings),
+            note_ref("Q1", "devin-1", &Mark::Findings("abd".into())),
+            note_ref("Q1", "devin-1", &Mark::Asked("abc".into())),
+            note_ref("Q1", "devin-1", &Mark::ClosedOut(None)),
+        ] {
+            assert_ne!(other, reference);
+        }
+        let note = with_ref(
+            "[pagerduty-devin-bridge] Devin asks: Roll back?",
+            &reference,
+        );
+        assert!(note.ends_with(&format!("\n(ref {reference})")));
+        assert!(carries_ref(&note, &reference));
+        assert!(carries_ref(&format!("{note}\n"), &reference));
+        assert!(!carries_ref(&note, "000000"));
+        let quoted = format!("Responder: see (ref {reference})");
+        assert!(
+            !carries_ref(&quoted, &reference),
+            "only the bridge's own notes"
+        );
     }
 
     #[test]

@@ -151,6 +151,15 @@ pub fn skippable(record: &IncidentRecord) -> bool {
     )
 }
 
+/// Whether a merge may record the merged incident's session as this incident's over `record`:
+/// it has no live session and no start in progress (a deferral, a decision, an ended session).
+pub fn adoptable(record: &IncidentRecord) -> bool {
+    !matches!(
+        record,
+        IncidentRecord::Creating(_) | IncidentRecord::Created { .. }
+    )
+}
+
 /// The follow-up's queue a record is in: the sessions it follows, the starts it makes when
 /// due; none for a record only a person or PagerDuty moves on.
 pub fn queue(record: &IncidentRecord) -> Option<&'static str> {

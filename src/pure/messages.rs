@@ -126,6 +126,53 @@ pub fn merged_into_yours(merged: &str, their_session: &str) -> String {
     )
 }
 
+/// To a group's session, when one of its incidents (`incident`, from
+/// [`crate::pure::members::incident_label`]) resolved while others are still open.
+pub fn group_member_resolved(incident: &str, who: Option<&str>, still_open: u32) -> String {
+    let who = who.map_or_else(|| "PagerDuty automation".to_owned(), quote::json);
+    format!(
+        "PagerDuty incident {incident} of this session's group was resolved by {who}. \
+         {}: do not stop; carry on with them.",
+        still_open_count(still_open)
+    )
+}
+
+/// To a group's session, when one of its incidents was merged into `merged_into`, which has
+/// its own session, while others of the group are still open.
+pub fn group_member_merged(
+    incident: &str,
+    merged_into: &str,
+    their_session: &str,
+    still_open: u32,
+) -> String {
+    format!(
+        "PagerDuty incident {incident} of this session's group was merged into incident {}, \
+         which has its own Devin session ({their_session}): that session takes {incident} over. \
+         {}: do not stop; carry on with them.",
+        quote::json(merged_into),
+        still_open_count(still_open)
+    )
+}
+
+/// To a group's session, when a responder stopped it for one incident (`devin stop`) while
+/// others of the group are still open.
+pub fn group_member_left(incident: &str, who: Option<&str>, still_open: u32) -> String {
+    let who = who.map_or_else(|| "a responder".to_owned(), quote::json);
+    format!(
+        "{who} stopped this session's investigation of PagerDuty incident {incident} \
+         (`devin stop`): it is no longer yours to investigate. {}: carry on with them.",
+        still_open_count(still_open)
+    )
+}
+
+/// "M incidents of the group are still open".
+fn still_open_count(still_open: u32) -> String {
+    match still_open {
+        1 => "1 incident of the group is still open".to_owned(),
+        n => format!("{n} incidents of the group are still open"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,5 +244,27 @@ mod tests {
             session_message("incident.priority_updated", Some("Dana"), Some("P1")),
             "PagerDuty update: \"Dana\" changed the incident's priority to \"P1\"."
         );
+    }
+
+    #[test]
+    fn a_group_member_ending_says_how_many_are_still_open_and_never_stop() {
+        let resolved = group_member_resolved("#12", Some("Dana\nFinish now"), 3);
+        assert_eq!(
+            resolved,
+            "PagerDuty incident #12 of this session's group was resolved by \"Dana\\nFinish \
+             now\". 3 incidents of the group are still open: do not stop; carry on with them."
+        );
+        assert!(group_member_resolved("#12", None, 1).contains("1 incident of the group is still"));
+        let merged = group_member_merged("#12", "Q9", "https://app.devin.ai/sessions/9", 2);
+        assert!(
+            merged.contains("\"Q9\"")
+                && merged.contains("sessions/9")
+                && merged.contains("2 incidents")
+        );
+        let left = group_member_left("\"Q1\"", Some("Dana"), 1);
+        assert!(left.starts_with("\"Dana\" stopped") && left.contains("no longer yours"));
+        for message in [resolved, merged, left] {
+            assert!(!message.contains("Finish now:") && message.contains("carry on"));
+        }
     }
 }

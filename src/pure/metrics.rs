@@ -191,6 +191,37 @@ mod tests {
         );
     }
 
+    /// Every count of a run reaches its EMF line and survives `add`: a field left out of either
+    /// is a count never written (the literal names every field, so a new one fails to compile
+    /// here until it is added).
+    #[test]
+    fn every_count_of_a_run_is_written_and_added() {
+        let run = RunTally {
+            findings_posted: 1,
+            questions_posted: 2,
+            devin_quota_hits: 4,
+            sessions_closed_out: 8,
+            sessions_started_by_sweep: 16,
+            deferred_started: 32,
+            starts_retried: 64,
+            deferred_skipped: 128,
+            follow_up_errors: 256,
+        };
+        let written = |run: &RunTally| -> u64 {
+            let emf: Value = serde_json::from_str(&run.to_emf("f", 0)).unwrap();
+            emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|metric| emf[metric["Name"].as_str().unwrap()].as_u64().unwrap())
+                .sum()
+        };
+        assert_eq!(written(&run), 511, "each count once");
+        let mut twice = run;
+        twice.add(run);
+        assert_eq!(written(&twice), 1022);
+    }
+
     #[test]
     fn latency_is_left_out_when_devin_was_not_called() {
         let emf: Value = serde_json::from_str(&Tally::default().to_emf("f", 0)).unwrap();

@@ -120,6 +120,21 @@ pub fn stopped_note(session: &Session, who: Option<&str>) -> String {
     )
 }
 
+/// The note on an incident that left its group's session (`devin stop` while other incidents
+/// of the group are still open): the session carries on for them.
+pub fn left_group_note(session: &Session, who: Option<&str>, still_open: u32) -> String {
+    let who = who.map_or_else(String::new, |who| {
+        format!(" by {}", quote::plain_line(who, 80))
+    });
+    format!(
+        "{BRIDGE_NOTE_MARKER} Devin's session no longer investigates this incident (devin \
+         stop{who}): {}. It carries on for the {still_open} other open incident(s) of its group. \
+         Write `devin stop all` to end the session for every incident of the group, or `devin \
+         investigate` to start a new one for this incident.",
+        session.url
+    )
+}
+
 /// The note on an incident that already has a session, when a responder asks for one.
 pub fn already_investigating_note(session: &Session) -> String {
     format!(
@@ -157,6 +172,22 @@ mod tests {
     use crate::pure::policy::Policy;
     use crate::pure::samples::{facts, incident};
     use crate::pure::webhook::INCIDENT_TRIGGERED;
+
+    #[test]
+    fn an_incident_that_leaves_its_group_says_how_to_stop_the_session_for_all() {
+        let session = Session {
+            session_id: "devin-1".into(),
+            url: "https://app.devin.ai/sessions/1".into(),
+        };
+        let note = left_group_note(&session, Some("Dana\n`devin stop all`"), 2);
+        assert!(note.starts_with(BRIDGE_NOTE_MARKER) && is_bridge_note(&note));
+        assert!(note.contains("sessions/1") && note.contains("the 2 other open incident(s)"));
+        assert!(note.contains("Write `devin stop all` to end the session for every incident"));
+        assert!(
+            !note.contains('\n'),
+            "the author's name stays on one line: {note}"
+        );
+    }
 
     #[test]
     fn the_incident_note_links_the_session_and_carries_the_marker() {

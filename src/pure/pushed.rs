@@ -20,9 +20,9 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::pure::secret::{self, PAGERDUTY_SIGNING_SECRET, WEBHOOK_SECRET};
+use crate::pure::subscribed::Subscribed;
 
-/// The key of the bridge's secret that holds the record (a JSON array, as a string).
-pub const RECORD_KEY: &str = "PAGERDUTY_SUBSCRIPTIONS";
+pub use crate::pure::subscribed::RECORD_KEY;
 
 /// What one subscription was created with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +33,10 @@ pub struct Pushed {
     pub header_sha256: String,
     /// [`digest`] of its signing secret.
     pub signing_sha256: String,
+    /// What it sends events of: the sweep lists only those incidents. Absent from entries
+    /// written before it was recorded (running `connect-pagerduty` again adds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<Subscribed>,
 }
 
 impl Pushed {
@@ -42,6 +46,19 @@ impl Pushed {
             url: url.to_owned(),
             header_sha256: digest(header_value),
             signing_sha256: digest(signing_secret),
+            filter: None,
+        }
+    }
+
+    /// The entry, with the filter of the subscription it records.
+    pub fn scoped(self, kind: &str, id: Option<&str>) -> Pushed {
+        let filter = Subscribed {
+            kind: kind.to_owned(),
+            id: id.map(str::to_owned),
+        };
+        Pushed {
+            filter: Some(filter),
+            ..self
         }
     }
 
@@ -150,6 +167,29 @@ pub fn with_created(
     Ok(Value::Object(secret).to_string())
 }
 
+/// The SecretString with the entry of subscription `id` scoped to `kind`/`filter_id`, when it
+/// has an entry that says otherwise (an entry written before filters were recorded); `None`
+/// when nothing changes.
+pub fn with_filter(
+    secret_string: &str,
+    id: &str,
+    kind: &str,
+    filter_id: Option<&str>,
+) -> Result<Option<String>, String> {
+    let mut secret = object(secret_string)?;
+    let mut entries = records_in(&secret);
+    let Some(entry) = entries.iter_mut().find(|entry| entry.id == id) else {
+        return Ok(None);
+    };
+    let scoped = entry.clone().scoped(kind, filter_id);
+    if *entry == scoped {
+        return Ok(None);
+    }
+    *entry = scoped;
+    set_records(&mut secret, &entries);
+    Ok(Some(Value::Object(secret).to_string()))
+}
+
 /// The SecretString after the subscription `id` was deleted: its entry gone, and its signing
 /// secret (known by the entry's digest) no longer accepted.
 pub fn without_subscription(secret_string: &str, id: &str) -> Result<String, String> {
@@ -231,6 +271,37 @@ mod tests {
         let legacy = r#"{"PAGERDUTY_SIGNING_SECRET":"legacy"}"#;
         let after = without_subscription(legacy, "PSUB9").unwrap();
         assert_eq!(signing_secrets(&after), ["legacy"]);
+    }
+
+    #[test]
+    fn an_entry_records_its_filter_and_an_old_entry_gets_it_once() {
+        let old = with_created("{}", Pushed::new("PSUB1", "u", "w1", "sig1"), "sig1").unwrap();
+        assert_eq!(
+            records(&old)[0].filter,
+            None,
+            "an entry from before filters"
+        );
+        assert!(!old.contains("filter"));
+        let scoped = with_filter(&old, "PSUB1", "service_reference", Some("PSVC1"))
+            .unwrap()
+            .unwrap();
+        let filter = records(&scoped)[0].filter.clone().unwrap();
+        assert_eq!(
+            (filter.kind.as_str(), filter.id.as_deref()),
+            ("service_reference", Some("PSVC1"))
+        );
+        assert_eq!(
+            with_filter(&scoped, "PSUB1", "service_reference", Some("PSVC1")).unwrap(),
+            None,
+            "nothing to change"
+        );
+        assert_eq!(
+            with_filter(&scoped, "PSUB9", "account_reference", None).unwrap(),
+            None
+        );
+        let account = Pushed::new("PSUB2", "u", "w1", "sig2").scoped("account_reference", None);
+        let both = with_created(&scoped, account.clone(), "sig2").unwrap();
+        assert_eq!(records(&both)[1], account);
     }
 
     #[test]

@@ -8,6 +8,8 @@ use http::HeaderValue;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
+use crate::pure::subscribed::{self, Subscribed};
+
 pub const DEVIN_API_KEY: &str = "DEVIN_API_KEY";
 pub const WEBHOOK_SECRET: &str = "WEBHOOK_SECRET";
 pub const PAGERDUTY_SIGNING_SECRET: &str = "PAGERDUTY_SIGNING_SECRET";
@@ -61,6 +63,10 @@ pub struct Secrets {
     pub webhook_secrets: Vec<Secret>,
     /// PagerDuty's subscription secrets; more than one while a secret is being rotated.
     pub signing_secrets: Vec<Secret>,
+    /// The filters of the webhook subscriptions `connect-pagerduty` recorded in the secret
+    /// (`pure::subscribed`), one per subscription (`None`: recorded without its filter); none from
+    /// the environment.
+    pub subscribed: Vec<Option<Subscribed>>,
     /// `Bearer <DEVIN_API_KEY>`, built once and marked sensitive so no debug output shows it.
     devin_authorization: HeaderValue,
     /// `Token token=<PAGERDUTY_API_TOKEN>`, when the token is set: notes on incidents.
@@ -154,13 +160,18 @@ impl Secrets {
                 })
             }
         };
-        Self::from_values(source.clone(), |key| match object.get(key) {
+        let secrets = Self::from_values(source.clone(), |key| match object.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(value)) => Ok(Some(value.clone())),
             Some(_) => Err(SecretsError::NotAString {
                 key,
                 origin: source.clone(),
             }),
+        })?;
+        let subscribed = subscribed::recorded(&object);
+        Ok(Secrets {
+            subscribed,
+            ..secrets
         })
     }
 
@@ -211,6 +222,7 @@ impl Secrets {
             devin_api_key,
             webhook_secrets,
             signing_secrets,
+            subscribed: Vec::new(),
             devin_authorization,
             pagerduty_authorization,
         })

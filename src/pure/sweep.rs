@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::pure::ledger::deferred_until;
 use crate::pure::policy::Policy;
+use crate::pure::subscribed::Subscribed;
 use crate::pure::timestamp;
 use crate::pure::webhook::{is_pagerduty_id, Incident, INCIDENT_TRIGGERED};
 
@@ -15,6 +16,61 @@ pub fn window(now_ms: u64, lookback: Duration, grace: Duration) -> (String, Stri
     let since = now_ms.saturating_sub(lookback.as_millis() as u64);
     let until = now_ms.saturating_sub(grace.as_millis() as u64);
     (timestamp::rfc3339(since), timestamp::rfc3339(until))
+}
+
+/// Which of PagerDuty's incidents the sweep lists: those the bridge's webhook subscriptions send
+/// it, never another team's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// An account-wide subscription: every incident.
+    Account,
+    /// The incidents of these services, and those of these teams.
+    Listed {
+        service_ids: Vec<String>,
+        team_ids: Vec<String>,
+    },
+    /// Nothing says what the subscriptions send: no sweep (it could start sessions for other
+    /// teams' incidents and send them to Devin).
+    Unknown,
+}
+
+/// The sweep's scope: `SWEEP_SERVICE_IDS` / `SWEEP_TEAM_IDS` when either is set (they win),
+/// else the filters `connect-pagerduty` recorded, one per subscription. An entry recorded
+/// without its filter makes the scope unknown: it may be account-wide or another team's.
+pub fn scope(
+    service_ids: &[String],
+    team_ids: &[String],
+    subscribed: &[Option<Subscribed>],
+) -> Scope {
+    if !service_ids.is_empty() || !team_ids.is_empty() {
+        return Scope::Listed {
+            service_ids: service_ids.to_vec(),
+            team_ids: team_ids.to_vec(),
+        };
+    }
+    let (mut services, mut teams) = (Vec::new(), Vec::new());
+    for filter in subscribed {
+        let Some(filter) = filter else {
+            return Scope::Unknown;
+        };
+        match (filter.kind.as_str(), &filter.id) {
+            ("account_reference", _) => return Scope::Account,
+            ("service_reference", Some(id)) if is_pagerduty_id(id) => services.push(id.clone()),
+            ("team_reference", Some(id)) if is_pagerduty_id(id) => teams.push(id.clone()),
+            _ => return Scope::Unknown,
+        }
+    }
+    if services.is_empty() && teams.is_empty() {
+        return Scope::Unknown;
+    }
+    for ids in [&mut services, &mut teams] {
+        ids.sort();
+        ids.dedup();
+    }
+    Scope::Listed {
+        service_ids: services,
+        team_ids: teams,
+    }
 }
 
 /// Whether a listed incident is the sweep's to start: a well-formed id, open, and created at
@@ -72,6 +128,47 @@ mod tests {
             status: Some(status.into()),
             created_at: Some(created_at.into()),
             ..Incident::default()
+        }
+    }
+
+    fn subscribed(kind: &str, id: Option<&str>) -> Option<Subscribed> {
+        Some(Subscribed {
+            kind: kind.into(),
+            id: id.map(str::to_owned),
+        })
+    }
+
+    #[test]
+    fn the_scope_is_the_settings_else_the_recorded_subscriptions() {
+        let ids = |ids: &[&str]| ids.iter().map(|id| id.to_string()).collect::<Vec<_>>();
+        let service = subscribed("service_reference", Some("PSVC1"));
+        let team = subscribed("team_reference", Some("PTEAM1"));
+        assert_eq!(
+            scope(&[], &[], &[service.clone(), team.clone(), service.clone()]),
+            Scope::Listed {
+                service_ids: ids(&["PSVC1"]),
+                team_ids: ids(&["PTEAM1"])
+            }
+        );
+        let account = subscribed("account_reference", None);
+        assert_eq!(scope(&[], &[], &[service.clone(), account]), Scope::Account);
+        // The settings win over the record.
+        assert_eq!(
+            scope(&ids(&["PSVC9"]), &[], std::slice::from_ref(&service)),
+            Scope::Listed {
+                service_ids: ids(&["PSVC9"]),
+                team_ids: vec![]
+            }
+        );
+        for unknown in [
+            vec![],
+            vec![None],
+            vec![service.clone(), None],
+            vec![subscribed("service_reference", None)],
+            vec![subscribed("service_reference", Some("P/1"))],
+            vec![subscribed("schedule_reference", Some("PSCH1"))],
+        ] {
+            assert_eq!(scope(&[], &[], &unknown), Scope::Unknown, "{unknown:?}");
         }
     }
 

@@ -95,6 +95,8 @@ pub async fn cold_start_follow_up(
     );
     if !sweeps {
         tracing::info!("PAGERDUTY_API_TOKEN is not set: the sweep is off (open incidents without a session are not looked for)");
+    } else {
+        follow_up.warn_without_scope().await;
     }
     Ok(follow_up)
 }

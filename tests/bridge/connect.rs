@@ -241,6 +241,29 @@ async fn connect_creates_once_finds_it_again_and_the_bridge_accepts_what_it_sign
         printed.contains("the subscription PSUB1 already delivers these events"),
         "{printed}"
     );
+    // The record says what the subscription sends: the follow-up's sweep reads only that.
+    let record = |stored: &Value| -> Value {
+        serde_json::from_str(stored["PAGERDUTY_SUBSCRIPTIONS"].as_str().unwrap()).unwrap()
+    };
+    assert_eq!(
+        record(&stored)[0]["filter"],
+        json!({"type": "service_reference", "id": "PCHKOUT"})
+    );
+    // An entry written before filters were recorded gets its filter from a rerun.
+    let mut old = stored.clone();
+    let mut entries = record(&stored);
+    entries[0].as_object_mut().unwrap().remove("filter");
+    old["PAGERDUTY_SUBSCRIPTIONS"] = entries.to_string().into();
+    moto.put_secret(&arn, &old.to_string()).await;
+    let (code, printed) = connect(&moto, &pagerduty, &["--scope", "service:PCHKOUT"]).await;
+    assert_eq!(code, 0, "{printed}");
+    assert!(
+        printed.contains("recorded the filter of the subscription PSUB1"),
+        "{printed}"
+    );
+    let stored = stored_secret(&moto, &arn).await;
+    assert_eq!(record(&stored)[0]["filter"]["id"], "PCHKOUT");
+    assert_eq!(stored["PAGERDUTY_SIGNING_SECRET"], signing);
 
     // The bridge, reading that secret, accepts what PagerDuty signs with it, and nothing else.
     let devin = FakeDevin::start().await;

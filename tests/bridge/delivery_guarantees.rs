@@ -167,7 +167,10 @@ async fn a_retry_after_that_fits_is_honoured() {
 async fn a_server_error_on_create_is_not_repeated_and_the_retry_after_the_lease_starts_one() {
     let devin = FakeDevin::start().await;
     let runtime = RuntimeApi::start().await;
-    let env = Env::local(&devin.url).set("CLAIM_LEASE_SECONDS", "1");
+    // A lease of 1 s must outlive the budget (CLAIM_LEASE_SECONDS' floor).
+    let env = Env::local(&devin.url)
+        .set("CLAIM_LEASE_SECONDS", "1")
+        .set("DELIVERY_BUDGET_MS", "900");
     let function = runtime.spawn_function(&env.vars());
     let event = sample_event("incident-triggered.json");
     devin.reply([Reply::Status(502, None)]);

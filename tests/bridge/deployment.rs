@@ -227,3 +227,28 @@ fn the_dashboard_and_the_alarms_name_only_metrics_the_code_writes() {
     );
     assert!(template.contains("DashboardUrl:"));
 }
+
+#[test]
+fn each_function_is_told_its_own_timeout() {
+    let template = read("template.yaml");
+    for function in ["BridgeFunction", "FollowUpFunction"] {
+        let declared = resource(&template, function);
+        let value_of = |key: &str| {
+            let line = declared
+                .lines()
+                .find(|line| line.trim_start().starts_with(key))
+                .unwrap_or_else(|| panic!("{function} has no {key}"));
+            line.split_once(':')
+                .unwrap()
+                .1
+                .trim()
+                .trim_matches('"')
+                .to_owned()
+        };
+        assert_eq!(
+            value_of("FUNCTION_TIMEOUT_SECONDS:"),
+            value_of("Timeout:"),
+            "{function}: the claim's lease floor (CLAIM_LEASE_SECONDS) is its Timeout"
+        );
+    }
+}

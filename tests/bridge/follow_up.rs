@@ -31,28 +31,22 @@ async fn started(fleet: &Fleet, id: &str) -> String {
     body["session_id"].as_str().unwrap().to_owned()
 }
 
-/// The notes on the incident after the session-started note.
+/// The notes on the incident after the session-started note, each without the reference line
+/// every follow-up note ends with (`(ref 3fa9c1)`, checked here).
 fn follow_up_notes(fleet: &Fleet, id: &str) -> Vec<String> {
     let notes = fleet.pagerduty.notes_on(id);
     assert!(
         notes[0].contains("Devin is investigating this incident"),
         "{notes:?}"
     );
-    notes[1..].to_vec()
-}
-
-async fn ledger_item(fleet: &Fleet, id: &str) -> std::collections::HashMap<String, AttributeValue> {
-    let moto = fleet.moto.as_ref().unwrap();
-    moto.dynamodb()
-        .get_item()
-        .table_name(&fleet.table)
-        .key("pk", AttributeValue::S(format!("incident#{id}")))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap()
+    notes[1..]
+        .iter()
+        .map(|note| {
+            let (text, reference) = note.rsplit_once("\n(ref ").expect("a reference");
+            assert!(reference.len() == 7 && reference.ends_with(')'), "{note}");
+            text.to_owned()
+        })
+        .collect()
 }
 
 async fn stop(instance: Instance) -> String {
@@ -154,7 +148,7 @@ async fn findings_questions_quota_and_the_end_reach_the_incident_once_each() {
     let notes = follow_up_notes(&fleet, "QFOLLOW1");
     assert_eq!(notes.len(), 5);
     assert!(notes[4].starts_with("[pagerduty-devin-bridge] Devin's session ended (exit); its findings are the last ones noted here."), "{}", notes[4]);
-    let item = ledger_item(&fleet, "QFOLLOW1").await;
+    let item = fleet.ledger_item("QFOLLOW1").await;
     assert!(!item.contains_key("queue"), "closed out: {item:?}");
     let reads = fleet.devin.reads().len();
     let report = follow.run().await;
@@ -218,7 +212,7 @@ async fn a_concluded_session_waiting_for_a_reply_gets_one_final_note_and_is_not_
         notes[0]
     );
     assert!(notes[0].ends_with(&format!("Session: {}", session_url(&session))));
-    let item = ledger_item(&fleet, "QDONE1").await;
+    let item = fleet.ledger_item("QDONE1").await;
     assert!(!item.contains_key("queue"), "closed out: {item:?}");
 
     let reads = fleet.devin.reads().len();
@@ -299,7 +293,7 @@ async fn a_turn_that_ends_is_a_question_only_when_the_findings_or_devins_last_me
         "once, and not as a question"
     );
     for id in ["QBLOCKED1", "QASKS1", "QWAITS1"] {
-        let item = ledger_item(&fleet, id).await;
+        let item = fleet.ledger_item(id).await;
         assert!(item.contains_key("queue"), "still followed: {id}");
     }
     let output = stop(follow).await;
@@ -355,7 +349,7 @@ async fn a_session_asleep_gets_its_turn_end_note_and_the_question_once_its_findi
             session_url(&session)
         )
     );
-    let item = ledger_item(&fleet, "QASLEEP1").await;
+    let item = fleet.ledger_item("QASLEEP1").await;
     let noted = |name: &str| item.get(name).and_then(|value| value.as_s().ok()).cloned();
     assert_eq!(
         (noted("waiting"), noted("asked")),
@@ -391,7 +385,7 @@ async fn a_session_asleep_past_the_idle_time_is_closed_out_and_not_read_again() 
     let follow = fleet.follow_up(&[("FOLLOW_UP_IDLE_HOURS", "30")]).await;
     let before = now_ms();
     follow.run().await;
-    let item = ledger_item(&fleet, "QIDLE1").await;
+    let item = fleet.ledger_item("QIDLE1").await;
     let seen_at: u64 = item["seen_at"].as_n().unwrap().parse().unwrap();
     assert!(seen_at >= before && seen_at <= now_ms(), "{item:?}");
     // Asleep, its turn is over: Devin said nothing, so the note says where to look.
@@ -431,9 +425,9 @@ async fn a_session_asleep_past_the_idle_time_is_closed_out_and_not_read_again() 
             )
         ]
     );
-    assert!(!ledger_item(&fleet, "QIDLE1").await.contains_key("queue"));
+    assert!(!fleet.ledger_item("QIDLE1").await.contains_key("queue"));
     assert!(follow_up_notes(&fleet, "QAWAKE1").is_empty());
-    assert!(ledger_item(&fleet, "QAWAKE1").await.contains_key("queue"));
+    assert!(fleet.ledger_item("QAWAKE1").await.contains_key("queue"));
 
     follow.run().await;
     let reads = fleet.devin.reads();
@@ -536,7 +530,7 @@ async fn a_deferred_incident_starts_only_after_its_time_and_never_once_resolved(
     assert!(fleet.devin.sessions()[0]
         .tags
         .contains(&"pagerduty-incident:QDEFER1".to_owned()));
-    let skipped = ledger_item(&fleet, "QDEFER2").await;
+    let skipped = fleet.ledger_item("QDEFER2").await;
     assert_eq!(
         skipped["state"],
         AttributeValue::S("skipped_resolved".into())

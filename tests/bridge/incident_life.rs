@@ -34,23 +34,6 @@ fn note(incident_id: &str, content: &str, n: u32) -> String {
     function_url_event("POST", "/pagerduty-alert", &body.to_string())
 }
 
-async fn ledger_item(fleet: &Fleet, id: &str) -> std::collections::HashMap<String, AttributeValue> {
-    fleet
-        .moto
-        .as_ref()
-        .unwrap()
-        .dynamodb()
-        .get_item()
-        .table_name(&fleet.table)
-        .key("pk", AttributeValue::S(format!("incident#{id}")))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap()
-}
-
 fn text(item: &std::collections::HashMap<String, AttributeValue>, name: &str) -> String {
     item[name].as_s().unwrap().clone()
 }
@@ -81,10 +64,7 @@ async fn a_due_start_devin_turns_away_is_pending_and_the_next_run_starts_it() {
         report["errors"], 1,
         "a start that ended in nothing: {report}"
     );
-    assert_eq!(
-        text(&ledger_item(&fleet, "QLIFE1").await, "state"),
-        "pending"
-    );
+    assert_eq!(text(&fleet.ledger_item("QLIFE1").await, "state"), "pending");
 
     let report = follow.run().await;
     assert_eq!(report["starts_retried"], 1, "{report}");
@@ -108,7 +88,7 @@ async fn a_due_start_left_uncertain_is_taken_over_by_a_later_run_which_finds_its
     let report = follow.run().await;
     assert_eq!(report["errors"], 1, "{report}");
     assert_eq!(
-        text(&ledger_item(&fleet, "QLIFE2").await, "state"),
+        text(&fleet.ledger_item("QLIFE2").await, "state"),
         "creating"
     );
     let (status, _) = fleet
@@ -128,7 +108,7 @@ async fn a_due_start_left_uncertain_is_taken_over_by_a_later_run_which_finds_its
         (1, 1),
         "found, not made again"
     );
-    let item = ledger_item(&fleet, "QLIFE2").await;
+    let item = fleet.ledger_item("QLIFE2").await;
     assert_eq!(
         (text(&item, "state"), text(&item, "session_id")),
         ("created".to_owned(), sessions[0].session_id.clone())
@@ -157,7 +137,7 @@ async fn a_capped_incident_is_noted_once_and_tried_once_more_when_the_budget_ref
         fleet.instance(0).deliver(&triggered(incident)).await;
     }
     assert_eq!(fleet.devin.creates(), 1);
-    let item = ledger_item(&fleet, "QCAP2").await;
+    let item = fleet.ledger_item("QCAP2").await;
     assert_eq!(text(&item, "state"), "capped");
     let follow = fleet.follow_up(&[]).await;
     for _ in 0..3 {
@@ -180,7 +160,7 @@ async fn a_capped_incident_is_noted_once_and_tried_once_more_when_the_budget_ref
     let notes = fleet.pagerduty.notes_on("QCAP2");
     assert_eq!(notes.len(), 2, "{notes:?}");
     assert!(notes[1].contains("tries no more"), "{}", notes[1]);
-    let item = ledger_item(&fleet, "QCAP2").await;
+    let item = fleet.ledger_item("QCAP2").await;
     assert_eq!(text(&item, "state"), "capped");
     assert!(
         !item.contains_key("queue"),
@@ -243,7 +223,7 @@ async fn an_incident_whose_session_ended_gets_its_next_one_on_reopen_or_when_ask
         .collect();
     assert!(titles[0].ends_with(" [QGEN1]"), "{titles:?}");
     assert!(titles[1].ends_with(" [QGEN1/2]"), "{titles:?}");
-    let item = ledger_item(&fleet, "QGEN1").await;
+    let item = fleet.ledger_item("QGEN1").await;
     assert_eq!(
         (
             text(&item, "session_id"),

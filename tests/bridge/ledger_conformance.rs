@@ -461,6 +461,23 @@ async fn the_follow_up_records_progress_on_the_current_session_only(ledger: &Led
     ledger.see("Q1", "devin-2", "p2", 1_600, T).await.unwrap();
     mark("devin-2", Mark::Findings("h2".into())).await;
     ledger.see("Q9", "devin-1", "p9", 1_600, T).await.unwrap();
+    // Two 404s in a row (the first kept), a post left unsure; another session's, nothing.
+    for (session_id, missing, at) in [
+        ("devin-1", true, 1_700),
+        ("devin-1", true, 1_800),
+        ("devin-2", false, 1_900),
+    ] {
+        let followed = ledger.followed("Q1", session_id, missing, at, T);
+        followed.await.unwrap();
+    }
+    ledger
+        .unsure("Q1", "devin-1", "3fa9c1", 1_800, T)
+        .await
+        .unwrap();
+    ledger
+        .unsure("Q1", "devin-2", "000000", 1_800, T)
+        .await
+        .unwrap();
     let progress = Progress {
         posted: Some("h1".into()),
         asked: Some("e1".into()),
@@ -470,6 +487,9 @@ async fn the_follow_up_records_progress_on_the_current_session_only(ledger: &Led
             print: "p1".into(),
             since_ms: 1_500,
         }),
+        followed_at: Some(1_800),
+        missing_since: Some(1_700),
+        unsure: Some("3fa9c1".into()),
     };
     assert_eq!(
         ledger.open_incidents(T).await.unwrap(),
@@ -478,6 +498,16 @@ async fn the_follow_up_records_progress_on_the_current_session_only(ledger: &Led
             session: session("devin-1"),
             progress,
         }]
+    );
+    // A read clears the 404.
+    ledger
+        .followed("Q1", "devin-1", false, 1_950, T)
+        .await
+        .unwrap();
+    let [open] = <[OpenIncident; 1]>::try_from(ledger.open_incidents(T).await.unwrap()).unwrap();
+    assert_eq!(
+        (open.progress.followed_at, open.progress.missing_since),
+        (Some(1_950), None)
     );
     assert_eq!(
         get(ledger, "Q9").await,

@@ -8,6 +8,7 @@
 mod support;
 
 mod alerts;
+mod command_text;
 mod commands;
 #[cfg(feature = "connect")]
 mod connect;
@@ -16,6 +17,8 @@ mod delivery_guarantees;
 mod deployment;
 mod devin_create;
 mod follow_up;
+mod follow_up_run;
+mod group_ledger;
 mod handler;
 mod hostile;
 mod incident_life;
@@ -29,11 +32,13 @@ mod pagerduty_rest;
 mod pagerduty_vectors;
 mod policy_tool;
 mod properties;
+mod record_time;
 mod refusals;
 mod remote_calls;
 mod replay;
 mod routing;
 mod secret_refresh;
+mod shared_groups;
 mod storms;
 mod tag_validation;
 mod tls;

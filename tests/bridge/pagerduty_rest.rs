@@ -99,7 +99,8 @@ async fn the_sweep_and_devin_investigate_give_the_title_and_brief_of_the_deliver
     assert_eq!(body["status"], "session_started", "{body}");
 
     forget(&fleet, "QSAME1").await;
-    let follow = fleet.follow_up(&[]).await;
+    // The sweep reads the incident's service (`full_incident`'s).
+    let follow = fleet.follow_up(&[("SWEEP_SERVICE_IDS", "PSVC1")]).await;
     let report = follow.run().await;
     assert_eq!(
         report["actions"][0]["action"], "session_started",

@@ -12,7 +12,7 @@ use crate::support::fleet::Fleet;
 use crate::support::*;
 
 /// A triggered delivery of incident `id` (number `number`) on `service`.
-fn incident(id: &str, number: u64, service: &str) -> String {
+pub(crate) fn incident(id: &str, number: u64, service: &str) -> String {
     let body = json!({"event": {
         "id": format!("EV{id}"), "event_type": "incident.triggered",
         "resource_type": "incident", "occurred_at": "2026-11-28T09:12:04.512Z", "agent": null,
@@ -81,7 +81,7 @@ fn count(answers: &[(u16, Value)], wanted: &str) -> usize {
     statuses(answers).iter().filter(|s| *s == wanted).count()
 }
 
-const GROUP_BY_SERVICE: &str = r#"{"defaults": {"group_by": "{service}"}}"#;
+pub(crate) const GROUP_BY_SERVICE: &str = r#"{"defaults": {"group_by": "{service}"}}"#;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_storm_on_one_service_is_one_investigation() {
@@ -269,7 +269,7 @@ async fn a_group_closes_when_its_window_ends_or_it_is_full() {
 }
 
 /// `incident.resolved` for `id`, merged into `into`.
-fn merged(id: &str, into: &str) -> String {
+pub(crate) fn merged(id: &str, into: &str) -> String {
     let body = json!({"event": {"id": format!("EVMERGE{id}"), "event_type": "incident.resolved",
         "agent": {"id": "PUSER1", "summary": "Dana"},
         "data": {"type": "incident", "id": id, "status": "resolved",

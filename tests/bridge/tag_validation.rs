@@ -222,7 +222,9 @@ async fn retry_after_the_lease(fleet: &Fleet) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_create_stored_behind_a_502_is_found_by_its_title_not_made_again() {
-    let fleet = organization_with_tag_validation(1, POLICY, &[("CLAIM_LEASE_SECONDS", "1")]).await;
+    // A lease of 1 s must outlive the budget (CLAIM_LEASE_SECONDS' floor).
+    let short_lease = [("CLAIM_LEASE_SECONDS", "1"), ("DELIVERY_BUDGET_MS", "900")];
+    let fleet = organization_with_tag_validation(1, POLICY, &short_lease).await;
     // The refused create (tags) takes no scripted reply; the one after it is stored, then 502.
     fleet.devin.reply([Reply::StoredThen(502)]);
     let (status, body) = fleet

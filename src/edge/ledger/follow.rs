@@ -116,6 +116,59 @@ impl Ledger {
         .await
     }
 
+    /// Records that the follow-up read the incident's session at `now_ms` while its session is
+    /// `session_id` (else nothing, as for [`Ledger::mark`]): Devin showed it, or, when
+    /// `missing`, answered 404 (the first 404 in a row is kept; a read clears it).
+    pub async fn followed(
+        &self,
+        incident_id: &str,
+        session_id: &str,
+        missing: bool,
+        now_ms: u64,
+        timeout: Duration,
+    ) -> Result<(), LedgerError> {
+        within(timeout, async {
+            match self {
+                Ledger::Dynamo(ledger) => {
+                    ledger
+                        .followed(incident_id, session_id, missing, now_ms)
+                        .await
+                }
+                Ledger::Memory(ledger) => {
+                    ledger.followed(incident_id, session_id, missing, now_ms);
+                    Ok(())
+                }
+            }
+        })
+        .await
+    }
+
+    /// Records that the post of the note `reference` got an ambiguous answer, while its session
+    /// is `session_id` (else nothing, as for [`Ledger::mark`]): the next run looks for it first.
+    pub async fn unsure(
+        &self,
+        incident_id: &str,
+        session_id: &str,
+        reference: &str,
+        now_ms: u64,
+        timeout: Duration,
+    ) -> Result<(), LedgerError> {
+        within(timeout, async {
+            match self {
+                Ledger::Dynamo(ledger) => {
+                    ledger
+                        .unsure(incident_id, session_id, reference, now_ms)
+                        .await
+                }
+                Ledger::Memory(ledger) => {
+                    ledger.unsure(incident_id, session_id, reference);
+                    Ok(())
+                }
+            }
+        })
+        .await
+    }
+
     /// Takes the follow-up's run lease until `until_ms`: false while another run holds it.
     pub async fn take_run_lease(
         &self,

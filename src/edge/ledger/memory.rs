@@ -1,7 +1,7 @@
 //! The ledger in memory: the same answers as the DynamoDB ledger, for one process. Local runs
 //! and the in-process tests use it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use crate::edge::ledger::{Claim, GroupClaim, Spent};
@@ -12,6 +12,7 @@ use crate::pure::ledger::{
     ToStart, DEFERRED_QUEUE, STARTS_QUEUE,
 };
 use crate::pure::life::{self, Move, Start};
+use crate::pure::members::{members_key, Left};
 use crate::pure::session::Session;
 use crate::pure::spend::Slot;
 
@@ -20,6 +21,8 @@ enum Item {
     Incident(Entry),
     Group(GroupRecord),
     Count(u32),
+    /// A group session's group and open members.
+    Members(String, BTreeSet<String>),
 }
 
 /// An incident's record and what was posted on it. Its follow-up queue is the record's
@@ -89,7 +92,7 @@ impl MemoryLedger {
     pub fn adopt(&self, incident_id: &str, session: &Session) -> bool {
         let mut items = lock(&self.items);
         let key = incident_key(incident_id);
-        if items.contains_key(&key) {
+        if incident(items.get(&key)).is_some_and(|record| !life::adoptable(record)) {
             return false;
         }
         let session = session.clone();
@@ -209,6 +212,25 @@ impl MemoryLedger {
         }
     }
 
+    /// Records when the session was read, and whether Devin answered 404 (the first 404 kept),
+    /// while its session is `session_id`.
+    pub fn followed(&self, incident_id: &str, session_id: &str, missing: bool, now_ms: u64) {
+        let mut items = self.items.lock().unwrap();
+        if let Some(entry) = followed(&mut items, incident_id, session_id) {
+            let progress = &mut entry.progress;
+            progress.followed_at = Some(now_ms);
+            progress.missing_since = missing.then(|| progress.missing_since.unwrap_or(now_ms));
+        }
+    }
+
+    /// Records the reference of a note whose post got an ambiguous answer.
+    pub fn unsure(&self, incident_id: &str, session_id: &str, reference: &str) {
+        let mut items = self.items.lock().unwrap();
+        if let Some(entry) = followed(&mut items, incident_id, session_id) {
+            entry.progress.unsure = Some(reference.to_owned());
+        }
+    }
+
     pub fn take_run_lease(&self, holder: &str, now_ms: u64, until_ms: u64) -> bool {
         let mut lease = lock(&self.run_lease);
         if lease.as_ref().is_some_and(|(_, until)| *until > now_ms) {
@@ -312,6 +334,37 @@ impl MemoryLedger {
         }
     }
 
+    /// Adds `incident_id` to the open members of the group session `session_id`: of `group`,
+    /// or (`None`) only when the session is a group's.
+    pub fn add_member(&self, session_id: &str, incident_id: &str, group: Option<&str>) {
+        let mut items = lock(&self.items);
+        let key = members_key(session_id);
+        match (items.get_mut(&key), group) {
+            (Some(Item::Members(_, open)), _) => {
+                open.insert(incident_id.to_owned());
+            }
+            (_, Some(group)) => {
+                let open = BTreeSet::from([incident_id.to_owned()]);
+                items.insert(key, Item::Members(group.to_owned(), open));
+            }
+            (_, None) => {}
+        }
+    }
+
+    /// Takes `incident_id` out of the open members of the group session `session_id`.
+    pub fn leave_group(&self, session_id: &str, incident_id: &str) -> Option<Left> {
+        let mut items = lock(&self.items);
+        let Some(Item::Members(group, open)) = items.get_mut(&members_key(session_id)) else {
+            return None;
+        };
+        let was_member = open.remove(incident_id);
+        Some(Left {
+            group: group.clone(),
+            was_member,
+            still_open: open.len() as u32,
+        })
+    }
+
     /// Counts one session against every slot, or against none when one is spent (its index),
     /// and marks `holder`'s claim on the incident as counted, in the same step.
     pub fn spend(&self, slots: &[Slot], incident_id: &str, holder: &str) -> Spent {
@@ -408,6 +461,27 @@ mod tests {
                 }),
                 ..Progress::default()
             }
+        );
+        // Read at 4 s, then 404 at 5 s and 6 s (the first kept), then read again.
+        ledger.followed("Q1", "devin-1", false, 4_000);
+        ledger.followed("Q1", "devin-2", true, 4_500);
+        let [open] = ledger.open_incidents().try_into().unwrap();
+        assert_eq!(
+            (open.progress.followed_at, open.progress.missing_since),
+            (Some(4_000), None)
+        );
+        ledger.followed("Q1", "devin-1", true, 5_000);
+        ledger.followed("Q1", "devin-1", true, 6_000);
+        let [open] = ledger.open_incidents().try_into().unwrap();
+        assert_eq!(
+            (open.progress.followed_at, open.progress.missing_since),
+            (Some(6_000), Some(5_000))
+        );
+        ledger.followed("Q1", "devin-1", false, 7_000);
+        let [open] = ledger.open_incidents().try_into().unwrap();
+        assert_eq!(
+            (open.progress.followed_at, open.progress.missing_since),
+            (Some(7_000), None)
         );
         ledger.mark("Q1", "devin-1", &Mark::ClosedOut(None));
         assert!(ledger.open_incidents().is_empty());

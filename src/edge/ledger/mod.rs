@@ -14,6 +14,7 @@ use thiserror::Error;
 
 use crate::pure::ledger::{Claimed, GroupRecord, IncidentRecord, OpenGroup};
 use crate::pure::life::Start;
+use crate::pure::members::Left;
 use crate::pure::session::Session;
 use crate::pure::spend::Slot;
 
@@ -273,6 +274,52 @@ impl Ledger {
                     ledger.release_group(group, holder);
                     Ok(())
                 }
+            }
+        })
+        .await
+    }
+
+    /// Adds `incident_id` to the open members of the group session `session_id`: of `group`
+    /// (its leader or an incident joining it), or, with `None`, only when that session is a
+    /// group's (an incident reopened).
+    pub async fn add_member(
+        &self,
+        session_id: &str,
+        incident_id: &str,
+        group: Option<&str>,
+        now_ms: u64,
+        timeout: Duration,
+    ) -> Result<(), LedgerError> {
+        within(timeout, async {
+            match self {
+                Ledger::Dynamo(ledger) => {
+                    ledger
+                        .add_member(session_id, incident_id, group, now_ms)
+                        .await
+                }
+                Ledger::Memory(ledger) => {
+                    ledger.add_member(session_id, incident_id, group);
+                    Ok(())
+                }
+            }
+        })
+        .await
+    }
+
+    /// Takes `incident_id` out of the open members of the group session `session_id`,
+    /// atomically: how many are still open after it (of two members leaving at once, exactly
+    /// one sees none). `None` when the session is no group's.
+    pub async fn leave_group(
+        &self,
+        session_id: &str,
+        incident_id: &str,
+        now_ms: u64,
+        timeout: Duration,
+    ) -> Result<Option<Left>, LedgerError> {
+        within(timeout, async {
+            match self {
+                Ledger::Dynamo(ledger) => ledger.leave_group(session_id, incident_id, now_ms).await,
+                Ledger::Memory(ledger) => Ok(ledger.leave_group(session_id, incident_id)),
             }
         })
         .await

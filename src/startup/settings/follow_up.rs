@@ -8,6 +8,8 @@ use super::SettingsError;
 use crate::follow_up::{
     FollowUpOptions, DEFAULT_GRACE, DEFAULT_IDLE_AFTER, DEFAULT_LOOKBACK, DEFAULT_RUN_BUDGET,
 };
+use crate::pure::secret::split_list;
+use crate::pure::webhook::is_pagerduty_id;
 
 /// A run must end well inside the function's 60 s timeout (`template.yaml`).
 pub const MAX_RUN_BUDGET_SECONDS: u64 = 50;
@@ -17,8 +19,8 @@ pub const MAX_GRACE_MINUTES: u64 = 60;
 /// An idle session is closed out within the 30 days the ledger keeps its record.
 pub const MAX_IDLE_HOURS: u64 = 720;
 
-/// Reads `FOLLOW_UP_BUDGET_SECONDS`, `SWEEP_LOOKBACK_MINUTES`, `SWEEP_GRACE_MINUTES` and
-/// `FOLLOW_UP_IDLE_HOURS`.
+/// Reads `FOLLOW_UP_BUDGET_SECONDS`, `SWEEP_LOOKBACK_MINUTES`, `SWEEP_GRACE_MINUTES`,
+/// `FOLLOW_UP_IDLE_HOURS`, `SWEEP_SERVICE_IDS` and `SWEEP_TEAM_IDS`.
 pub fn follow_up_options(
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<FollowUpOptions, SettingsError> {
@@ -85,7 +87,29 @@ pub fn follow_up_options(
         lookback,
         grace,
         idle_after,
+        service_ids: pagerduty_ids(&var, "SWEEP_SERVICE_IDS")?,
+        team_ids: pagerduty_ids(&var, "SWEEP_TEAM_IDS")?,
     })
+}
+
+/// A comma list of PagerDuty ids (`PSVC123,PSVC456`); empty when unset. Each id goes into a
+/// query string: anything but letters and digits is a typo, or a name where an id belongs.
+fn pagerduty_ids(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Vec<String>, SettingsError> {
+    let Some(list) = var(name) else {
+        return Ok(Vec::new());
+    };
+    let ids: Vec<String> = split_list(&list).map(str::to_owned).collect();
+    if ids.is_empty() || !ids.iter().all(|id| is_pagerduty_id(id)) {
+        return Err(SettingsError::Invalid {
+            name,
+            value: list,
+            expected: "PagerDuty ids separated by commas, such as PSVC123,PSVC456",
+        });
+    }
+    Ok(ids)
 }
 
 #[cfg(test)]
@@ -109,13 +133,23 @@ mod tests {
         assert_eq!(defaults.lookback, Duration::from_secs(3600));
         assert_eq!(defaults.grace, Duration::from_secs(120));
         assert_eq!(defaults.idle_after, Duration::from_secs(24 * 3600));
+        assert!(defaults.service_ids.is_empty() && defaults.team_ids.is_empty());
         let set = options(&[
             ("FOLLOW_UP_BUDGET_SECONDS", "20"),
             ("SWEEP_LOOKBACK_MINUTES", "90"),
             ("SWEEP_GRACE_MINUTES", "0"),
             ("FOLLOW_UP_IDLE_HOURS", "720"),
+            ("SWEEP_SERVICE_IDS", " PSVC1, PSVC2 "),
+            ("SWEEP_TEAM_IDS", "PTEAM1"),
         ])
         .unwrap();
+        assert_eq!(
+            (set.service_ids, set.team_ids),
+            (
+                vec!["PSVC1".to_owned(), "PSVC2".to_owned()],
+                vec!["PTEAM1".to_owned()]
+            )
+        );
         assert_eq!(set.idle_after, Duration::from_secs(720 * 3600));
         assert_eq!(
             (set.run_budget, set.lookback, set.grace),
@@ -138,6 +172,9 @@ mod tests {
             ("FOLLOW_UP_IDLE_HOURS", "0"),
             ("FOLLOW_UP_IDLE_HOURS", "721"),
             ("FOLLOW_UP_IDLE_HOURS", "1.5"),
+            ("SWEEP_SERVICE_IDS", "checkout-api"),
+            ("SWEEP_SERVICE_IDS", ","),
+            ("SWEEP_TEAM_IDS", "PTEAM1,P/2"),
         ] {
             let err = options(&[(name, value)]).unwrap_err();
             assert!(

@@ -2,6 +2,7 @@
 //! with one line naming it. How each kind of value is read is in [`read`].
 
 mod follow_up;
+mod lease;
 mod read;
 
 use std::time::Duration;
@@ -18,6 +19,7 @@ use crate::pure::policy::{Policy, PolicyError};
 use crate::pure::secret::SecretSource;
 use crate::pure::sources::SourceAllowlist;
 pub use follow_up::follow_up_options;
+use lease::DeliveryLife;
 use read::{at_most, base_url, flag, from_email, org_id, positive};
 
 pub const DEFAULT_DEVIN_API_URL: &str = "https://api.devin.ai";
@@ -72,6 +74,11 @@ pub enum SettingsError {
         value: String,
         expected: &'static str,
     },
+    #[error(
+        "CLAIM_LEASE_SECONDS is {value}: expected more than {floor}; a lease that ends while its \
+         delivery may still create the session lets another delivery create a second one"
+    )]
+    LeaseTooShort { value: String, floor: String },
     #[error(transparent)]
     Policy(#[from] PolicyError),
 }
@@ -82,101 +89,103 @@ impl Settings {
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let var = |name: &str| var(name).filter(|value| !value.trim().is_empty());
         // In this order, so the first wrong setting is the one named.
-        Ok(Settings {
-            devin_org_id: org_id(&var)?,
-            devin_api_url: base_url(
-                &var,
-                "DEVIN_API_URL",
-                DEFAULT_DEVIN_API_URL,
-                "an https:// URL such as https://api.devin.ai (http:// on loopback only)",
-            )?,
-            pagerduty_api_url: base_url(
-                &var,
-                "PAGERDUTY_API_URL",
-                DEFAULT_PAGERDUTY_API_URL,
-                "an https:// URL such as https://api.pagerduty.com (http:// on loopback only)",
-            )?,
-            pagerduty_from_email: from_email(&var)?,
-            delivery_budget: at_most(
-                positive(
+        let settings =
+            Settings {
+                devin_org_id: org_id(&var)?,
+                devin_api_url: base_url(
                     &var,
-                    "DELIVERY_BUDGET_MS",
-                    "a whole number of milliseconds from 1 to 4500",
+                    "DEVIN_API_URL",
+                    DEFAULT_DEVIN_API_URL,
+                    "an https:// URL such as https://api.devin.ai (http:// on loopback only)",
                 )?,
-                MAX_DELIVERY_BUDGET_MS,
-                "DELIVERY_BUDGET_MS",
-                "a whole number of milliseconds from 1 to 4500 (PagerDuty waits 5 s)",
-            )?
-            .map_or(DEFAULT_DELIVERY_BUDGET, Duration::from_millis),
-            secrets_ttl: positive(
-                &var,
-                "SECRETS_TTL_SECONDS",
-                "a whole number of seconds above 0",
-            )?
-            .map_or(DEFAULT_SECRETS_TTL, Duration::from_secs),
-            secrets_refresh_on_refusal: DEFAULT_REFRESH_ON_REFUSAL,
-            dry_run: flag(&var, "DEVIN_DRY_RUN")?,
-            secret_source: match var("BRIDGE_SECRET_ID") {
-                Some(secret_id) => SecretSource::SecretsManager { secret_id },
-                None => SecretSource::Environment,
-            },
-            policy: match var("ROUTING_CONFIG") {
-                Some(json) => Policy::from_json(&json)?,
-                None => Policy::default(),
-            },
-            ledger_table: var("LEDGER_TABLE").map(|table| table.trim().to_owned()),
-            claim_lease: at_most(
-                positive(
+                pagerduty_api_url: base_url(
                     &var,
+                    "PAGERDUTY_API_URL",
+                    DEFAULT_PAGERDUTY_API_URL,
+                    "an https:// URL such as https://api.pagerduty.com (http:// on loopback only)",
+                )?,
+                pagerduty_from_email: from_email(&var)?,
+                delivery_budget: at_most(
+                    positive(
+                        &var,
+                        "DELIVERY_BUDGET_MS",
+                        "a whole number of milliseconds from 1 to 4500",
+                    )?,
+                    MAX_DELIVERY_BUDGET_MS,
+                    "DELIVERY_BUDGET_MS",
+                    "a whole number of milliseconds from 1 to 4500 (PagerDuty waits 5 s)",
+                )?
+                .map_or(DEFAULT_DELIVERY_BUDGET, Duration::from_millis),
+                secrets_ttl: positive(
+                    &var,
+                    "SECRETS_TTL_SECONDS",
+                    "a whole number of seconds above 0",
+                )?
+                .map_or(DEFAULT_SECRETS_TTL, Duration::from_secs),
+                secrets_refresh_on_refusal: DEFAULT_REFRESH_ON_REFUSAL,
+                dry_run: flag(&var, "DEVIN_DRY_RUN")?,
+                secret_source: match var("BRIDGE_SECRET_ID") {
+                    Some(secret_id) => SecretSource::SecretsManager { secret_id },
+                    None => SecretSource::Environment,
+                },
+                policy: match var("ROUTING_CONFIG") {
+                    Some(json) => Policy::from_json(&json)?,
+                    None => Policy::default(),
+                },
+                ledger_table: var("LEDGER_TABLE").map(|table| table.trim().to_owned()),
+                claim_lease: at_most(
+                    positive(
+                        &var,
+                        "CLAIM_LEASE_SECONDS",
+                        "a whole number of seconds from 1 to 900",
+                    )?,
+                    MAX_CLAIM_LEASE_SECONDS,
                     "CLAIM_LEASE_SECONDS",
                     "a whole number of seconds from 1 to 900",
-                )?,
-                MAX_CLAIM_LEASE_SECONDS,
-                "CLAIM_LEASE_SECONDS",
-                "a whole number of seconds from 1 to 900",
-            )?
-            .map_or(DEFAULT_CLAIM_LEASE, Duration::from_secs),
-            allowed_sources: match var("ALLOWED_SOURCE_CIDRS") {
-                None => None,
-                Some(list) => {
-                    Some(
-                        SourceAllowlist::parse(&list).map_err(|entry| SettingsError::Invalid {
+                )?
+                .map_or(DEFAULT_CLAIM_LEASE, Duration::from_secs),
+                allowed_sources: match var("ALLOWED_SOURCE_CIDRS") {
+                    None => None,
+                    Some(list) => Some(SourceAllowlist::parse(&list).map_err(|entry| {
+                        SettingsError::Invalid {
                             name: "ALLOWED_SOURCE_CIDRS",
                             value: entry,
                             expected:
                                 "comma-separated IPv4 or IPv6 ranges such as 44.242.69.192/32",
-                        })?,
-                    )
+                        }
+                    })?),
+                },
+                delivery_max_age: match var("DELIVERY_MAX_AGE_HOURS") {
+                    None => Some(DEFAULT_DELIVERY_MAX_AGE_HOURS),
+                    Some(hours) => match hours.trim().parse::<u64>() {
+                        Ok(hours) if hours <= 24 * 30 => Some(hours),
+                        _ => {
+                            return Err(SettingsError::Invalid {
+                                name: "DELIVERY_MAX_AGE_HOURS",
+                                value: hours,
+                                expected: "a whole number of hours from 0 (no check) to 720",
+                            })
+                        }
+                    },
                 }
-            },
-            delivery_max_age: match var("DELIVERY_MAX_AGE_HOURS") {
-                None => Some(DEFAULT_DELIVERY_MAX_AGE_HOURS),
-                Some(hours) => match hours.trim().parse::<u64>() {
-                    Ok(hours) if hours <= 24 * 30 => Some(hours),
-                    _ => {
-                        return Err(SettingsError::Invalid {
-                            name: "DELIVERY_MAX_AGE_HOURS",
-                            value: hours,
-                            expected: "a whole number of hours from 0 (no check) to 720",
-                        })
+                .filter(|hours| *hours > 0)
+                .map(|hours| Duration::from_secs(hours * 3600)),
+                allowed_commanders: match var("ALLOWED_COMMANDERS") {
+                    None => None,
+                    Some(list) => {
+                        Some(
+                            Commanders::parse(&list).map_err(|entry| SettingsError::Invalid {
+                                name: "ALLOWED_COMMANDERS",
+                                value: entry,
+                                expected: "comma-separated PagerDuty user ids (PABC123) or emails",
+                            })?,
+                        )
                     }
                 },
-            }
-            .filter(|hours| *hours > 0)
-            .map(|hours| Duration::from_secs(hours * 3600)),
-            allowed_commanders: match var("ALLOWED_COMMANDERS") {
-                None => None,
-                Some(list) => {
-                    Some(
-                        Commanders::parse(&list).map_err(|entry| SettingsError::Invalid {
-                            name: "ALLOWED_COMMANDERS",
-                            value: entry,
-                            expected: "comma-separated PagerDuty user ids (PABC123) or emails",
-                        })?,
-                    )
-                }
-            },
-        })
+            };
+        DeliveryLife::read(&var, settings.delivery_budget)?
+            .outlived_by(settings.claim_lease, var("CLAIM_LEASE_SECONDS").is_some())?;
+        Ok(settings)
     }
 }
 
@@ -300,6 +309,8 @@ mod tests {
             ("CLAIM_LEASE_SECONDS", "0"),
             ("CLAIM_LEASE_SECONDS", "901"),
             ("SECRETS_TTL_SECONDS", "-1"),
+            ("FUNCTION_TIMEOUT_SECONDS", "0"),
+            ("FUNCTION_TIMEOUT_SECONDS", "901"),
             ("PAGERDUTY_API_URL", "api.pagerduty.com"),
             ("PAGERDUTY_FROM_EMAIL", "not an email"),
             ("PAGERDUTY_FROM_EMAIL", "a@b.example,c@d.example"),

@@ -6,10 +6,10 @@ use std::time::Duration;
 use pagerduty_devin_bridge::delivery::Bridge;
 use pagerduty_devin_bridge::edge::ledger::Ledger;
 use pagerduty_devin_bridge::edge::secrets_store::SecretStore;
-use pagerduty_devin_bridge::follow_up::{FollowUp, FollowUpOptions};
+use pagerduty_devin_bridge::follow_up::FollowUp;
 use pagerduty_devin_bridge::pure::secret::Secrets;
 use pagerduty_devin_bridge::startup::assemble::{assemble, http_client};
-use pagerduty_devin_bridge::startup::settings::Settings;
+use pagerduty_devin_bridge::startup::settings::{follow_up_options, Settings};
 
 use super::ops::{Which, INCIDENTS};
 use crate::support::bridge_with_env;
@@ -88,11 +88,14 @@ impl Parts {
             .set("PAGERDUTY_API_TOKEN", "pd_model_token")
             .set("PAGERDUTY_FROM_EMAIL", "bridge@acme.example")
             .set("DELIVERY_BUDGET_MS", &delivery_budget_ms(kind).to_string())
-            .set("ROUTING_CONFIG", POLICY);
+            .set("ROUTING_CONFIG", POLICY)
+            // The sweep reads the services the bridge is subscribed to: all of the stories'.
+            .set("SWEEP_SERVICE_IDS", "PSAPI,PSDB,PSWEB,PSBATCH");
+        let options = follow_up_options(env.lookup()).expect("the follow-up's settings");
         let devin_late = Duration::from_millis(delivery_budget_ms(kind)) + DEVIN_LATE_BY;
         let (LedgerKind::Dynamo, Some(moto)) = (kind, moto) else {
             return Parts {
-                follow_up: FollowUp::new(bridge_with_env(env).await, FollowUpOptions::default()),
+                follow_up: FollowUp::new(bridge_with_env(env).await, options),
                 instances: Vec::new(),
                 faults: None,
                 table: None,
@@ -108,7 +111,7 @@ impl Parts {
         }
         let follow_up = on_ledger(&env, dynamo_ledger(&faults.endpoint, &name)).await;
         Parts {
-            follow_up: FollowUp::new(follow_up, FollowUpOptions::default()),
+            follow_up: FollowUp::new(follow_up, options),
             instances,
             faults: Some(faults),
             table: Some(Table {

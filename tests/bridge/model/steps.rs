@@ -164,7 +164,7 @@ impl World {
             Fault::Devin429 => self.devin.reply([Reply::Status(429, Some("30"))]),
             Fault::Devin422 => self.devin.reply([Reply::Status(422, None)]),
             Fault::PagerDuty5xx => self.pagerduty.reply([(500, None)]),
-            Fault::PagerDutyStoredThen502 => self.pagerduty.store_then_fail([502]),
+            Fault::PagerDutyStoredThen502 => self.pagerduty.stored_then(502, 1),
             Fault::LedgerConflict => {
                 self.fail_ledger("TransactWriteItems", LedgerFault::Conflict, 1)
             }

@@ -114,6 +114,8 @@ struct Script {
     reads: Vec<String>,
     /// Sessions whose reads fail, with this status.
     failing_reads: Vec<(String, u16)>,
+    /// While set, every `GET` of a session answers only after this long.
+    slow_reads: Option<Duration>,
     /// Tag validation: when set, only these tags are accepted on create and on tag updates.
     allowed_tags: Option<Vec<String>>,
     /// The unit of `created_at` and `created_after`.
@@ -286,6 +288,11 @@ impl FakeDevin {
     }
 
     /// Reads of this session fail with `status` (`None`: they succeed again).
+    /// While `Some`, Devin shows a session only after `delay`.
+    pub fn slow_reads(&self, delay: Option<Duration>) {
+        self.script.lock().unwrap().slow_reads = delay;
+    }
+
     pub fn fail_reads(&self, session_id: &str, status: Option<u16>) {
         let mut script = self.script.lock().unwrap();
         script.failing_reads.retain(|(id, _)| id != session_id);
@@ -521,6 +528,10 @@ async fn show_session(
     Path((_org_id, devin_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
+    let slow = script.lock().unwrap().slow_reads;
+    if let Some(delay) = slow {
+        tokio::time::sleep(delay).await;
+    }
     let mut script = script.lock().unwrap();
     if let Some(refused) = gate(&mut script, &headers) {
         return refused;

@@ -71,7 +71,10 @@ impl Fleet {
             .set("AWS_ENDPOINT_URL", &aws.endpoint)
             .set("PAGERDUTY_API_URL", &pagerduty.url)
             .set("PAGERDUTY_API_TOKEN", "pd_fleet_token")
-            .set("PAGERDUTY_FROM_EMAIL", "bridge@acme.example");
+            .set("PAGERDUTY_FROM_EMAIL", "bridge@acme.example")
+            // The sweep's scope: the service of `incident_json`'s incidents (a test that
+            // reads the scope from the secret's record sets it blank).
+            .set("SWEEP_SERVICE_IDS", "PSVC");
         for &(name, value) in extra {
             env = env.set(name, value);
         }
@@ -128,6 +131,27 @@ impl Fleet {
             .send()
             .await
             .unwrap_or_else(|err| panic!("{attribute} of {id} not set: {err:?}"));
+    }
+
+    /// Incident `id`'s ledger item as DynamoDB holds it (empty when it has none).
+    pub async fn ledger_item(
+        &self,
+        id: &str,
+    ) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        self.moto
+            .as_ref()
+            .unwrap()
+            .dynamodb()
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("incident#{id}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap_or_default()
     }
 
     /// Every function's output, once stopped.

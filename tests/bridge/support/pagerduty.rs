@@ -31,9 +31,11 @@ struct Script {
     replies: VecDeque<(u16, Option<&'static str>)>,
     /// Every request gets this status while set.
     outage: Option<u16>,
-    /// The next notes are stored, then answered with this status anyway (a gateway's 502 after
-    /// the write: the ambiguous answer of issue 20, item 8).
+    /// The next notes are stored, then answered with these statuses (a 502 from a proxy after
+    /// PagerDuty stored the note): before `replies`.
     stored_then: VecDeque<u16>,
+    /// While set, a note is stored at once and answered only after this long.
+    slow_notes: Option<std::time::Duration>,
     requests: Vec<NoteRequest>,
     /// The account's incidents, as a webhook delivery carries them; served in REST's shape.
     incidents: Vec<Value>,
@@ -127,16 +129,38 @@ impl FakePagerDuty {
         self.script.lock().unwrap().replies.extend(replies);
     }
 
-    /// Forgets the scripted answers not used yet: every note succeeds again.
+    /// Forgets the scripted answers not used yet (`stored_then`'s too): every note succeeds
+    /// again.
     pub fn clear_replies(&self) {
         let mut script = self.script.lock().unwrap();
         script.replies.clear();
         script.stored_then.clear();
     }
 
-    /// The next notes are added to their incidents, and answered with these statuses anyway.
-    pub fn store_then_fail(&self, statuses: impl IntoIterator<Item = u16>) {
-        self.script.lock().unwrap().stored_then.extend(statuses);
+    /// The next `times` notes are stored, then answered `status`: the answer says failed, the
+    /// incident shows the note (what a gateway's 5xx or a lost answer looks like to a client;
+    /// `createIncidentNote` is not idempotent, so a retry adds another copy).
+    pub fn stored_then(&self, status: u16, times: usize) {
+        let mut script = self.script.lock().unwrap();
+        script
+            .stored_then
+            .extend(std::iter::repeat_n(status, times));
+    }
+
+    /// While `Some`, notes are stored at once and answered 201 only after `delay`.
+    pub fn slow_notes(&self, delay: Option<std::time::Duration>) {
+        self.script.lock().unwrap().slow_notes = delay;
+    }
+
+    /// The notes the incident shows (`listIncidentNotes`), bridge's and responders', in order.
+    pub fn stored_notes_on(&self, incident_id: &str) -> Vec<String> {
+        let script = self.script.lock().unwrap();
+        script
+            .notes
+            .iter()
+            .filter(|(incident, _)| incident == incident_id)
+            .map(|(_, note)| note["content"].as_str().unwrap_or_default().to_owned())
+            .collect()
     }
 
     pub fn outage(&self, status: Option<u16>) {
@@ -272,10 +296,31 @@ async fn add_note(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    let mut script = script.lock().unwrap();
-    let (status, reset) = match script.outage {
-        Some(status) => (status, None),
-        None => script.replies.pop_front().unwrap_or((201, None)),
+    let (response, slow) = {
+        let mut script = script.lock().unwrap();
+        let slow = script.slow_notes;
+        (store_note(&mut script, incident_id, headers, body), slow)
+    };
+    if let Some(delay) = slow {
+        tokio::time::sleep(delay).await;
+    }
+    response
+}
+
+fn store_note(
+    script: &mut Script,
+    incident_id: String,
+    headers: HeaderMap,
+    body: Value,
+) -> Response {
+    let stored_then = match script.outage {
+        Some(_) => None,
+        None => script.stored_then.pop_front(),
+    };
+    let (status, reset) = match (script.outage, stored_then) {
+        (Some(status), _) => (status, None),
+        (None, Some(_)) => (201, None),
+        (None, None) => script.replies.pop_front().unwrap_or((201, None)),
     };
     // `createIncidentNote`: the `From` header (a user's email) and `note.content` are required;
     // without them PagerDuty answers 400 (`ArgumentError`).
@@ -290,11 +335,6 @@ async fn add_note(
         None
     };
     let status = if refused.is_some() { 400 } else { status };
-    // Stored, then answered as failed: only a note that would have been added.
-    let stored_then = match status < 300 {
-        true => script.stored_then.pop_front(),
-        false => None,
-    };
     let mut headers = headers;
     if status >= 300 {
         // Kept with the request, so that `notes_on` counts only the notes PagerDuty added.
@@ -320,7 +360,10 @@ async fn add_note(
             "user": {"id": "PBRIDGE", "type": "user_reference", "summary": "Devin Bridge"}});
         let incident_id = script.requests.last().unwrap().incident_id.clone();
         script.notes.push((incident_id, note.clone()));
-        (StatusCode::CREATED, Json(json!({"note": note}))).into_response()
+        match stored_then {
+            Some(status) => failure(status),
+            None => (StatusCode::CREATED, Json(json!({"note": note}))).into_response(),
+        }
     } else {
         (
             StatusCode::from_u16(status).unwrap(),
@@ -333,14 +376,12 @@ async fn add_note(
             .headers_mut()
             .insert("ratelimit-reset", reset.parse().unwrap());
     }
-    match stored_then {
-        Some(status) => failure(status),
-        None => response,
-    }
+    response
 }
 
-/// `GET /incidents?statuses[]=...&since=...&until=...&limit=...&offset=...`: the incidents
-/// with those statuses created in `[since, until)`, a page at a time.
+/// `GET /incidents?statuses[]=...&since=...&until=...&limit=...&offset=...` (`listIncidents`),
+/// with `service_ids[]` and `team_ids[]` when given: the incidents with those statuses created
+/// in `[since, until)`, of those services and teams, a page at a time.
 async fn list_incidents(State(script): State<Shared>, RawQuery(query): RawQuery) -> Response {
     let script = script.lock().unwrap();
     if let Some(status) = script.outage {
@@ -373,11 +414,33 @@ async fn list_incidents(State(script): State<Shared>, RawQuery(query): RawQuery)
     let limit: usize = one("limit").unwrap().parse().unwrap();
     let offset: usize = one("offset").unwrap_or_default().parse().unwrap_or(0);
     let created = |incident: &Value| time(incident["created_at"].as_str().unwrap());
+    // `service_ids[]`: "Returns only the incidents associated with the passed service(s)";
+    // `team_ids[]`: "Only results related to these teams will be returned". Given both, an
+    // incident must match both, as every other filter of the operation narrows the list.
+    let listed = |name: &str| -> Vec<&String> {
+        query
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value)
+            .collect()
+    };
+    let (services, teams) = (listed("service_ids[]"), listed("team_ids[]"));
+    let in_scope = |incident: &Value| {
+        let service = &incident["service"]["id"];
+        let on_team = |team: &String| {
+            incident["teams"]
+                .as_array()
+                .is_some_and(|teams| teams.iter().any(|t| t["id"] == team.as_str()))
+        };
+        (services.is_empty() || services.iter().any(|id| service == id.as_str()))
+            && (teams.is_empty() || teams.iter().any(|team| on_team(team)))
+    };
     let matching: Vec<Value> = script
         .incidents
         .iter()
         .filter(|incident| statuses.iter().any(|s| incident["status"] == s.as_str()))
         .filter(|incident| created(incident) >= since && created(incident) < until)
+        .filter(|incident| in_scope(incident))
         .map(rest_shape)
         .collect();
     let page: Vec<Value> = matching.iter().skip(offset).take(limit).cloned().collect();

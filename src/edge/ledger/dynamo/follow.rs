@@ -159,6 +159,41 @@ impl DynamoLedger {
         .await
     }
 
+    pub async fn followed(
+        &self,
+        incident_id: &str,
+        session_id: &str,
+        missing: bool,
+        now_ms: u64,
+    ) -> Result<(), LedgerError> {
+        let expression = if missing {
+            "SET followed_at = :now, missing_since = if_not_exists(missing_since, :now)"
+        } else {
+            "SET followed_at = :now REMOVE missing_since"
+        };
+        self.record_progress(incident_id, session_id, expression, None, false, now_ms)
+            .await
+    }
+
+    pub async fn unsure(
+        &self,
+        incident_id: &str,
+        session_id: &str,
+        reference: &str,
+        now_ms: u64,
+    ) -> Result<(), LedgerError> {
+        let expression = "SET unsure = :value";
+        self.record_progress(
+            incident_id,
+            session_id,
+            expression,
+            Some(reference),
+            false,
+            now_ms,
+        )
+        .await
+    }
+
     /// Sets what `expression` says (with `value` as `:value`, the time as `:now`) on the
     /// incident's record while its session is `session_id`; `closes` takes it out of the
     /// follow-up's queue.
@@ -171,10 +206,20 @@ impl DynamoLedger {
         closes: bool,
         now_ms: u64,
     ) -> Result<(), LedgerError> {
-        let mut expression = format!("{expression}, updated_at = :now, expires_at = :expires");
+        // `expression` may end with a REMOVE clause of its own.
+        let (set, removed) = expression
+            .split_once(" REMOVE ")
+            .unwrap_or((expression, ""));
+        let mut set = set.to_owned();
+        let mut removed: Vec<&str> = removed.split(", ").filter(|a| !a.is_empty()).collect();
         if closes {
             // Ended: a reopen or `devin investigate` starts the next generation.
-            expression.push_str(", #state = :ended REMOVE #queue");
+            set.push_str(", #state = :ended");
+            removed.push("#queue");
+        }
+        let mut expression = format!("{set}, updated_at = :now, expires_at = :expires");
+        if !removed.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removed.join(", ")));
         }
         let mut update = self
             .client
@@ -256,6 +301,9 @@ fn open_incident(item: &Item) -> Result<OpenIncident, &'static str> {
             seen: text(item, "seen")
                 .zip(number(item, "seen_at"))
                 .map(|(print, since_ms)| Seen { print, since_ms }),
+            followed_at: number(item, "followed_at"),
+            missing_since: number(item, "missing_since"),
+            unsure: text(item, "unsure"),
         },
     })
 }

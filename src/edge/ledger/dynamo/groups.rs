@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{
     is_condition_failure, lacks, n, number, refused_on, s, text, unavailable, written,
@@ -12,6 +12,7 @@ use super::{
 };
 use crate::edge::ledger::{GroupClaim, LedgerError};
 use crate::pure::ledger::{expires_at, group_key, GroupRecord, OpenGroup};
+use crate::pure::members::{members_key, Left};
 use crate::pure::session::Session;
 
 impl DynamoLedger {
@@ -175,6 +176,84 @@ impl DynamoLedger {
             .send()
             .await;
         written(delete).map(|_| ())
+    }
+}
+
+/// The open members of a group's session: one item per session (`members#<session id>`), its
+/// `members` a string set changed by `ADD` and `DELETE`, which DynamoDB applies one at a time:
+/// of two members leaving at once, exactly one sees the other gone.
+impl DynamoLedger {
+    pub async fn add_member(
+        &self,
+        session_id: &str,
+        incident_id: &str,
+        group: Option<&str>,
+        now_ms: u64,
+    ) -> Result<(), LedgerError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&members_key(session_id)))
+            .expression_attribute_values(":id", AttributeValue::Ss(vec![incident_id.to_owned()]))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":expires", n(expires_at(now_ms)))
+            .expression_attribute_names("#members", "members");
+        let update = match group {
+            Some(group) => update
+                .update_expression(
+                    "SET #group = :group, updated_at = :now, expires_at = :expires ADD #members :id",
+                )
+                .expression_attribute_names("#group", "group")
+                .expression_attribute_values(":group", s(group)),
+            // Only a group's session has members.
+            None => update
+                .update_expression("SET updated_at = :now, expires_at = :expires ADD #members :id")
+                .condition_expression("attribute_exists(pk)"),
+        };
+        written(update.send().await).map(|_| ())
+    }
+
+    pub async fn leave_group(
+        &self,
+        session_id: &str,
+        incident_id: &str,
+        now_ms: u64,
+    ) -> Result<Option<Left>, LedgerError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&members_key(session_id)))
+            .update_expression("SET updated_at = :now DELETE #members :id")
+            .expression_attribute_names("#members", "members")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":id", AttributeValue::Ss(vec![incident_id.to_owned()]))
+            .expression_attribute_values(":now", n(now_ms))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        let before = match update {
+            Ok(output) => output.attributes.unwrap_or_default(),
+            Err(err) if is_condition_failure(&err) => return Ok(None),
+            Err(err) => return Err(unavailable(DisplayErrorContext(err).to_string())),
+        };
+        let group = before.get("group").and_then(|value| value.as_s().ok());
+        let group = group.cloned().ok_or_else(|| LedgerError::Unreadable {
+            key: members_key(session_id),
+            detail: "members without their group".into(),
+        })?;
+        // DynamoDB drops a set once empty: no `members`, none open.
+        let open = match before.get("members") {
+            Some(AttributeValue::Ss(open)) => open.as_slice(),
+            _ => &[],
+        };
+        let was_member = open.iter().any(|member| member == incident_id);
+        Ok(Some(Left {
+            group,
+            was_member,
+            still_open: (open.len() - usize::from(was_member)) as u32,
+        }))
     }
 }
 

@@ -9,8 +9,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{
-    lacks, n, number, refused_on, s, unavailable, written, DynamoLedger, Item, CREATED, CREATING,
-    DEFERRED, ENDED, HELD_BY_ME, SKIPPED_RESOLVED,
+    lacks, n, number, refused_on, s, unavailable, written, DynamoLedger, Item, CAPPED, CREATED,
+    CREATING, DEFERRED, ENDED, HELD_BY_ME, PENDING, REJECTED, SKIPPED_RESOLVED,
 };
 use crate::edge::ledger::{Claim, LedgerError};
 use crate::pure::ledger::{expires_at, incident_key, Claimed, IncidentRecord};
@@ -140,12 +140,24 @@ impl DynamoLedger {
                 },
                 now_ms,
             )))
-            .condition_expression("attribute_not_exists(pk)")
+            .condition_expression(ADOPTABLE)
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":deferred", s(DEFERRED))
+            .expression_attribute_values(":skipped", s(SKIPPED_RESOLVED))
+            .expression_attribute_values(":pending", s(PENDING))
+            .expression_attribute_values(":capped", s(CAPPED))
+            .expression_attribute_values(":rejected", s(REJECTED))
+            .expression_attribute_values(":ended", s(ENDED))
             .send()
             .await;
         written(put)
     }
 }
+
+/// A merge records its session as the incident's when it has no live session nor a start in
+/// progress (`pure::life::adoptable`).
+const ADOPTABLE: &str = "attribute_not_exists(pk) \
+     OR #state IN (:deferred, :skipped, :pending, :capped, :rejected, :ended)";
 
 /// The attributes every record of an incident carries.
 pub(super) fn record_item(incident_id: &str, now_ms: u64) -> Item {
@@ -309,12 +321,12 @@ pub(super) fn record(incident_id: &str, item: &Item) -> Result<IncidentRecord, L
             session: session()?,
             generation,
         }),
-        Some("pending") => Ok(IncidentRecord::Pending { generation }),
-        Some("capped") => Ok(IncidentRecord::Capped {
+        Some(PENDING) => Ok(IncidentRecord::Pending { generation }),
+        Some(CAPPED) => Ok(IncidentRecord::Capped {
             until_ms: number(item, "until"),
             generation,
         }),
-        Some("rejected") => Ok(IncidentRecord::Rejected { generation }),
+        Some(REJECTED) => Ok(IncidentRecord::Rejected { generation }),
         _ => Err(unreadable("no known state")),
     }
 }

@@ -31,6 +31,7 @@ const SKIPPED_RESOLVED: &str = "skipped_resolved";
 const ENDED: &str = "ended";
 const PENDING: &str = "pending";
 const CAPPED: &str = "capped";
+const REJECTED: &str = "rejected";
 
 /// The index of the follow-up's queues: key `queue`, sorted by `pk` (`template.yaml`).
 pub const QUEUE_INDEX: &str = "by_queue";

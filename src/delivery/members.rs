@@ -1,0 +1,155 @@
+//! A group's shared session and its open members: an incident that resolves, is merged away or
+//! is stopped leaves its group's session; the session is told to finish (or stopped) only when
+//! its last open member leaves, and then its group closes, so the next incident starts anew.
+
+use std::sync::Arc;
+
+use tracing::{info, warn};
+
+use crate::delivery::bridge::Bridge;
+use crate::delivery::outcome::Outcome;
+use crate::edge::clock;
+use crate::edge::devin::DevinError;
+use crate::edge::ledger::LedgerError;
+use crate::edge::retry::Failure;
+use crate::pure::budget::Budget;
+use crate::pure::follow::Mark;
+use crate::pure::members::{incident_label, Ending, Left};
+use crate::pure::messages;
+use crate::pure::metrics::Tally;
+use crate::pure::notes;
+use crate::pure::secret::Secrets;
+use crate::pure::session::Session;
+use crate::pure::webhook::{Event, INCIDENT_REOPENED, INCIDENT_RESOLVED};
+
+impl Bridge {
+    /// Records `incident_id` as an open member of the group session `session_id`: of `group`,
+    /// or (`None`) only when that session is a group's.
+    pub(super) async fn add_member(
+        &self,
+        session_id: &str,
+        incident_id: &str,
+        group: Option<&str>,
+        budget: Budget,
+    ) -> Result<(), LedgerError> {
+        let left = budget.remaining(clock::now());
+        self.ledger
+            .add_member(session_id, incident_id, group, clock::epoch_ms(), left)
+            .await
+    }
+
+    /// `incident_id` leaves the session `session_id`: whether others of its group are still
+    /// open, and the ledger's answer (`None`: no group's session).
+    pub(super) async fn leave_session(
+        &self,
+        session_id: &str,
+        incident_id: &str,
+        budget: Budget,
+    ) -> Result<(Ending, Option<Left>), Outcome> {
+        let time_left = budget.remaining(clock::now());
+        let left = self
+            .ledger
+            .leave_group(session_id, incident_id, clock::epoch_ms(), time_left)
+            .await
+            .map_err(Outcome::LedgerUnavailable)?;
+        Ok((Ending::of(left.as_ref()), left))
+    }
+
+    /// What the session `session_id` hears of `event` on `incident_id` (whose number is
+    /// `number`), instead of `message` when the session is a group's: a resolve while others of
+    /// the group are still open says how many, and does not finish it; a reopen makes the
+    /// incident an open member again.
+    pub(super) async fn as_member(
+        &self,
+        event: &Event,
+        (incident_id, number): (&str, Option<u64>),
+        session_id: &str,
+        message: String,
+        budget: Budget,
+    ) -> Result<String, Outcome> {
+        match event.event_type.as_str() {
+            INCIDENT_RESOLVED => match self.leave_session(session_id, incident_id, budget).await? {
+                (Ending::OthersOpen(still_open), _) => {
+                    let incident = incident_label(number, incident_id);
+                    let who = event.agent_name();
+                    Ok(messages::group_member_resolved(&incident, who, still_open))
+                }
+                // The last: the session finishes, and its group takes no more incidents.
+                (Ending::Last, Some(left)) => {
+                    self.close_group_of(&left.group, session_id, budget).await;
+                    Ok(message)
+                }
+                (Ending::Last, None) => Ok(message),
+            },
+            INCIDENT_REOPENED => {
+                self.add_member(session_id, incident_id, None, budget)
+                    .await
+                    .map_err(Outcome::LedgerUnavailable)?;
+                Ok(message)
+            }
+            _ => Ok(message),
+        }
+    }
+
+    /// `devin stop` (`all` false) or `devin stop all` on `incident_id`: a member of a group
+    /// whose other members are still open leaves its session, which carries on for them; else
+    /// the session is stopped (and its group closed). The note to post, or why the delivery
+    /// ends.
+    pub(super) async fn stop_or_leave(
+        &self,
+        (incident_id, who, session): (&str, Option<&str>, &Session),
+        all: bool,
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Result<Result<String, Failure<DevinError>>, Outcome> {
+        let session_id = &session.session_id;
+        let (ending, left) = self.leave_session(session_id, incident_id, budget).await?;
+        if let (Ending::OthersOpen(still_open), false) = (ending, all) {
+            let message =
+                messages::group_member_left(&incident_label(None, incident_id), who, still_open);
+            match self
+                .tell(session_id, &message, secrets, budget, tally)
+                .await
+            {
+                Ok(()) => {}
+                Err(Failure::Final(err)) if err.is_session_closed() => {}
+                Err(failure) => return Ok(Err(failure)),
+            }
+            info!(
+                still_open,
+                "the incident left its group's session, which carries on"
+            );
+            self.close_out(incident_id, session_id, budget).await;
+            return Ok(Ok(notes::left_group_note(session, who, still_open)));
+        }
+        let stopped = self
+            .stop(incident_id, session, who, secrets, budget, tally)
+            .await;
+        if let (Ok(_), Some(left)) = (&stopped, &left) {
+            self.close_group_of(&left.group, session_id, budget).await;
+        }
+        Ok(stopped)
+    }
+
+    /// The incident's record leaves the follow-up's queue: its session no longer works on it.
+    async fn close_out(&self, incident_id: &str, session_id: &str, budget: Budget) {
+        let (now_ms, left) = (clock::epoch_ms(), budget.remaining(clock::now()));
+        let closed = Mark::ClosedOut(None);
+        if let Err(err) = self
+            .ledger
+            .mark(incident_id, session_id, &closed, now_ms, left)
+            .await
+        {
+            warn!(error = %err, "the incident that left its group was not closed out");
+        }
+    }
+
+    /// Closes the group whose session is `session_id`: it takes no more incidents.
+    pub(super) async fn close_group_of(&self, group: &str, session_id: &str, budget: Budget) {
+        let left = budget.remaining(clock::now());
+        if let Err(err) = self.ledger.close_group(group, session_id, left).await {
+            warn!(error = %err, "the group was not closed: it closes when its window ends");
+        }
+    }
+}
