@@ -58,7 +58,10 @@ fn ended(session: &StoredSession) -> bool {
         || shown["status_detail"] == "finished"
 }
 
-/// What Devin was told last that decides whether it goes on: stop (true) or resume (false).
+/// What Devin was told last that decides whether it goes on: stop (true) or resume (false), in
+/// the words of `pure::messages` (a resolve's or a hand-over's "then stop"; a reopen's "resume
+/// the investigation", a merge's or a group member's "carry on", a joining incident's "as part
+/// of the same problem").
 fn told_to_stop(world: &World, session: &str) -> bool {
     let mut stop = false;
     for message in world
@@ -67,11 +70,11 @@ fn told_to_stop(world: &World, session: &str) -> bool {
         .iter()
         .filter(|m| m.devin_id == session)
     {
-        let text = &message.message;
+        let text = message.message.to_lowercase();
         if text.contains("then stop") {
             stop = true;
-        } else if text.contains("Resume the investigation")
-            || text.contains("this session now investigates")
+        } else if text.contains("resume the investigation")
+            || text.contains("carry on")
             || text.contains("as part of the same problem")
         {
             stop = false;
