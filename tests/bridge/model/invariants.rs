@@ -16,9 +16,10 @@
 //! told since to resume (a reopen, a joining incident, a merge's carry-on): a session winding
 //! down after a hand-over is the design, not a double.
 //!
-//! Notes that may rightly repeat: those a note command's delivery (or PagerDuty's retry of it)
-//! added: each answers its own command (`devin status` twice is two status notes, `devin stop`
-//! twice two refusals).
+//! Notes that may rightly repeat: those a person's event added (a note command's delivery, a
+//! reopen's, or PagerDuty's retry of one): each answers its own event (`devin status` twice is
+//! two status notes, `devin stop` twice two refusals, a reopen while the budget is spent the
+//! capped note again).
 //! Every other note, findings and session notes included, must differ from every note before it.
 
 use std::collections::BTreeSet;

@@ -56,7 +56,8 @@ pub struct Known {
     pub asked_alone: bool,
     /// Incidents merged into this one.
     pub merged_in: Vec<Which>,
-    /// Indexes of its notes a note command's delivery added (they may rightly repeat).
+    /// Indexes of its notes a person's event (a note command, a reopen) added: they may
+    /// rightly repeat.
     pub command_notes: Vec<usize>,
 }
 
@@ -145,15 +146,15 @@ impl World {
     }
 
     /// Delivers `body` to instance `on` now, signed as PagerDuty signs it: status and answer.
-    /// A note command's answers (the notes its delivery adds) may rightly repeat: each answers
-    /// its own command.
+    /// What a person's event adds (a note command's answers, a reopen's start) may rightly
+    /// repeat: each answers its own event.
     pub async fn deliver(&mut self, on: usize, body: &Value, what: &str) -> (u16, Value) {
         let event = events::signed(body, self.now_ms());
-        let commanded = match body["event"]["event_type"] == "incident.annotated" {
-            true => body["event"]["data"]["incident"]["id"]
-                .as_str()
-                .and_then(which),
-            false => None,
+        let data = &body["event"]["data"];
+        let commanded = match body["event"]["event_type"].as_str() {
+            Some("incident.annotated") => data["incident"]["id"].as_str().and_then(which),
+            Some("incident.reopened") => data["id"].as_str().and_then(which),
+            _ => None,
         };
         let notes =
             |world: &World, incident: Which| world.pagerduty.notes_on(INCIDENTS[incident].id).len();
