@@ -43,7 +43,6 @@ impl World {
                 if self.known[from].open && self.known[into].open {
                     self.known[from].open = false;
                     self.known[from].merged_away = true;
-                    self.known[into].merged_in.push(from);
                     self.pagerduty.resolve(INCIDENTS[from].id);
                     let id = self.next_event_id("MERGE");
                     let body = events::merged(&id, from, into, self.now_ms());

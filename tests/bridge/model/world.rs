@@ -199,6 +199,17 @@ impl World {
         let final_answer = status < 500 && status != 429;
         let content = body["event"]["data"]["content"].as_str();
         let outcome = answer["status"].as_str().unwrap_or("");
+        // The merge counts from its final answer: a person's investigate answered before it
+        // (PagerDuty retrying both) came first.
+        let reason = &body["event"]["data"]["resolve_reason"];
+        let into = reason["incident"]["id"].as_str().and_then(which);
+        if let (Some(from), Some(into), true) = (incident, into, final_answer) {
+            if reason["type"] == "merge_resolve_reason"
+                && !self.known[into].merged_in.contains(&from)
+            {
+                self.known[into].merged_in.push(from);
+            }
+        }
         match (incident, content) {
             (Some(incident), Some(content)) if final_answer => {
                 self.commanded(incident, content, outcome)
