@@ -3,7 +3,7 @@
 //!
 //! - after every step: never two active sessions for one incident or its group; no note twice
 //!   on an incident; no verified delivery answered 4xx; no create for an incident Devin
-//!   rejected until a person asks (`devin investigate`) or it reopens;
+//!   rejected until a person asks (`devin investigate`);
 //! - at the end, once failures stop: every open incident the policy investigates, not capped,
 //!   rejected, ended by Devin or stopped by a person, has exactly one active session, counting
 //!   those of the incidents merged into it (a merge answered 503 is retried: until then two

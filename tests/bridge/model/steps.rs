@@ -63,9 +63,12 @@ impl World {
                 // A merged-away incident stays resolved.
                 let known = &self.known[incident];
                 if known.created_ms.is_some() && !known.open && !known.merged_away {
+                    // A reopen moves every decision on but Devin's rejection, which only a
+                    // person undoes (`pure::life`: rejected, owner a person).
                     self.known[incident].open = true;
-                    self.known[incident].excuse = None;
-                    self.known[incident].rejected_after = None;
+                    if self.known[incident].excuse != Some(Excuse::Rejected) {
+                        self.known[incident].excuse = None;
+                    }
                     self.pagerduty.reopen(INCIDENTS[incident].id);
                     let body = self.by_responder(incident, "incident.reopened", "triggered");
                     self.deliver(0, &body, &format!("reopen {}", INCIDENTS[incident].id))

@@ -48,7 +48,7 @@ pub struct Known {
     pub triggered: bool,
     pub excuse: Option<Excuse>,
     /// How many creates Devin had received for it when it rejected one: none more until a
-    /// person asks or it reopens.
+    /// person asks.
     pub rejected_after: Option<usize>,
     /// Merged into another incident: resolved for good.
     pub merged_away: bool,
