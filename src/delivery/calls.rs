@@ -6,13 +6,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tracing::{info, warn};
+use tracing::warn;
 
 use crate::delivery::bridge::Bridge;
+use crate::delivery::notes::{Note, Posted};
 use crate::delivery::outcome::NoteStatus;
 use crate::edge::clock;
 use crate::edge::devin::DevinError;
-use crate::edge::pagerduty::PagerDutyError;
 use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
 use crate::pure::alerts::{Evidence, MAX_ALERTS};
 use crate::pure::budget::{Budget, MIN_ATTEMPT};
@@ -189,28 +189,19 @@ impl Bridge {
         content: &str,
         budget: Budget,
     ) -> NoteStatus {
-        let (Some(pagerduty), Some(authorization)) =
-            (&self.pagerduty, secrets.pagerduty_authorization())
-        else {
-            return NoteStatus::Off;
+        // Each of the delivery's notes is the only one of its kind on its incident: its text is
+        // how it is found again after an ambiguous answer.
+        let is_this = |text: &str| text.trim() == content.trim();
+        let note = Note {
+            incident_id,
+            content,
+            is_this: &is_this,
         };
-        let mut stats = CallStats::default();
-        let retryable = PagerDutyError::is_retryable;
-        let added = within_budget("PagerDuty note", budget, &mut stats, retryable, |left| {
-            pagerduty.add_note(authorization, incident_id, content, left)
-        })
-        .await;
-        match added {
-            Ok(author) => {
-                info!("note added to the PagerDuty incident");
-                if let Some(author) = author {
-                    // Notes by this user are the bridge's own, however they read.
-                    let _ = self.own_user_id.set(author);
-                }
-                NoteStatus::Added
-            }
-            Err(failure) => {
-                warn!(error = %failure, "note not added to the PagerDuty incident; the session stands");
+        match self.post_note_once(secrets, &note, false, budget).await {
+            Posted::Added => NoteStatus::Added,
+            Posted::Off => NoteStatus::Off,
+            Posted::Unsure | Posted::Failed => {
+                warn!("note not added to the PagerDuty incident; the session stands");
                 NoteStatus::Failed
             }
         }

@@ -16,6 +16,7 @@
 //! - [`members`]: a group session's open members: it ends only when the last one leaves;
 //! - [`merge`]: a merged incident's session handed to the incident it went into;
 //! - [`forward`]: a note, resolve, reopen or status change, passed on to the session;
+//! - [`notes`]: a note on an incident, posted once even when PagerDuty's answer is ambiguous;
 //! - [`commands`]: a responder's note command (`devin investigate`, `stop`, `status`, ...);
 //! - [`calls`]: the Devin and PagerDuty calls with their budget, retries and refresh on 401;
 //! - [`outcome`]: every answer the function gives.
@@ -39,6 +40,7 @@ mod group;
 mod investigate;
 mod members;
 mod merge;
+pub(crate) mod notes;
 pub mod outcome;
 mod plan;
 mod start;

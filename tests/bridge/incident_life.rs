@@ -341,3 +341,19 @@ async fn a_claim_read_back_by_its_own_holder_is_its_own_on_both_ledgers() {
         assert!(matches!(claim("holder-b").await.unwrap(), Claim::Held(_)));
     }
 }
+
+/// Item 8 of issue 20, on the delivery's side (found by the model-based test): PagerDuty stored
+/// the "Devin is investigating" note and answered 502, and the delivery's retry posted it again.
+/// Now the delivery looks for it among the incident's notes before posting again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deliverys_note_pagerduty_stored_before_failing_is_posted_once() {
+    let fleet = Fleet::start(1, &[]).await;
+    let incident = incident_json("QNOTE1", Duration::ZERO);
+    fleet.pagerduty.stored_then(502, 1);
+    let (status, body) = fleet.instance(0).deliver(&triggered(&incident)).await;
+    assert_eq!((status, &body["status"]), (202, &json!("session_started")));
+    assert_eq!(body["note"], "added", "found stored: {body}");
+    let stored = fleet.pagerduty.stored_notes_on("QNOTE1");
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    fleet.stop().await;
+}
