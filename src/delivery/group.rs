@@ -20,7 +20,7 @@ use crate::edge::ledger::{GroupClaim, LedgerError};
 use crate::edge::retry::{random, Failure, Transient};
 use crate::pure::brief;
 use crate::pure::budget::Budget;
-use crate::pure::ledger::{GroupRecord, GroupStanding, OpenGroup};
+use crate::pure::ledger::{GroupRecord, GroupStanding, Leader, OpenGroup};
 use crate::pure::life::Settled;
 use crate::pure::messages;
 use crate::pure::metrics::Tally;
@@ -48,13 +48,42 @@ pub(super) enum GroupStep {
 
 impl Bridge {
     /// Joins the group's open session, or claims the group to start one; waits inside the
-    /// budget while another delivery starts it.
-    pub(super) async fn join_or_lead(&self, group: &str, budget: Budget) -> GroupStep {
+    /// budget while another delivery starts it. A claim taken over from another incident's
+    /// abandoned one looks that incident's session up first: found, it becomes the group's,
+    /// and this incident joins it (never two sessions for one group).
+    pub(super) async fn join_or_lead(
+        &self,
+        (group, plan, held): (&str, &Plan<'_>, &Held),
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> GroupStep {
         let holder = format!("{:016x}", random());
+        let leader = Leader {
+            incident_id: plan.incident.id.clone(),
+            generation: held.claimed.generation,
+        };
         // Another try when the group closed or its claim ended while this delivery looked.
         for _ in 0..3 {
-            let record = match self.claim_group(group, &holder, budget).await {
-                Ok(GroupClaim::Won) => return GroupStep::Lead(holder),
+            let record = match self.claim_group(group, &holder, &leader, budget).await {
+                Ok(GroupClaim::TookOver {
+                    leader: earlier,
+                    lease_until_ms,
+                }) if earlier.incident_id != leader.incident_id => {
+                    let earlier = (&earlier, lease_until_ms);
+                    match self
+                        .open_with_earlier(group, &holder, earlier, plan, secrets, budget, tally)
+                        .await
+                    {
+                        // Open with it now: joined on the next pass.
+                        Ok(true) => continue,
+                        Ok(false) => return GroupStep::Lead(holder),
+                        Err(outcome) => return GroupStep::Ends(outcome),
+                    }
+                }
+                Ok(GroupClaim::Won | GroupClaim::TookOver { .. }) => {
+                    return GroupStep::Lead(holder)
+                }
                 Ok(GroupClaim::Held(record)) => record,
                 Err(err) => return GroupStep::Ends(Outcome::LedgerUnavailable(err)),
             };
@@ -114,8 +143,12 @@ impl Bridge {
         };
         info!(session_id = %session.session_id, "the earlier claim's session exists: recording it before the group is looked at");
         let holder = format!("{:016x}", random());
-        let leads = match self.claim_group(group, &holder, budget).await {
-            Ok(GroupClaim::Won) => Some(holder),
+        let leader = Leader {
+            incident_id: incident_id.to_owned(),
+            generation,
+        };
+        let leads = match self.claim_group(group, &holder, &leader, budget).await {
+            Ok(GroupClaim::Won | GroupClaim::TookOver { .. }) => Some(holder),
             Ok(GroupClaim::Held(GroupRecord::Open(open)))
                 if open.session.session_id == session.session_id =>
             {
@@ -133,11 +166,13 @@ impl Bridge {
         Ok(Some((session, leads)))
     }
 
-    /// Claims the group for `holder` for a lease from now, inside the budget.
+    /// Claims the group for `holder`, leading it for `leader`, for a lease from now, inside the
+    /// budget.
     async fn claim_group(
         &self,
         group: &str,
         holder: &str,
+        leader: &Leader,
         budget: Budget,
     ) -> Result<GroupClaim, LedgerError> {
         let now_ms = clock::epoch_ms();
@@ -145,8 +180,47 @@ impl Bridge {
         let left = budget.remaining(clock::now());
         let max = MAX_GROUP_INCIDENTS;
         self.ledger
-            .claim_group(group, holder, now_ms, lease_until_ms, max, left)
+            .claim_group(group, (holder, leader), now_ms, lease_until_ms, max, left)
             .await
+    }
+
+    /// The session the abandoned claim's leader may have created (its lease ended at
+    /// `lease_until_ms`): when Devin has it, the group opens with it (this delivery holds the
+    /// group's claim) and true; false when it was never made. The leader's own next start finds
+    /// the same session and records it for its incident.
+    #[allow(clippy::too_many_arguments)]
+    async fn open_with_earlier(
+        &self,
+        group: &str,
+        holder: &str,
+        (earlier, lease_until_ms): (&Leader, u64),
+        plan: &Plan<'_>,
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Result<bool, Outcome> {
+        let (id, generation) = (&earlier.incident_id, earlier.generation);
+        let found = self
+            .find_incident_session(id, generation, lease_until_ms, secrets, budget, tally)
+            .await
+            .map_err(|failure| Outcome::DevinFailed {
+                step: DevinStep::FindSession,
+                failure,
+            })?;
+        let Some(session) = found else {
+            return Ok(false);
+        };
+        info!(session_id = %session.session_id, leader = %id, "the group's earlier leader made its session: it is the group's");
+        let open = OpenGroup {
+            session,
+            leader_id: id.clone(),
+            leader_number: None,
+            incidents: 1,
+            window_until_ms: clock::epoch_ms() + plan.decision.group_window.as_millis() as u64,
+            tags: plan.request.tags.len() as u32,
+        };
+        self.open_group(group, holder, &open, budget).await;
+        Ok(true)
     }
 
     /// The group once it is open: `None` when it may be claimed instead (closed, abandoned).

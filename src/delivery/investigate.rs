@@ -283,7 +283,10 @@ impl Bridge {
         }
         let leader = match &plan.group {
             None => None,
-            Some(group) => match self.join_or_lead(group, budget).await {
+            Some(group) => match self
+                .join_or_lead((group, &plan, &held), &mut secrets, budget, tally)
+                .await
+            {
                 GroupStep::Lead(holder) => Some(holder),
                 GroupStep::Join(open, incidents) => {
                     let joining = (open, incidents);

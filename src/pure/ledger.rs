@@ -41,10 +41,23 @@ pub fn group_key(group: &str) -> String {
 /// What the ledger holds for a group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GroupRecord {
-    /// A delivery is starting the group's session.
-    Creating { holder: String, lease_until_ms: u64 },
+    /// A delivery is starting the group's session, for its incident `leader` (unknown for a
+    /// claim written before the ledger kept it): whoever takes the claim over after its lease
+    /// looks that incident's session up first, since its create may have happened.
+    Creating {
+        holder: String,
+        lease_until_ms: u64,
+        leader: Option<Leader>,
+    },
     /// The group's session takes new incidents until the window ends or it holds the most.
     Open(OpenGroup),
+}
+
+/// The incident whose start leads a group, and which of its sessions it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leader {
+    pub incident_id: String,
+    pub generation: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -290,6 +303,7 @@ mod tests {
         });
         assert_eq!(full.standing(0, 40), GroupStanding::Claimable, "full");
         let creating = GroupRecord::Creating {
+            leader: None,
             holder: "a".into(),
             lease_until_ms: 5,
         };

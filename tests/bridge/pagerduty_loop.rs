@@ -54,9 +54,12 @@ async fn a_failed_note_never_fails_the_delivery() {
         (status, &body["status"], &body["note"]),
         (202, &json!("session_started"), &json!("failed"))
     );
-    assert!(
-        bridge.pagerduty.requests().len() > 1,
-        "the note was retried inside the budget"
+    // A 500 may have stored it: never posted again before it is looked for among the
+    // incident's notes, which the outage does not show either (issue 20, notes once).
+    assert_eq!(
+        bridge.pagerduty.requests().len(),
+        1,
+        "not posted again blindly"
     );
     assert_eq!(bridge.devin.sessions().len(), 1);
 

@@ -226,7 +226,7 @@ async fn a_group_incident_merged_away_hands_over_without_stopping_the_group() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_leader_whose_create_was_ambiguous_keeps_its_session_when_another_led_meanwhile() {
+async fn an_ambiguous_leaders_session_is_the_groups_whoever_leads_after_it() {
     let fleet = Fleet::start(2, &[("ROUTING_CONFIG", GROUP_BY_SERVICE)]).await;
     // Devin makes the leader's session, and answers 502: the create may have happened.
     fleet.devin.reply([Reply::StoredThen(502)]);
@@ -235,14 +235,21 @@ async fn a_leader_whose_create_was_ambiguous_keeps_its_session_when_another_led_
     assert!(status >= 500, "{status} {body}");
     let made = fleet.devin.sessions()[0].session_id.clone();
 
-    // The leases run out; another incident of the group leads, and starts a session.
+    // The leases run out; another incident of the group takes the group's claim over: it looks
+    // the earlier leader's session up, finds it, opens the group with it and joins it (item 2 of
+    // issue 20 from the new leader's side, found by the model-based test: it used to start a
+    // second session).
     fleet.set_ledger_time("QAMB1", "lease_until", 1).await;
     expire_group_claim(&fleet, "api").await;
     let (_, other) = fleet
         .instance(1)
         .deliver(&incident("QAMB2", 2, "api"))
         .await;
-    assert_eq!(other["status"], "session_started", "{other}");
+    assert_eq!(
+        (&other["status"], &other["session_id"]),
+        (&json!("grouped"), &json!(made)),
+        "{other}"
+    );
 
     // PagerDuty's retry of the leader's delivery: its own session, found and recorded.
     let (status, retry) = fleet.instance(1).deliver(&leader).await;
@@ -253,9 +260,8 @@ async fn a_leader_whose_create_was_ambiguous_keeps_its_session_when_another_led_
     );
     let recorded = ledger_session(&fleet, "QAMB1").await;
     assert_eq!(recorded, made, "followed by the follow-up");
-    assert_eq!(fleet.devin.creates(), 2, "no third session");
-    let output = fleet.stop().await;
-    assert!(output.contains("this incident keeps its own, recorded and followed"));
+    assert_eq!(fleet.devin.creates(), 1, "one session for the group");
+    fleet.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

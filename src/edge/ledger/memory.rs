@@ -8,8 +8,8 @@ use crate::edge::ledger::{Claim, GroupClaim, Spent};
 use crate::edge::lock::lock;
 use crate::pure::follow::{Mark, Progress, Seen};
 use crate::pure::ledger::{
-    group_key, incident_key, GroupRecord, GroupStanding, IncidentRecord, OpenGroup, OpenIncident,
-    ToStart, DEFERRED_QUEUE, STARTS_QUEUE,
+    group_key, incident_key, GroupRecord, GroupStanding, IncidentRecord, Leader, OpenGroup,
+    OpenIncident, ToStart, DEFERRED_QUEUE, STARTS_QUEUE,
 };
 use crate::pure::life::{self, Move, Start};
 use crate::pure::members::{members_key, Left};
@@ -259,24 +259,27 @@ impl MemoryLedger {
         &self,
         group: &str,
         holder: &str,
+        leader: &Leader,
         now_ms: u64,
         lease_until_ms: u64,
         max_incidents: u32,
     ) -> GroupClaim {
         let mut items = lock(&self.items);
         let key = group_key(group);
+        let mut claim = GroupClaim::Won;
         if let Some(Item::Group(record)) = items.get(&key) {
             if record.standing(now_ms, max_incidents) != GroupStanding::Claimable {
                 return GroupClaim::Held(record.clone());
             }
+            claim = taken_over(record);
         }
-        let holder = holder.to_owned();
         let record = GroupRecord::Creating {
-            holder,
+            holder: holder.to_owned(),
             lease_until_ms,
+            leader: Some(leader.clone()),
         };
         items.insert(key, Item::Group(record));
-        GroupClaim::Won
+        claim
     }
 
     pub fn open_group(&self, group: &str, holder: &str, open: &OpenGroup) -> bool {
@@ -422,6 +425,22 @@ fn followed<'a>(
     };
     let ours = matches!(&entry.record, IncidentRecord::Created { session, .. } if session.session_id == session_id);
     ours.then_some(entry)
+}
+
+/// How a claim on a group replacing `record` (claimable) went: over an abandoned claim that
+/// names its leader, that leader's session is looked up first.
+fn taken_over(record: &GroupRecord) -> GroupClaim {
+    match record {
+        GroupRecord::Creating {
+            leader: Some(leader),
+            lease_until_ms,
+            ..
+        } => GroupClaim::TookOver {
+            leader: leader.clone(),
+            lease_until_ms: *lease_until_ms,
+        },
+        _ => GroupClaim::Won,
+    }
 }
 
 /// Whether `record` is `holder`'s claim.

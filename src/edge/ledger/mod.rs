@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::pure::ledger::{Claimed, GroupRecord, IncidentRecord, OpenGroup};
+use crate::pure::ledger::{Claimed, GroupRecord, IncidentRecord, Leader, OpenGroup};
 use crate::pure::life::Start;
 use crate::pure::members::Left;
 use crate::pure::session::Session;
@@ -31,6 +31,10 @@ pub enum Ledger {
 pub enum GroupClaim {
     /// This delivery starts the group's session.
     Won,
+    /// This delivery starts the group's session, in place of a claim whose lease ran out (at
+    /// `lease_until_ms`) while its leader's create may have happened: look that session up
+    /// first.
+    TookOver { leader: Leader, lease_until_ms: u64 },
     /// The group is open (join it) or being started (wait).
     Held(GroupRecord),
 }
@@ -169,12 +173,12 @@ impl Ledger {
         .await
     }
 
-    /// Claims the group for `holder` (to start its session), unless it is open with room in
-    /// its window, or another delivery's claim on it is live.
+    /// Claims the group for `holder` (to start its session for incident `leader`), unless it
+    /// is open with room in its window, or another delivery's claim on it is live.
     pub async fn claim_group(
         &self,
         group: &str,
-        holder: &str,
+        (holder, leader): (&str, &Leader),
         now_ms: u64,
         lease_until_ms: u64,
         max_incidents: u32,
@@ -184,12 +188,17 @@ impl Ledger {
             match self {
                 Ledger::Dynamo(ledger) => {
                     ledger
-                        .claim_group(group, holder, now_ms, lease_until_ms, max_incidents)
+                        .claim_group(group, holder, leader, now_ms, lease_until_ms, max_incidents)
                         .await
                 }
-                Ledger::Memory(ledger) => {
-                    Ok(ledger.claim_group(group, holder, now_ms, lease_until_ms, max_incidents))
-                }
+                Ledger::Memory(ledger) => Ok(ledger.claim_group(
+                    group,
+                    holder,
+                    leader,
+                    now_ms,
+                    lease_until_ms,
+                    max_incidents,
+                )),
             }
         })
         .await

@@ -1,7 +1,7 @@
 //! The conformance bodies for storm groups and session budgets (see `ledger_conformance`).
 
 use pagerduty_devin_bridge::edge::ledger::{Claim, GroupClaim, Ledger, Spent};
-use pagerduty_devin_bridge::pure::ledger::{GroupRecord, OpenGroup};
+use pagerduty_devin_bridge::pure::ledger::{GroupRecord, Leader, OpenGroup};
 use pagerduty_devin_bridge::pure::life::Start;
 use pagerduty_devin_bridge::pure::spend::Slot;
 
@@ -18,11 +18,19 @@ fn open_group(session_id: &str, incidents: u32, window_until_ms: u64) -> OpenGro
     }
 }
 
+/// Claims the group for `holder`, leading it for incident `Q<holder>`.
 async fn claim_group(ledger: &Ledger, holder: &str, now_ms: u64, lease_ms: u64) -> GroupClaim {
     ledger
-        .claim_group("G", holder, now_ms, lease_ms, 3, T)
+        .claim_group("G", (holder, &leader(holder)), now_ms, lease_ms, 3, T)
         .await
         .unwrap()
+}
+
+fn leader(holder: &str) -> Leader {
+    Leader {
+        incident_id: format!("Q{holder}"),
+        generation: 1,
+    }
 }
 
 async fn join(ledger: &Ledger, session_id: &str, now_ms: u64) -> Option<u32> {
@@ -40,6 +48,7 @@ pub async fn a_group_is_claimed_opened_by_its_holder_and_joined_until_full(ledge
     let claimed = GroupRecord::Creating {
         holder: "a".into(),
         lease_until_ms: 5_000,
+        leader: Some(leader("a")),
     };
     assert_eq!(
         claim_group(ledger, "b", 4_999, 9_000).await,
@@ -116,10 +125,14 @@ pub async fn a_group_claim_is_released_by_its_holder_or_taken_over_after_its_lea
         claim_group(ledger, "b", 2_000, 6_000).await,
         GroupClaim::Won
     );
-    // At its lease's end the claim is abandoned (`pure::ledger`'s group standing).
+    // At its lease's end the claim is abandoned (`pure::ledger`'s group standing): whoever
+    // takes it over learns whose session may exist.
     assert_eq!(
         claim_group(ledger, "c", 6_000, 9_000).await,
-        GroupClaim::Won
+        GroupClaim::TookOver {
+            leader: leader("b"),
+            lease_until_ms: 6_000
+        }
     );
     assert!(!ledger
         .open_group("G", "b", &open_group("devin-b", 1, 60_000), 7_000, T)

@@ -11,7 +11,7 @@ use super::{
     DynamoLedger, Item, CREATING, GROUP_CLAIMABLE, HELD_BY_ME, OPEN,
 };
 use crate::edge::ledger::{GroupClaim, LedgerError};
-use crate::pure::ledger::{expires_at, group_key, GroupRecord, OpenGroup};
+use crate::pure::ledger::{expires_at, group_key, GroupRecord, Leader, OpenGroup};
 use crate::pure::members::{members_key, Left};
 use crate::pure::session::Session;
 
@@ -36,6 +36,7 @@ impl DynamoLedger {
         &self,
         group: &str,
         holder: &str,
+        leader: &Leader,
         now_ms: u64,
         lease_until_ms: u64,
         max_incidents: u32,
@@ -44,6 +45,8 @@ impl DynamoLedger {
         item.insert("state".into(), s(CREATING));
         item.insert("holder".into(), s(holder));
         item.insert("lease_until".into(), n(lease_until_ms));
+        item.insert("leader_id".into(), s(&leader.incident_id));
+        item.insert("generation".into(), n(u64::from(leader.generation)));
         let put = self
             .client
             .put_item()
@@ -56,11 +59,16 @@ impl DynamoLedger {
             .expression_attribute_values(":open", s(OPEN))
             .expression_attribute_values(":now", n(now_ms))
             .expression_attribute_values(":max", n(u64::from(max_incidents)))
+            .return_values(ReturnValue::AllOld)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match put {
-            Ok(_) => Ok(GroupClaim::Won),
+            Ok(output) => match output.attributes() {
+                // Written already: an earlier record unreadable names no leader to look up.
+                Some(old) => Ok(group_record(group, old).map_or(GroupClaim::Won, taken_over)),
+                None => Ok(GroupClaim::Won),
+            },
             Err(err) => match refused_on(&err)? {
                 Some(item) => Ok(GroupClaim::Held(group_record(group, item)?)),
                 None => {
@@ -268,6 +276,22 @@ fn group_item(group: &str, now_ms: u64) -> Item {
 }
 
 /// A group's item read back as a record.
+/// How a claim that replaced `old` (claimable) went: over an abandoned claim naming its leader,
+/// that leader's session is looked up first.
+fn taken_over(old: GroupRecord) -> GroupClaim {
+    match old {
+        GroupRecord::Creating {
+            leader: Some(leader),
+            lease_until_ms,
+            ..
+        } => GroupClaim::TookOver {
+            leader,
+            lease_until_ms,
+        },
+        _ => GroupClaim::Won,
+    }
+}
+
 fn group_record(group: &str, item: &Item) -> Result<GroupRecord, LedgerError> {
     let unreadable = |detail: &str| LedgerError::Unreadable {
         key: group_key(group),
@@ -287,6 +311,15 @@ fn group_record(group: &str, item: &Item) -> Result<GroupRecord, LedgerError> {
         CREATING => Ok(GroupRecord::Creating {
             holder: string("holder")?,
             lease_until_ms: whole("lease_until")?,
+            // A claim written before the ledger kept its leader names none.
+            leader: match text(item, "leader_id") {
+                None => None,
+                Some(incident_id) => Some(Leader {
+                    incident_id: incident_id.clone(),
+                    generation: u32::try_from(whole("generation")?)
+                        .map_err(|_| unreadable("generation out of range"))?,
+                }),
+            },
         }),
         OPEN => Ok(GroupRecord::Open(OpenGroup {
             session: Session {
