@@ -251,9 +251,46 @@ impl Bridge {
         }
     }
 
+    /// Leads the group (`Ok`: the group's claim's holder) or joins its open session (`Err`: how
+    /// the delivery ends). A group whose session has ended is closed and led anew at once: a
+    /// start that found it so leaves nothing to retry.
+    pub(super) async fn lead_or_join(
+        &self,
+        (group, plan, held): (&str, &Plan<'_>, &Held),
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Result<String, Outcome> {
+        let incident_id = &plan.incident.id;
+        for _ in 0..2 {
+            let step = self
+                .join_or_lead((group, plan, held), secrets, budget, tally)
+                .await;
+            let ends = match step {
+                GroupStep::Lead(holder) => return Ok(holder),
+                GroupStep::Join(open, incidents) => {
+                    let joining = (open, incidents);
+                    match self.join(held, plan, joining, secrets, budget, tally).await {
+                        Some(outcome) => return Err(outcome),
+                        None => continue,
+                    }
+                }
+                GroupStep::Ends(outcome) => outcome,
+            };
+            self.settle_unstarted(incident_id, held, Settled::NothingMade, budget)
+                .await;
+            return Err(ends);
+        }
+        self.settle_unstarted(incident_id, held, Settled::NothingMade, budget)
+            .await;
+        let incident_id = incident_id.clone();
+        Err(Outcome::BeingCreated { incident_id })
+    }
+
     /// The incident joins its group's session: told to it, recorded under it, tagged on it
-    /// while it has room, and noted on the incident.
-    pub(super) async fn join(
+    /// while it has room, and noted on the incident. `None` when the session has ended: the
+    /// group is closed, and may be led anew.
+    async fn join(
         &self,
         held: &Held,
         plan: &Plan<'_>,
@@ -261,7 +298,7 @@ impl Bridge {
         secrets: &mut Arc<Secrets>,
         budget: Budget,
         tally: &mut Tally,
-    ) -> Outcome {
+    ) -> Option<Outcome> {
         let (incident_id, group) = (&plan.incident.id, plan.group.as_deref().unwrap_or_default());
         let message = messages::grouped_incident_message(
             group,
@@ -286,34 +323,35 @@ impl Bridge {
             .await;
         if let Err(failure) = sent {
             if matches!(&failure, Failure::Final(err) if err.is_session_closed()) {
-                // The group's session takes no more incidents: the next one starts anew.
+                // The group's session takes no more incidents: this one starts anew.
                 let left = budget.remaining(clock::now());
-                if let Err(err) = self
+                match self
                     .ledger
                     .close_group(group, &session.session_id, left)
                     .await
                 {
-                    warn!(error = %err, "the group whose session ended was not closed");
+                    Ok(()) => return None,
+                    Err(err) => warn!(error = %err, "the group whose session ended was not closed"),
                 }
             }
             self.settle_unstarted(incident_id, held, Settled::NothingMade, budget)
                 .await;
             let session_id = session.session_id.clone();
             let step = DevinStep::SendMessage { session_id };
-            return Outcome::DevinFailed { step, failure };
+            return Some(Outcome::DevinFailed { step, failure });
         }
         // An open member: the session ends only when its last one resolves.
         if let Err(err) = self
             .add_member(&session.session_id, incident_id, Some(group), budget)
             .await
         {
-            return Outcome::LedgerUnavailable(err);
+            return Some(Outcome::LedgerUnavailable(err));
         }
         if let Err(err) = self
             .record_session(incident_id, held, session, budget)
             .await
         {
-            return Outcome::LedgerUnavailable(err);
+            return Some(Outcome::LedgerUnavailable(err));
         }
         // Where Devin refuses per-incident tags, the ledger alone says which incidents the
         // session has; it was never found by them.
@@ -325,13 +363,13 @@ impl Bridge {
         let note = self
             .add_incident_note(secrets, incident_id, &note, budget)
             .await;
-        Outcome::Grouped {
+        Some(Outcome::Grouped {
             rule: plan.rule.clone(),
             incident_id: incident_id.clone(),
             session: open.session,
             group: group.to_owned(),
             note,
-        }
+        })
     }
 
     /// Adds the incident's tag to its group's session, so Devin's list finds it by either

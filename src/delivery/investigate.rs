@@ -10,7 +10,6 @@ use tracing::{info, warn, Span};
 
 use crate::delivery::bridge::Bridge;
 use crate::delivery::claims::Held;
-use crate::delivery::group::GroupStep;
 use crate::delivery::outcome::{NoteStatus, Outcome};
 use crate::delivery::plan::Plan;
 use crate::delivery::start::Unstarted;
@@ -19,7 +18,7 @@ use crate::pure::brief;
 use crate::pure::budget::Budget;
 use crate::pure::follow::Mark;
 use crate::pure::ledger::OpenGroup;
-use crate::pure::life::{Settled, Start};
+use crate::pure::life::Start;
 use crate::pure::lookup;
 use crate::pure::metrics::Tally;
 use crate::pure::notes;
@@ -284,21 +283,11 @@ impl Bridge {
         let leader = match &plan.group {
             None => None,
             Some(group) => match self
-                .join_or_lead((group, &plan, &held), &mut secrets, budget, tally)
+                .lead_or_join((group, &plan, &held), &mut secrets, budget, tally)
                 .await
             {
-                GroupStep::Lead(holder) => Some(holder),
-                GroupStep::Join(open, incidents) => {
-                    let joining = (open, incidents);
-                    return self
-                        .join(&held, &plan, joining, &mut secrets, budget, tally)
-                        .await;
-                }
-                GroupStep::Ends(outcome) => {
-                    self.settle_unstarted(incident_id, &held, Settled::NothingMade, budget)
-                        .await;
-                    return outcome;
-                }
+                Ok(holder) => Some(holder),
+                Err(outcome) => return outcome,
             },
         };
         let started = self

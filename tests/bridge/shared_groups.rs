@@ -327,3 +327,30 @@ async fn ledger_session(fleet: &Fleet, id: &str) -> String {
         other => panic!("{id} has no session: {item:?} {other:?}"),
     }
 }
+
+/// Found by the model-based test: an incident of a group whose session Devin had ended failed
+/// its start (the group was closed, the incident left pending) and waited for a retry. Now it
+/// closes the group and leads a new one in the same start.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_incident_of_a_group_whose_session_ended_leads_a_new_one_at_once() {
+    let fleet = Fleet::start(1, &[("ROUTING_CONFIG", GROUP_BY_SERVICE)]).await;
+    let (_, first) = fleet
+        .instance(0)
+        .deliver(&incident("QENDG1", 1, "api"))
+        .await;
+    assert_eq!(first["status"], "session_started", "{first}");
+    fleet
+        .devin
+        .end_session(first["session_id"].as_str().unwrap());
+    let (status, second) = fleet
+        .instance(0)
+        .deliver(&incident("QENDG2", 2, "api"))
+        .await;
+    assert_eq!(
+        (status, &second["status"]),
+        (202, &json!("session_started")),
+        "{second}"
+    );
+    assert_ne!(second["session_id"], first["session_id"]);
+    fleet.stop().await;
+}
