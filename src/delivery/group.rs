@@ -406,8 +406,8 @@ impl Bridge {
 
     /// Opens the group this delivery led, with the session it started (its leader its first
     /// open member), until the Lambda deadline (past the budget: see [`Budget::to_record`]). A
-    /// failure leaves the group's claim to its lease: the incidents that follow wait, then
-    /// start a new group.
+    /// failure to open leaves the group's claim to its lease: whoever takes it over looks the
+    /// leader's session up and opens the group with it.
     pub(super) async fn open_group(
         &self,
         group: &str,
@@ -415,17 +415,7 @@ impl Bridge {
         open: &OpenGroup,
         budget: Budget,
     ) {
-        // The leader is the group's first open member; unrecorded, the group is not opened (its
-        // session would end when another member resolves).
         let budget = budget.to_record();
-        let (session_id, leader_id) = (&open.session.session_id, &open.leader_id);
-        if let Err(err) = self
-            .add_member(session_id, leader_id, Some(group), budget)
-            .await
-        {
-            warn!(error = %err, "the group's leader was not recorded: its next incidents start a new group");
-            return;
-        }
         let left = budget.remaining(clock::now());
         match self
             .ledger
@@ -433,10 +423,20 @@ impl Bridge {
             .await
         {
             Ok(true) => {}
-            Ok(false) => warn!("the group's claim was taken over before it opened"),
+            Ok(false) => return warn!("the group's claim was taken over before it opened"),
             Err(err) => {
-                warn!(error = %err, "the group was not opened: its next incidents start a new one")
+                return warn!(error = %err, "the group was not opened: whoever takes its claim over looks its session up")
             }
+        }
+        // Open first: a group not opened would let its next incident start a second session,
+        // while a leader missing from the open members only lets the session hear "finish" one
+        // resolve early (and a reopen or a later incident wakes it).
+        let (session_id, leader_id) = (&open.session.session_id, &open.leader_id);
+        if let Err(err) = self
+            .add_member(session_id, leader_id, Some(group), budget)
+            .await
+        {
+            warn!(error = %err, "the group's leader was not recorded as an open member");
         }
     }
 

@@ -1,6 +1,7 @@
 //! A group's shared session and its open members: an incident that resolves, is merged away or
 //! is stopped leaves its group's session; the session is told to finish (or stopped) only when
-//! its last open member leaves, and then its group closes, so the next incident starts anew.
+//! its last open member leaves. A stopped session's group closes, so the next incident starts
+//! anew; a finished one's stays open for its window (a later incident wakes it).
 
 use std::sync::Arc;
 
@@ -74,12 +75,10 @@ impl Bridge {
                     let who = event.agent_name();
                     Ok(messages::group_member_resolved(&incident, who, still_open))
                 }
-                // The last: the session finishes, and its group takes no more incidents.
-                (Ending::Last, Some(left)) => {
-                    self.close_group_of(&left.group, session_id, budget).await;
-                    Ok(message)
-                }
-                (Ending::Last, None) => Ok(message),
+                // The last: the session finishes. Its group stays open for its window: a reopen
+                // or a later incident of the group wakes the same session, never a second
+                // beside it (one that has ended by then starts the group anew).
+                (Ending::Last, _) => Ok(message),
             },
             INCIDENT_REOPENED => {
                 self.add_member(session_id, incident_id, None, budget)

@@ -95,10 +95,21 @@ pub fn winding_down(world: &World) -> Vec<String> {
         .collect()
 }
 
-/// The incidents whose sessions count for `incident`: its group,
-/// and what was merged into any of those, transitively.
+/// The incidents whose sessions count for `incident`: its group, and what was merged into any
+/// of those, transitively; but not a merged incident's group session that still works for
+/// other open incidents of its group (it carries on for them, by design: "#N merged, M still
+/// open").
 fn covered(world: &World, incident: Which) -> BTreeSet<Which> {
     let mut set: BTreeSet<Which> = group(world, incident);
+    // Its group session carries on for the merged incident's group when the incident it went
+    // into has a session of its own (then "#N merged, M still open"; else that incident
+    // adopted it).
+    let serves_others = |merged: Which, into: Which| {
+        group(world, merged)
+            .iter()
+            .any(|&other| other != merged && world.known[other].open)
+            && !active_among(world, &group(world, into)).is_empty()
+    };
     loop {
         let more: BTreeSet<Which> = set
             .iter()
@@ -106,6 +117,7 @@ fn covered(world: &World, incident: Which) -> BTreeSet<Which> {
                 world.known[member]
                     .merged_in
                     .iter()
+                    .filter(move |&&merged| !serves_others(merged, member))
                     .flat_map(|&merged| group(world, merged))
             })
             .collect();
