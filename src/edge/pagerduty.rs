@@ -284,10 +284,7 @@ impl PagerDutyClient {
         note_id: &str,
         timeout: Duration,
     ) -> Result<Option<String>, PagerDutyError> {
-        let url = with_segments(self.api_url.clone(), &["incidents", incident_id, "notes"]);
-        let list: NoteList = self
-            .send(self.http.get(url), authorization, timeout)
-            .await?;
+        let list = self.note_list(authorization, incident_id, timeout).await?;
         Ok(list
             .notes
             .into_iter()
@@ -302,15 +299,23 @@ impl PagerDutyClient {
         incident_id: &str,
         timeout: Duration,
     ) -> Result<Vec<String>, PagerDutyError> {
-        let url = with_segments(self.api_url.clone(), &["incidents", incident_id, "notes"]);
-        let list: NoteList = self
-            .send(self.http.get(url), authorization, timeout)
-            .await?;
+        let list = self.note_list(authorization, incident_id, timeout).await?;
         Ok(list
             .notes
             .into_iter()
             .filter_map(|note| note.content)
             .collect())
+    }
+
+    /// `GET /incidents/{id}/notes`, as PagerDuty answers it.
+    async fn note_list(
+        &self,
+        authorization: &HeaderValue,
+        incident_id: &str,
+        timeout: Duration,
+    ) -> Result<NoteList, PagerDutyError> {
+        let url = with_segments(self.api_url.clone(), &["incidents", incident_id, "notes"]);
+        self.send(self.http.get(url), authorization, timeout).await
     }
 
     async fn send<T: serde::de::DeserializeOwned>(

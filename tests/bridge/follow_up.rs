@@ -18,7 +18,7 @@ use crate::support::runtime_api::{metric_total, RuntimeApi};
 use crate::support::*;
 
 /// Delivers the incident's trigger to the webhook function: its session id.
-async fn started(fleet: &Fleet, id: &str) -> String {
+pub(crate) async fn started(fleet: &Fleet, id: &str) -> String {
     let (status, body) = fleet
         .instance(0)
         .deliver(&triggered(&incident_json(id, Duration::ZERO)))

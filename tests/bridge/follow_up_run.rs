@@ -4,14 +4,12 @@
 //! oldest-followed first; a note is posted once even when PagerDuty's answer is ambiguous; a
 //! session is closed out on 404 only after two runs in a row saw it.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
 
 use crate::support::fleet::Fleet;
-use crate::support::incident::{incident_json, triggered};
+use crate::support::incident::incident_json;
 use crate::support::runtime_api::metric_total;
 use crate::support::{LOCAL_WEBHOOK_SECRET, TEST_DEVIN_API_KEY};
 
@@ -140,20 +138,6 @@ async fn the_sweep_starts_sessions_only_for_the_subscribed_services_and_teams() 
     fleet.stop().await;
 }
 
-/// Delivers the incident's trigger to the webhook function: its session id.
-async fn start_session(fleet: &Fleet, id: &str) -> String {
-    let (status, body) = fleet
-        .instance(0)
-        .deliver(&triggered(&incident_json(id, Duration::ZERO)))
-        .await;
-    assert_eq!(
-        (status, &body["status"]),
-        (202, &json!("session_started")),
-        "{body}"
-    );
-    body["session_id"].as_str().unwrap().to_owned()
-}
-
 /// The notes the incident shows after the session-started note.
 fn later_notes(fleet: &Fleet, id: &str) -> Vec<String> {
     let notes = fleet.pagerduty.stored_notes_on(id);
@@ -164,26 +148,12 @@ fn later_notes(fleet: &Fleet, id: &str) -> Vec<String> {
     notes[1..].to_vec()
 }
 
-async fn ledger_item(fleet: &Fleet, id: &str) -> HashMap<String, AttributeValue> {
-    let moto = fleet.moto.as_ref().unwrap();
-    moto.dynamodb()
-        .get_item()
-        .table_name(&fleet.table)
-        .key("pk", AttributeValue::S(format!("incident#{id}")))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_note_pagerduty_stored_before_failing_or_answering_late_is_posted_once() {
     let fleet = Fleet::start(1, &[]).await;
     let findings =
         |summary: &str| json!({"status": "running", "structured_output": {"summary": summary}});
-    let stored = start_session(&fleet, "QONCE1").await;
+    let stored = crate::follow_up::started(&fleet, "QONCE1").await;
     fleet.devin.show(&stored, findings("Pool size 5"));
     // Stored, then 502, five times over: the client used to post it again on each 5xx.
     fleet.pagerduty.stored_then(502, 5);
@@ -203,7 +173,7 @@ async fn a_note_pagerduty_stored_before_failing_or_answering_late_is_posted_once
     fleet.pagerduty.clear_replies();
 
     // Stored at once, answered after the run's step: one copy over several runs.
-    let slow = start_session(&fleet, "QONCE2").await;
+    let slow = crate::follow_up::started(&fleet, "QONCE2").await;
     fleet.devin.show(&slow, findings("Disk full"));
     fleet.pagerduty.slow_notes(Some(Duration::from_secs(5)));
     follow.run().await;
@@ -221,8 +191,8 @@ async fn a_note_pagerduty_stored_before_failing_or_answering_late_is_posted_once
 #[tokio::test(flavor = "multi_thread")]
 async fn a_session_is_closed_out_on_404_only_after_two_runs_in_a_row_saw_it() {
     let fleet = Fleet::start(1, &[]).await;
-    let gone = start_session(&fleet, "QGONE1").await;
-    let back = start_session(&fleet, "QBACK1").await;
+    let gone = crate::follow_up::started(&fleet, "QGONE1").await;
+    let back = crate::follow_up::started(&fleet, "QBACK1").await;
     fleet.devin.fail_reads(&gone, Some(404));
     fleet.devin.fail_reads(&back, Some(404));
     let follow = fleet.follow_up(&[]).await;
@@ -232,7 +202,7 @@ async fn a_session_is_closed_out_on_404_only_after_two_runs_in_a_row_saw_it() {
             later_notes(&fleet, id).is_empty(),
             "one 404 closes nothing out"
         );
-        let item = ledger_item(&fleet, id).await;
+        let item = fleet.ledger_item(id).await;
         assert!(
             item.contains_key("missing_since") && item.contains_key("queue"),
             "{item:?}"
@@ -241,7 +211,8 @@ async fn a_session_is_closed_out_on_404_only_after_two_runs_in_a_row_saw_it() {
     // A read in between: the count starts again.
     fleet.devin.fail_reads(&back, None);
     follow.run().await;
-    assert!(!ledger_item(&fleet, "QBACK1")
+    assert!(!fleet
+        .ledger_item("QBACK1")
         .await
         .contains_key("missing_since"));
     let notes = later_notes(&fleet, "QGONE1");
@@ -251,7 +222,7 @@ async fn a_session_is_closed_out_on_404_only_after_two_runs_in_a_row_saw_it() {
         "{}",
         notes[0]
     );
-    assert!(!ledger_item(&fleet, "QGONE1").await.contains_key("queue"));
+    assert!(!fleet.ledger_item("QGONE1").await.contains_key("queue"));
     fleet.devin.fail_reads(&back, Some(404));
     follow.run().await;
     assert!(
@@ -270,7 +241,7 @@ async fn starts_run_first_and_sessions_are_read_oldest_followed_first() {
     let fleet = Fleet::start(1, &[]).await;
     let ids: Vec<String> = (1..=12).map(|n| format!("QSLOW{n}")).collect();
     for id in &ids {
-        start_session(&fleet, id).await;
+        crate::follow_up::started(&fleet, id).await;
     }
     // An open incident the webhook never saw, for the sweep.
     fleet
@@ -286,7 +257,7 @@ async fn starts_run_first_and_sessions_are_read_oldest_followed_first() {
     );
     let mut followed = Vec::new();
     for id in &ids {
-        if ledger_item(&fleet, id).await.contains_key("followed_at") {
+        if fleet.ledger_item(id).await.contains_key("followed_at") {
             followed.push(id.clone());
         }
     }
@@ -299,7 +270,7 @@ async fn starts_run_first_and_sessions_are_read_oldest_followed_first() {
     }
     for id in &ids {
         assert!(
-            ledger_item(&fleet, id).await.contains_key("followed_at"),
+            fleet.ledger_item(id).await.contains_key("followed_at"),
             "{id} was never read"
         );
     }
