@@ -155,10 +155,12 @@ impl Bridge {
         }
     }
 
-    /// The incident's session, as the ledger knows it: `None` when it has none to tell (none
-    /// started, or it ended); waits a moment for a session being started. A claim abandoned
-    /// (its create may have happened) counts as no session only for a delivery that will start
-    /// one (`may_start`); any other waits for PagerDuty's retry, after the triggered one's.
+    /// The incident's session, as the ledger knows it: `None` when it has none to tell; waits a
+    /// moment for a session being started. For a delivery that may start one (`may_start`: a
+    /// reopen), a claim abandoned (its create may have happened) and a session that ended count
+    /// as none (the reopen starts the next generation); any other event waits for PagerDuty's
+    /// retry on an abandoned claim, and reaches an ended session all the same (one the
+    /// follow-up closed out as concluded or idle still takes a responder's note).
     pub(super) async fn session_to_tell(
         &self,
         incident_id: &str,
@@ -183,6 +185,7 @@ impl Bridge {
             Standing::Abandoned { .. } if !may_start => Err(Outcome::BeingCreated {
                 incident_id: incident_id.to_owned(),
             }),
+            Standing::Ended(session) if !may_start => Ok(Some(session)),
             _ => Ok(None),
         }
     }

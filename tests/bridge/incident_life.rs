@@ -357,3 +357,43 @@ async fn a_deliverys_note_pagerduty_stored_before_failing_is_posted_once() {
     assert_eq!(stored.len(), 1, "{stored:?}");
     fleet.stop().await;
 }
+
+/// A session the follow-up closed out (concluded, or idle) has ended for the ledger, but Devin
+/// still takes messages: the close-out note promises that a note on the incident still reaches
+/// Devin, and `devin status` still shows its findings.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_note_on_an_incident_whose_session_was_closed_out_still_reaches_devin() {
+    let fleet = Fleet::start(1, &[]).await;
+    let incident = incident_json("QCLOSED1", Duration::ZERO);
+    let (_, started) = fleet.instance(0).deliver(&triggered(&incident)).await;
+    let session = started["session_id"].as_str().unwrap().to_owned();
+    // As the follow-up's close-out leaves it.
+    fleet
+        .moto
+        .as_ref()
+        .unwrap()
+        .dynamodb()
+        .update_item()
+        .table_name(&fleet.table)
+        .key("pk", AttributeValue::S("incident#QCLOSED1".into()))
+        .update_expression("SET #state = :ended REMOVE #queue")
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_names("#queue", "queue")
+        .expression_attribute_values(":ended", AttributeValue::S("ended".into()))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = fleet
+        .instance(0)
+        .deliver(&note("QCLOSED1", "the pool is back to normal", 1))
+        .await;
+    assert_eq!(
+        (status, &body["status"], &body["session_id"]),
+        (202, &json!("forwarded"), &json!(session)),
+        "{body}"
+    );
+    assert!(fleet.devin.messages()[0]
+        .message
+        .contains("the pool is back to normal"));
+    fleet.stop().await;
+}
