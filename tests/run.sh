@@ -61,7 +61,9 @@ echo "==> the 1,000-delivery replay, with its figures"
 cargo test --features connect --test bridge replay:: -- --nocapture
 
 echo "==> the model-based test of an incident's life, both ledgers, with its figures and seed"
-cargo test --features connect --test bridge model:: -- --nocapture
+# One seed, the same stories every run, so that a run fails for a change and not for a story no
+# run met before; unset MODEL_SEED (or choose another) to look further, as the README says.
+MODEL_SEED="${MODEL_SEED:-20261130}" cargo test --features connect --test bridge model:: -- --nocapture
 
 echo "==> cargo test"
 # Benches are compiled by clippy above and run by hand (README: Performance). The feature
