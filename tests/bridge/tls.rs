@@ -8,6 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use pagerduty_devin_bridge::startup::assemble::http_client;
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// A self-signed certificate for 127.0.0.1 and its key, in a fresh directory.
@@ -36,36 +37,35 @@ fn self_signed_certificate() -> PathBuf {
     dir
 }
 
-/// `openssl s_server` on a free loopback port, answering HTTP (`-www`); stopped when dropped.
+/// `openssl s_server` on a loopback port it chooses (and prints: choosing one first and handing
+/// it over races with every other test), answering HTTP (`-www`); stopped when dropped.
 async fn tls_server(dir: &Path) -> (Child, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let server = Command::new("openssl")
-        .args(["s_server", "-www", "-accept"])
-        .arg(format!("127.0.0.1:{port}"))
+    let mut server = Command::new("openssl")
+        .args(["s_server", "-www", "-accept", "127.0.0.1:0"])
         .arg("-cert")
         .arg(dir.join("cert.pem"))
         .arg("-key")
         .arg(dir.join("key.pem"))
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .expect("openssl s_server");
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return (server, port);
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let port = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(port) = line.strip_prefix("ACCEPT 127.0.0.1:") {
+                return port.trim().parse::<u16>().unwrap();
+            }
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("openssl s_server did not listen within 5 s");
+        panic!("openssl s_server ended without listening");
+    })
+    .await
+    .expect("openssl s_server listens within 10 s");
+    // Reads on, so what the server prints never fills the pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (server, port)
 }
 
 /// An error and its sources, as one line.

@@ -2,9 +2,9 @@
 //! through the real AWS SDK.
 //! The README's test command installs it into `.venv`; `MOTO_SERVER` may point elsewhere.
 
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 
@@ -14,42 +14,46 @@ pub struct Moto {
 }
 
 impl Moto {
+    /// Starts `moto_server` on a port it chooses itself and reads that port from the line it
+    /// prints once it listens. (Choosing a free port first and handing it over is a race: another
+    /// test may take the port in between and two tests would share one moto, or the check may
+    /// connect to itself before moto listens.)
     pub async fn start() -> Self {
         let program = std::env::var("MOTO_SERVER").unwrap_or_else(|_| {
             super::repo_path(".venv/bin/moto_server")
                 .display()
                 .to_string()
         });
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(&program)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut child = Command::new(&program)
+            .args(["-H", "127.0.0.1", "-p", "0"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|err| {
                 panic!("cannot start {program} ({err}): run the README's test command, which installs it")
             });
-        let moto = Moto {
+        let stderr = child.stderr.take().expect("moto's stderr is piped");
+        let (port_sender, port) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // Reads to the end, so moto's request log never fills the pipe and stalls it.
+            let mut port_sender = Some(port_sender);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(port) = listening_port(&line) {
+                    if let Some(sender) = port_sender.take() {
+                        let _ = sender.send(port);
+                    }
+                }
+            }
+        });
+        let port = tokio::task::spawn_blocking(move || port.recv_timeout(Duration::from_secs(60)))
+            .await
+            .unwrap()
+            .unwrap_or_else(|_| panic!("{program} did not say it listens within 60 s"));
+        Moto {
             endpoint: format!("http://127.0.0.1:{port}"),
             child,
-        };
-        let started = Instant::now();
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "moto_server did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        moto
     }
 
     /// The variables that point the function's AWS SDK at this server.
@@ -187,4 +191,11 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The port in werkzeug's " * Running on http://127.0.0.1:<port>" line.
+fn listening_port(line: &str) -> Option<u16> {
+    let (_, rest) = line.split_once("Running on http://127.0.0.1:")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
