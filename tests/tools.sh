@@ -22,4 +22,4 @@ install_pinned() {
 install_pinned "$root/.venv" "$root/tests/requirements.txt"
 export PATH="$root/.venv/bin:$PATH"
 export SAM_CLI_TELEMETRY=0
-export MOTO_SERVER="$root/.venv/bin/moto_server"
+export MOTO_PYTHON="$root/.venv/bin/python"

@@ -1,6 +1,8 @@
 //! A real `moto_server` on loopback for Secrets Manager and DynamoDB (the ledger), reached
 //! through the real AWS SDK.
-//! The README's test command installs it into `.venv`; `MOTO_SERVER` may point elsewhere.
+//! The README's test command installs it into `.venv` (`MOTO_PYTHON` may name another Python
+//! that has it); `moto_one_at_a_time.py` serves it one request at a time, as DynamoDB applies
+//! each write whole.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -19,12 +21,12 @@ impl Moto {
     /// test may take the port in between and two tests would share one moto, or the check may
     /// connect to itself before moto listens.)
     pub async fn start() -> Self {
-        let program = std::env::var("MOTO_SERVER").unwrap_or_else(|_| {
-            super::repo_path(".venv/bin/moto_server")
-                .display()
-                .to_string()
+        let program = std::env::var("MOTO_PYTHON").unwrap_or_else(|_| {
+            super::repo_path(".venv/bin/python").display().to_string()
         });
+        let server = super::repo_path("tests/bridge/support/moto_one_at_a_time.py");
         let mut child = Command::new(&program)
+            .arg(server)
             .args(["-H", "127.0.0.1", "-p", "0"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
