@@ -192,7 +192,7 @@ impl Bridge {
     }
 
     /// The incident as PagerDuty shows it now (a note carries only its id), or why not.
-    async fn read_incident(
+    pub(super) async fn read_incident(
         &self,
         incident_id: &str,
         secrets: &Secrets,

@@ -66,6 +66,9 @@ impl Bridge {
             }
         }
         let reopened = event.event_type == INCIDENT_REOPENED;
+        if let Some(outcome) = self.superseded(event, &incident_id, &secrets, budget).await {
+            return outcome;
+        }
         let session = match self.session_to_tell(&incident_id, reopened, budget).await {
             Ok(Some(session)) => session,
             Ok(None) => match incident {
@@ -76,6 +79,9 @@ impl Bridge {
                     return self
                         .investigate(Happened::of(event), &incident, secrets, budget, tally)
                         .await;
+                }
+                _ if event.event_type == INCIDENT_RESOLVED => {
+                    return self.resolved_without_session(incident_id, budget).await
                 }
                 _ => return Outcome::NoSession { incident_id },
             },
@@ -187,6 +193,58 @@ impl Bridge {
             }),
             Standing::Ended(session) if !may_start => Ok(Some(session)),
             _ => Ok(None),
+        }
+    }
+
+    /// A resolve or reopen the incident has since moved past, as PagerDuty shows it now (with a
+    /// token): PagerDuty retries a failed delivery later, so a resolve may arrive after the
+    /// reopen that followed it, and must not stop the session the reopen resumed (nor a late
+    /// reopen wake one for a resolved incident). Unread (no token, PagerDuty failing), the event
+    /// is passed on as it comes.
+    async fn superseded(
+        &self,
+        event: &Event,
+        incident_id: &str,
+        secrets: &Secrets,
+        budget: Budget,
+    ) -> Option<Outcome> {
+        let resolved = match event.event_type.as_str() {
+            INCIDENT_RESOLVED => true,
+            INCIDENT_REOPENED => false,
+            _ => return None,
+        };
+        if self.pagerduty.is_none() || secrets.pagerduty_authorization().is_none() {
+            return None;
+        }
+        let status = match self.read_incident(incident_id, secrets, budget).await {
+            Ok(incident) => incident.status?,
+            Err(why) => {
+                warn!(%why, "the incident's status was not read: the event is passed on as it comes");
+                return None;
+            }
+        };
+        (resolved != (status == "resolved")).then(|| Outcome::Superseded {
+            incident_id: incident_id.to_owned(),
+            status,
+        })
+    }
+
+    /// An incident resolved (or merged away) before its session: a start not made yet (pending,
+    /// deferred, capped) is dropped, so that PagerDuty's retry of its trigger or the follow-up
+    /// starts nothing for it (`pure::life::skippable`); a reopen or a person starts it again.
+    pub(super) async fn resolved_without_session(
+        &self,
+        incident_id: String,
+        budget: Budget,
+    ) -> Outcome {
+        let left = budget.remaining(clock::now());
+        match self
+            .ledger
+            .skip_resolved(&incident_id, clock::epoch_ms(), left)
+            .await
+        {
+            Ok(()) => Outcome::NoSession { incident_id },
+            Err(err) => Outcome::LedgerUnavailable(err),
         }
     }
 

@@ -22,6 +22,7 @@ use crate::pure::brief;
 use crate::pure::budget::Budget;
 use crate::pure::ledger::{GroupRecord, GroupStanding, Leader, OpenGroup};
 use crate::pure::life::Settled;
+use crate::pure::members::Joining;
 use crate::pure::messages;
 use crate::pure::metrics::Tally;
 use crate::pure::notes;
@@ -342,7 +343,12 @@ impl Bridge {
         }
         // An open member: the session ends only when its last one resolves.
         if let Err(err) = self
-            .add_member(&session.session_id, incident_id, Some(group), budget)
+            .add_member(
+                &session.session_id,
+                incident_id,
+                Joining::Group(group),
+                budget,
+            )
             .await
         {
             return Some(Outcome::LedgerUnavailable(err));
@@ -433,7 +439,7 @@ impl Bridge {
         // resolve early (and a reopen or a later incident wakes it).
         let (session_id, leader_id) = (&open.session.session_id, &open.leader_id);
         if let Err(err) = self
-            .add_member(session_id, leader_id, Some(group), budget)
+            .add_member(session_id, leader_id, Joining::Group(group), budget)
             .await
         {
             warn!(error = %err, "the group's leader was not recorded as an open member");

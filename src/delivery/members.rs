@@ -15,7 +15,7 @@ use crate::edge::ledger::LedgerError;
 use crate::edge::retry::Failure;
 use crate::pure::budget::Budget;
 use crate::pure::follow::Mark;
-use crate::pure::members::{incident_label, Ending, Left};
+use crate::pure::members::{incident_label, Ending, Joining, Left};
 use crate::pure::messages;
 use crate::pure::metrics::Tally;
 use crate::pure::notes;
@@ -24,18 +24,17 @@ use crate::pure::session::Session;
 use crate::pure::webhook::{Event, INCIDENT_REOPENED, INCIDENT_RESOLVED};
 
 impl Bridge {
-    /// Records `incident_id` as an open member of the group session `session_id`: of `group`,
-    /// or (`None`) only when that session is a group's.
+    /// Records `incident_id` as an open member of the session `session_id`, as `joining` says.
     pub(super) async fn add_member(
         &self,
         session_id: &str,
         incident_id: &str,
-        group: Option<&str>,
+        joining: Joining<'_>,
         budget: Budget,
     ) -> Result<(), LedgerError> {
         let left = budget.remaining(clock::now());
         self.ledger
-            .add_member(session_id, incident_id, group, clock::epoch_ms(), left)
+            .add_member(session_id, incident_id, joining, clock::epoch_ms(), left)
             .await
     }
 
@@ -81,7 +80,7 @@ impl Bridge {
                 (Ending::Last, _) => Ok(message),
             },
             INCIDENT_REOPENED => {
-                self.add_member(session_id, incident_id, None, budget)
+                self.add_member(session_id, incident_id, Joining::IfShared, budget)
                     .await
                     .map_err(Outcome::LedgerUnavailable)?;
                 Ok(message)
@@ -125,8 +124,8 @@ impl Bridge {
         let stopped = self
             .stop(incident_id, session, who, secrets, budget, tally)
             .await;
-        if let (Ok(_), Some(left)) = (&stopped, &left) {
-            self.close_group_of(&left.group, session_id, budget).await;
+        if let (Ok(_), Some(group)) = (&stopped, left.and_then(|left| left.group)) {
+            self.close_group_of(&group, session_id, budget).await;
         }
         Ok(stopped)
     }

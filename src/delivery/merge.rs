@@ -2,7 +2,8 @@
 //! with a `merge_resolve_reason`. The problem is not over: its session carries on under the
 //! incident it went into, or, when that one has its own session, hands its findings over (and
 //! stops, unless other incidents of its group are still open). An incident whose start was
-//! deferred takes the merged session as its own: the deferral never starts a second one.
+//! deferred takes the merged session as its own: the deferral never starts a second one. A
+//! merged session that has ended is nobody's: the other incident's own start stands.
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use crate::delivery::outcome::{DevinStep, Outcome};
 use crate::edge::clock;
 use crate::edge::retry::Failure;
 use crate::pure::budget::Budget;
-use crate::pure::members::{incident_label, Ending};
+use crate::pure::members::{incident_label, Ending, Joining, Left};
 use crate::pure::messages;
 use crate::pure::metrics::Tally;
 use crate::pure::secret::Secrets;
@@ -30,7 +31,7 @@ impl Bridge {
         let incident_id = incident_id.to_owned();
         let session = match self.session_to_tell(&incident_id, false, budget).await {
             Ok(Some(session)) => session,
-            Ok(None) => return Outcome::NoSession { incident_id },
+            Ok(None) => return self.resolved_without_session(incident_id, budget).await,
             Err(outcome) => return outcome,
         };
         let theirs = match self.session_to_tell(into, false, budget).await {
@@ -41,6 +42,26 @@ impl Bridge {
             Some(theirs) if theirs.session_id != session.session_id => theirs,
             // The other incident has no session (this one's carries on there), or shares it.
             _ => {
+                // Told first: a session that takes no more messages has ended, and is nobody's
+                // to take (the other incident's own start, deferred or to come, stands).
+                let message = messages::merged_carry_on(into);
+                match self
+                    .tell(&session.session_id, &message, secrets, budget, tally)
+                    .await
+                {
+                    Ok(()) => {}
+                    Err(Failure::Final(err)) if err.is_session_closed() => {
+                        return Outcome::SessionClosed {
+                            incident_id,
+                            session,
+                        }
+                    }
+                    Err(failure) => {
+                        let session_id = session.session_id;
+                        let step = DevinStep::SendMessage { session_id };
+                        return Outcome::DevinFailed { step, failure };
+                    }
+                }
                 let left = budget.remaining(clock::now());
                 if let Err(err) = self
                     .ledger
@@ -52,7 +73,7 @@ impl Bridge {
                 // The incident it went into is the group's open member in its place (first, so
                 // the group never looks empty meanwhile).
                 if let Err(err) = self
-                    .add_member(&session.session_id, into, None, budget)
+                    .add_member(&session.session_id, into, Joining::Merge, budget)
                     .await
                 {
                     return Outcome::LedgerUnavailable(err);
@@ -62,13 +83,6 @@ impl Bridge {
                     .await
                 {
                     return outcome;
-                }
-                let message = messages::merged_carry_on(into);
-                if let Err(failure) = self
-                    .told(&session.session_id, &message, secrets, budget, tally)
-                    .await
-                {
-                    return failure;
                 }
                 let into = into.to_owned();
                 return Outcome::Merged {
@@ -83,8 +97,13 @@ impl Bridge {
             .leave_session(&session.session_id, &incident_id, budget)
             .await
         {
-            Ok((Ending::Last, Some(left))) => {
-                self.close_group_of(&left.group, &session.session_id, budget)
+            Ok((
+                Ending::Last,
+                Some(Left {
+                    group: Some(group), ..
+                }),
+            )) => {
+                self.close_group_of(&group, &session.session_id, budget)
                     .await;
                 Ending::Last
             }

@@ -54,6 +54,9 @@ pub enum Outcome {
     OwnNote { incident_id: String },
     /// An event to pass on, for an incident without a session.
     NoSession { incident_id: String },
+    /// A resolve or reopen the incident has moved past (PagerDuty shows it `status` now): a
+    /// retry delivered after a later event, passed on to no one.
+    Superseded { incident_id: String, status: String },
     /// Dry run: the session request that was not sent, its group and the budgets it would
     /// count against.
     DryRunSession {
@@ -239,6 +242,7 @@ impl Outcome {
                 | Outcome::Merged { .. }
                 | Outcome::Deferred { .. }
                 | Outcome::SkippedResolved { .. }
+                | Outcome::Superseded { .. }
                 | Outcome::AlreadyDecided { .. }
                 | Outcome::Commanded { .. }
                 | Outcome::CommandRefused { .. }
@@ -301,6 +305,10 @@ impl Outcome {
             Outcome::NoSession { incident_id } => {
                 json!({"status": "no_session", "incident_id": incident_id})
             }
+            Outcome::Superseded {
+                incident_id,
+                status,
+            } => json!({"status": "superseded", "incident_id": incident_id, "now": status}),
             Outcome::DryRunSession {
                 rule,
                 incident_id,
@@ -486,6 +494,9 @@ impl Outcome {
             Outcome::NoSession { .. } => {
                 info!("no Devin session for this incident: nothing to tell");
             }
+            Outcome::Superseded { status, .. } => {
+                info!(%status, "the incident has moved past this event: nothing told");
+            }
             Outcome::DryRunSession { request, .. } => {
                 info!(request = %request, "dry run: this session request was not sent to Devin");
             }
@@ -609,6 +620,7 @@ impl Outcome {
             | Outcome::IgnoredByRule { .. }
             | Outcome::OwnNote { .. }
             | Outcome::NoSession { .. }
+            | Outcome::Superseded { .. }
             | Outcome::SkippedResolved { .. }
             | Outcome::AlreadyDecided { .. } => tally.deliveries_ignored = 1,
             Outcome::Deferred { .. } => tally.incidents_deferred = 1,

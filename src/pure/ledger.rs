@@ -124,8 +124,9 @@ pub enum IncidentRecord {
     /// Its session ended (finished, stopped, errored, idle) and the follow-up closed it out: a
     /// reopen or `devin investigate` starts the next generation.
     Ended { session: Session, generation: u32 },
-    /// A deferred incident resolved before its time: no session unless it reopens.
-    SkippedResolved,
+    /// The incident resolved (or was merged away) before its start was made: no session
+    /// unless it reopens or a person asks, then as this generation.
+    SkippedResolved { generation: u32 },
 }
 
 /// A start's claim on an incident.
@@ -186,7 +187,7 @@ impl IncidentRecord {
             IncidentRecord::Deferred { until_ms } => Standing::Deferred {
                 until_ms: *until_ms,
             },
-            IncidentRecord::SkippedResolved => Standing::SkippedResolved,
+            IncidentRecord::SkippedResolved { .. } => Standing::SkippedResolved,
             IncidentRecord::Capped { until_ms, .. } => Standing::Capped {
                 until_ms: *until_ms,
             },
@@ -203,8 +204,9 @@ impl IncidentRecord {
             | IncidentRecord::Created { generation, .. }
             | IncidentRecord::Capped { generation, .. }
             | IncidentRecord::Rejected { generation }
-            | IncidentRecord::Ended { generation, .. } => *generation,
-            IncidentRecord::Deferred { .. } | IncidentRecord::SkippedResolved => 1,
+            | IncidentRecord::Ended { generation, .. }
+            | IncidentRecord::SkippedResolved { generation } => *generation,
+            IncidentRecord::Deferred { .. } => 1,
         }
     }
 }
@@ -318,7 +320,7 @@ mod tests {
         };
         assert_eq!(record.standing(0), Standing::Deferred { until_ms: 301_000 });
         assert_eq!(
-            IncidentRecord::SkippedResolved.standing(0),
+            IncidentRecord::SkippedResolved { generation: 1 }.standing(0),
             Standing::SkippedResolved
         );
     }

@@ -96,7 +96,9 @@ pub fn on_start(
         (R::Capped { generation, .. }, S::Reopen | S::Asked) => Move::Claim(claim(*generation)),
         (R::Rejected { generation }, S::Asked) => Move::Claim(claim(*generation)),
         (R::Ended { generation, .. }, S::Reopen | S::Asked) => Move::Claim(claim(generation + 1)),
-        (R::SkippedResolved, S::Reopen | S::Asked) => Move::Claim(claim(1)),
+        (R::SkippedResolved { generation }, S::Reopen | S::Asked) => {
+            Move::Claim(claim(*generation))
+        }
         _ => Move::Stands,
     }
 }
@@ -174,7 +176,7 @@ pub fn queue(record: &IncidentRecord) -> Option<&'static str> {
         IncidentRecord::Capped { until_ms: None, .. }
         | IncidentRecord::Rejected { .. }
         | IncidentRecord::Ended { .. }
-        | IncidentRecord::SkippedResolved => None,
+        | IncidentRecord::SkippedResolved { .. } => None,
     }
 }
 
@@ -208,7 +210,7 @@ pub fn owner(record: &IncidentRecord) -> Owner {
         } => Owner::FollowUpWhenDue,
         IncidentRecord::Capped { until_ms: None, .. }
         | IncidentRecord::Ended { .. }
-        | IncidentRecord::SkippedResolved => Owner::PersonOrReopen,
+        | IncidentRecord::SkippedResolved { .. } => Owner::PersonOrReopen,
         IncidentRecord::Rejected { .. } => Owner::Person,
     }
 }
@@ -223,7 +225,7 @@ pub fn state_name(record: &IncidentRecord) -> &'static str {
         IncidentRecord::Capped { .. } => "capped",
         IncidentRecord::Rejected { .. } => "rejected",
         IncidentRecord::Ended { .. } => "ended",
-        IncidentRecord::SkippedResolved => "skipped_resolved",
+        IncidentRecord::SkippedResolved { .. } => "skipped_resolved",
     }
 }
 

@@ -150,8 +150,13 @@ fn each_decision_is_undone_only_by_its_owner() {
             [None, None, None, Some(2), Some(2)],
         ),
         (
-            IncidentRecord::SkippedResolved,
+            IncidentRecord::SkippedResolved { generation: 1 },
             [None, None, None, Some(1), Some(1)],
+        ),
+        // Skipped while the next generation was pending: that generation is still the next.
+        (
+            IncidentRecord::SkippedResolved { generation: 3 },
+            [None, None, None, Some(3), Some(3)],
         ),
     ];
     for (record, expected) in table {
@@ -219,7 +224,7 @@ fn every_state_has_an_owner_and_the_follow_ups_are_queued() {
             session: session("s"),
             generation: 1,
         },
-        IncidentRecord::SkippedResolved,
+        IncidentRecord::SkippedResolved { generation: 1 },
     ];
     for record in &records {
         let follow_up_moves_it = matches!(

@@ -2,18 +2,31 @@
 //! resolve, merge or `devin stop` must not end it for the others. The ledger keeps the set of
 //! open members per session (not per group name: a group whose window closed opens again with
 //! a new session while the old one still works for its members), changed with conditional
-//! writes so that of two members resolving at once exactly one is the last.
+//! writes so that of two members resolving at once exactly one is the last. A session a merge
+//! moved to another incident has members too (that incident), so that the merged-away
+//! incident's `devin stop` leaves it rather than ending another incident's work.
 
 /// The key of a group session's members record.
 pub fn members_key(session_id: &str) -> String {
     format!("members#{session_id}")
 }
 
-/// What the ledger answered when an incident left its group's session.
+/// How an incident becomes an open member of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Joining<'a> {
+    /// As a member of this group's session (its leader, or an incident joining it).
+    Group(&'a str),
+    /// Only when the session has members already (an incident reopened).
+    IfShared,
+    /// As the incident a merged-away incident's session now works for.
+    Merge,
+}
+
+/// What the ledger answered when an incident left its session's members.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Left {
-    /// The group whose session it is.
-    pub group: String,
+    /// The group whose session it is; none for a session a merge moved.
+    pub group: Option<String>,
     /// Whether this call took the incident out; false when it had left already (a retry of a
     /// delivery whose leave was written).
     pub was_member: bool,
@@ -56,7 +69,7 @@ mod tests {
 
     fn left(still_open: u32) -> Left {
         Left {
-            group: "checkout-api".into(),
+            group: Some("checkout-api".into()),
             was_member: true,
             still_open,
         }

@@ -128,9 +128,10 @@ pub fn left_group_note(session: &Session, who: Option<&str>, still_open: u32) ->
     });
     format!(
         "{BRIDGE_NOTE_MARKER} Devin's session no longer investigates this incident (devin \
-         stop{who}): {}. It carries on for the {still_open} other open incident(s) of its group. \
-         Write `devin stop all` to end the session for every incident of the group, or `devin \
-         investigate` to start a new one for this incident.",
+         stop{who}): {}. It carries on for the {still_open} other open incident(s) it works for \
+         (its group's, or the one this incident was merged into). Write `devin stop all` to end \
+         the session for every incident it works for, or `devin investigate` to start a new one \
+         for this incident.",
         session.url
     )
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use pagerduty_devin_bridge::edge::ledger::{DynamoLedger, Ledger, MemoryLedger};
 use pagerduty_devin_bridge::pure::ledger::IncidentRecord;
+use pagerduty_devin_bridge::pure::members::{Joining, Left};
 use pagerduty_devin_bridge::pure::session::Session;
 
 use crate::support::moto::Moto;
@@ -43,7 +44,7 @@ async fn of_members_leaving_at_once_exactly_one_is_the_last() {
             let members: Vec<String> = (0..8).map(|n| format!("Q{round}M{n}")).collect();
             for member in &members {
                 ledger
-                    .add_member(&session_id, member, Some("api"), now_ms(), WITHIN)
+                    .add_member(&session_id, member, Joining::Group("api"), now_ms(), WITHIN)
                     .await
                     .unwrap();
             }
@@ -57,7 +58,10 @@ async fn of_members_leaving_at_once_exactly_one_is_the_last() {
                 .into_iter()
                 .map(|left| {
                     let left = left.unwrap().expect("a group's session");
-                    assert!(left.was_member && left.group == "api", "{name}: {left:?}");
+                    assert!(
+                        left.was_member && left.group.as_deref() == Some("api"),
+                        "{name}: {left:?}"
+                    );
                     left.still_open
                 })
                 .collect();
@@ -77,7 +81,7 @@ async fn of_members_leaving_at_once_exactly_one_is_the_last() {
         }
         // A session that is no group's has no members, and a reopen adds none to it.
         ledger
-            .add_member("devin-alone", "Q1", None, now_ms(), WITHIN)
+            .add_member("devin-alone", "Q1", Joining::IfShared, now_ms(), WITHIN)
             .await
             .unwrap();
         let alone = ledger
@@ -87,7 +91,7 @@ async fn of_members_leaving_at_once_exactly_one_is_the_last() {
         assert_eq!(alone, None, "{name}");
         // A member that comes back (reopened) is open again.
         ledger
-            .add_member("devin-0", "Q0M3", None, now_ms(), WITHIN)
+            .add_member("devin-0", "Q0M3", Joining::IfShared, now_ms(), WITHIN)
             .await
             .unwrap();
         let back = ledger
@@ -96,6 +100,21 @@ async fn of_members_leaving_at_once_exactly_one_is_the_last() {
             .unwrap()
             .unwrap();
         assert_eq!((back.was_member, back.still_open), (true, 0), "{name}");
+        // A session a merge moved has members without a group: the incident it now works for.
+        ledger
+            .add_member("devin-moved", "QINTO", Joining::Merge, now_ms(), WITHIN)
+            .await
+            .unwrap();
+        let merged_away = ledger
+            .leave_group("devin-moved", "QAWAY", now_ms(), WITHIN)
+            .await
+            .unwrap();
+        let expected = Left {
+            group: None,
+            was_member: false,
+            still_open: 1,
+        };
+        assert_eq!(merged_away, Some(expected), "{name}");
     }
 }
 

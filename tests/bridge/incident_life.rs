@@ -288,7 +288,7 @@ fn the_readmes_state_table_is_the_one_in_the_code() {
             session,
             generation: 1,
         },
-        IncidentRecord::SkippedResolved,
+        IncidentRecord::SkippedResolved { generation: 1 },
     ];
     let mut in_code: Vec<&str> = records.iter().map(state_name).collect();
     in_code.sort();
@@ -395,5 +395,220 @@ async fn a_note_on_an_incident_whose_session_was_closed_out_still_reaches_devin(
     assert!(fleet.devin.messages()[0]
         .message
         .contains("the pool is back to normal"));
+    fleet.stop().await;
+}
+
+/// Found by the model test: an incident whose start Devin turned away (pending) was merged away,
+/// then PagerDuty retried its trigger, which started a session for the merged-away incident
+/// while the incident it went into started its own: two sessions for one problem. Now a resolve
+/// or a merge of an incident whose start was not made yet drops that start: the retry of its
+/// trigger and the follow-up start nothing, and a reopen still does.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_incident_resolved_or_merged_before_its_start_was_made_gets_none_until_it_reopens() {
+    let fleet = Fleet::start(1, &[]).await;
+    let resolved = incident_json("QGONE1", Duration::ZERO);
+    let merged = incident_json("QGONE2", Duration::ZERO);
+    fleet.devin.reply([
+        Reply::Status(429, Some("30")),
+        Reply::Status(429, Some("30")),
+    ]);
+    for incident in [&resolved, &merged] {
+        let (status, _) = fleet.instance(0).deliver(&triggered(incident)).await;
+        assert_eq!(status, 429);
+        let id = incident["id"].as_str().unwrap();
+        assert_eq!(text(&fleet.ledger_item(id).await, "state"), "pending");
+    }
+    let mut resolve = resolved.clone();
+    resolve["status"] = json!("resolved");
+    let resolve = event(&resolve, "incident.resolved", "EVGONE1RESOLVED");
+    let merge = json!({"event": {"id": "EVGONE2MERGED", "event_type": "incident.resolved",
+        "resource_type": "incident", "occurred_at": "2026-11-28T09:20:02.811Z",
+        "agent": {"id": "PDANA", "type": "user_reference", "summary": "Dana"},
+        "data": {"type": "incident", "id": "QGONE2", "status": "resolved",
+                 "resolve_reason": {"type": "merge_resolve_reason",
+                     "incident": {"id": "QGONE3", "type": "incident_reference"}}}}});
+    let merge = function_url_event("POST", "/pagerduty-alert", &merge.to_string());
+    for (delivery, id) in [(resolve, "QGONE1"), (merge, "QGONE2")] {
+        let (status, body) = fleet.instance(0).deliver(&delivery).await;
+        assert_eq!(
+            (status, &body["status"]),
+            (202, &json!("no_session")),
+            "{body}"
+        );
+        let state = text(&fleet.ledger_item(id).await, "state");
+        assert_eq!(state, "skipped_resolved");
+    }
+    for incident in [&resolved, &merged] {
+        let (status, body) = fleet.instance(0).deliver(&triggered(incident)).await;
+        assert_eq!(
+            (status, &body["status"]),
+            (202, &json!("skipped_resolved")),
+            "{body}"
+        );
+    }
+    let report = fleet.follow_up(&[]).await.run().await;
+    assert_eq!(report["starts_retried"], 0, "{report}");
+    assert!(fleet.devin.sessions().is_empty());
+
+    let reopen = event(&resolved, "incident.reopened", "EVGONE1REOPENED");
+    let (status, body) = fleet.instance(0).deliver(&reopen).await;
+    assert_eq!(
+        (status, &body["status"]),
+        (202, &json!("session_started")),
+        "{body}"
+    );
+    assert_eq!(fleet.devin.sessions().len(), 1);
+    fleet.stop().await;
+}
+
+/// Found by the model test: PagerDuty retries a failed delivery later, so a resolve arrived
+/// after the reopen that followed it and told the session the reopen had resumed to finish and
+/// stop: an open incident with no investigation. With a token the bridge checks the incident's
+/// status first: an event the incident has moved past is told to no one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resolve_or_reopen_the_incident_has_moved_past_is_told_to_no_one() {
+    let fleet = Fleet::start(1, &[]).await;
+    let incident = incident_json("QLATE1", Duration::ZERO);
+    fleet.pagerduty.add_incident(incident.clone());
+    let (_, started) = fleet.instance(0).deliver(&triggered(&incident)).await;
+    assert_eq!(started["status"], "session_started", "{started}");
+    let mut resolved = incident.clone();
+    resolved["status"] = json!("resolved");
+    let resolve = event(&resolved, "incident.resolved", "EVLATE1RESOLVED");
+    let reopen = event(&incident, "incident.reopened", "EVLATE1REOPENED");
+
+    // Resolved, then reopened; the reopen arrives first, the resolve after it.
+    let (status, body) = fleet.instance(0).deliver(&reopen).await;
+    assert_eq!(
+        (status, &body["status"]),
+        (202, &json!("forwarded")),
+        "{body}"
+    );
+    let (status, body) = fleet.instance(0).deliver(&resolve).await;
+    assert_eq!(
+        (status, &body["status"], &body["now"]),
+        (202, &json!("superseded"), &json!("triggered")),
+        "{body}"
+    );
+    let told: Vec<String> = fleet
+        .devin
+        .messages()
+        .into_iter()
+        .map(|m| m.message)
+        .collect();
+    assert_eq!(told.len(), 1, "only the reopen: {told:?}");
+    assert!(!told[0].to_lowercase().contains("then stop"), "{told:?}");
+
+    // Resolved for good; a reopen retried from before that wakes nothing.
+    fleet.pagerduty.resolve("QLATE1");
+    let reopen = event(&incident, "incident.reopened", "EVLATE1REOPENEDAGAIN");
+    let (status, body) = fleet.instance(0).deliver(&reopen).await;
+    assert_eq!(
+        (status, &body["status"]),
+        (202, &json!("superseded")),
+        "{body}"
+    );
+    assert_eq!(fleet.devin.messages().len(), 1);
+    fleet.stop().await;
+}
+
+/// Found by the model test: a merged incident's session had ended (Devin finished it) before
+/// the follow-up closed it out; the incident it was merged into took it as its own, in place
+/// of its own start, and was never investigated. A session that takes no more messages is now
+/// nobody's to take.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_merged_incident_whose_session_ended_hands_nothing_over() {
+    let fleet = Fleet::start(1, &[]).await;
+    let merged = incident_json("QENDED1", Duration::ZERO);
+    let (_, started) = fleet.instance(0).deliver(&triggered(&merged)).await;
+    let session = started["session_id"].as_str().unwrap().to_owned();
+    fleet.devin.end_session(&session);
+    let merge = json!({"event": {"id": "EVENDED1MERGED", "event_type": "incident.resolved",
+        "resource_type": "incident", "occurred_at": "2026-11-28T09:20:02.811Z",
+        "agent": {"id": "PDANA", "type": "user_reference", "summary": "Dana"},
+        "data": {"type": "incident", "id": "QENDED1", "status": "resolved",
+                 "resolve_reason": {"type": "merge_resolve_reason",
+                     "incident": {"id": "QENDED2", "type": "incident_reference"}}}}});
+    let merge = function_url_event("POST", "/pagerduty-alert", &merge.to_string());
+    let (status, body) = fleet.instance(0).deliver(&merge).await;
+    assert_eq!(
+        (status, &body["status"]),
+        (202, &json!("session_closed")),
+        "{body}"
+    );
+    let into = fleet
+        .moto
+        .as_ref()
+        .unwrap()
+        .dynamodb()
+        .get_item()
+        .table_name(&fleet.table)
+        .key("pk", AttributeValue::S("incident#QENDED2".into()))
+        .send()
+        .await
+        .unwrap();
+    assert!(into.item().is_none(), "nothing taken: {:?}", into.item());
+
+    let later = incident_json("QENDED2", Duration::ZERO);
+    let (_, body) = fleet.instance(0).deliver(&triggered(&later)).await;
+    assert_eq!(
+        body["status"], "session_started",
+        "its own start stands: {body}"
+    );
+    fleet.stop().await;
+}
+
+/// Found by the model test: `devin stop` on an incident merged away ended the session that the
+/// merge had moved to the incident it went into: that incident's investigation was lost. The
+/// merged-away incident now leaves the session, which carries on; `devin stop` on the incident
+/// it works for ends it.
+#[tokio::test(flavor = "multi_thread")]
+async fn devin_stop_on_a_merged_away_incident_leaves_the_session_it_handed_over() {
+    let fleet = Fleet::start(1, &[]).await;
+    let merged = incident_json("QMOVE1", Duration::ZERO);
+    let (_, started) = fleet.instance(0).deliver(&triggered(&merged)).await;
+    let session = started["session_id"].as_str().unwrap().to_owned();
+    let merge = json!({"event": {"id": "EVMOVE1MERGED", "event_type": "incident.resolved",
+        "resource_type": "incident", "occurred_at": "2026-11-28T09:20:02.811Z",
+        "agent": {"id": "PDANA", "type": "user_reference", "summary": "Dana"},
+        "data": {"type": "incident", "id": "QMOVE1", "status": "resolved",
+                 "resolve_reason": {"type": "merge_resolve_reason",
+                     "incident": {"id": "QMOVE2", "type": "incident_reference"}}}}});
+    let merge = function_url_event("POST", "/pagerduty-alert", &merge.to_string());
+    let (_, body) = fleet.instance(0).deliver(&merge).await;
+    assert_eq!(body["status"], "merged", "{body}");
+
+    let (status, body) = fleet
+        .instance(0)
+        .deliver(&note("QMOVE1", "devin stop", 1))
+        .await;
+    assert_eq!(
+        (status, &body["status"]),
+        (202, &json!("command")),
+        "{body}"
+    );
+    let ended = |fleet: &Fleet| {
+        fleet
+            .devin
+            .sessions()
+            .iter()
+            .any(|stored| stored.session_id == session && stored.ended)
+    };
+    assert!(!ended(&fleet), "the session works on for QMOVE2");
+    let notes = fleet.pagerduty.notes_on("QMOVE1");
+    assert!(
+        notes
+            .last()
+            .unwrap()
+            .contains("1 other open incident(s) it works for"),
+        "{notes:?}"
+    );
+
+    let (_, body) = fleet
+        .instance(0)
+        .deliver(&note("QMOVE2", "devin stop", 2))
+        .await;
+    assert_eq!(body["status"], "command", "{body}");
+    assert!(ended(&fleet), "stopped by the incident it works for");
     fleet.stop().await;
 }

@@ -371,7 +371,7 @@ async fn a_start_resolved_before_it_is_due_is_skipped_and_claimed_on_reopen(ledg
     ledger.skip_resolved("Q1", 2_000, T).await.unwrap();
     assert_eq!(
         get(ledger, "Q1").await,
-        Some(IncidentRecord::SkippedResolved)
+        Some(IncidentRecord::SkippedResolved { generation: 1 })
     );
     assert_eq!(starts(ledger).await, []);
     assert_eq!(
@@ -393,7 +393,7 @@ async fn a_start_resolved_before_it_is_due_is_skipped_and_claimed_on_reopen(ledg
     ledger.skip_resolved("Q1", 5_000, T).await.unwrap();
     assert_eq!(
         get(ledger, "Q1").await,
-        Some(IncidentRecord::SkippedResolved),
+        Some(IncidentRecord::SkippedResolved { generation: 1 }),
         "a pending start is"
     );
 }

@@ -12,7 +12,7 @@ use crate::pure::ledger::{
     OpenIncident, ToStart, DEFERRED_QUEUE, STARTS_QUEUE,
 };
 use crate::pure::life::{self, Move, Start};
-use crate::pure::members::{members_key, Left};
+use crate::pure::members::{members_key, Joining, Left};
 use crate::pure::session::Session;
 use crate::pure::spend::Slot;
 
@@ -22,7 +22,7 @@ enum Item {
     Group(GroupRecord),
     Count(u32),
     /// A group session's group and open members.
-    Members(String, BTreeSet<String>),
+    Members(Option<String>, BTreeSet<String>),
 }
 
 /// An incident's record and what was posted on it. Its follow-up queue is the record's
@@ -121,7 +121,9 @@ impl MemoryLedger {
         let key = incident_key(incident_id);
         if let Some(Item::Incident(entry)) = items.get(&key) {
             if life::skippable(&entry.record) {
-                items.insert(key, Entry::item(IncidentRecord::SkippedResolved));
+                let generation = entry.record.generation();
+                let skipped = IncidentRecord::SkippedResolved { generation };
+                items.insert(key, Entry::item(skipped));
             }
         }
     }
@@ -337,21 +339,21 @@ impl MemoryLedger {
         }
     }
 
-    /// Adds `incident_id` to the open members of the group session `session_id`: of `group`,
-    /// or (`None`) only when the session is a group's.
-    pub fn add_member(&self, session_id: &str, incident_id: &str, group: Option<&str>) {
+    /// Adds `incident_id` to the open members of the session `session_id`, as `joining` says.
+    pub fn add_member(&self, session_id: &str, incident_id: &str, joining: Joining<'_>) {
         let mut items = lock(&self.items);
         let key = members_key(session_id);
-        match (items.get_mut(&key), group) {
+        let group = match (items.get_mut(&key), joining) {
             (Some(Item::Members(_, open)), _) => {
                 open.insert(incident_id.to_owned());
+                return;
             }
-            (_, Some(group)) => {
-                let open = BTreeSet::from([incident_id.to_owned()]);
-                items.insert(key, Item::Members(group.to_owned(), open));
-            }
-            (_, None) => {}
-        }
+            (_, Joining::IfShared) => return,
+            (_, Joining::Group(group)) => Some(group.to_owned()),
+            (_, Joining::Merge) => None,
+        };
+        let open = BTreeSet::from([incident_id.to_owned()]);
+        items.insert(key, Item::Members(group, open));
     }
 
     /// Takes `incident_id` out of the open members of the group session `session_id`.

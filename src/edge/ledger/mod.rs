@@ -14,7 +14,7 @@ use thiserror::Error;
 
 use crate::pure::ledger::{Claimed, GroupRecord, IncidentRecord, Leader, OpenGroup};
 use crate::pure::life::Start;
-use crate::pure::members::Left;
+use crate::pure::members::{Joining, Left};
 use crate::pure::session::Session;
 use crate::pure::spend::Slot;
 
@@ -288,14 +288,12 @@ impl Ledger {
         .await
     }
 
-    /// Adds `incident_id` to the open members of the group session `session_id`: of `group`
-    /// (its leader or an incident joining it), or, with `None`, only when that session is a
-    /// group's (an incident reopened).
+    /// Adds `incident_id` to the open members of the session `session_id`, as `joining` says.
     pub async fn add_member(
         &self,
         session_id: &str,
         incident_id: &str,
-        group: Option<&str>,
+        joining: Joining<'_>,
         now_ms: u64,
         timeout: Duration,
     ) -> Result<(), LedgerError> {
@@ -303,11 +301,11 @@ impl Ledger {
             match self {
                 Ledger::Dynamo(ledger) => {
                     ledger
-                        .add_member(session_id, incident_id, group, now_ms)
+                        .add_member(session_id, incident_id, joining, now_ms)
                         .await
                 }
                 Ledger::Memory(ledger) => {
-                    ledger.add_member(session_id, incident_id, group);
+                    ledger.add_member(session_id, incident_id, joining);
                     Ok(())
                 }
             }

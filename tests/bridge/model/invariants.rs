@@ -96,29 +96,19 @@ pub fn winding_down(world: &World) -> Vec<String> {
 }
 
 /// The incidents whose sessions count for `incident`: its group, and what was merged into any
-/// of those, transitively; but not a merged incident's group session that still works for
-/// other open incidents of its group (it carries on for them, by design: "#N merged, M still
-/// open").
+/// of those, transitively: a merged incident whose session the incident took brings its group
+/// along (that session is now the group's too); any other brings itself only (it had no
+/// session, or its session stops, or carries on for its group's other open incidents, by
+/// design: "#N merged, M still open"; a later incident of its group is new work).
 fn covered(world: &World, incident: Which) -> BTreeSet<Which> {
     let mut set: BTreeSet<Which> = group(world, incident);
-    // Its group session carries on for the merged incident's group when the incident it went
-    // into has a session of its own (then "#N merged, M still open"; else that incident
-    // adopted it).
-    let serves_others = |merged: Which, into: Which| {
-        group(world, merged)
-            .iter()
-            .any(|&other| other != merged && world.known[other].open)
-            && !active_among(world, &group(world, into)).is_empty()
-    };
     loop {
         let more: BTreeSet<Which> = set
             .iter()
-            .flat_map(|&member| {
-                world.known[member]
-                    .merged_in
-                    .iter()
-                    .filter(move |&&merged| !serves_others(merged, member))
-                    .flat_map(|&merged| group(world, merged))
+            .flat_map(|&member| world.known[member].merged_in.iter())
+            .flat_map(|&(merged, took)| match took {
+                true => group(world, merged),
+                false => BTreeSet::from([merged]),
             })
             .collect();
         if more.is_subset(&set) {
@@ -128,25 +118,53 @@ fn covered(world: &World, incident: Which) -> BTreeSet<Which> {
     }
 }
 
-/// The incidents that share the incident's session: the api incidents, but for those a person
-/// gave a session of their own (`devin investigate`).
+/// Whether the incident's `generation` belongs to its group (the api incidents share one
+/// session), not to itself alone.
+fn grouped(world: &World, incident: Which, generation: u32) -> bool {
+    INCIDENTS[incident].service == "api"
+        && world.known[incident]
+            .alone_from
+            .is_none_or(|alone| generation < alone)
+}
+
+/// The incidents that share the incident's session now: its group's, or itself alone.
 fn group(world: &World, incident: Which) -> BTreeSet<Which> {
-    let grouped =
-        |which: Which| INCIDENTS[which].service == "api" && !world.known[which].asked_alone;
-    match grouped(incident) {
-        true => (0..INCIDENTS.len())
-            .filter(|&other| grouped(other))
-            .collect(),
+    let now = |which: Which| grouped(world, which, u32::MAX);
+    match now(incident) {
+        true => (0..INCIDENTS.len()).filter(|&other| now(other)).collect(),
         false => BTreeSet::from([incident]),
     }
 }
 
-fn active_among(world: &World, markers: &BTreeSet<Which>) -> Vec<String> {
+/// The incidents a session counts for: those of its incident's group when it was started for
+/// the group (a group session led by an incident that has since gone alone still serves the
+/// others), else its incident's.
+fn counts_for(world: &World, session: &StoredSession) -> BTreeSet<Which> {
+    match marker(session) {
+        // Not for those merged away without their session: their work went to another.
+        Some((of, generation)) if grouped(world, of, generation) => (0..INCIDENTS.len())
+            .filter(|&member| grouped(world, member, u32::MAX))
+            .filter(|&member| !merged_without_session(world, member))
+            .collect(),
+        Some((of, _)) => BTreeSet::from([of]),
+        None => BTreeSet::new(),
+    }
+}
+
+/// Whether the incident was merged into one that did not take its session.
+fn merged_without_session(world: &World, incident: Which) -> bool {
+    world
+        .known
+        .iter()
+        .any(|known| known.merged_in.contains(&(incident, false)))
+}
+
+fn active_among(world: &World, incidents: &BTreeSet<Which>) -> Vec<String> {
     world
         .devin
         .sessions()
         .iter()
-        .filter(|session| marker(session).is_some_and(|(of, _)| markers.contains(&of)))
+        .filter(|session| !counts_for(world, session).is_disjoint(incidents))
         .filter(|session| !ended(session) && !told_to_stop(world, &session.session_id))
         .map(|session| session.session_id.clone())
         .collect()

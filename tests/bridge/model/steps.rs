@@ -2,12 +2,12 @@
 //! bridge, and the end of a story (failures stop, PagerDuty's retries, one follow-up run).
 
 use pagerduty_devin_bridge::edge::clock::WALL_CLOCK_SHIFT_MS;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::events;
 use super::ops::{Command, Fault, Op, Which, INCIDENTS};
 use super::setup::PAST_LEASES_AND_DEFERRALS_MIN;
-use super::world::{retry_of, which, Excuse, Pending, World};
+use super::world::{retry_of, which, Excuse, Pending, World, ASK};
 use crate::support::devin::Reply;
 use crate::support::ledger_faults::Fault as LedgerFault;
 
@@ -97,6 +97,7 @@ impl World {
             .await;
         let report = serde_json::to_value(&report).unwrap();
         self.log.push(format!("    follow-up: {report}"));
+        self.note_asked_sessions();
         for action in report["actions"].as_array().into_iter().flatten() {
             if let Some(incident) = action["incident_id"].as_str().and_then(which) {
                 self.excuse_by_status(incident, action["action"].as_str().unwrap_or(""));
@@ -107,24 +108,27 @@ impl World {
     async fn command(&mut self, incident: Which, command: Command) {
         let word = format!("{command:?}").to_lowercase();
         let id = self.next_event_id("NOTE");
-        let body = events::note(&id, incident, &format!("devin {word}"), self.now_ms());
+        let content = match command {
+            Command::Investigate => ASK.to_owned(),
+            _ => format!("devin {word}"),
+        };
+        let body = events::note(&id, incident, &content, self.now_ms());
         let what = format!("devin {word} on {}", INCIDENTS[incident].id);
         self.deliver(0, &body, &what).await;
     }
 
     /// What a note command's final answer (not one PagerDuty retries) tells the model.
-    pub(super) fn commanded(&mut self, incident: Which, content: &str, answer: &str) {
-        match (content, answer) {
+    pub(super) fn commanded(&mut self, incident: Which, content: &str, answer: &Value) {
+        match (content, answer["status"].as_str().unwrap_or("")) {
             // A person asked: whatever excused it before no longer does. A session a person
             // asked for is the incident's own, outside its group; asked on a merged-away
             // incident, no longer part of the incident it went into.
-            ("devin investigate", status) => {
+            (ASK, status) => {
                 self.known[incident].excuse = None;
                 self.known[incident].rejected_after = None;
                 if status == "session_started" {
-                    self.known[incident].asked_alone = true;
                     for known in &mut self.known {
-                        known.merged_in.retain(|&merged| merged != incident);
+                        known.merged_in.retain(|&(merged, _)| merged != incident);
                     }
                 }
                 self.excuse_by_status(incident, status);

@@ -13,6 +13,7 @@ use pagerduty_devin_bridge::follow_up::FollowUp;
 use serde_json::Value;
 
 use super::events;
+use super::invariants::marker;
 use super::ops::{Which, INCIDENTS};
 use super::setup::{LedgerKind, Parts, Table};
 use crate::support::devin::FakeDevin;
@@ -20,6 +21,12 @@ use crate::support::ledger_faults::LedgerFaults;
 use crate::support::moto::Moto;
 use crate::support::pagerduty::FakePagerDuty;
 use crate::support::{handle, now_ms};
+
+/// A person's `devin investigate`, with words of theirs so that the session it starts is told
+/// apart by its brief.
+pub const ASK: &str = "devin investigate the model's person asks";
+/// How those words show in the brief (`pure::responder_context`).
+const ASKED_IN_PROMPT: &str = "BEGIN RESPONDER CONTEXT";
 
 /// Why an open incident the policy investigates may rightly be without a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,10 +59,15 @@ pub struct Known {
     pub rejected_after: Option<usize>,
     /// Merged into another incident: resolved for good.
     pub merged_away: bool,
-    /// Its session was started by `devin investigate`: its own, not its group's.
-    pub asked_alone: bool,
+    /// From this generation on its sessions are its own, not its group's: a person started one
+    /// (`devin investigate`), or it took the session of an incident merged into it when it had
+    /// none (the bridge never saw its trigger, so it knows no group for it: README, merges).
+    pub alone_from: Option<u32>,
     /// Incidents merged into this one.
-    pub merged_in: Vec<Which>,
+    /// Incidents merged into this one, and whether this one took the merged one's session (it
+    /// had none); else the merged one had none, or handed its over to this one's own (then it
+    /// stops, or carries on for its group's other open incidents).
+    pub merged_in: Vec<(Which, bool)>,
     /// Indexes of its notes a person's event (a note command, a reopen) added: they may
     /// rightly repeat.
     pub command_notes: Vec<usize>,
@@ -186,6 +198,7 @@ impl World {
     /// Keeps what an answer tells the model: a retry to come, an excuse.
     pub(super) fn answered(&mut self, body: &Value, what: &str, status: u16, answer: &Value) {
         self.log.push(format!("    {what}: {status} {answer}"));
+        self.note_asked_sessions();
         if (400..500).contains(&status) && status != 429 {
             self.refused.push(format!("{what}: {status} {answer}"));
         }
@@ -204,18 +217,43 @@ impl World {
         let reason = &body["event"]["data"]["resolve_reason"];
         let into = reason["incident"]["id"].as_str().and_then(which);
         if let (Some(from), Some(into), true) = (incident, into, final_answer) {
+            let known = &mut self.known[into];
             if reason["type"] == "merge_resolve_reason"
-                && !self.known[into].merged_in.contains(&from)
+                && !known.merged_in.iter().any(|&(merged, _)| merged == from)
             {
-                self.known[into].merged_in.push(from);
+                let took = answer["status"] == "merged" && answer["into_session_id"].is_null();
+                known.merged_in.push((from, took));
             }
+            if answer["status"] == "merged" && answer["into_session_id"].is_null() {
+                self.known[into].alone_from = Some(1);
+            }
+        }
+        // A person asked from the first delivery of their `devin investigate`, whatever it was
+        // answered: a start it began (and a 503 left to its retry or the follow-up) is theirs.
+        let noted_on = body["event"]["data"]["incident"]["id"]
+            .as_str()
+            .and_then(which);
+        if let (Some(asked), Some(ASK)) = (noted_on, content) {
+            self.known[asked].rejected_after = None;
         }
         match (incident, content) {
             (Some(incident), Some(content)) if final_answer => {
-                self.commanded(incident, content, outcome)
+                self.commanded(incident, content, answer)
             }
             (Some(incident), None) => self.excuse_by_status(incident, outcome),
             _ => {}
+        }
+    }
+
+    /// A session a person asked for is the incident's own from its generation on: its brief
+    /// carries the person's words ([`ASK`]), whatever the delivery was answered.
+    pub(super) fn note_asked_sessions(&mut self) {
+        for session in self.devin.sessions() {
+            let asked = session.prompt.contains(ASKED_IN_PROMPT);
+            if let (true, Some((incident, generation))) = (asked, marker(&session)) {
+                let alone_from = &mut self.known[incident].alone_from;
+                *alone_from = Some(alone_from.map_or(generation, |from| from.min(generation)));
+            }
         }
     }
 

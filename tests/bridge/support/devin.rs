@@ -81,6 +81,8 @@ pub enum EpochUnit {
 pub struct StoredSession {
     pub session_id: String,
     pub title: Option<String>,
+    /// The brief it was created with.
+    pub prompt: String,
     pub tags: Vec<String>,
     /// Wall-clock time it was stored, in milliseconds since the epoch.
     pub created_at_ms: u64,
@@ -412,6 +414,7 @@ fn store_session(script: &Shared, body: &Value) -> StoredSession {
     let mut script = script.lock().unwrap();
     let session = StoredSession {
         title: body["title"].as_str().map(str::to_owned),
+        prompt: body["prompt"].as_str().unwrap_or_default().to_owned(),
         created_at_ms: super::now_ms() + script.clock_shift_ms,
         stored_at: std::time::Instant::now(),
         ended: false,

@@ -21,9 +21,8 @@ impl Moto {
     /// test may take the port in between and two tests would share one moto, or the check may
     /// connect to itself before moto listens.)
     pub async fn start() -> Self {
-        let program = std::env::var("MOTO_PYTHON").unwrap_or_else(|_| {
-            super::repo_path(".venv/bin/python").display().to_string()
-        });
+        let program = std::env::var("MOTO_PYTHON")
+            .unwrap_or_else(|_| super::repo_path(".venv/bin/python").display().to_string());
         let server = super::repo_path("tests/bridge/support/moto_one_at_a_time.py");
         let mut child = Command::new(&program)
             .arg(server)

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::edge::ledger::{GroupClaim, LedgerError};
 use crate::pure::ledger::{expires_at, group_key, GroupRecord, Leader, OpenGroup};
-use crate::pure::members::{members_key, Left};
+use crate::pure::members::{members_key, Joining, Left};
 use crate::pure::session::Session;
 
 impl DynamoLedger {
@@ -195,7 +195,7 @@ impl DynamoLedger {
         &self,
         session_id: &str,
         incident_id: &str,
-        group: Option<&str>,
+        joining: Joining<'_>,
         now_ms: u64,
     ) -> Result<(), LedgerError> {
         let update = self
@@ -207,17 +207,18 @@ impl DynamoLedger {
             .expression_attribute_values(":now", n(now_ms))
             .expression_attribute_values(":expires", n(expires_at(now_ms)))
             .expression_attribute_names("#members", "members");
-        let update = match group {
-            Some(group) => update
+        let update = match joining {
+            Joining::Group(group) => update
                 .update_expression(
                     "SET #group = :group, updated_at = :now, expires_at = :expires ADD #members :id",
                 )
                 .expression_attribute_names("#group", "group")
                 .expression_attribute_values(":group", s(group)),
-            // Only a group's session has members.
-            None => update
+            Joining::IfShared => update
                 .update_expression("SET updated_at = :now, expires_at = :expires ADD #members :id")
                 .condition_expression("attribute_exists(pk)"),
+            Joining::Merge => update
+                .update_expression("SET updated_at = :now, expires_at = :expires ADD #members :id"),
         };
         written(update.send().await).map(|_| ())
     }
@@ -246,11 +247,11 @@ impl DynamoLedger {
             Err(err) if is_condition_failure(&err) => return Ok(None),
             Err(err) => return Err(unavailable(DisplayErrorContext(err).to_string())),
         };
-        let group = before.get("group").and_then(|value| value.as_s().ok());
-        let group = group.cloned().ok_or_else(|| LedgerError::Unreadable {
-            key: members_key(session_id),
-            detail: "members without their group".into(),
-        })?;
+        // None for a session a merge moved.
+        let group = before
+            .get("group")
+            .and_then(|value| value.as_s().ok())
+            .cloned();
         // DynamoDB drops a set once empty: no `members`, none open.
         let open = match before.get("members") {
             Some(AttributeValue::Ss(open)) => open.as_slice(),

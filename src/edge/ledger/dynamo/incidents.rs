@@ -251,14 +251,14 @@ fn unchanged(found: Option<&IncidentRecord>) -> Condition {
         }
         IncidentRecord::Pending { generation }
         | IncidentRecord::Capped { generation, .. }
-        | IncidentRecord::Rejected { generation } => {
+        | IncidentRecord::Rejected { generation }
+        | IncidentRecord::SkippedResolved { generation } => {
             also(
                 " AND generation = :generation",
                 ":generation",
                 n(u64::from(*generation)),
             );
         }
-        IncidentRecord::SkippedResolved => {}
     }
     (condition, Some(names), Some(values))
 }
@@ -308,7 +308,7 @@ pub(super) fn record(incident_id: &str, item: &Item) -> Result<IncidentRecord, L
             until_ms: number(item, "until")
                 .ok_or_else(|| unreadable("a deferral without a time"))?,
         }),
-        Some(SKIPPED_RESOLVED) => Ok(IncidentRecord::SkippedResolved),
+        Some(SKIPPED_RESOLVED) => Ok(IncidentRecord::SkippedResolved { generation }),
         Some(CREATED) if item.contains_key("closed_at") => Ok(IncidentRecord::Ended {
             session: session()?,
             generation,
