@@ -189,6 +189,20 @@ impl Bridge {
         content: &str,
         budget: Budget,
     ) -> NoteStatus {
+        self.add_incident_note_once(secrets, incident_id, content, false, budget)
+            .await
+    }
+
+    /// [`Bridge::add_incident_note`], looking for the note on the incident first when
+    /// `look_first` (an earlier start may have posted it).
+    pub(crate) async fn add_incident_note_once(
+        &self,
+        secrets: &Secrets,
+        incident_id: &str,
+        content: &str,
+        look_first: bool,
+        budget: Budget,
+    ) -> NoteStatus {
         // Each of the delivery's notes is the only one of its kind on its incident: its text is
         // how it is found again after an ambiguous answer.
         let is_this = |text: &str| text.trim() == content.trim();
@@ -197,7 +211,10 @@ impl Bridge {
             content,
             is_this: &is_this,
         };
-        match self.post_note_once(secrets, &note, false, budget).await {
+        match self
+            .post_note_once(secrets, &note, look_first, budget)
+            .await
+        {
             Posted::Added => NoteStatus::Added,
             Posted::Off => NoteStatus::Off,
             Posted::Unsure | Posted::Failed => {

@@ -422,8 +422,21 @@ impl Bridge {
         note: &str,
         budget: Budget,
     ) -> NoteStatus {
+        self.note_once_or_log(secrets, incident_id, note, false, budget)
+            .await
+    }
+
+    /// [`Bridge::note_or_log`], looking for the note on the incident first when `look_first`.
+    pub(crate) async fn note_once_or_log(
+        &self,
+        secrets: &Secrets,
+        incident_id: &str,
+        note: &str,
+        look_first: bool,
+        budget: Budget,
+    ) -> NoteStatus {
         let status = self
-            .add_incident_note(secrets, incident_id, note, budget)
+            .add_incident_note_once(secrets, incident_id, note, look_first, budget)
             .await;
         if status == NoteStatus::Off {
             info!(note = %note, "no PagerDuty notes: the note is here instead");

@@ -15,7 +15,7 @@ use crate::edge::devin::DevinError;
 use crate::edge::ledger::{LedgerError, Spent};
 use crate::edge::retry::Failure;
 use crate::pure::budget::Budget;
-use crate::pure::life::Settled;
+use crate::pure::life::{Settled, Start};
 use crate::pure::metrics::Tally;
 use crate::pure::notes;
 use crate::pure::refusal;
@@ -148,11 +148,17 @@ impl Bridge {
             self.settle_unstarted(&incident_id, held, settled, budget)
                 .await;
         }
+        // A start the follow-up retries may meet the decision an earlier start met and noted
+        // (capped in the same hour: a person's `devin investigate` that Devin turned away in
+        // between left it pending): its note is looked for first, so it stays one.
+        let retried = plan.start == Start::Due;
         match unstarted {
             Unstarted::NotOurs => Outcome::BeingCreated { incident_id },
             Unstarted::Capped(slot) => {
                 let note = notes::capped_note(&slot, held.claimed.after_cap);
-                let note = self.note_or_log(secrets, &incident_id, &note, budget).await;
+                let note = self
+                    .note_once_or_log(secrets, &incident_id, &note, retried, budget)
+                    .await;
                 Outcome::Capped {
                     rule,
                     incident_id,
@@ -176,7 +182,9 @@ impl Bridge {
                 let status = error.status().map_or(0, |status| status.as_u16());
                 let note = refusal::devin_rejected_note(status, error.said().unwrap_or_default());
                 // Recorded: no start tries it again unless a person asks, so it is noted once.
-                let note = self.note_or_log(secrets, &incident_id, &note, budget).await;
+                let note = self
+                    .note_once_or_log(secrets, &incident_id, &note, retried, budget)
+                    .await;
                 Outcome::DevinRejected {
                     rule,
                     incident_id,

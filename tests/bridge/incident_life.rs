@@ -612,3 +612,37 @@ async fn devin_stop_on_a_merged_away_incident_leaves_the_session_it_handed_over(
     assert!(ended(&fleet), "stopped by the incident it works for");
     fleet.stop().await;
 }
+
+/// Found by the model test: a capped incident, then a person's `devin investigate` that Devin
+/// turned away (429: nothing made, the start pending), then the follow-up's retry of that
+/// start, capped again in the same hour: the same "budget spent" note was posted twice. A
+/// start the follow-up retries now looks for its decision's note first.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_start_capped_like_the_first_adds_no_second_note() {
+    let policy = r#"{"limits": {"sessions_per_hour": 1}}"#;
+    let fleet = Fleet::start(1, &[("ROUTING_CONFIG", policy)]).await;
+    let first = incident_json("QRECAP1", Duration::from_secs(600));
+    let capped = incident_json("QRECAP2", Duration::from_secs(600));
+    for incident in [&first, &capped] {
+        fleet.pagerduty.add_incident(incident.clone());
+        fleet.instance(0).deliver(&triggered(incident)).await;
+    }
+    assert_eq!(fleet.pagerduty.notes_on("QRECAP2").len(), 1);
+    fleet.devin.reply([Reply::Status(429, Some("30"))]);
+    let (status, _) = fleet
+        .instance(0)
+        .deliver(&note("QRECAP2", "devin investigate", 1))
+        .await;
+    assert_eq!(status, 429);
+    assert_eq!(
+        text(&fleet.ledger_item("QRECAP2").await, "state"),
+        "pending"
+    );
+
+    let report = fleet.follow_up(&[]).await.run().await;
+    assert_eq!(report["starts_retried"], 0, "capped again: {report}");
+    assert_eq!(text(&fleet.ledger_item("QRECAP2").await, "state"), "capped");
+    let notes = fleet.pagerduty.notes_on("QRECAP2");
+    assert_eq!(notes.len(), 1, "the cap's note once: {notes:?}");
+    fleet.stop().await;
+}

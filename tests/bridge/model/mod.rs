@@ -9,7 +9,6 @@
 //! - `MODEL_SEED=<n>`: the seed (printed at the start and on failure); random when unset.
 //! - `MODEL_CASES=<n>`: stories per ledger (else [`MEMORY_CASES`] and [`MOTO_CASES`]).
 //! - `MODEL_STEPS=<n>`: the most steps a story has ([`MAX_STEPS`]).
-//! - `MODEL_STRICT=1`: fails on the violations [`STILL_OPEN`] only counts too.
 //! - `MODEL_SURVEY=1`: plays every story and counts the violations by kind instead of stopping
 //!   at the first (no shrinking): how often each breaks, and how long the stories take.
 //! - `MODEL_HUNT=<text>`: only violations whose first line holds this text fail a story, so
@@ -65,16 +64,6 @@ fn env_number<T: std::str::FromStr>(name: &str) -> Option<T> {
 
 /// Plays the stories on a thread of its own: a story's future, polled by `block_on` on the
 /// calling thread, is deeper than a test thread's stack in a debug build.
-/// The violations the model still finds after issue 20, in about one story in a hundred (each
-/// a long story with several failures; the closing note of issue 20 lists them with their
-/// stories): counted and reported with an example each, not failed on, unless `MODEL_STRICT=1`.
-/// Any other violation fails. Remove an entry once its cause is fixed.
-const STILL_OPEN: &[&str] = &[
-    "two active sessions for <id>",
-    "open incident <id> has no active session",
-    "was started again after Devin rejected it",
-];
-
 fn play_stories(kind: LedgerKind, default_cases: u32) {
     let player = std::thread::Builder::new()
         .name(format!("model-{kind:?}"))
@@ -126,7 +115,6 @@ fn play_stories_here(kind: LedgerKind, default_cases: u32) {
     let played = AtomicU64::new(0);
     let started = Instant::now();
     let survey = std::env::var("MODEL_SURVEY").is_ok_and(|value| value == "1");
-    let strict = std::env::var("MODEL_STRICT").is_ok_and(|value| value == "1");
     let hunt = std::env::var("MODEL_HUNT")
         .ok()
         .filter(|text| !text.is_empty());
@@ -142,12 +130,8 @@ fn play_stories_here(kind: LedgerKind, default_cases: u32) {
             }
             (outcome, _) => outcome,
         };
-        let known = |why: &String| {
-            let kind = violation_kind(why.lines().next().unwrap_or_default());
-            !strict && STILL_OPEN.iter().any(|open| kind.contains(open))
-        };
         match (outcome, survey) {
-            (Err(why), counted) if counted || known(&why) => {
+            (Err(why), true) => {
                 let first_line = why.lines().next().unwrap_or_default();
                 let mut broken = broken.lock().unwrap();
                 let seen = broken

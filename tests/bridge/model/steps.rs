@@ -120,12 +120,10 @@ impl World {
     /// What a note command's final answer (not one PagerDuty retries) tells the model.
     pub(super) fn commanded(&mut self, incident: Which, content: &str, answer: &Value) {
         match (content, answer["status"].as_str().unwrap_or("")) {
-            // A person asked: whatever excused it before no longer does. A session a person
-            // asked for is the incident's own, outside its group; asked on a merged-away
-            // incident, no longer part of the incident it went into.
+            // A person asked (what that undoes: `World::answered`, at its first delivery). A
+            // session a person asked for is the incident's own, outside its group; asked on a
+            // merged-away incident, no longer part of the incident it went into.
             (ASK, status) => {
-                self.known[incident].excuse = None;
-                self.known[incident].rejected_after = None;
                 if status == "session_started" {
                     for known in &mut self.known {
                         known.merged_in.retain(|&(merged, _)| merged != incident);

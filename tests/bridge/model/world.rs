@@ -228,13 +228,18 @@ impl World {
                 self.known[into].alone_from = Some(1);
             }
         }
-        // A person asked from the first delivery of their `devin investigate`, whatever it was
-        // answered: a start it began (and a 503 left to its retry or the follow-up) is theirs.
+        // A person asked at the first delivery of their `devin investigate`, whatever it was
+        // answered: a start it began (and a 503 left to its retry or the follow-up) is theirs,
+        // and whatever excused the incident before no longer does. What happens after (Devin
+        // ending that session) excuses it again: PagerDuty's retry is not a new ask.
         let noted_on = body["event"]["data"]["incident"]["id"]
             .as_str()
             .and_then(which);
         if let (Some(asked), Some(ASK)) = (noted_on, content) {
             self.known[asked].rejected_after = None;
+            if !what.starts_with("retry of ") {
+                self.known[asked].excuse = None;
+            }
         }
         match (incident, content) {
             (Some(incident), Some(content)) if final_answer => {
