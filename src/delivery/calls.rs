@@ -10,7 +10,7 @@ use tracing::warn;
 
 use crate::delivery::bridge::Bridge;
 use crate::delivery::notes::{Note, Posted};
-use crate::delivery::outcome::NoteStatus;
+use crate::delivery::outcome::{DevinStep, NoteStatus, Outcome};
 use crate::edge::clock;
 use crate::edge::devin::DevinError;
 use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
@@ -18,7 +18,7 @@ use crate::pure::alerts::{Evidence, MAX_ALERTS};
 use crate::pure::budget::{Budget, MIN_ATTEMPT};
 use crate::pure::metrics::Tally;
 use crate::pure::secret::Secrets;
-use crate::pure::session::{SessionMessage, SessionState};
+use crate::pure::session::{Session, SessionMessage, SessionState};
 
 /// The most a delivery waits for the incident's alerts: a fifth of its budget, at most this.
 const ALERTS_AT_MOST: Duration = Duration::from_millis(800);
@@ -221,6 +221,26 @@ impl Bridge {
                 warn!("note not added to the PagerDuty incident; the session stands");
                 NoteStatus::Failed
             }
+        }
+    }
+}
+
+/// How a delivery ends whose message to its session failed: a session that takes no more
+/// messages is `session_closed` (done); any other failure is Devin's, for PagerDuty to retry.
+pub(super) fn not_told(
+    incident_id: &str,
+    session: Session,
+    failure: Failure<DevinError>,
+) -> Outcome {
+    match failure {
+        Failure::Final(err) if err.is_session_closed() => Outcome::SessionClosed {
+            incident_id: incident_id.to_owned(),
+            session,
+        },
+        failure => {
+            let session_id = session.session_id;
+            let step = DevinStep::SendMessage { session_id };
+            Outcome::DevinFailed { step, failure }
         }
     }
 }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use tracing::{info, warn};
 
 use crate::delivery::bridge::Bridge;
-use crate::delivery::outcome::{DevinStep, Outcome};
+use crate::delivery::calls::not_told;
+use crate::delivery::outcome::Outcome;
 use crate::edge::clock;
 use crate::edge::devin::DevinError;
 use crate::edge::pagerduty::PagerDutyError;
@@ -275,21 +276,6 @@ impl Bridge {
             command,
             reason: reason.to_owned(),
             note,
-        }
-    }
-}
-
-/// How a command ends whose Devin call failed.
-fn not_told(incident_id: &str, session: Session, failure: Failure<DevinError>) -> Outcome {
-    match failure {
-        Failure::Final(err) if err.is_session_closed() => Outcome::SessionClosed {
-            incident_id: incident_id.to_owned(),
-            session,
-        },
-        failure => {
-            let session_id = session.session_id;
-            let step = DevinStep::SendMessage { session_id };
-            Outcome::DevinFailed { step, failure }
         }
     }
 }

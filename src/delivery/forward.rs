@@ -6,8 +6,9 @@ use std::sync::Arc;
 use tracing::{info, warn, Span};
 
 use crate::delivery::bridge::Bridge;
+use crate::delivery::calls::not_told;
 use crate::delivery::investigate::Happened;
-use crate::delivery::outcome::{DevinStep, Outcome};
+use crate::delivery::outcome::Outcome;
 use crate::edge::clock;
 use crate::edge::pagerduty::PagerDutyError;
 use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
@@ -101,22 +102,15 @@ impl Bridge {
             .await
         {
             Ok(()) => {}
-            Err(Failure::Final(err)) if err.is_session_closed() => {
-                if let (true, Some(incident)) = (reopened, incident) {
+            Err(Failure::Final(err)) if err.is_session_closed() && reopened => {
+                if let Some(incident) = incident {
                     return self
                         .next_generation(event, &incident, &session, secrets, budget, tally)
                         .await;
                 }
-                return Outcome::SessionClosed {
-                    incident_id,
-                    session,
-                };
+                return not_told(&incident_id, session, Failure::Final(err));
             }
-            Err(failure) => {
-                let session_id = session.session_id;
-                let step = DevinStep::SendMessage { session_id };
-                return Outcome::DevinFailed { step, failure };
-            }
+            Err(failure) => return not_told(&incident_id, session, failure),
         }
         Outcome::Forwarded {
             incident_id,

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use crate::delivery::bridge::Bridge;
+use crate::delivery::calls::not_told;
 use crate::delivery::outcome::{DevinStep, Outcome};
 use crate::edge::clock;
 use crate::edge::retry::Failure;
@@ -45,22 +46,11 @@ impl Bridge {
                 // Told first: a session that takes no more messages has ended, and is nobody's
                 // to take (the other incident's own start, deferred or to come, stands).
                 let message = messages::merged_carry_on(into);
-                match self
+                if let Err(failure) = self
                     .tell(&session.session_id, &message, secrets, budget, tally)
                     .await
                 {
-                    Ok(()) => {}
-                    Err(Failure::Final(err)) if err.is_session_closed() => {
-                        return Outcome::SessionClosed {
-                            incident_id,
-                            session,
-                        }
-                    }
-                    Err(failure) => {
-                        let session_id = session.session_id;
-                        let step = DevinStep::SendMessage { session_id };
-                        return Outcome::DevinFailed { step, failure };
-                    }
+                    return not_told(&incident_id, session, failure);
                 }
                 let left = budget.remaining(clock::now());
                 if let Err(err) = self

@@ -34,6 +34,24 @@ fn note(incident_id: &str, content: &str, n: u32) -> String {
     function_url_event("POST", "/pagerduty-alert", &body.to_string())
 }
 
+/// Delivers `delivery` on the first instance: answered 202 with `status`; the answer's body.
+async fn done_as(fleet: &Fleet, delivery: &str, status: &str) -> Value {
+    let (code, body) = fleet.instance(0).deliver(delivery).await;
+    assert_eq!((code, &body["status"]), (202, &json!(status)), "{body}");
+    body
+}
+
+/// `from` resolved by its merge into `into`, as event `event_id`.
+fn merge_event(from: &str, into: &str, event_id: &str) -> String {
+    let body = json!({"event": {"id": event_id, "event_type": "incident.resolved",
+        "resource_type": "incident", "occurred_at": "2026-11-28T09:20:02.811Z",
+        "agent": {"id": "PDANA", "type": "user_reference", "summary": "Dana"},
+        "data": {"type": "incident", "id": from, "status": "resolved",
+                 "resolve_reason": {"type": "merge_resolve_reason",
+                     "incident": {"id": into, "type": "incident_reference"}}}}});
+    function_url_event("POST", "/pagerduty-alert", &body.to_string())
+}
+
 fn text(item: &std::collections::HashMap<String, AttributeValue>, name: &str) -> String {
     item[name].as_s().unwrap().clone()
 }
@@ -421,42 +439,21 @@ async fn an_incident_resolved_or_merged_before_its_start_was_made_gets_none_unti
     let mut resolve = resolved.clone();
     resolve["status"] = json!("resolved");
     let resolve = event(&resolve, "incident.resolved", "EVGONE1RESOLVED");
-    let merge = json!({"event": {"id": "EVGONE2MERGED", "event_type": "incident.resolved",
-        "resource_type": "incident", "occurred_at": "2026-11-28T09:20:02.811Z",
-        "agent": {"id": "PDANA", "type": "user_reference", "summary": "Dana"},
-        "data": {"type": "incident", "id": "QGONE2", "status": "resolved",
-                 "resolve_reason": {"type": "merge_resolve_reason",
-                     "incident": {"id": "QGONE3", "type": "incident_reference"}}}}});
-    let merge = function_url_event("POST", "/pagerduty-alert", &merge.to_string());
+    let merge = merge_event("QGONE2", "QGONE3", "EVGONE2MERGED");
     for (delivery, id) in [(resolve, "QGONE1"), (merge, "QGONE2")] {
-        let (status, body) = fleet.instance(0).deliver(&delivery).await;
-        assert_eq!(
-            (status, &body["status"]),
-            (202, &json!("no_session")),
-            "{body}"
-        );
+        done_as(&fleet, &delivery, "no_session").await;
         let state = text(&fleet.ledger_item(id).await, "state");
         assert_eq!(state, "skipped_resolved");
     }
     for incident in [&resolved, &merged] {
-        let (status, body) = fleet.instance(0).deliver(&triggered(incident)).await;
-        assert_eq!(
-            (status, &body["status"]),
-            (202, &json!("skipped_resolved")),
-            "{body}"
-        );
+        done_as(&fleet, &triggered(incident), "skipped_resolved").await;
     }
     let report = fleet.follow_up(&[]).await.run().await;
     assert_eq!(report["starts_retried"], 0, "{report}");
     assert!(fleet.devin.sessions().is_empty());
 
     let reopen = event(&resolved, "incident.reopened", "EVGONE1REOPENED");
-    let (status, body) = fleet.instance(0).deliver(&reopen).await;
-    assert_eq!(
-        (status, &body["status"]),
-        (202, &json!("session_started")),
-        "{body}"
-    );
+    done_as(&fleet, &reopen, "session_started").await;
     assert_eq!(fleet.devin.sessions().len(), 1);
     fleet.stop().await;
 }
@@ -478,12 +475,7 @@ async fn a_resolve_or_reopen_the_incident_has_moved_past_is_told_to_no_one() {
     let reopen = event(&incident, "incident.reopened", "EVLATE1REOPENED");
 
     // Resolved, then reopened; the reopen arrives first, the resolve after it.
-    let (status, body) = fleet.instance(0).deliver(&reopen).await;
-    assert_eq!(
-        (status, &body["status"]),
-        (202, &json!("forwarded")),
-        "{body}"
-    );
+    done_as(&fleet, &reopen, "forwarded").await;
     let (status, body) = fleet.instance(0).deliver(&resolve).await;
     assert_eq!(
         (status, &body["status"], &body["now"]),
@@ -502,12 +494,7 @@ async fn a_resolve_or_reopen_the_incident_has_moved_past_is_told_to_no_one() {
     // Resolved for good; a reopen retried from before that wakes nothing.
     fleet.pagerduty.resolve("QLATE1");
     let reopen = event(&incident, "incident.reopened", "EVLATE1REOPENEDAGAIN");
-    let (status, body) = fleet.instance(0).deliver(&reopen).await;
-    assert_eq!(
-        (status, &body["status"]),
-        (202, &json!("superseded")),
-        "{body}"
-    );
+    done_as(&fleet, &reopen, "superseded").await;
     assert_eq!(fleet.devin.messages().len(), 1);
     fleet.stop().await;
 }
@@ -523,38 +510,14 @@ async fn a_merged_incident_whose_session_ended_hands_nothing_over() {
     let (_, started) = fleet.instance(0).deliver(&triggered(&merged)).await;
     let session = started["session_id"].as_str().unwrap().to_owned();
     fleet.devin.end_session(&session);
-    let merge = json!({"event": {"id": "EVENDED1MERGED", "event_type": "incident.resolved",
-        "resource_type": "incident", "occurred_at": "2026-11-28T09:20:02.811Z",
-        "agent": {"id": "PDANA", "type": "user_reference", "summary": "Dana"},
-        "data": {"type": "incident", "id": "QENDED1", "status": "resolved",
-                 "resolve_reason": {"type": "merge_resolve_reason",
-                     "incident": {"id": "QENDED2", "type": "incident_reference"}}}}});
-    let merge = function_url_event("POST", "/pagerduty-alert", &merge.to_string());
-    let (status, body) = fleet.instance(0).deliver(&merge).await;
-    assert_eq!(
-        (status, &body["status"]),
-        (202, &json!("session_closed")),
-        "{body}"
-    );
-    let into = fleet
-        .moto
-        .as_ref()
-        .unwrap()
-        .dynamodb()
-        .get_item()
-        .table_name(&fleet.table)
-        .key("pk", AttributeValue::S("incident#QENDED2".into()))
-        .send()
-        .await
-        .unwrap();
-    assert!(into.item().is_none(), "nothing taken: {:?}", into.item());
+    let merge = merge_event("QENDED1", "QENDED2", "EVENDED1MERGED");
+    done_as(&fleet, &merge, "session_closed").await;
+    let into = fleet.ledger_item("QENDED2").await;
+    assert!(into.is_empty(), "nothing taken: {into:?}");
 
     let later = incident_json("QENDED2", Duration::ZERO);
-    let (_, body) = fleet.instance(0).deliver(&triggered(&later)).await;
-    assert_eq!(
-        body["status"], "session_started",
-        "its own start stands: {body}"
-    );
+    // Its own start stands.
+    done_as(&fleet, &triggered(&later), "session_started").await;
     fleet.stop().await;
 }
 
@@ -568,25 +531,11 @@ async fn devin_stop_on_a_merged_away_incident_leaves_the_session_it_handed_over(
     let merged = incident_json("QMOVE1", Duration::ZERO);
     let (_, started) = fleet.instance(0).deliver(&triggered(&merged)).await;
     let session = started["session_id"].as_str().unwrap().to_owned();
-    let merge = json!({"event": {"id": "EVMOVE1MERGED", "event_type": "incident.resolved",
-        "resource_type": "incident", "occurred_at": "2026-11-28T09:20:02.811Z",
-        "agent": {"id": "PDANA", "type": "user_reference", "summary": "Dana"},
-        "data": {"type": "incident", "id": "QMOVE1", "status": "resolved",
-                 "resolve_reason": {"type": "merge_resolve_reason",
-                     "incident": {"id": "QMOVE2", "type": "incident_reference"}}}}});
-    let merge = function_url_event("POST", "/pagerduty-alert", &merge.to_string());
+    let merge = merge_event("QMOVE1", "QMOVE2", "EVMOVE1MERGED");
     let (_, body) = fleet.instance(0).deliver(&merge).await;
     assert_eq!(body["status"], "merged", "{body}");
 
-    let (status, body) = fleet
-        .instance(0)
-        .deliver(&note("QMOVE1", "devin stop", 1))
-        .await;
-    assert_eq!(
-        (status, &body["status"]),
-        (202, &json!("command")),
-        "{body}"
-    );
+    done_as(&fleet, &note("QMOVE1", "devin stop", 1), "command").await;
     let ended = |fleet: &Fleet| {
         fleet
             .devin
@@ -604,11 +553,7 @@ async fn devin_stop_on_a_merged_away_incident_leaves_the_session_it_handed_over(
         "{notes:?}"
     );
 
-    let (_, body) = fleet
-        .instance(0)
-        .deliver(&note("QMOVE2", "devin stop", 2))
-        .await;
-    assert_eq!(body["status"], "command", "{body}");
+    done_as(&fleet, &note("QMOVE2", "devin stop", 2), "command").await;
     assert!(ended(&fleet), "stopped by the incident it works for");
     fleet.stop().await;
 }
