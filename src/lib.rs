@@ -1,8 +1,8 @@
 //! PagerDuty Generic Webhooks (v3) in, Devin investigations out.
 //!
 //! Five layers, imports pointing one way (`tests/layers.sh` checks it):
-//! - [`pure`]: the core: verify, parse, decide, write the brief; bytes and structs in,
-//!   decisions out, no I/O and no clock;
+//! - the core, the crate `pure` (`pure/`): verify, parse, decide, write the texts; bytes and
+//!   structs in, decisions out, no I/O and no clock (its own crate: the compiler holds that);
 //! - [`edge`]: the outside world: the Devin and PagerDuty clients, the secrets store, the retry
 //!   loop they share; imports the core only;
 //! - [`delivery`]: one webhook request, start to finish, orchestrating the core and the edges;
@@ -21,5 +21,4 @@ pub mod delivery;
 pub mod edge;
 pub mod follow_up;
 pub mod policy_tool;
-pub mod pure;
 pub mod startup;

@@ -12,8 +12,8 @@ rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup ta
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "==> cargo clippy --all-targets --all-features -- -D warnings"
-cargo clippy --all-targets --all-features -- -D warnings
+echo "==> cargo clippy --workspace --all-targets --all-features -- -D warnings"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 echo "==> the import rule of src/ (tests/layers.sh)"
 bash tests/layers.sh
@@ -68,6 +68,7 @@ MODEL_SEED="${MODEL_SEED:-20261130}" cargo test --features connect --test bridge
 echo "==> cargo test"
 # Benches are compiled by clippy above and run by hand (README: Performance). The feature
 # `connect` builds connect-pagerduty, which tests/bridge/connect.rs runs.
+cargo test -p pure
 cargo test --features connect --lib --bins --tests -- --skip replay:: --skip model::
 
 echo "==> the local run: a sample event, the follow-up's dry run, a broken policy reported in 30 s"

@@ -4,9 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pagerduty_devin_bridge::pure::secret::Secret;
-use pagerduty_devin_bridge::pure::verify::{sign, Verifier};
-use pagerduty_devin_bridge::pure::webhook;
+use pure::inbound::secret::Secret;
+use pure::inbound::verify::{sign, Verifier};
+use pure::inbound::webhook;
 
 fuzz_target!(|data: &[u8]| {
     // The first line, when there is one, plays the signature header; the rest is the body.

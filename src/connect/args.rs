@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use crate::connect::subscription::Scope;
 use crate::connect::{ConnectError, DEFAULT_WAIT};
-use crate::pure::subscription::Scope;
 
 pub const USAGE: &str = "\
 usage: cargo connect-pagerduty --scope account|service:<id or name>|team:<id or name>

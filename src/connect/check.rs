@@ -12,11 +12,11 @@ use crate::connect::args::Args;
 use crate::connect::aws::Stack;
 use crate::connect::devin::{Answer, Devin};
 use crate::connect::pagerduty::PagerDuty;
+use crate::connect::subscription::{self, Scope, WEBHOOK_SECRET_HEADER};
 use crate::connect::wire;
 use crate::connect::{ConnectError, Outcome};
-use crate::pure::pushed::{self, Pushed};
-use crate::pure::secret::DEVIN_API_KEY;
-use crate::pure::subscription::{self, Scope, WEBHOOK_SECRET_HEADER};
+use pure::inbound::pushed::{self, Pushed};
+use pure::inbound::secret::DEVIN_API_KEY;
 
 /// The bridge's `DEVIN_API_URL` when the stack sets none (the template's default).
 const DEFAULT_DEVIN_API_URL: &str = "https://api.devin.ai";

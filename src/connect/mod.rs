@@ -20,7 +20,8 @@
 //! - [`check`]: what `--check` looks at;
 //! - [`pagerduty`], [`devin`]: the REST calls, with the operator's PagerDuty key and the
 //!   bridge's Devin key;
-//! - [`aws`]: the stack, the secret and the log group.
+//! - [`aws`]: the stack, the secret and the log group;
+//! - [`subscription`]: the subscription the bridge needs, as data, and the plan that makes it so.
 
 pub mod args;
 mod aws;
@@ -28,6 +29,7 @@ mod check;
 mod devin;
 mod pagerduty;
 mod rotate;
+pub mod subscription;
 mod wire;
 
 use std::io::Write;
@@ -82,7 +84,7 @@ pub async fn run(args: Args, out: &mut impl Write) -> Result<Outcome, ConnectErr
 
 /// The `WEBHOOK_SECRET` value the subscription should send: the first listed.
 fn pushed_header(secret_string: &str) -> Result<String, ConnectError> {
-    crate::pure::pushed::webhook_secrets(secret_string)
+    pure::inbound::pushed::webhook_secrets(secret_string)
         .into_iter()
         .next()
         .ok_or_else(|| {

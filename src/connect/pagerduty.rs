@@ -8,8 +8,8 @@ use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 
+use crate::connect::subscription::{looks_like_id, Filter};
 use crate::connect::ConnectError;
-use crate::pure::subscription::{looks_like_id, Filter};
 
 const ACCEPT_V2: &str = "application/vnd.pagerduty+json;version=2";
 const PAGE: usize = 100;

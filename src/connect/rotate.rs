@@ -20,9 +20,10 @@ use std::io::Write;
 
 use crate::connect::args::Args;
 use crate::connect::aws::Stack;
+use crate::connect::subscription;
 use crate::connect::wire::Wiring;
 use crate::connect::{say, ConnectError};
-use crate::pure::{pushed, subscription};
+use pure::inbound::pushed;
 
 pub async fn run(args: &Args, stack: &Stack, out: &mut impl Write) -> Result<(), ConnectError> {
     let wiring = Wiring::prepare(args, stack, out).await?;

@@ -16,10 +16,10 @@ use serde_json::Value;
 use crate::connect::args::Args;
 use crate::connect::aws::{self, Stack};
 use crate::connect::pagerduty::PagerDuty;
+use crate::connect::subscription::{self, Filter, Scope};
 use crate::connect::{say, ConnectError};
-use crate::pure::policy::{Policy, PolicyError};
-use crate::pure::pushed::{self, Pushed};
-use crate::pure::subscription::{self, Filter, Scope};
+use pure::inbound::pushed::{self, Pushed};
+use pure::policy::{Policy, PolicyError};
 
 /// The stack's routing policy: its RoutingConfig, or the default when it sets none.
 pub fn policy(stack: &Stack) -> Result<Policy, PolicyError> {

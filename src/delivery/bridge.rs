@@ -9,11 +9,11 @@ use crate::edge::devin::DevinClient;
 use crate::edge::ledger::Ledger;
 use crate::edge::pagerduty::PagerDutyClient;
 use crate::edge::secrets_store::SecretStore;
-use crate::pure::commands::Commanders;
-use crate::pure::policy::Policy;
-use crate::pure::recent::{RecentDeliveries, DEFAULT_CAPACITY};
-use crate::pure::sources::SourceAllowlist;
-use crate::pure::throttle::Throttle;
+use pure::inbound::recent::{RecentDeliveries, DEFAULT_CAPACITY};
+use pure::inbound::sources::SourceAllowlist;
+use pure::inbound::throttle::Throttle;
+use pure::policy::Policy;
+use pure::text::commands::Commanders;
 
 /// PagerDuty gives up on a delivery after 5 s: the answer must come well inside that.
 pub const DEFAULT_DELIVERY_BUDGET: Duration = Duration::from_millis(4000);

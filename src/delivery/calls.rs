@@ -14,11 +14,11 @@ use crate::delivery::outcome::{DevinStep, NoteStatus, Outcome};
 use crate::edge::clock;
 use crate::edge::devin::DevinError;
 use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
-use crate::pure::alerts::{Evidence, MAX_ALERTS};
-use crate::pure::budget::{Budget, MIN_ATTEMPT};
-use crate::pure::metrics::Tally;
-use crate::pure::secret::Secrets;
-use crate::pure::session::{Session, SessionMessage, SessionState};
+use pure::budget::{Budget, MIN_ATTEMPT};
+use pure::inbound::secret::Secrets;
+use pure::life::session::{Session, SessionMessage, SessionState};
+use pure::metrics::Tally;
+use pure::text::alerts::{Evidence, MAX_ALERTS};
 
 /// The most a delivery waits for the incident's alerts: a fifth of its budget, at most this.
 const ALERTS_AT_MOST: Duration = Duration::from_millis(800);

@@ -11,8 +11,8 @@ use crate::delivery::bridge::Bridge;
 use crate::delivery::entry::header;
 use crate::edge::clock;
 use crate::edge::lock::lock;
-use crate::pure::secret::Secrets;
-use crate::pure::verify::{Rejection, Verifier, SIGNATURE_HEADER, WEBHOOK_SECRET_HEADER};
+use pure::inbound::secret::Secrets;
+use pure::inbound::verify::{Rejection, Verifier, SIGNATURE_HEADER, WEBHOOK_SECRET_HEADER};
 
 impl Bridge {
     /// With `ALLOWED_SOURCE_CIDRS`, whether the request came from an allowed address.

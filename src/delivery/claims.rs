@@ -11,10 +11,10 @@ use crate::delivery::outcome::{NoteStatus, Outcome};
 use crate::edge::clock;
 use crate::edge::ledger::{Claim, LedgerError};
 use crate::edge::retry::random;
-use crate::pure::budget::Budget;
-use crate::pure::ledger::{Claimed, IncidentRecord, Standing};
-use crate::pure::life::{self, Settled, Start};
-use crate::pure::session::Session;
+use pure::budget::Budget;
+use pure::life::records::{Claimed, IncidentRecord, Standing};
+use pure::life::session::Session;
+use pure::life::{self, Settled, Start};
 
 /// How often a delivery looks again for the session another delivery is creating.
 const WAIT_STEP: Duration = Duration::from_millis(100);

@@ -13,17 +13,17 @@ use crate::edge::clock;
 use crate::edge::devin::DevinError;
 use crate::edge::pagerduty::PagerDutyError;
 use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
-use crate::pure::budget::Budget;
-use crate::pure::commands::{Command, SessionCommand};
-use crate::pure::findings;
-use crate::pure::follow::Mark;
-use crate::pure::messages;
-use crate::pure::metrics::Tally;
-use crate::pure::notes;
-use crate::pure::responder_context::ResponderContext;
-use crate::pure::secret::Secrets;
-use crate::pure::session::Session;
-use crate::pure::webhook::{Event, Incident};
+use pure::budget::Budget;
+use pure::inbound::secret::Secrets;
+use pure::inbound::webhook::{Event, Incident};
+use pure::life::follow_up::Mark;
+use pure::life::session::Session;
+use pure::metrics::Tally;
+use pure::text::commands::{Command, SessionCommand};
+use pure::text::findings;
+use pure::text::messages;
+use pure::text::notes;
+use pure::text::responder_context::ResponderContext;
 
 const NO_SESSION: &str = "there is no Devin session on this incident. Write `devin investigate` \
      to start one.";

@@ -15,11 +15,11 @@ use crate::delivery::investigate::Happened;
 use crate::delivery::outcome::Outcome;
 use crate::edge::clock;
 use crate::edge::lock::lock;
-use crate::pure::budget::{self, Budget, MIN_ATTEMPT};
-use crate::pure::metrics::Tally;
-use crate::pure::secret::Secrets;
-use crate::pure::timestamp;
-use crate::pure::webhook::{self, Event};
+use pure::budget::{self, Budget, MIN_ATTEMPT};
+use pure::inbound::secret::Secrets;
+use pure::inbound::timestamp;
+use pure::inbound::webhook::{self, Event};
+use pure::metrics::Tally;
 
 /// PagerDuty's id of the delivery, the same on every retry of it.
 const WEBHOOK_ID_HEADER: &str = "x-webhook-id";

@@ -12,18 +12,18 @@ use crate::delivery::outcome::Outcome;
 use crate::edge::clock;
 use crate::edge::pagerduty::PagerDutyError;
 use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
-use crate::pure::budget::Budget;
-use crate::pure::commands::Command;
-use crate::pure::follow::Mark;
-use crate::pure::ledger::Standing;
-use crate::pure::messages;
-use crate::pure::metrics::Tally;
-use crate::pure::notes;
-use crate::pure::secret::Secrets;
-use crate::pure::session::Session;
-use crate::pure::webhook::{
+use pure::budget::Budget;
+use pure::inbound::secret::Secrets;
+use pure::inbound::webhook::{
     Event, Incident, IncidentNote, INCIDENT_ANNOTATED, INCIDENT_REOPENED, INCIDENT_RESOLVED,
 };
+use pure::life::follow_up::Mark;
+use pure::life::records::Standing;
+use pure::life::session::Session;
+use pure::metrics::Tally;
+use pure::text::commands::Command;
+use pure::text::messages;
+use pure::text::notes;
 
 impl Bridge {
     pub(super) async fn forward(

@@ -18,17 +18,17 @@ use crate::edge::clock;
 use crate::edge::devin::DevinError;
 use crate::edge::ledger::{GroupClaim, LedgerError};
 use crate::edge::retry::{random, Failure, Transient};
-use crate::pure::brief;
-use crate::pure::budget::Budget;
-use crate::pure::ledger::{GroupRecord, GroupStanding, Leader, OpenGroup};
-use crate::pure::life::Settled;
-use crate::pure::members::Joining;
-use crate::pure::messages;
-use crate::pure::metrics::Tally;
-use crate::pure::notes;
-use crate::pure::policy::MAX_GROUP_INCIDENTS;
-use crate::pure::secret::Secrets;
-use crate::pure::session::{incident_tag, Session};
+use pure::budget::Budget;
+use pure::inbound::secret::Secrets;
+use pure::life::members::Joining;
+use pure::life::records::{GroupRecord, GroupStanding, Leader, OpenGroup};
+use pure::life::session::{incident_tag, Session};
+use pure::life::Settled;
+use pure::metrics::Tally;
+use pure::policy::MAX_GROUP_INCIDENTS;
+use pure::text::brief;
+use pure::text::messages;
+use pure::text::notes;
 
 /// Devin keeps at most this many tags on a session.
 const MAX_SESSION_TAGS: u32 = 50;

@@ -13,15 +13,15 @@ use crate::edge::clock;
 use crate::edge::devin::DevinError;
 use crate::edge::ledger::LedgerError;
 use crate::edge::retry::Failure;
-use crate::pure::budget::Budget;
-use crate::pure::follow::Mark;
-use crate::pure::members::{incident_label, Ending, Joining, Left};
-use crate::pure::messages;
-use crate::pure::metrics::Tally;
-use crate::pure::notes;
-use crate::pure::secret::Secrets;
-use crate::pure::session::Session;
-use crate::pure::webhook::{Event, INCIDENT_REOPENED, INCIDENT_RESOLVED};
+use pure::budget::Budget;
+use pure::inbound::secret::Secrets;
+use pure::inbound::webhook::{Event, INCIDENT_REOPENED, INCIDENT_RESOLVED};
+use pure::life::follow_up::Mark;
+use pure::life::members::{incident_label, Ending, Joining, Left};
+use pure::life::session::Session;
+use pure::metrics::Tally;
+use pure::text::messages;
+use pure::text::notes;
 
 impl Bridge {
     /// Records `incident_id` as an open member of the session `session_id`, as `joining` says.

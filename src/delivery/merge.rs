@@ -12,11 +12,11 @@ use crate::delivery::calls::not_told;
 use crate::delivery::outcome::{DevinStep, Outcome};
 use crate::edge::clock;
 use crate::edge::retry::Failure;
-use crate::pure::budget::Budget;
-use crate::pure::members::{incident_label, Ending, Joining, Left};
-use crate::pure::messages;
-use crate::pure::metrics::Tally;
-use crate::pure::secret::Secrets;
+use pure::budget::Budget;
+use pure::inbound::secret::Secrets;
+use pure::life::members::{incident_label, Ending, Joining, Left};
+use pure::metrics::Tally;
+use pure::text::messages;
 
 impl Bridge {
     /// `incident_id` (whose number is `number`) was merged into `into`. A member of a group

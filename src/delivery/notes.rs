@@ -3,7 +3,7 @@
 //! incident's notes (`GET /incidents/{id}/notes`) are looked through for it before it is posted
 //! again. A 429 is waited out (nothing was stored); nothing else is retried blindly. The
 //! delivery's notes are found by their text (each is the only one of its kind on its incident);
-//! the follow-up's by the short reference each carries (`pure::follow::note_ref`).
+//! the follow-up's by the short reference each carries (`pure::life::follow_up::note_ref`).
 
 use http::HeaderValue;
 use tracing::{info, warn};
@@ -12,8 +12,8 @@ use crate::delivery::bridge::Bridge;
 use crate::edge::clock;
 use crate::edge::pagerduty::{PagerDutyClient, PagerDutyError};
 use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
-use crate::pure::budget::{Budget, MIN_ATTEMPT};
-use crate::pure::secret::Secrets;
+use pure::budget::{Budget, MIN_ATTEMPT};
+use pure::inbound::secret::Secrets;
 
 /// Posts of one note at most: each after a look that did not find it.
 const MAX_POSTS: usize = 3;

@@ -11,12 +11,12 @@ use crate::delivery::function_url::Answer;
 use crate::edge::devin::DevinError;
 use crate::edge::ledger::LedgerError;
 use crate::edge::retry::Failure;
-use crate::pure::metrics::Tally;
-use crate::pure::session::Session;
-use crate::pure::spend::Slot;
-use crate::pure::timestamp;
-use crate::pure::verify::Rejection;
-use crate::pure::webhook::ParseError;
+use pure::inbound::timestamp;
+use pure::inbound::verify::Rejection;
+use pure::inbound::webhook::ParseError;
+use pure::life::session::Session;
+use pure::metrics::Tally;
+use pure::policy::spend::Slot;
 
 /// Sent with a 503 when the budget ran out, for PagerDuty's next try.
 const RETRY_AFTER_SECONDS: &str = "5";

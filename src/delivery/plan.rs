@@ -1,12 +1,12 @@
 //! What the routing policy decided for an incident to investigate, ready to act on: shared by
 //! the start, the group and the budget steps.
 
-use crate::pure::alerts::Evidence;
-use crate::pure::life::Start;
-use crate::pure::policy::Decision;
-use crate::pure::session::SessionRequest;
-use crate::pure::spend::Slot;
-use crate::pure::webhook::Incident;
+use pure::inbound::webhook::Incident;
+use pure::life::session::SessionRequest;
+use pure::life::Start;
+use pure::policy::spend::Slot;
+use pure::policy::Decision;
+use pure::text::alerts::Evidence;
 
 /// What the policy decided for an incident to investigate, ready to act on.
 pub struct Plan<'a> {

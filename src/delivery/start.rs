@@ -14,14 +14,14 @@ use crate::edge::clock;
 use crate::edge::devin::DevinError;
 use crate::edge::ledger::{LedgerError, Spent};
 use crate::edge::retry::Failure;
-use crate::pure::budget::Budget;
-use crate::pure::life::{Settled, Start};
-use crate::pure::metrics::Tally;
-use crate::pure::notes;
-use crate::pure::refusal;
-use crate::pure::secret::Secrets;
-use crate::pure::session::Session;
-use crate::pure::spend::Slot;
+use pure::budget::Budget;
+use pure::inbound::secret::Secrets;
+use pure::life::session::Session;
+use pure::life::{Settled, Start};
+use pure::metrics::Tally;
+use pure::policy::spend::Slot;
+use pure::text::notes;
+use pure::text::refusal;
 
 /// Why a claimed incident got no session in this delivery.
 pub(super) enum Unstarted {

@@ -6,7 +6,7 @@
 //! policy's own tags (which the operator chose and can allow-list), and this instance creates
 //! without per-incident tags from then on, saying so once in a WARN. And a session whose
 //! record is missing is found by its title, which ends with the incident's id
-//! (`pure::lookup`), never by a tag the organization may have refused.
+//! (`pure::life::lookup`), never by a tag the organization may have refused.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -18,12 +18,12 @@ use crate::delivery::plan::Plan;
 use crate::edge::clock;
 use crate::edge::devin::DevinError;
 use crate::edge::retry::{Failure, Transient};
-use crate::pure::budget::{Budget, MIN_ATTEMPT};
-use crate::pure::lookup;
-use crate::pure::metrics::Tally;
-use crate::pure::secret::Secrets;
-use crate::pure::session::{Session, SessionRequest};
-use crate::pure::tag_refusal::with_policy_tags_only;
+use pure::budget::{Budget, MIN_ATTEMPT};
+use pure::inbound::secret::Secrets;
+use pure::life::lookup;
+use pure::life::session::{Session, SessionRequest};
+use pure::metrics::Tally;
+use pure::text::tag_refusal::with_policy_tags_only;
 
 impl Bridge {
     /// Whether sessions still get the bridge's per-incident tags: until Devin refuses them.

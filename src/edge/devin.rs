@@ -11,10 +11,10 @@ use tracing::warn;
 
 use crate::edge::retry::{read_refusal, seconds, Transient};
 use crate::edge::url::with_segments;
-use crate::pure::lookup;
-use crate::pure::refusal;
-use crate::pure::secret::Secrets;
-use crate::pure::session::{ListedSession, Session, SessionMessage, SessionRequest, SessionState};
+use pure::inbound::secret::Secrets;
+use pure::life::lookup;
+use pure::life::session::{ListedSession, Session, SessionMessage, SessionRequest, SessionState};
+use pure::text::refusal;
 
 #[derive(Debug, Error)]
 pub enum DevinError {
@@ -24,9 +24,9 @@ pub enum DevinError {
         status: StatusCode,
         retry_after: Option<HeaderValue>,
         /// Devin's answer, without any of the bridge's secrets, on one short line
-        /// (`pure::refusal::read`: its body is read once, when the error is built).
+        /// (`pure::text::refusal::read`: its body is read once, when the error is built).
         said: String,
-        /// Whether Devin refused the request for its tags (`pure::refusal::read`).
+        /// Whether Devin refused the request for its tags (`pure::text::refusal::read`).
         refused_tags: bool,
     },
     #[error("Devin did not answer within {0:?}")]
@@ -67,7 +67,7 @@ impl DevinError {
     }
 
     /// Devin refused the request for its tags: an organization with tag validation
-    /// (`pure::refusal::read`).
+    /// (`pure::text::refusal::read`).
     pub fn refused_tags(&self) -> bool {
         matches!(
             self,
@@ -177,7 +177,7 @@ const MESSAGES_PER_PAGE: &str = "200";
 const MAX_MESSAGE_PAGES: usize = 10;
 
 /// The most sessions Devin lists per page, and the most pages read to find an incident's
-/// session: its window is about twenty minutes (`pure::lookup::created_after_s`).
+/// session: its window is about twenty minutes (`pure::life::lookup::created_after_s`).
 const SESSIONS_PER_PAGE: &str = "200";
 const MAX_SESSION_PAGES: usize = 10;
 

@@ -11,10 +11,10 @@ use thiserror::Error;
 
 use crate::edge::retry::{read_refusal, seconds, Transient};
 use crate::edge::url::with_segments;
-use crate::pure::alerts::Alert;
-use crate::pure::refusal;
-use crate::pure::rest_incident::RestIncident;
-use crate::pure::webhook::{Incident, Reference};
+use pure::inbound::rest_incident::RestIncident;
+use pure::inbound::webhook::{Incident, Reference};
+use pure::text::alerts::Alert;
+use pure::text::refusal;
 
 /// Version 2 of the REST API, as PagerDuty asks every client to say.
 const ACCEPT_V2: &str = "application/vnd.pagerduty+json;version=2";
@@ -26,7 +26,7 @@ pub enum PagerDutyError {
         status: StatusCode,
         /// `ratelimit-reset`: seconds until the rate limit resets, on a 429.
         reset: Option<HeaderValue>,
-        /// PagerDuty's words, on one short line (`pure::refusal::readable`).
+        /// PagerDuty's words, on one short line (`pure::text::refusal::readable`).
         detail: String,
     },
     #[error("PagerDuty did not answer within {0:?}")]

@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use tracing::warn;
 
 use crate::edge::clock;
-use crate::pure::budget::{backoff, Budget, MIN_ATTEMPT};
+use pure::budget::{backoff, Budget, MIN_ATTEMPT};
 
 /// What the retry loop needs to know of a failed call.
 pub trait Transient: Display {
@@ -113,7 +113,7 @@ where
 
 /// The most of an error body read. Enough for a validation error that echoes the whole
 /// request back (a prompt carries up to 8 KiB of alert evidence, JSON-escaped), so that it
-/// still parses (`pure::refusal`); what a log line or a note shows is cut after parsing.
+/// still parses (`pure::text::refusal`); what a log line or a note shows is cut after parsing.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// A service's non-2xx answer, as the clients read it.

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::edge::lock::lock;
-use crate::pure::secret::{SecretSource, Secrets, SecretsError};
+use pure::inbound::secret::{SecretSource, Secrets, SecretsError};
 
 /// The secrets of a warm instance: fetched at cold start, fetched again once they are older than
 /// their time to live, or sooner when they look stale (a refused signature, a Devin 401). When a

@@ -31,8 +31,8 @@ use tracing::{info, warn};
 use crate::delivery::Bridge;
 use crate::edge::clock;
 use crate::edge::retry::random;
-use crate::pure::budget::Budget;
-use crate::pure::metrics::{RunTally, Tally};
+use pure::budget::Budget;
+use pure::metrics::{RunTally, Tally};
 pub use report::{Action, RunReport};
 
 /// A run's budget when the settings name none: well under the function's timeout (60 s in
@@ -60,7 +60,7 @@ pub struct FollowUpOptions {
     pub lookback: Duration,
     pub grace: Duration,
     pub idle_after: Duration,
-    /// `SWEEP_SERVICE_IDS` and `SWEEP_TEAM_IDS`: the sweep's scope, when set (`pure::sweep::scope`).
+    /// `SWEEP_SERVICE_IDS` and `SWEEP_TEAM_IDS`: the sweep's scope, when set (`pure::life::sweep::scope`).
     pub service_ids: Vec<String>,
     pub team_ids: Vec<String>,
 }

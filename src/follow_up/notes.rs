@@ -1,5 +1,5 @@
 //! A follow-up note is posted once, even when PagerDuty's answer is ambiguous. Each note
-//! carries a short reference (`pure::follow::note_ref`); after a 5xx, a timeout or a lost
+//! carries a short reference (`pure::life::follow_up::note_ref`); after a 5xx, a timeout or a lost
 //! connection (PagerDuty may have stored the note before failing), the run looks for the
 //! reference among the incident's notes (`GET /incidents/{id}/notes`) before posting again, and
 //! a run that had to stop unsure records so in the ledger: the next run looks first.
@@ -12,11 +12,11 @@ use crate::delivery::notes::{Note, Posted};
 use crate::edge::clock;
 use crate::follow_up::report::kind;
 use crate::follow_up::FollowUp;
-use crate::pure::budget::Budget;
-use crate::pure::follow::{self, carries_ref, Post};
-use crate::pure::ledger::OpenIncident;
-use crate::pure::secret::Secrets;
-use crate::pure::session::Session;
+use pure::budget::Budget;
+use pure::inbound::secret::Secrets;
+use pure::life::follow_up::{self, carries_ref, Post};
+use pure::life::records::OpenIncident;
+use pure::life::session::Session;
 
 /// Left, after a note's post, to record it (or that PagerDuty may have stored it).
 const RECORD_MARGIN: Duration = Duration::from_millis(500);
@@ -39,8 +39,8 @@ impl FollowUp {
         let incident_id = incident.incident_id.as_str();
         let span = info_span!("note", incident_id = %incident_id, note = kind(&post.mark));
         async {
-            let reference = follow::note_ref(incident_id, &session.session_id, &post.mark);
-            let content = follow::with_ref(&post.content, &reference);
+            let reference = follow_up::note_ref(incident_id, &session.session_id, &post.mark);
+            let content = follow_up::with_ref(&post.content, &reference);
             let is_this = |text: &str| carries_ref(text, &reference);
             let note = Note {
                 incident_id,

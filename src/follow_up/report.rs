@@ -4,8 +4,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::pure::follow::Mark;
-use crate::pure::metrics::RunTally;
+use pure::life::follow_up::Mark;
+use pure::metrics::RunTally;
 
 /// One thing the run did, or in a dry run would have done.
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -1,5 +1,5 @@
 //! The sweep's scope: only the incidents the bridge's webhook subscriptions send it
-//! (`pure::sweep::scope`), listed from PagerDuty per service and per team.
+//! (`pure::life::sweep::scope`), listed from PagerDuty per service and per team.
 
 use std::collections::BTreeSet;
 
@@ -9,10 +9,10 @@ use tracing::{info, warn};
 use crate::edge::pagerduty::{Listing, PagerDutyClient, PagerDutyError};
 use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
 use crate::follow_up::FollowUp;
-use crate::pure::budget::Budget;
-use crate::pure::secret::Secrets;
-use crate::pure::sweep::{self, Scope};
-use crate::pure::webhook::Incident;
+use pure::budget::Budget;
+use pure::inbound::secret::Secrets;
+use pure::inbound::webhook::Incident;
+use pure::life::sweep::{self, Scope};
 
 /// What the cold start says when the sweep has no scope.
 const NO_SCOPE: &str = "the sweep is off: nothing says which services or teams the webhook \

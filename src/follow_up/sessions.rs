@@ -17,12 +17,12 @@ use crate::edge::clock;
 use crate::edge::retry::Failure;
 use crate::follow_up::report::{Action, RunReport};
 use crate::follow_up::FollowUp;
-use crate::pure::budget::{Budget, MIN_ATTEMPT};
-use crate::pure::follow::{self, Mark, Observed};
-use crate::pure::ledger::OpenIncident;
-use crate::pure::metrics::{RunTally, Tally};
-use crate::pure::secret::Secrets;
-use crate::pure::session::{Session, SessionMessage, SessionState};
+use pure::budget::{Budget, MIN_ATTEMPT};
+use pure::inbound::secret::Secrets;
+use pure::life::follow_up::{self, Mark, Observed};
+use pure::life::records::OpenIncident;
+use pure::life::session::{Session, SessionMessage, SessionState};
+use pure::metrics::{RunTally, Tally};
 
 /// How many sessions are followed at once: Devin and PagerDuty calls overlap, and neither sees
 /// a burst.
@@ -105,7 +105,7 @@ impl FollowUp {
             }
             Read::Failed => return followed,
         };
-        let messages = if follow::needs_messages(&state) {
+        let messages = if follow_up::needs_messages(&state) {
             self.read_messages(&session, &mut secrets, budget, &mut followed)
                 .await
         } else {
@@ -124,7 +124,7 @@ impl FollowUp {
                 // The run's time is up: the rest waits for the next run.
                 break;
             }
-            let posts = follow::posts(&incident.progress, &observed);
+            let posts = follow_up::posts(&incident.progress, &observed);
             // The idle time counts from the last change recorded, so every change is recorded,
             // except when a note closes the incident out: its record leaves the follow-up, and
             // what the session showed is never read again. (Should that note fail, the next run
@@ -253,7 +253,7 @@ impl FollowUp {
         budget: Budget,
         followed: &mut Followed,
     ) {
-        let Some(print) = follow::seen_mark(&incident.progress, observed) else {
+        let Some(print) = follow_up::seen_mark(&incident.progress, observed) else {
             return;
         };
         let left = Self::step(budget).remaining(clock::now());

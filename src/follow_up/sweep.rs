@@ -14,13 +14,13 @@ use crate::edge::pagerduty::{PagerDutyClient, PagerDutyError};
 use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
 use crate::follow_up::report::{Action, RunReport};
 use crate::follow_up::FollowUp;
-use crate::pure::budget::{Budget, MIN_ATTEMPT};
-use crate::pure::ledger::{IncidentRecord, ToStart};
-use crate::pure::life::{self, Start};
-use crate::pure::metrics::{RunTally, Tally};
-use crate::pure::policy::Action as PolicyAction;
-use crate::pure::sweep;
-use crate::pure::webhook::{Incident, INCIDENT_TRIGGERED};
+use pure::budget::{Budget, MIN_ATTEMPT};
+use pure::inbound::webhook::{Incident, INCIDENT_TRIGGERED};
+use pure::life::records::{IncidentRecord, ToStart};
+use pure::life::sweep;
+use pure::life::{self, Start};
+use pure::metrics::{RunTally, Tally};
+use pure::policy::Action as PolicyAction;
 
 /// How a start the follow-up made is counted.
 enum Started {

@@ -4,7 +4,7 @@
 use base64::Engine;
 use serde_json::Value;
 
-use crate::pure::webhook::{self, Event};
+use pure::inbound::webhook::{self, Event};
 
 pub fn delivery(text: &str) -> Result<Event, String> {
     let json: Value = serde_json::from_str(text).map_err(|err| format!("not JSON: {err}"))?;

@@ -15,11 +15,11 @@ use std::io::Write;
 
 use serde_json::json;
 
-use crate::pure::policy::{Action, Policy};
-use crate::pure::route::{self, Shaped};
-use crate::pure::template::Facts;
-use crate::pure::webhook::Event;
 use deliveries::delivery;
+use pure::inbound::webhook::Event;
+use pure::policy::route::{self, Shaped};
+use pure::policy::template::Facts;
+use pure::policy::{Action, Policy};
 
 pub const USAGE: &str = "\
 usage: cargo policy check <policy.json>

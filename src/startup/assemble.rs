@@ -16,8 +16,8 @@ use crate::edge::ledger::{DynamoLedger, Ledger, MemoryLedger};
 use crate::edge::pagerduty::PagerDutyClient;
 use crate::edge::secrets_store::SecretStore;
 use crate::follow_up::FollowUp;
-use crate::pure::secret::{SecretSource, Secrets, SecretsError};
 use crate::startup::settings::{follow_up_options, Settings, SettingsError};
+use pure::inbound::secret::{SecretSource, Secrets, SecretsError};
 
 /// Why a cold start stopped. Each says what to fix, in one line.
 #[derive(Debug, Error)]

@@ -90,7 +90,7 @@ fn the_schedule_sends_the_sample_scheduled_event() {
 
 /// Every metric name the code writes to its namespace: a delivery's and a follow-up run's.
 fn emitted_metrics() -> std::collections::BTreeSet<String> {
-    use pagerduty_devin_bridge::pure::metrics::{RunTally, Tally};
+    use pure::metrics::{RunTally, Tally};
     let delivery = Tally {
         devin_latency: Some(std::time::Duration::from_millis(1)),
         ..Tally::default()

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::support::devin::{FakeDevin, WriteAnswer};
 use crate::support::*;
 use pagerduty_devin_bridge::edge::devin::DevinClient;
-use pagerduty_devin_bridge::pure::secret::Secrets;
+use pure::inbound::secret::Secrets;
 
 async fn create(devin: &FakeDevin, body: Value) -> (u16, Value) {
     let answer = reqwest::Client::new()

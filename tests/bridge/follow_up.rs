@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures_util::future::join_all;
-use pagerduty_devin_bridge::pure::timestamp;
+use pure::inbound::timestamp;
 use serde_json::json;
 
 use crate::support::env::Env;

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use pagerduty_devin_bridge::edge::ledger::{DynamoLedger, Ledger, MemoryLedger};
-use pagerduty_devin_bridge::pure::ledger::IncidentRecord;
-use pagerduty_devin_bridge::pure::members::{Joining, Left};
-use pagerduty_devin_bridge::pure::session::Session;
+use pure::life::members::{Joining, Left};
+use pure::life::records::IncidentRecord;
+use pure::life::session::Session;
 
 use crate::support::moto::Moto;
 use crate::support::now_ms;
@@ -155,7 +155,7 @@ async fn a_merge_records_its_session_on_an_incident_whose_start_was_deferred() {
         ledger
             .claim(
                 "QCLAIMED",
-                pagerduty_devin_bridge::pure::life::Start::Trigger,
+                pure::life::Start::Trigger,
                 "holder",
                 now,
                 now + 60_000,

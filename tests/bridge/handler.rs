@@ -6,9 +6,9 @@ use std::time::Duration;
 use crate::support::devin::{FakeDevin, Reply};
 use crate::support::*;
 use pagerduty_devin_bridge::delivery::function_url::FunctionUrlRequest;
-use pagerduty_devin_bridge::pure::secret::Secret;
-use pagerduty_devin_bridge::pure::verify::{sign, Verifier};
-use pagerduty_devin_bridge::pure::webhook;
+use pure::inbound::secret::Secret;
+use pure::inbound::verify::{sign, Verifier};
+use pure::inbound::webhook;
 use serde_json::{json, Value};
 
 /// Every sample event is a valid Function URL event whose signature is right (or, for

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use pagerduty_devin_bridge::pure::timestamp;
+use pure::inbound::timestamp;
 
 use crate::support::devin::FakeDevin;
 use crate::support::env::Env;

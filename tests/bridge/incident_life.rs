@@ -275,9 +275,9 @@ async fn an_incident_whose_session_ended_gets_its_next_one_on_reopen_or_when_ask
 /// owner, and nothing else.
 #[test]
 fn the_readmes_state_table_is_the_one_in_the_code() {
-    use pagerduty_devin_bridge::pure::ledger::{Claimed, IncidentRecord};
-    use pagerduty_devin_bridge::pure::life::state_name;
-    use pagerduty_devin_bridge::pure::session::Session;
+    use pure::life::records::{Claimed, IncidentRecord};
+    use pure::life::session::Session;
+    use pure::life::state_name;
     let session = Session {
         session_id: "s".into(),
         url: "u".into(),
@@ -334,7 +334,7 @@ fn the_readmes_state_table_is_the_one_in_the_code() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_claim_read_back_by_its_own_holder_is_its_own_on_both_ledgers() {
     use pagerduty_devin_bridge::edge::ledger::{Claim, DynamoLedger, Ledger, MemoryLedger};
-    use pagerduty_devin_bridge::pure::life::Start;
+    use pure::life::Start;
     let moto = crate::support::moto::Moto::start().await;
     let table = moto.create_ledger_table("life-own-claim").await;
     let ledgers = [

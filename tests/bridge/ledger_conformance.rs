@@ -9,10 +9,10 @@
 use std::time::Duration;
 
 use pagerduty_devin_bridge::edge::ledger::{Claim, Ledger, MemoryLedger, Spent};
-use pagerduty_devin_bridge::pure::follow::{Mark, Progress, Seen};
-use pagerduty_devin_bridge::pure::ledger::{Claimed, IncidentRecord, OpenIncident};
-use pagerduty_devin_bridge::pure::life::Start;
-use pagerduty_devin_bridge::pure::session::Session;
+use pure::life::follow_up::{Mark, Progress, Seen};
+use pure::life::records::{Claimed, IncidentRecord, OpenIncident};
+use pure::life::session::Session;
+use pure::life::Start;
 
 use crate::support::ledger_faults::dynamo_ledger;
 use crate::support::moto::Moto;
@@ -152,7 +152,7 @@ async fn a_claim_holds_until_its_lease_ends_then_is_taken_over(ledger: &Ledger) 
         claim(ledger, "Q1", "a", 4_999, 9_000).await,
         won("a", 5_000)
     );
-    // A lease ends at its time (`pure::ledger`'s standing): then the claim is abandoned, and
+    // A lease ends at its time (`pure::life::records`'s standing): then the claim is abandoned, and
     // the follow-up finds it among its starts.
     assert_eq!(
         starts(ledger).await,

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use pagerduty_devin_bridge::edge::ledger::{Claim, Ledger, LedgerError, Spent};
-use pagerduty_devin_bridge::pure::life::Start;
-use pagerduty_devin_bridge::pure::spend::Slot;
+use pure::life::Start;
+use pure::policy::spend::Slot;
 use serde_json::{json, Value};
 
 use crate::support::devin::FakeDevin;
@@ -331,8 +331,8 @@ async fn the_injector_fails_a_call_before_moto_or_loses_the_answer_after_it() {
     assert!(faulty.ledger.get("QLOST", timeout).await.unwrap().is_some());
 }
 
-fn devin_session() -> pagerduty_devin_bridge::pure::session::Session {
-    pagerduty_devin_bridge::pure::session::Session {
+fn devin_session() -> pure::life::session::Session {
+    pure::life::session::Session {
         session_id: "devin-lost".into(),
         url: "https://app.devin.ai/sessions/lost".into(),
     }

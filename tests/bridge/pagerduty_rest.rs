@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use pagerduty_devin_bridge::pure::timestamp;
+use pure::inbound::timestamp;
 use serde_json::{json, Value};
 
 use crate::support::devin::FakeDevin;

@@ -1,9 +1,9 @@
 //! The real PagerDuty deliveries and signatures (copied from `../shared/pagerduty/` into
 //! `tests/fixtures/pagerduty/`): every one verifies and parses.
 
-use pagerduty_devin_bridge::pure::secret::Secret;
-use pagerduty_devin_bridge::pure::verify::{sign, signature_matches, Verifier};
-use pagerduty_devin_bridge::pure::webhook;
+use pure::inbound::secret::Secret;
+use pure::inbound::verify::{sign, signature_matches, Verifier};
+use pure::inbound::webhook;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 

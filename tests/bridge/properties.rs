@@ -6,12 +6,12 @@ use std::sync::OnceLock;
 use crate::support::*;
 use pagerduty_devin_bridge::delivery::function_url::FunctionUrlRequest;
 use pagerduty_devin_bridge::delivery::Bridge;
-use pagerduty_devin_bridge::pure::policy::{Action, Policy};
-use pagerduty_devin_bridge::pure::secret::Secret;
-use pagerduty_devin_bridge::pure::template::{Facts, Quoting, Template};
-use pagerduty_devin_bridge::pure::verify::{sign, signature_matches, Verifier};
-use pagerduty_devin_bridge::pure::webhook::{self, Incident, Reference};
 use proptest::prelude::*;
+use pure::inbound::secret::Secret;
+use pure::inbound::verify::{sign, signature_matches, Verifier};
+use pure::inbound::webhook::{self, Incident, Reference};
+use pure::policy::template::{Facts, Quoting, Template};
+use pure::policy::{Action, Policy};
 use serde_json::{json, Value};
 
 fn runtime() -> &'static tokio::runtime::Runtime {

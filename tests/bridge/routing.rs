@@ -3,7 +3,7 @@
 
 use crate::support::devin::FakeDevin;
 use crate::support::*;
-use pagerduty_devin_bridge::pure::policy::Policy;
+use pure::policy::Policy;
 use serde_json::{json, Value};
 
 fn example_policy() -> String {
@@ -160,9 +160,9 @@ fn readme_policies() -> Vec<String> {
     readme_section_policies("## Routing policy")
 }
 
-fn incident_of(event: &str) -> pagerduty_devin_bridge::pure::webhook::Incident {
+fn incident_of(event: &str) -> pure::inbound::webhook::Incident {
     let body = delivery_body(&sample_event(event));
-    pagerduty_devin_bridge::pure::webhook::parse(body.as_bytes())
+    pure::inbound::webhook::parse(body.as_bytes())
         .unwrap()
         .event
         .incident()
@@ -187,7 +187,7 @@ fn the_readme_policies_are_valid_and_do_what_they_say() {
             d.playbook_id.map(str::to_owned),
         )
     };
-    use pagerduty_devin_bridge::pure::policy::Action::{Ignore, Investigate};
+    use pure::policy::Action::{Ignore, Investigate};
 
     let [_, allowlist, ignore_low, sev1] = &policies[..] else {
         unreachable!()
@@ -238,8 +238,8 @@ fn the_readme_storm_example_is_valid_and_does_what_it_says() {
         std::time::Duration::from_secs(20 * 60)
     );
     assert!(grouped.group_by.is_some());
-    let queue = pagerduty_devin_bridge::pure::webhook::Incident {
-        service: Some(pagerduty_devin_bridge::pure::webhook::Reference {
+    let queue = pure::inbound::webhook::Incident {
+        service: Some(pure::inbound::webhook::Reference {
             id: None,
             summary: Some("new-queue".into()),
             html_url: None,
@@ -248,6 +248,6 @@ fn the_readme_storm_example_is_valid_and_does_what_it_says() {
     };
     assert_eq!(
         policy.decide("incident.triggered", &queue).action,
-        pagerduty_devin_bridge::pure::policy::Action::Shadow
+        pure::policy::Action::Shadow
     );
 }

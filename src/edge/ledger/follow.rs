@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::{within, Ledger, LedgerError};
-use crate::pure::follow::Mark;
-use crate::pure::ledger::{IncidentRecord, OpenIncident, ToStart};
+use pure::life::follow_up::Mark;
+use pure::life::records::{IncidentRecord, OpenIncident, ToStart};
 
 impl Ledger {
     /// Records that the incident's session waits until `until_ms`, unless the incident has a

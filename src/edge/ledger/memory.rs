@@ -6,15 +6,15 @@ use std::sync::Mutex;
 
 use crate::edge::ledger::{Claim, GroupClaim, Spent};
 use crate::edge::lock::lock;
-use crate::pure::follow::{Mark, Progress, Seen};
-use crate::pure::ledger::{
+use pure::life::follow_up::{Mark, Progress, Seen};
+use pure::life::members::{members_key, Joining, Left};
+use pure::life::records::{
     group_key, incident_key, GroupRecord, GroupStanding, IncidentRecord, Leader, OpenGroup,
     OpenIncident, ToStart, DEFERRED_QUEUE, STARTS_QUEUE,
 };
-use crate::pure::life::{self, Move, Start};
-use crate::pure::members::{members_key, Joining, Left};
-use crate::pure::session::Session;
-use crate::pure::spend::Slot;
+use pure::life::session::Session;
+use pure::life::{self, Move, Start};
+use pure::policy::spend::Slot;
 
 #[derive(Debug, Clone)]
 enum Item {
@@ -453,8 +453,8 @@ fn holds(record: &IncidentRecord, holder: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pure::follow::{posts, Observed};
-    use crate::pure::session::{SessionMessage, SessionState};
+    use pure::life::follow_up::{posts, Observed};
+    use pure::life::session::{SessionMessage, SessionState};
 
     fn session(id: &str) -> Session {
         Session {

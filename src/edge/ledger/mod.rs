@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::pure::ledger::{Claimed, GroupRecord, IncidentRecord, Leader, OpenGroup};
-use crate::pure::life::Start;
-use crate::pure::members::{Joining, Left};
-use crate::pure::session::Session;
-use crate::pure::spend::Slot;
+use pure::life::members::{Joining, Left};
+use pure::life::records::{Claimed, GroupRecord, IncidentRecord, Leader, OpenGroup};
+use pure::life::session::Session;
+use pure::life::Start;
+use pure::policy::spend::Slot;
 
 pub use dynamo::DynamoLedger;
 pub use memory::MemoryLedger;

@@ -8,8 +8,8 @@ use super::SettingsError;
 use crate::follow_up::{
     FollowUpOptions, DEFAULT_GRACE, DEFAULT_IDLE_AFTER, DEFAULT_LOOKBACK, DEFAULT_RUN_BUDGET,
 };
-use crate::pure::secret::split_list;
-use crate::pure::webhook::is_pagerduty_id;
+use pure::inbound::secret::split_list;
+use pure::inbound::webhook::is_pagerduty_id;
 
 /// A run must end well inside the function's 60 s timeout (`template.yaml`).
 pub const MAX_RUN_BUDGET_SECONDS: u64 = 50;

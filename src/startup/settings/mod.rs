@@ -13,13 +13,13 @@ use thiserror::Error;
 use crate::delivery::bridge::{
     DEFAULT_CLAIM_LEASE, DEFAULT_DELIVERY_BUDGET, DEFAULT_REFRESH_ON_REFUSAL,
 };
-use crate::pure::commands::Commanders;
-use crate::pure::ledger::MAX_CLAIM_LEASE_SECONDS;
-use crate::pure::policy::{Policy, PolicyError};
-use crate::pure::secret::SecretSource;
-use crate::pure::sources::SourceAllowlist;
 pub use follow_up::follow_up_options;
 use lease::DeliveryLife;
+use pure::inbound::secret::SecretSource;
+use pure::inbound::sources::SourceAllowlist;
+use pure::life::records::MAX_CLAIM_LEASE_SECONDS;
+use pure::policy::{Policy, PolicyError};
+use pure::text::commands::Commanders;
 use read::{at_most, base_url, flag, from_email, org_id, positive};
 
 pub const DEFAULT_DEVIN_API_URL: &str = "https://api.devin.ai";

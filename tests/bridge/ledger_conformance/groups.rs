@@ -1,9 +1,9 @@
 //! The conformance bodies for storm groups and session budgets (see `ledger_conformance`).
 
 use pagerduty_devin_bridge::edge::ledger::{Claim, GroupClaim, Ledger, Spent};
-use pagerduty_devin_bridge::pure::ledger::{GroupRecord, Leader, OpenGroup};
-use pagerduty_devin_bridge::pure::life::Start;
-use pagerduty_devin_bridge::pure::spend::Slot;
+use pure::life::records::{GroupRecord, Leader, OpenGroup};
+use pure::life::Start;
+use pure::policy::spend::Slot;
 
 use super::{session, T};
 
@@ -125,7 +125,7 @@ pub async fn a_group_claim_is_released_by_its_holder_or_taken_over_after_its_lea
         claim_group(ledger, "b", 2_000, 6_000).await,
         GroupClaim::Won
     );
-    // At its lease's end the claim is abandoned (`pure::ledger`'s group standing): whoever
+    // At its lease's end the claim is abandoned (`pure::life::records`'s group standing): whoever
     // takes it over learns whose session may exist.
     assert_eq!(
         claim_group(ledger, "c", 6_000, 9_000).await,

@@ -1,7 +1,7 @@
 //! PagerDuty's side of a story: the incidents as it shows them, and its signed deliveries
 //! (triggers, resolves, reopens, merges, notes) at the world's time.
 
-use pagerduty_devin_bridge::pure::timestamp;
+use pure::inbound::timestamp;
 use serde_json::{json, Value};
 
 use super::ops::{Incident, Which, INCIDENTS};

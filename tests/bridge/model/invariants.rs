@@ -25,7 +25,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use pagerduty_devin_bridge::pure::life;
+use pure::life;
 
 use super::ops::{Incident, Which, INCIDENTS};
 use super::setup::investigated;
@@ -60,7 +60,7 @@ fn ended(session: &StoredSession) -> bool {
 }
 
 /// What Devin was told last that decides whether it goes on: stop (true) or resume (false), in
-/// the words of `pure::messages` (a resolve's or a hand-over's "then stop"; a reopen's "resume
+/// the words of `pure::text::messages` (a resolve's or a hand-over's "then stop"; a reopen's "resume
 /// the investigation", a merge's or a group member's "carry on", a joining incident's "as part
 /// of the same problem").
 fn told_to_stop(world: &World, session: &str) -> bool {

@@ -7,9 +7,9 @@ use pagerduty_devin_bridge::delivery::Bridge;
 use pagerduty_devin_bridge::edge::ledger::Ledger;
 use pagerduty_devin_bridge::edge::secrets_store::SecretStore;
 use pagerduty_devin_bridge::follow_up::FollowUp;
-use pagerduty_devin_bridge::pure::secret::Secrets;
 use pagerduty_devin_bridge::startup::assemble::{assemble, http_client};
 use pagerduty_devin_bridge::startup::settings::{follow_up_options, Settings};
+use pure::inbound::secret::Secrets;
 
 use super::ops::{Which, INCIDENTS};
 use crate::support::bridge_with_env;

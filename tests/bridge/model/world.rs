@@ -25,7 +25,7 @@ use crate::support::{handle, now_ms};
 /// A person's `devin investigate`, with words of theirs so that the session it starts is told
 /// apart by its brief.
 pub const ASK: &str = "devin investigate the model's person asks";
-/// How those words show in the brief (`pure::responder_context`).
+/// How those words show in the brief (`pure::text::responder_context`).
 const ASKED_IN_PROMPT: &str = "BEGIN RESPONDER CONTEXT";
 
 /// Why an open incident the policy investigates may rightly be without a session.

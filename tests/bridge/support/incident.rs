@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use pagerduty_devin_bridge::pure::timestamp;
+use pure::inbound::timestamp;
 use serde_json::{json, Value};
 
 use super::{function_url_event, now_ms};

@@ -16,8 +16,8 @@ pub mod webhook;
 
 use pagerduty_devin_bridge::delivery::function_url::FunctionUrlRequest;
 use pagerduty_devin_bridge::delivery::Bridge;
-use pagerduty_devin_bridge::pure::verify::sign;
 use pagerduty_devin_bridge::startup::assemble::cold_start;
+use pure::inbound::verify::sign;
 
 use env::Env;
 

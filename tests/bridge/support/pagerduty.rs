@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use pagerduty_devin_bridge::pure::timestamp;
+use pure::inbound::timestamp;
 use serde_json::{json, Value};
 
 #[derive(Debug, Clone)]

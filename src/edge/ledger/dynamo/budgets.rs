@@ -12,8 +12,8 @@ use tokio::time::Instant;
 use super::busy::{cancelled_for_a_moment, is_busy, retrying, Attempt};
 use super::{is_condition_failure, n, s, unavailable, DynamoLedger, CREATING};
 use crate::edge::ledger::{LedgerError, Spent};
-use crate::pure::ledger::{expires_at, incident_key};
-use crate::pure::spend::Slot;
+use pure::life::records::{expires_at, incident_key};
+use pure::policy::spend::Slot;
 
 impl DynamoLedger {
     /// One transaction: every counter goes up by one under its cap, or none does; and the

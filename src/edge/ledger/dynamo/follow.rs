@@ -14,12 +14,12 @@ use super::{
     PENDING, QUEUE_INDEX, SKIPPED_RESOLVED,
 };
 use crate::edge::ledger::LedgerError;
-use crate::pure::follow::{Mark, Progress, Seen};
-use crate::pure::ledger::{
+use pure::life::follow_up::{Mark, Progress, Seen};
+use pure::life::records::{
     expires_at, incident_key, IncidentRecord, OpenIncident, ToStart, DEFERRED_QUEUE, OPEN_QUEUE,
     RUN_LEASE_KEY, STARTS_QUEUE,
 };
-use crate::pure::session::Session;
+use pure::life::session::Session;
 
 impl DynamoLedger {
     pub async fn defer(

@@ -11,9 +11,9 @@ use super::{
     DynamoLedger, Item, CREATING, GROUP_CLAIMABLE, HELD_BY_ME, OPEN,
 };
 use crate::edge::ledger::{GroupClaim, LedgerError};
-use crate::pure::ledger::{expires_at, group_key, GroupRecord, Leader, OpenGroup};
-use crate::pure::members::{members_key, Joining, Left};
-use crate::pure::session::Session;
+use pure::life::members::{members_key, Joining, Left};
+use pure::life::records::{expires_at, group_key, GroupRecord, Leader, OpenGroup};
+use pure::life::session::Session;
 
 impl DynamoLedger {
     pub async fn group(&self, group: &str) -> Result<Option<GroupRecord>, LedgerError> {

@@ -13,9 +13,9 @@ use super::{
     CREATING, DEFERRED, ENDED, HELD_BY_ME, PENDING, REJECTED, SKIPPED_RESOLVED,
 };
 use crate::edge::ledger::{Claim, LedgerError};
-use crate::pure::ledger::{expires_at, incident_key, Claimed, IncidentRecord};
-use crate::pure::life::{self, Move, Start};
-use crate::pure::session::Session;
+use pure::life::records::{expires_at, incident_key, Claimed, IncidentRecord};
+use pure::life::session::Session;
+use pure::life::{self, Move, Start};
 
 /// How often a claim reads the record again when it changed between the read and the write.
 const CLAIM_ATTEMPTS: usize = 4;

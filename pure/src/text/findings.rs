@@ -1,0 +1,505 @@
+//! Devin's findings on an incident: the structured output schema sessions are created with, the
+//! findings read back from whatever Devin wrote (it may not follow the schema), and the notes
+//! that put them on the PagerDuty incident. Devin's text is shown as plain text, bounded, with
+//! nothing that could deceive a reader; a note is recognised by the hash of what it says.
+
+use std::sync::OnceLock;
+
+use serde_json::value::RawValue;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::life::session::{Schema, SessionState};
+use crate::text::notes::BRIDGE_NOTE_MARKER;
+use crate::text::quote::{plain, plain_line};
+
+/// The schema of the findings (JSON Schema draft 7, self-contained): what the follow-up writes
+/// on the incident, field for field.
+const SCHEMA: &str = r#"{
+  "$schema": "http://json-schema.org/draft-07/schema#",
+  "title": "Incident findings",
+  "description": "What the investigation of a PagerDuty incident has found so far. Keep it current at each milestone: the on-call responders read it on the incident.",
+  "type": "object",
+  "properties": {
+    "state": {
+      "type": "string",
+      "enum": ["investigating", "concluded", "blocked"],
+      "description": "investigating: still looking; concluded: the root cause is found (or ruled out as far as it can be); blocked: you need something from a person or a system you cannot reach (ask for it in your last message: the responders read it on the incident)."
+    },
+    "summary": {"type": "string", "description": "What is happening and what you found, in two or three sentences."},
+    "root_cause": {"type": ["string", "null"], "description": "The root cause, when you know it."},
+    "confidence": {"type": "string", "enum": ["high", "medium", "low"], "description": "How sure you are of the root cause."},
+    "evidence": {
+      "type": "array",
+      "description": "What supports the root cause: each claim with a link to the log query, dashboard, trace, commit or deploy that shows it.",
+      "items": {
+        "type": "object",
+        "properties": {
+          "claim": {"type": "string"},
+          "link": {"type": ["string", "null"]}
+        },
+        "required": ["claim"],
+        "additionalProperties": false
+      }
+    },
+    "next_steps": {"type": "array", "items": {"type": "string"}, "description": "What the responders should do next."},
+    "pull_request_url": {"type": ["string", "null"], "description": "The hotfix pull request, if you opened one."}
+  },
+  "required": ["state", "summary", "confidence"],
+  "additionalProperties": false
+}"#;
+
+/// What the prompt adds so that Devin keeps the findings current (it fills the structured output
+/// on its own schedule; asking for it in the prompt too is what Devin's documentation advises).
+pub const KEEP_FINDINGS_CURRENT: &str = "\
+Keep your structured output (the findings: state, summary, root_cause, confidence, evidence with \
+links, next_steps, pull_request_url) current: update it at each milestone (when you have a first \
+picture, when you find or rule out a cause, when you open a pull request, when you conclude, and \
+when you are blocked). The responders read it on the PagerDuty incident.";
+
+/// The longest each part of a note may be, in characters: a note is read on a phone, mid-incident.
+const MAX_SUMMARY: usize = 1200;
+const MAX_ROOT_CAUSE: usize = 800;
+const MAX_ITEM: usize = 300;
+const MAX_LINK: usize = 500;
+const MAX_EVIDENCE: usize = 8;
+const MAX_NEXT_STEPS: usize = 6;
+const MAX_PULL_REQUESTS: usize = 5;
+
+/// The schema sessions are created with, checked once and then sent as written (no tree to
+/// build per session request).
+pub fn schema() -> Schema {
+    static CHECKED: OnceLock<&'static RawValue> = OnceLock::new();
+    Schema(
+        CHECKED.get_or_init(|| serde_json::from_str(SCHEMA).expect("the findings schema is JSON")),
+    )
+}
+
+/// Devin's findings, read leniently: a field of the wrong shape is left out, not fatal.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Findings {
+    pub state: Option<String>,
+    pub summary: Option<String>,
+    pub root_cause: Option<String>,
+    pub confidence: Option<String>,
+    pub evidence: Vec<(String, Option<String>)>,
+    pub next_steps: Vec<String>,
+    pub pull_request_url: Option<String>,
+}
+
+impl Findings {
+    pub fn read(output: &Value) -> Findings {
+        let text = |name: &str| {
+            output
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|text| !text.is_empty())
+                .map(str::to_owned)
+        };
+        let evidence = list(output.get("evidence"))
+            .filter_map(|item| match item {
+                Value::String(claim) => Some((claim.clone(), None)),
+                Value::Object(fields) => {
+                    let claim = fields.get("claim")?.as_str()?.to_owned();
+                    let link = fields
+                        .get("link")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
+                    Some((claim, link))
+                }
+                _ => None,
+            })
+            .filter(|(claim, _)| !claim.trim().is_empty())
+            .collect();
+        let next_steps = list(output.get("next_steps"))
+            .filter_map(Value::as_str)
+            .filter(|step| !step.trim().is_empty())
+            .map(str::to_owned)
+            .collect();
+        Findings {
+            state: text("state"),
+            summary: text("summary"),
+            root_cause: text("root_cause"),
+            confidence: text("confidence"),
+            evidence,
+            next_steps,
+            pull_request_url: text("pull_request_url"),
+        }
+    }
+
+    /// Whether there is anything a responder would want to read.
+    pub fn says_something(&self) -> bool {
+        self.summary.is_some()
+            || self.root_cause.is_some()
+            || !self.evidence.is_empty()
+            || self.pull_request_url.is_some()
+    }
+}
+
+/// A list, or one item standing for a list of one.
+fn list(value: Option<&Value>) -> impl Iterator<Item = &Value> {
+    let items: &[Value] = match value {
+        Some(Value::Array(items)) => items,
+        Some(one @ (Value::String(_) | Value::Object(_))) => std::slice::from_ref(one),
+        _ => &[],
+    };
+    items.iter()
+}
+
+/// The note of a session's findings, and its hash: the same findings give the same hash, so
+/// they are posted once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingsNote {
+    pub content: String,
+    pub hash: String,
+}
+
+/// The note for a session's current findings, when they say something. `title` opens it
+/// ("Devin's findings", or the final note's).
+pub fn findings_note(state: &SessionState, session_url: &str, title: &str) -> Option<FindingsNote> {
+    let findings = current_findings(state)?;
+    if !findings.says_something() {
+        return None;
+    }
+    let body = findings_body(&findings, state);
+    let hash = hash(&body);
+    let content = format!(
+        "{BRIDGE_NOTE_MARKER} {title}{}\n{body}Session: {session_url}",
+        headline(&findings)
+    );
+    Some(FindingsNote { content, hash })
+}
+
+/// The findings the session's structured output holds now, if it has one.
+fn current_findings(state: &SessionState) -> Option<Findings> {
+    let output = state.structured_output.as_ref()?;
+    // Some clients store the output as a JSON string: read what it holds.
+    let parsed = output
+        .as_str()
+        .and_then(|text| serde_json::from_str(text).ok());
+    Some(Findings::read(parsed.as_ref().unwrap_or(output)))
+}
+
+/// What the findings say of the investigation (the schema's `state`): `concluded`, `blocked`
+/// or `investigating`; `None` when the output does not say, or says something else.
+pub fn declared_state(state: &SessionState) -> Option<Declared> {
+    match current_findings(state)?.state?.as_str() {
+        "concluded" => Some(Declared::Concluded),
+        "blocked" => Some(Declared::Blocked),
+        "investigating" => Some(Declared::Investigating),
+        _ => None,
+    }
+}
+
+/// The schema's `state`s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Declared {
+    Investigating,
+    /// The root cause is found or ruled out: the investigation is over.
+    Concluded,
+    /// Devin needs something from a person: its last message asks for it.
+    Blocked,
+}
+
+/// `: concluded, high confidence`, from what the findings say of themselves.
+fn headline(findings: &Findings) -> String {
+    let state = findings.state.as_deref().map(|state| plain_line(state, 40));
+    let confidence = findings
+        .confidence
+        .as_deref()
+        .map(|confidence| format!("{} confidence", plain_line(confidence, 20)));
+    let parts: Vec<String> = state.into_iter().chain(confidence).collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", parts.join(", "))
+    }
+}
+
+/// Everything the note says of the findings, one part a line or a list.
+fn findings_body(findings: &Findings, state: &SessionState) -> String {
+    let mut body = String::new();
+    if let Some(summary) = &findings.summary {
+        body.push_str(&format!("Summary: {}\n", plain(summary, MAX_SUMMARY)));
+    }
+    if let Some(cause) = &findings.root_cause {
+        body.push_str(&format!("Root cause: {}\n", plain(cause, MAX_ROOT_CAUSE)));
+    }
+    if !findings.evidence.is_empty() {
+        body.push_str("Evidence:\n");
+        for (claim, link) in findings.evidence.iter().take(MAX_EVIDENCE) {
+            body.push_str(&format!("- {}", plain_line(claim, MAX_ITEM)));
+            if let Some(link) = link.as_deref().and_then(web_link) {
+                body.push_str(&format!(" ({link})"));
+            }
+            body.push('\n');
+        }
+    }
+    if !findings.next_steps.is_empty() {
+        body.push_str("Next steps:\n");
+        for step in findings.next_steps.iter().take(MAX_NEXT_STEPS) {
+            body.push_str(&format!("- {}\n", plain_line(step, MAX_ITEM)));
+        }
+    }
+    let pull_requests = pull_requests(findings, state);
+    if !pull_requests.is_empty() {
+        body.push_str(&format!("Pull requests: {}\n", pull_requests.join(", ")));
+    }
+    body
+}
+
+/// The session's pull requests (with their state) and the one the findings name, once each.
+fn pull_requests(findings: &Findings, state: &SessionState) -> Vec<String> {
+    let mut shown: Vec<(String, Option<String>)> = Vec::new();
+    let devins = state
+        .pull_requests
+        .iter()
+        .filter_map(|pr| Some((pr.pr_url.as_deref()?, pr.pr_state.as_deref())));
+    let named = findings.pull_request_url.as_deref().map(|url| (url, None));
+    for (url, pr_state) in devins.chain(named) {
+        let Some(url) = web_link(url) else { continue };
+        if shown.iter().any(|(seen, _)| *seen == url) {
+            continue;
+        }
+        shown.push((url, pr_state.map(|s| plain_line(s, 20))));
+    }
+    shown
+        .into_iter()
+        .take(MAX_PULL_REQUESTS)
+        .map(|(url, pr_state)| match pr_state {
+            Some(pr_state) => format!("{url} ({pr_state})"),
+            None => url,
+        })
+        .collect()
+}
+
+/// A link a responder may follow: http(s), one word, bounded.
+fn web_link(link: &str) -> Option<String> {
+    let link = link.trim();
+    let web = link.starts_with("https://") || link.starts_with("http://");
+    let one_word = !link.chars().any(|c| c.is_whitespace() || c.is_control());
+    (web && one_word && link.len() <= MAX_LINK).then(|| link.to_owned())
+}
+
+/// The note `devin status` answers with: the session's state, and its latest findings.
+pub fn status_note(state: &SessionState, session_url: &str) -> String {
+    let status = state.status.as_deref().unwrap_or("unknown");
+    let how = match state.status_detail.as_deref() {
+        Some(detail) => format!("{}, {}", plain_line(status, 40), plain_line(detail, 40)),
+        None => plain_line(status, 40),
+    };
+    let title = format!("Devin's status: {how}. Latest findings");
+    match findings_note(state, session_url, &title) {
+        Some(note) => note.content,
+        None => format!(
+            "{BRIDGE_NOTE_MARKER} Devin's status: {how}. No findings yet. Session: {session_url}"
+        ),
+    }
+}
+
+/// A short, stable hash of what a note says.
+pub fn hash(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    hex::encode(&digest[..8])
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn state(output: Value) -> SessionState {
+        SessionState {
+            status: Some("running".into()),
+            structured_output: Some(output),
+            ..SessionState::default()
+        }
+    }
+
+    const URL: &str = "https://app.devin.ai/sessions/abc";
+    const FINDINGS: &str = "Devin's findings";
+
+    #[test]
+    fn the_schema_is_self_contained_draft_7_and_small() {
+        let schema: Value = serde_json::to_value(schema()).unwrap();
+        assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
+        for field in [
+            "state",
+            "summary",
+            "root_cause",
+            "confidence",
+            "evidence",
+            "next_steps",
+            "pull_request_url",
+        ] {
+            assert!(schema["properties"][field].is_object(), "{field}");
+        }
+        assert_eq!(
+            schema["properties"]["state"]["enum"],
+            json!(["investigating", "concluded", "blocked"])
+        );
+        assert_eq!(
+            schema["properties"]["confidence"]["enum"],
+            json!(["high", "medium", "low"])
+        );
+        assert!(!SCHEMA.contains("$ref") && SCHEMA.len() < 64 * 1024);
+    }
+
+    #[test]
+    fn a_finding_reads_as_a_concise_note() {
+        let mut s = state(json!({
+            "state": "concluded", "confidence": "high",
+            "summary": "Checkout 5xx since the 09:05 deploy.",
+            "root_cause": "The connection pool was cut from 50 to 5.",
+            "evidence": [{"claim": "Pool waits up 40x", "link": "https://grafana.acme.example/d/pool"},
+                         {"claim": "Deploy at 09:05", "link": "javascript:alert(1)"}],
+            "next_steps": ["Merge the revert", "Watch p99"],
+            "pull_request_url": "https://github.com/acme/checkout/pull/812"
+        }));
+        s.pull_requests = serde_json::from_value(json!([
+            {"pr_url": "https://github.com/acme/checkout/pull/812", "pr_state": "open"}
+        ]))
+        .unwrap();
+        let note = findings_note(&s, URL, FINDINGS).unwrap();
+        assert_eq!(
+            note.content,
+            "[pagerduty-devin-bridge] Devin's findings: concluded, high confidence\n\
+             Summary: Checkout 5xx since the 09:05 deploy.\n\
+             Root cause: The connection pool was cut from 50 to 5.\n\
+             Evidence:\n\
+             - Pool waits up 40x (https://grafana.acme.example/d/pool)\n\
+             - Deploy at 09:05\n\
+             Next steps:\n\
+             - Merge the revert\n\
+             - Watch p99\n\
+             Pull requests: https://github.com/acme/checkout/pull/812 (open)\n\
+             Session: https://app.devin.ai/sessions/abc"
+        );
+        assert_eq!(note.hash.len(), 16);
+    }
+
+    #[test]
+    fn the_declared_state_is_read_from_the_output_or_its_text() {
+        let declared = |output: Value| declared_state(&state(output));
+        assert_eq!(
+            declared(json!({"state": "concluded"})),
+            Some(Declared::Concluded)
+        );
+        assert_eq!(
+            declared(json!({"state": " blocked "})),
+            Some(Declared::Blocked)
+        );
+        assert_eq!(
+            declared(json!(r#"{"state": "investigating"}"#)),
+            Some(Declared::Investigating)
+        );
+        for output in [
+            json!({}),
+            json!({"state": "done"}),
+            json!({"state": 1}),
+            json!("x"),
+        ] {
+            assert_eq!(declared(output.clone()), None, "{output}");
+        }
+        assert_eq!(declared_state(&SessionState::default()), None);
+    }
+
+    #[test]
+    fn the_hash_follows_what_the_note_says() {
+        let first = findings_note(
+            &state(json!({"summary": "Looking at the pool"})),
+            URL,
+            FINDINGS,
+        )
+        .unwrap();
+        let again = findings_note(
+            &state(json!({"summary": "Looking at the pool"})),
+            URL,
+            FINDINGS,
+        )
+        .unwrap();
+        let changed = findings_note(
+            &state(json!({"summary": "The pool is too small"})),
+            URL,
+            FINDINGS,
+        );
+        assert_eq!(first.hash, again.hash);
+        assert_ne!(first.hash, changed.unwrap().hash);
+    }
+
+    #[test]
+    fn findings_that_say_nothing_post_nothing() {
+        for output in [
+            json!({}),
+            json!({"state": "investigating", "confidence": "low"}),
+            json!({"summary": "   "}),
+            json!("free text"),
+            json!("{\"state\": \"investigating\"}"),
+            json!(null),
+        ] {
+            assert_eq!(
+                findings_note(&state(output.clone()), URL, FINDINGS),
+                None,
+                "{output}"
+            );
+        }
+        assert_eq!(findings_note(&SessionState::default(), URL, FINDINGS), None);
+    }
+
+    #[test]
+    fn the_status_note_says_the_state_and_the_latest_findings() {
+        let mut s = state(json!({"summary": "Pool too small", "confidence": "medium"}));
+        s.status_detail = Some("working".into());
+        assert!(status_note(&s, URL).starts_with(
+            "[pagerduty-devin-bridge] Devin's status: running, working. Latest findings: medium confidence\nSummary: Pool too small"
+        ));
+        let bare = SessionState {
+            status: Some("new".into()),
+            ..SessionState::default()
+        };
+        assert_eq!(
+            status_note(&bare, URL),
+            "[pagerduty-devin-bridge] Devin's status: new. No findings yet. Session: https://app.devin.ai/sessions/abc"
+        );
+    }
+
+    #[test]
+    fn findings_stored_as_a_json_string_are_read() {
+        let output = json!({"summary": "Disk full", "confidence": "high"}).to_string();
+        let note = findings_note(&state(Value::String(output)), URL, FINDINGS).unwrap();
+        assert!(note
+            .content
+            .contains(": high confidence\nSummary: Disk full\n"));
+    }
+
+    #[test]
+    fn findings_off_the_schema_are_read_as_far_as_they_go() {
+        let findings = Findings::read(&json!({
+            "summary": 42, "root_cause": "Disk full", "evidence": "df shows 100%",
+            "next_steps": "Grow the volume", "confidence": ["high"]
+        }));
+        assert_eq!(findings.summary, None);
+        assert_eq!(findings.root_cause.as_deref(), Some("Disk full"));
+        assert_eq!(findings.evidence, vec![("df shows 100%".into(), None)]);
+        assert_eq!(findings.next_steps, vec!["Grow the volume".to_owned()]);
+        assert_eq!(findings.confidence, None);
+    }
+
+    #[test]
+    fn a_hostile_finding_stays_on_its_lines_and_within_bounds() {
+        let long = "x".repeat(10_000);
+        let note = findings_note(
+            &state(json!({"summary": long, "root_cause": "a\u{202e}b\u{2028}c",
+                "evidence": (0..50).map(|i| json!({"claim": format!("c{i}\nnext"), "link": "https://x.example/a b"})).collect::<Vec<_>>()})),
+            URL,
+            FINDINGS,
+        )
+        .unwrap();
+        assert!(note.content.len() < 6000, "{}", note.content.len());
+        assert!(note.content.contains("Root cause: abc\n"));
+        assert!(note.content.contains("- c0 next\n") && !note.content.contains("c8 next"));
+        assert!(!note.content.contains("x.example"));
+    }
+}
