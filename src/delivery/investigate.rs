@@ -1,6 +1,6 @@
 //! A triggered incident: the routing policy decides; a deferred one is recorded to start later;
 //! the incident is claimed in the ledger; an incident of an open group joins its session;
-//! otherwise the holder of the claim starts one (within the budgets, and once: a create that
+//! otherwise the holder of the claim starts one (within the limits, and once: a create that
 //! may have happened is never repeated), records it, and notes it on the incident. Whoever finds
 //! the session recorded answers at once. The follow-up's sweep comes in here too.
 

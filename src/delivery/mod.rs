@@ -10,7 +10,7 @@
 //! - [`investigate`]: a triggered incident: decide, defer or claim, then start or find its
 //!   session (the follow-up's sweep starts missed incidents here too);
 //! - [`claims`]: the ledger's claims and records, inside the budget;
-//! - [`start`]: a claimed incident's session: looked up, counted against the budgets, created;
+//! - [`start`]: a claimed incident's session: looked up, counted against the limits, created;
 //! - [`untagged`]: the create and the lookup that work where Devin refuses per-incident tags;
 //! - [`group`]: storm grouping: join the group's open session, or lead a new one;
 //! - [`members`]: a group session's open members: it ends only when the last one leaves;

@@ -57,7 +57,7 @@ pub enum Outcome {
     /// A resolve or reopen the incident has moved past (PagerDuty shows it `status` now): a
     /// retry delivered after a later event, passed on to no one.
     Superseded { incident_id: String, status: String },
-    /// Dry run: the session request that was not sent, its group and the budgets it would
+    /// Dry run: the session request that was not sent, its group and the limits it would
     /// count against.
     DryRunSession {
         rule: String,

@@ -16,7 +16,7 @@ pub struct Plan<'a> {
     pub request: SessionRequest,
     /// The group's name, when the rule groups.
     pub group: Option<String>,
-    /// The budgets a new session counts against.
+    /// The limits a new session counts against.
     pub slots: Vec<Slot>,
     /// The incident's alerts, when they were read.
     pub alerts: Option<Evidence>,

@@ -1,5 +1,5 @@
 //! Starting a session for a claimed incident: looked up first when the claim was taken over,
-//! counted against the budgets (once per session, whoever holds the claim), created once; and
+//! counted against the limits (once per session, whoever holds the claim), created once; and
 //! the record a failure leaves behind (`pure::life::settle`).
 
 use std::sync::Arc;
@@ -29,9 +29,9 @@ pub(super) enum Unstarted {
     LookupFailed(Failure<DevinError>),
     /// A budget is spent.
     Capped(Slot),
-    /// The budgets could not be counted.
+    /// The limits could not be counted.
     Ledger(LedgerError),
-    /// The claim was taken over before the budgets were counted: its new holder starts it.
+    /// The claim was taken over before the limits were counted: its new holder starts it.
     NotOurs,
     CreateFailed(Failure<DevinError>),
 }
@@ -54,7 +54,7 @@ impl Unstarted {
 
 impl Bridge {
     /// The session for a claim this delivery holds: looked up first when the claim was taken
-    /// over (the earlier holder's create may have happened), else counted against the budgets
+    /// over (the earlier holder's create may have happened), else counted against the limits
     /// and created. A create is retried only after failures that prove no session was made.
     pub(super) async fn start_session(
         &self,
@@ -202,7 +202,7 @@ impl Bridge {
         }
     }
 
-    /// Gives back a session's count against the budgets: none was made. A failure leaves the
+    /// Gives back a session's count against the limits: none was made. A failure leaves the
     /// budget one lower until its hour or day ends.
     async fn refund(&self, slots: &[Slot], budget: Budget) {
         let left = budget.remaining(clock::now());

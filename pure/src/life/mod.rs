@@ -81,7 +81,7 @@ pub fn on_start(
         (R::Creating(held), _) if held.lease_until_ms > now_ms => Move::Wait {
             lease_until_ms: held.lease_until_ms,
         },
-        // Abandoned: its create may have happened; the budgets it counted stay counted.
+        // Abandoned: its create may have happened; the limits it counted stay counted.
         (R::Creating(held), _) => Move::Claim(Claimed {
             took_over: Some(held.lease_until_ms),
             spent: held.spent,

@@ -140,7 +140,7 @@ pub struct Claimed {
     /// When this claim took over one whose lease had run out: that lease's end. Its create may
     /// have happened, so the session is looked up before one is created (`pure::life::lookup`).
     pub took_over: Option<u64>,
-    /// The budgets were counted for this generation's session already (by this claim or the
+    /// The limits were counted for this generation's session already (by this claim or the
     /// one it took over): never again.
     pub spent: bool,
     /// This claim retries a capped start: capped again, nothing retries it but a person.

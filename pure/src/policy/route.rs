@@ -1,5 +1,5 @@
 //! What the routing policy makes of an incident it investigates, before anything is called:
-//! the session request, the group, the budgets it counts against. The delivery acts on it; the
+//! the session request, the group, the limits it counts against. The delivery acts on it; the
 //! policy tool prints it: both from this one function, so they can never disagree.
 
 use serde_json::{json, Value};
@@ -19,11 +19,11 @@ pub struct Shaped {
     pub request: SessionRequest,
     /// The group's name, when the rule groups.
     pub group: Option<String>,
-    /// The budgets a new session counts against, at `now_ms`.
+    /// The limits a new session counts against, at `now_ms`.
     pub slots: Vec<Slot>,
 }
 
-/// The request, the group and the budgets of `decision` for the incident of `facts`.
+/// The request, the group and the limits of `decision` for the incident of `facts`.
 pub fn shape(policy: &Policy, decision: &Decision<'_>, facts: &Facts<'_>, now_ms: u64) -> Shaped {
     Shaped {
         request: brief::session_request(facts, decision),

@@ -33,7 +33,7 @@ pub enum Action {
     Shadow,
 }
 
-/// Session budgets, counted in the ledger in fixed UTC hours and days.
+/// Session limits, counted in the ledger in fixed UTC hours and days.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "an object of limits")]
 pub struct Limits {
@@ -199,7 +199,7 @@ impl Policy {
         self.rules.len()
     }
 
-    /// The budgets of the whole bridge.
+    /// The limits of the whole bridge.
     pub fn limits(&self) -> Limits {
         self.limits
     }

@@ -1,4 +1,4 @@
-//! How many sessions may start: the routing policy's budgets (`limits`) as counters in the
+//! How many sessions may start: the routing policy's limits (`limits`) as counters in the
 //! ledger, one per budget and fixed UTC hour or day, all taken together or none.
 
 use crate::policy::Limits;
@@ -20,7 +20,7 @@ pub struct Slot {
     pub refills_at_ms: u64,
 }
 
-/// The budgets a session started at `now_ms` under `rule` counts against: the bridge's, then
+/// The limits a session started at `now_ms` under `rule` counts against: the bridge's, then
 /// the rule's own.
 pub fn slots(now_ms: u64, bridge: Limits, rule: &str, rule_limits: Limits) -> Vec<Slot> {
     let mut slots = Vec::new();

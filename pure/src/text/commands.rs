@@ -5,7 +5,7 @@
 /// What a note asks of the bridge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// `devin investigate [context]`: start a session now, whatever the policy or the budgets
+    /// `devin investigate [context]`: start a session now, whatever the policy or the limits
     /// say; the text after it, when there is some, goes to the brief as the responder's
     /// context (quoted as data).
     Investigate(Option<String>),

@@ -4,7 +4,7 @@
 //! process (local runs).
 
 mod dynamo;
-mod follow;
+mod follow_up;
 mod memory;
 
 use std::future::Future;
@@ -49,7 +49,7 @@ pub enum Claim {
     Held(IncidentRecord),
 }
 
-/// How counting a session against the budgets went.
+/// How counting a session against the limits went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Spent {
     /// Counted against every budget, and the claim marked as counted.

@@ -1,14 +1,14 @@
 //! The ledger in a DynamoDB table (`LEDGER_TABLE`): one item per incident, per group and per
 //! budget counter, keyed `pk`, written with conditional writes (as Powertools' idempotency
 //! utility does), deleted by the table's time to live (`expires_at`) after 30 days.
-//! [`incidents`] claims and records incidents, [`groups`] the storm groups, [`budgets`] counts
+//! [`incidents`] claims and records incidents, [`groups`] the storm groups, [`spend`] counts
 //! sessions against the policy's limits, [`follow`] keeps what the follow-up visits and posted.
 //! The incidents the follow-up visits carry a `queue` attribute, which the sparse index
 //! [`QUEUE_INDEX`] lists; a record leaves its queue by losing the attribute.
 
-mod budgets;
+mod spend;
 mod busy;
-mod follow;
+mod follow_up;
 mod groups;
 mod incidents;
 

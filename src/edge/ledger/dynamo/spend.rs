@@ -1,4 +1,4 @@
-//! Session budgets in the ledger: one counter per budget and UTC hour or day, all raised in
+//! Session limits in the ledger: one counter per budget and UTC hour or day, all raised in
 //! one transaction under their caps, or none. Concurrent spends conflict on the counters they
 //! share: a conflict is retried while the caller's time allows (`busy`).
 
