@@ -271,8 +271,8 @@ async fn an_incident_whose_session_ended_gets_its_next_one_on_reopen_or_when_ask
     fleet.stop().await;
 }
 
-/// The README's table of the incident's life names every state `pure::life` knows, each with an
-/// owner, and nothing else.
+/// The table of the incident's life (docs/design.md) names every state `pure::life` knows, each
+/// with an owner, and nothing else.
 #[test]
 fn the_readmes_state_table_is_the_one_in_the_code() {
     use pure::life::records::{Claimed, IncidentRecord};
@@ -310,7 +310,7 @@ fn the_readmes_state_table_is_the_one_in_the_code() {
     ];
     let mut in_code: Vec<&str> = records.iter().map(state_name).collect();
     in_code.sort();
-    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
+    let readme = std::fs::read_to_string(repo_path("docs/design.md")).unwrap();
     let start = readme.find("### The incident's life").unwrap();
     let rows: Vec<Vec<&str>> = readme[start..]
         .lines()

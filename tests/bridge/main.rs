@@ -16,6 +16,7 @@ mod connection_reuse;
 mod delivery_guarantees;
 mod deployment;
 mod devin_create;
+mod docs;
 mod follow_up;
 mod follow_up_run;
 mod group_ledger;

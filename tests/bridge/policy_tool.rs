@@ -1,6 +1,6 @@
-//! The policy tool as a team uses it (the built `policy` binary): `check` on every policy of the
-//! README and on broken ones, `test` on every sample delivery with the example policy, giving
-//! the decisions the README's table shows, and `--expect` failing when it should.
+//! The policy tool as a team uses it (the built `policy` binary): `check` on every policy of
+//! docs/policy.md and on broken ones, `test` on every sample delivery with the example policy,
+//! giving the decisions docs/policy.md's table shows, and `--expect` failing when it should.
 
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,16 +53,19 @@ fn written(json: &str) -> Written {
 fn check_passes_every_policy_of_the_readme_with_a_line_per_rule() {
     let (code, out) = policy(&["check", "config/routing.example.json"]);
     assert_eq!(code, 0, "{out}");
-    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
-    // The summary the README shows is the tool's, line for line.
+    let readme = std::fs::read_to_string(repo_path("docs/policy.md")).unwrap();
+    // The summary docs/policy.md shows is the tool's, line for line.
     for line in out.lines() {
         assert!(
             readme.contains(line),
-            "the README's Policy tests miss: {line}"
+            "docs/policy.md's Policy tests miss: {line}"
         );
     }
-    let mut policies = readme_section_policies("## Routing policy");
-    policies.extend(readme_section_policies("## Alert storms and spend"));
+    let mut policies = doc_section_policies("docs/policy.md", "## How a policy decides");
+    policies.extend(doc_section_policies(
+        "docs/policy.md",
+        "## Alert storms and spend",
+    ));
     assert!(policies.len() >= 5);
     for json in policies {
         let file = written(&json);
@@ -106,9 +109,9 @@ fn check_refuses_a_broken_policy_naming_the_place() {
     );
 }
 
-/// The README's table of decisions: each delivery file and what the example policy does.
+/// The table of decisions in docs/policy.md: each delivery file and what the example policy does.
 fn readme_decisions() -> Vec<(String, String)> {
-    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
+    let readme = std::fs::read_to_string(repo_path("docs/policy.md")).unwrap();
     readme
         .lines()
         .filter_map(|line| line.strip_prefix("| `events/"))
@@ -129,7 +132,7 @@ fn test_gives_every_sample_delivery_the_decision_the_readme_shows() {
     for (name, _) in sample_events() {
         assert!(
             listed.contains(&format!("events/{name}").as_str()),
-            "the README's table misses {name}"
+            "docs/policy.md's table misses {name}"
         );
     }
     for (file, decision) in &table {

@@ -155,9 +155,9 @@ async fn event_types_outside_the_policy_are_ignored_before_any_rule() {
     assert_eq!(tags.last().unwrap(), "ack");
 }
 
-/// The JSON blocks of the README's routing section, in order.
+/// The JSON blocks of the policy's overview and worked examples (docs/policy.md), in order.
 fn readme_policies() -> Vec<String> {
-    readme_section_policies("## Routing policy")
+    doc_section_policies("docs/policy.md", "## How a policy decides")
 }
 
 fn incident_of(event: &str) -> pure::inbound::webhook::Incident {
@@ -211,7 +211,7 @@ fn the_readme_policies_are_valid_and_do_what_they_say() {
 
 #[test]
 fn the_readme_storm_example_is_valid_and_does_what_it_says() {
-    let policies = readme_section_policies("## Alert storms and spend");
+    let policies = doc_section_policies("docs/policy.md", "## Alert storms and spend");
     assert_eq!(policies.len(), 1);
     let policy = Policy::from_json(&policies[0]).unwrap_or_else(|err| panic!("{err}"));
     assert_eq!(

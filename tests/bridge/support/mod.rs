@@ -67,12 +67,12 @@ pub fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
-/// The JSON blocks of the README section under `heading`, in order.
-pub fn readme_section_policies(heading: &str) -> Vec<String> {
-    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
-    let start = readme.find(heading).unwrap();
-    let end = start + 1 + readme[start + 1..].find("\n## ").unwrap();
-    readme[start..end]
+/// The JSON blocks of the section under `heading` of the documentation page `doc`, in order.
+pub fn doc_section_policies(doc: &str, heading: &str) -> Vec<String> {
+    let page = std::fs::read_to_string(repo_path(doc)).unwrap();
+    let start = page.find(heading).unwrap();
+    let end = start + 1 + page[start + 1..].find("\n## ").unwrap();
+    page[start..end]
         .split("```json\n")
         .skip(1)
         .map(|block| block.split("```").next().unwrap().to_owned())
