@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The import rule of src/ (README: How it is built), checked by reading the sources:
+# The import rule of src/ (docs/design.md: The code map), checked by reading the sources:
 #   pure/       (the crate at the top level) no I/O crate in its manifest, no clock, environment, files;
 #   edge/       imports pure/ and edge/, never delivery/, follow_up/ or startup/;
 #   delivery/   imports pure/, edge/ and delivery/, never follow_up/ or startup/;

@@ -62,11 +62,11 @@ cargo test --features connect --test bridge replay:: -- --nocapture
 
 echo "==> the model-based test of an incident's life, both ledgers, with its figures and seed"
 # One seed, the same stories every run, so that a run fails for a change and not for a story no
-# run met before; unset MODEL_SEED (or choose another) to look further, as the README says.
+# run met before; unset MODEL_SEED (or choose another) to look further, as docs/design.md says.
 MODEL_SEED="${MODEL_SEED:-20261130}" cargo test --features connect --test bridge model:: -- --nocapture
 
 echo "==> cargo test"
-# Benches are compiled by clippy above and run by hand (README: Performance). The feature
+# Benches are compiled by clippy above and run by hand (docs/design.md: Performance). The feature
 # `connect` builds connect-pagerduty, which tests/bridge/connect.rs runs.
 cargo test -p pure
 cargo test --features connect --lib --bins --tests -- --skip replay:: --skip model::

@@ -1,4 +1,4 @@
-//! A sample incident for the core's unit tests: the one the README and `events/` show.
+//! A sample incident for the core's unit tests: the one the docs and `events/` show.
 
 use crate::inbound::webhook::{Incident, Reference, INCIDENT_TRIGGERED};
 use crate::policy::template::Facts;

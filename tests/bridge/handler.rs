@@ -12,7 +12,7 @@ use pure::inbound::webhook;
 use serde_json::{json, Value};
 
 /// Every sample event is a valid Function URL event whose signature is right (or, for
-/// `bad-signature.json`, wrong) under the local development secrets the README gives.
+/// `bad-signature.json`, wrong) under the local development secrets CONTRIBUTING.md gives.
 #[test]
 fn sample_events_are_signed_with_the_local_secrets() {
     let events = sample_events();

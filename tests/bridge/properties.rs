@@ -170,7 +170,7 @@ proptest! {
     }
 
     /// Whatever `group_by`, `group_window_minutes` or `limits` holds, the policy is either
-    /// valid in the shape the README gives, or refused with an error that names that place.
+    /// valid in the shape docs/policy.md gives, or refused with an error that names that place.
     #[test]
     fn malformed_grouping_and_limits_are_refused_by_their_path(value in any_json()) {
         let group_by = Policy::from_json(&json!({"defaults": {"group_by": value}}).to_string());

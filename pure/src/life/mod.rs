@@ -227,7 +227,7 @@ pub fn owner(record: &IncidentRecord) -> Owner {
     }
 }
 
-/// The state's name, as the ledger stores it and the README's table shows it.
+/// The state's name, as the ledger stores it and the table of docs/design.md shows it.
 pub fn state_name(record: &IncidentRecord) -> &'static str {
     match record {
         IncidentRecord::Creating(_) => "creating",

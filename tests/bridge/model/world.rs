@@ -61,7 +61,7 @@ pub struct Known {
     pub merged_away: bool,
     /// From this generation on its sessions are its own, not its group's: a person started one
     /// (`devin investigate`), or it took the session of an incident merged into it when it had
-    /// none (the bridge never saw its trigger, so it knows no group for it: README, merges).
+    /// none (the bridge never saw its trigger, so it knows no group for it: docs/policy.md, merges).
     pub alone_from: Option<u32>,
     /// Incidents merged into this one.
     /// Incidents merged into this one, and whether this one took the merged one's session (it
@@ -88,7 +88,7 @@ pub struct World {
     pub(super) devin_late: Duration,
     pub known: Vec<Known>,
     pub pending: VecDeque<Pending>,
-    /// Verified deliveries answered 4xx (429 aside: PagerDuty retries it, as the README says).
+    /// Verified deliveries answered 4xx (429 aside: PagerDuty retries it, as docs/operations.md says).
     pub refused: Vec<String>,
     /// Every answer, for the report of a failure: step, what, status, body.
     pub log: Vec<String>,
