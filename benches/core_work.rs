@@ -1,6 +1,6 @@
 //! The pure work of one delivery, over the real PagerDuty captures: verify the signature of the
 //! raw body, parse it, route it, and render the Devin request body. No I/O.
-//!   cargo bench --bench pure
+//!   cargo bench --bench core_work
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use pure::inbound::secret::Secret;

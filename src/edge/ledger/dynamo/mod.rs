@@ -6,11 +6,11 @@
 //! The incidents the follow-up visits carry a `queue` attribute, which the sparse index
 //! [`QUEUE_INDEX`] lists; a record leaves its queue by losing the attribute.
 
-mod spend;
 mod busy;
 mod follow_up;
 mod groups;
 mod incidents;
+mod spend;
 
 use std::collections::HashMap;
 
