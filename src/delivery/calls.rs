@@ -10,7 +10,7 @@ use tracing::warn;
 
 use crate::delivery::bridge::Bridge;
 use crate::delivery::notes::{Note, Posted};
-use crate::delivery::outcome::{DevinStep, NoteStatus, Outcome};
+use crate::delivery::outcome::{DevinStep, Done, NoteStatus, Outcome, Retry};
 use crate::edge::clock;
 use crate::edge::devin::DevinError;
 use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
@@ -233,14 +233,15 @@ pub(super) fn not_told(
     failure: Failure<DevinError>,
 ) -> Outcome {
     match failure {
-        Failure::Final(err) if err.is_session_closed() => Outcome::SessionClosed {
+        Failure::Final(err) if err.is_session_closed() => Done::SessionClosed {
             incident_id: incident_id.to_owned(),
             session,
-        },
+        }
+        .into(),
         failure => {
             let session_id = session.session_id;
             let step = DevinStep::SendMessage { session_id };
-            Outcome::DevinFailed { step, failure }
+            Retry::DevinFailed { step, failure }.into()
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 use crate::delivery::bridge::Bridge;
-use crate::delivery::outcome::{NoteStatus, Outcome};
+use crate::delivery::outcome::{Done, NoteStatus, Outcome, Retry};
 use crate::edge::clock;
 use crate::edge::ledger::{Claim, LedgerError};
 use crate::edge::retry::random;
@@ -69,7 +69,7 @@ impl Bridge {
                 .ledger
                 .claim(incident_id, start, &holder, now_ms, lease_until_ms, left)
                 .await
-                .map_err(Outcome::LedgerUnavailable)?;
+                .map_err(Retry::LedgerUnavailable)?;
             let record = match claim {
                 Claim::Won(claimed) => {
                     if claimed.took_over.is_some() {
@@ -83,20 +83,22 @@ impl Bridge {
             };
             match self.wait_for_session(incident_id, record, budget).await {
                 Waited::Session(session) => {
-                    return Err(Outcome::SessionExists {
+                    return Err(Done::SessionExists {
                         rule: rule.to_owned(),
                         incident_id: incident_id.to_owned(),
                         session,
-                    })
+                    }
+                    .into())
                 }
                 Waited::Ends(outcome) => return Err(outcome),
                 Waited::NotStarted(not_yet) => return Err(not_yet.outcome(rule, incident_id)),
                 Waited::ClaimEnded => {}
             }
         }
-        Err(Outcome::BeingCreated {
+        Err(Retry::BeingCreated {
             incident_id: incident_id.to_owned(),
-        })
+        }
+        .into())
     }
 
     /// The session of an incident whose record is `record`: at once when it exists; when
@@ -110,12 +112,14 @@ impl Bridge {
         match self.wait_for_session(incident_id, record, budget).await {
             Waited::Session(session) => Ok(session),
             Waited::Ends(outcome) => Err(outcome),
-            Waited::NotStarted(_) => Err(Outcome::NoSession {
+            Waited::NotStarted(_) => Err(Done::NoSession {
                 incident_id: incident_id.to_owned(),
-            }),
-            Waited::ClaimEnded => Err(Outcome::BeingCreated {
+            }
+            .into()),
+            Waited::ClaimEnded => Err(Retry::BeingCreated {
                 incident_id: incident_id.to_owned(),
-            }),
+            }
+            .into()),
         }
     }
 
@@ -129,15 +133,17 @@ impl Bridge {
         budget: Budget,
     ) -> Outcome {
         match self.wait_for_session(incident_id, record, budget).await {
-            Waited::Session(session) => Outcome::SessionExists {
+            Waited::Session(session) => Done::SessionExists {
                 rule: rule.to_owned(),
                 incident_id: incident_id.to_owned(),
                 session,
-            },
+            }
+            .into(),
             Waited::NotStarted(not_yet) => not_yet.outcome(rule, incident_id),
-            Waited::ClaimEnded => Outcome::BeingCreated {
+            Waited::ClaimEnded => Retry::BeingCreated {
                 incident_id: incident_id.to_owned(),
-            },
+            }
+            .into(),
             Waited::Ends(outcome) => outcome,
         }
     }
@@ -163,9 +169,12 @@ impl Bridge {
                 Standing::BeingCreated { .. } => {}
             }
             if budget.remaining(clock::now()) < WAIT_STEP + ANSWER_TIME {
-                return Waited::Ends(Outcome::BeingCreated {
-                    incident_id: incident_id.to_owned(),
-                });
+                return Waited::Ends(
+                    Retry::BeingCreated {
+                        incident_id: incident_id.to_owned(),
+                    }
+                    .into(),
+                );
             }
             tokio::time::sleep(WAIT_STEP).await;
             let left = budget.remaining(clock::now()).saturating_sub(ANSWER_TIME);
@@ -173,7 +182,7 @@ impl Bridge {
                 Ok(Some(now)) => record = now,
                 // The holder gave up: nothing was created.
                 Ok(None) => return Waited::ClaimEnded,
-                Err(err) => return Waited::Ends(Outcome::LedgerUnavailable(err)),
+                Err(err) => return Waited::Ends(Retry::LedgerUnavailable(err).into()),
             }
         }
     }
@@ -246,7 +255,7 @@ pub(super) enum NotYet {
     Deferred { until_ms: u64 },
     /// It resolved before its deferral ended.
     SkippedResolved,
-    /// An earlier start decided so (`Outcome::AlreadyDecided`).
+    /// An earlier start decided so (`Done::AlreadyDecided`).
     Decided(&'static str),
 }
 
@@ -255,17 +264,19 @@ impl NotYet {
     pub(super) fn outcome(self, rule: &str, incident_id: &str) -> Outcome {
         let incident_id = incident_id.to_owned();
         match self {
-            NotYet::Deferred { until_ms } => Outcome::Deferred {
+            NotYet::Deferred { until_ms } => Done::Deferred {
                 rule: rule.to_owned(),
                 incident_id,
                 until_ms,
                 note: NoteStatus::Off,
-            },
-            NotYet::SkippedResolved => Outcome::SkippedResolved { incident_id },
-            NotYet::Decided(decision) => Outcome::AlreadyDecided {
+            }
+            .into(),
+            NotYet::SkippedResolved => Done::SkippedResolved { incident_id }.into(),
+            NotYet::Decided(decision) => Done::AlreadyDecided {
                 incident_id,
                 decision,
-            },
+            }
+            .into(),
         }
     }
 }

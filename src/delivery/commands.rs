@@ -8,7 +8,7 @@ use tracing::{info, warn};
 
 use crate::delivery::bridge::Bridge;
 use crate::delivery::calls::not_told;
-use crate::delivery::outcome::Outcome;
+use crate::delivery::outcome::{Done, Outcome};
 use crate::edge::clock;
 use crate::edge::devin::DevinError;
 use crate::edge::pagerduty::PagerDutyError;
@@ -60,10 +60,11 @@ impl Bridge {
         if self.options.dry_run && !matches!(command, Command::TakesNoText(_)) {
             let message = format!("{} would be carried out", command.name());
             let incident_id = incident_id.to_owned();
-            return Outcome::DryRunMessage {
+            return Done::DryRunMessage {
                 incident_id,
                 message,
-            };
+            }
+            .into();
         }
         let name = command.name();
         match command {
@@ -132,10 +133,11 @@ impl Bridge {
                     .tell(&session.session_id, &message, &mut secrets, budget, tally)
                     .await;
                 return match told {
-                    Ok(()) => Outcome::Forwarded {
+                    Ok(()) => Done::Forwarded {
                         incident_id: incident_id.to_owned(),
                         session,
-                    },
+                    }
+                    .into(),
                     Err(failure) => not_told(incident_id, session, failure),
                 };
             }
@@ -143,12 +145,13 @@ impl Bridge {
         match note {
             Ok(note) => {
                 let note = self.note_or_log(&secrets, incident_id, &note, budget).await;
-                Outcome::Commanded {
+                Done::Commanded {
                     incident_id: incident_id.to_owned(),
                     command: command.name(),
                     session,
                     note,
                 }
+                .into()
             }
             Err(failure) => not_told(incident_id, session, failure),
         }
@@ -271,11 +274,12 @@ impl Bridge {
     ) -> Outcome {
         let note = notes::command_refused_note(command, reason);
         let note = self.note_or_log(secrets, incident_id, &note, budget).await;
-        Outcome::CommandRefused {
+        Done::CommandRefused {
             incident_id: incident_id.to_owned(),
             command,
             reason: reason.to_owned(),
             note,
         }
+        .into()
     }
 }

@@ -12,7 +12,7 @@ use tracing::{field, info_span, Instrument, Span};
 use crate::delivery::bridge::Bridge;
 use crate::delivery::function_url::{FunctionUrlRequest, FunctionUrlResponse, Inbound};
 use crate::delivery::investigate::Happened;
-use crate::delivery::outcome::Outcome;
+use crate::delivery::outcome::{Done, Outcome, Refused, Retry};
 use crate::edge::clock;
 use crate::edge::lock::lock;
 use pure::budget::{self, Budget, MIN_ATTEMPT};
@@ -89,35 +89,35 @@ impl Bridge {
     ) -> (Outcome, Option<String>) {
         if !self.source_allowed(request.source_ip.as_deref()) {
             let source = request.source_ip.clone().unwrap_or_default();
-            return (Outcome::Forbidden { source }, None);
+            return (Refused::Forbidden { source }.into(), None);
         }
         if request.path != WEBHOOK_PATH {
-            return (Outcome::NotFound, None);
+            return (Refused::NotFound.into(), None);
         }
         if request.method != Method::POST {
-            return (Outcome::MethodNotAllowed, None);
+            return (Refused::MethodNotAllowed.into(), None);
         }
         let Some(body) = request.body.as_deref() else {
-            return (Outcome::UndecodableBody, None);
+            return (Refused::UndecodableBody.into(), None);
         };
         if body.len() > MAX_BODY_BYTES {
-            return (Outcome::TooLarge { bytes: body.len() }, None);
+            return (Refused::TooLarge { bytes: body.len() }.into(), None);
         }
         // Nothing about the body is trusted, or even parsed, before every check passes.
         let secrets = match self.verify(&request.headers, body).await {
             Ok(secrets) => secrets,
-            Err(rejection) => return (Outcome::Unauthorized(rejection), None),
+            Err(rejection) => return (Refused::Unauthorized(rejection).into(), None),
         };
         let event = match webhook::parse(body) {
             Ok(delivery) => delivery.event,
-            Err(err) => return (Outcome::BadRequest(err), None),
+            Err(err) => return (Refused::BadRequest(err).into(), None),
         };
         let span = Span::current();
         span.record("event_id", event.id.as_str());
         span.record("event_type", event.event_type.as_str());
 
         if let Some(occurred_at) = self.too_old(&event) {
-            return (Outcome::Stale { occurred_at }, None);
+            return (Done::Stale { occurred_at }.into(), None);
         }
         if let Some(body) = lock(&self.recent).get(&event.id) {
             let body = body.to_owned();
@@ -148,19 +148,20 @@ impl Bridge {
         let forwards = self.policy.forwards(&event.event_type);
         if !forwards && !self.policy.accepts(&event.event_type) {
             Span::current().record("incident_id", event.incident_id());
-            return Outcome::EventTypeIgnored {
+            return Done::EventTypeIgnored {
                 event_type: event.event_type.clone(),
-            };
+            }
+            .into();
         }
         if budget.remaining(clock::now()) < MIN_ATTEMPT {
-            return Outcome::TooLate;
+            return Retry::TooLate.into();
         }
         if forwards {
             return self.forward(event, secrets, budget, tally).await;
         }
         let incident = match event.incident() {
             Ok(incident) => incident,
-            Err(err) => return Outcome::Unusable(err),
+            Err(err) => return Done::Unusable(err).into(),
         };
         Span::current().record("incident_id", incident.id.as_str());
         self.investigate(Happened::of(event), &incident, secrets, budget, tally)

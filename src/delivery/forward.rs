@@ -8,7 +8,7 @@ use tracing::{info, warn, Span};
 use crate::delivery::bridge::Bridge;
 use crate::delivery::calls::not_told;
 use crate::delivery::investigate::Happened;
-use crate::delivery::outcome::Outcome;
+use crate::delivery::outcome::{Done, Outcome, Retry};
 use crate::edge::clock;
 use crate::edge::pagerduty::PagerDutyError;
 use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
@@ -51,10 +51,11 @@ impl Bridge {
             }
         };
         if self.options.dry_run {
-            return Outcome::DryRunMessage {
+            return Done::DryRunMessage {
                 incident_id,
                 message,
-            };
+            }
+            .into();
         }
         // A merge is not the end of the problem: the work goes on under the other incident.
         if let Some(incident) = incident
@@ -84,7 +85,7 @@ impl Bridge {
                 _ if event.event_type == INCIDENT_RESOLVED => {
                     return self.resolved_without_session(incident_id, budget).await
                 }
-                _ => return Outcome::NoSession { incident_id },
+                _ => return Done::NoSession { incident_id }.into(),
             },
             Err(outcome) => return outcome,
         };
@@ -112,10 +113,11 @@ impl Bridge {
             }
             Err(failure) => return not_told(&incident_id, session, failure),
         }
-        Outcome::Forwarded {
+        Done::Forwarded {
             incident_id,
             session,
         }
+        .into()
     }
 }
 
@@ -172,7 +174,7 @@ impl Bridge {
             .ledger
             .get(incident_id, left)
             .await
-            .map_err(Outcome::LedgerUnavailable)?;
+            .map_err(Retry::LedgerUnavailable)?;
         let Some(record) = record else {
             return Ok(None);
         };
@@ -182,9 +184,10 @@ impl Bridge {
                 .await_session(incident_id, record, budget)
                 .await
                 .map(Some),
-            Standing::Abandoned { .. } if !may_start => Err(Outcome::BeingCreated {
+            Standing::Abandoned { .. } if !may_start => Err(Retry::BeingCreated {
                 incident_id: incident_id.to_owned(),
-            }),
+            }
+            .into()),
             Standing::Ended(session) if !may_start => Ok(Some(session)),
             _ => Ok(None),
         }
@@ -217,9 +220,12 @@ impl Bridge {
                 return None;
             }
         };
-        (resolved != (status == "resolved")).then(|| Outcome::Superseded {
-            incident_id: incident_id.to_owned(),
-            status,
+        (resolved != (status == "resolved")).then(|| {
+            Done::Superseded {
+                incident_id: incident_id.to_owned(),
+                status,
+            }
+            .into()
         })
     }
 
@@ -237,8 +243,8 @@ impl Bridge {
             .skip_resolved(&incident_id, clock::epoch_ms(), left)
             .await
         {
-            Ok(()) => Outcome::NoSession { incident_id },
-            Err(err) => Outcome::LedgerUnavailable(err),
+            Ok(()) => Done::NoSession { incident_id }.into(),
+            Err(err) => Retry::LedgerUnavailable(err).into(),
         }
     }
 
@@ -260,7 +266,7 @@ impl Bridge {
             .ledger
             .mark(&incident.id, &session.session_id, &closed, now_ms, left);
         if let Err(err) = mark.await {
-            return Outcome::LedgerUnavailable(err);
+            return Retry::LedgerUnavailable(err).into();
         }
         self.investigate(Happened::of(event), incident, secrets, budget, tally)
             .await
@@ -289,13 +295,13 @@ enum Heard {
 fn what_to_tell(event: &Event, own_user: Option<&str>) -> Result<Heard, Outcome> {
     let who = event.agent_name();
     if event.event_type == INCIDENT_ANNOTATED {
-        let note = event.note().map_err(Outcome::Unusable)?;
+        let note = event.note().map_err(Done::Unusable)?;
         Span::current().record("incident_id", note.incident_id.as_str());
         if notes::is_bridge_note(&note.content)
             || own_user.is_some_and(|own| event.agent_id() == Some(own))
         {
             let incident_id = note.incident_id;
-            return Err(Outcome::OwnNote { incident_id });
+            return Err(Done::OwnNote { incident_id }.into());
         }
         if note.trimmed {
             return Ok(Heard::CutNote(note));
@@ -306,7 +312,7 @@ fn what_to_tell(event: &Event, own_user: Option<&str>) -> Result<Heard, Outcome>
             &note.content,
         )));
     }
-    let incident = event.incident().map_err(Outcome::Unusable)?;
+    let incident = event.incident().map_err(Done::Unusable)?;
     Span::current().record("incident_id", incident.id.as_str());
     let message = messages::session_message(&event.event_type, who, incident.priority_name());
     Ok(Heard::Told(ToTell::Message(

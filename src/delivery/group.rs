@@ -12,7 +12,7 @@ use tracing::{info, warn};
 
 use crate::delivery::bridge::Bridge;
 use crate::delivery::claims::Held;
-use crate::delivery::outcome::{DevinStep, Outcome};
+use crate::delivery::outcome::{DevinStep, Done, Outcome, Retry};
 use crate::delivery::plan::Plan;
 use crate::edge::clock;
 use crate::edge::devin::DevinError;
@@ -86,7 +86,7 @@ impl Bridge {
                     return GroupStep::Lead(holder)
                 }
                 Ok(GroupClaim::Held(record)) => record,
-                Err(err) => return GroupStep::Ends(Outcome::LedgerUnavailable(err)),
+                Err(err) => return GroupStep::Ends(Retry::LedgerUnavailable(err).into()),
             };
             let open = match self.wait_for_group(group, record, budget).await {
                 Ok(Some(open)) => open,
@@ -107,12 +107,15 @@ impl Bridge {
             match joined {
                 Ok(Some(incidents)) => return GroupStep::Join(open, incidents),
                 Ok(None) => continue,
-                Err(err) => return GroupStep::Ends(Outcome::LedgerUnavailable(err)),
+                Err(err) => return GroupStep::Ends(Retry::LedgerUnavailable(err).into()),
             }
         }
-        GroupStep::Ends(Outcome::BeingCreated {
-            incident_id: String::new(),
-        })
+        GroupStep::Ends(
+            Retry::BeingCreated {
+                incident_id: String::new(),
+            }
+            .into(),
+        )
     }
 
     /// The session of a group's incident that took over its own abandoned claim: its earlier
@@ -204,7 +207,7 @@ impl Bridge {
         let found = self
             .find_incident_session(id, generation, lease_until_ms, secrets, budget, tally)
             .await
-            .map_err(|failure| Outcome::DevinFailed {
+            .map_err(|failure| Retry::DevinFailed {
                 step: DevinStep::FindSession,
                 failure,
             })?;
@@ -238,16 +241,17 @@ impl Bridge {
                 GroupStanding::BeingCreated => {}
             }
             if budget.remaining(clock::now()) < WAIT_STEP + ANSWER_TIME {
-                return Err(Outcome::BeingCreated {
+                return Err(Retry::BeingCreated {
                     incident_id: String::new(),
-                });
+                }
+                .into());
             }
             tokio::time::sleep(WAIT_STEP).await;
             let left = budget.remaining(clock::now()).saturating_sub(ANSWER_TIME);
             match self.ledger.group(group, left).await {
                 Ok(Some(now)) => record = now,
                 Ok(None) => return Ok(None),
-                Err(err) => return Err(Outcome::LedgerUnavailable(err)),
+                Err(err) => return Err(Retry::LedgerUnavailable(err).into()),
             }
         }
     }
@@ -285,7 +289,7 @@ impl Bridge {
         self.settle_unstarted(incident_id, held, Settled::NothingMade, budget)
             .await;
         let incident_id = incident_id.clone();
-        Err(Outcome::BeingCreated { incident_id })
+        Err(Retry::BeingCreated { incident_id }.into())
     }
 
     /// The incident joins its group's session: told to it, recorded under it, tagged on it
@@ -339,7 +343,7 @@ impl Bridge {
                 .await;
             let session_id = session.session_id.clone();
             let step = DevinStep::SendMessage { session_id };
-            return Some(Outcome::DevinFailed { step, failure });
+            return Some(Retry::DevinFailed { step, failure }.into());
         }
         // An open member: the session ends only when its last one resolves.
         if let Err(err) = self
@@ -351,13 +355,13 @@ impl Bridge {
             )
             .await
         {
-            return Some(Outcome::LedgerUnavailable(err));
+            return Some(Retry::LedgerUnavailable(err).into());
         }
         if let Err(err) = self
             .record_session(incident_id, held, session, budget)
             .await
         {
-            return Some(Outcome::LedgerUnavailable(err));
+            return Some(Retry::LedgerUnavailable(err).into());
         }
         // Where Devin refuses per-incident tags, the ledger alone says which incidents the
         // session has; it was never found by them.
@@ -369,13 +373,16 @@ impl Bridge {
         let note = self
             .add_incident_note(secrets, incident_id, &note, budget)
             .await;
-        Some(Outcome::Grouped {
-            rule: plan.rule.clone(),
-            incident_id: incident_id.clone(),
-            session: open.session,
-            group: group.to_owned(),
-            note,
-        })
+        Some(
+            Done::Grouped {
+                rule: plan.rule.clone(),
+                incident_id: incident_id.clone(),
+                session: open.session,
+                group: group.to_owned(),
+                note,
+            }
+            .into(),
+        )
     }
 
     /// Adds the incident's tag to its group's session, so Devin's list finds it by either

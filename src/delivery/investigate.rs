@@ -10,7 +10,7 @@ use tracing::{info, warn, Span};
 
 use crate::delivery::bridge::Bridge;
 use crate::delivery::claims::Held;
-use crate::delivery::outcome::{NoteStatus, Outcome};
+use crate::delivery::outcome::{Done, NoteStatus, Outcome, Retry};
 use crate::delivery::plan::Plan;
 use crate::delivery::start::Unstarted;
 use crate::edge::clock;
@@ -98,7 +98,7 @@ impl Bridge {
         Span::current().record("rule", decision.rule);
         let (rule, incident_id) = (decision.rule.to_owned(), incident.id.clone());
         if decision.action == Action::Ignore {
-            return Outcome::IgnoredByRule { rule, incident_id };
+            return Done::IgnoredByRule { rule, incident_id }.into();
         }
         let now_ms = clock::epoch_ms();
         // Only a first start defers: the follow-up starts a record when the record says it is
@@ -131,25 +131,27 @@ impl Bridge {
             let note = self
                 .note_or_log(&secrets, &incident_id, &note, budget)
                 .await;
-            return Outcome::Shadow {
+            return Done::Shadow {
                 rule,
                 incident_id,
                 group,
                 note,
-            };
+            }
+            .into();
         }
         if self.options.dry_run {
             let request = self.devin.shown_create(&request);
             let limits = slots.iter().map(route::shown_slot).collect();
             let deferred_until = deferred_until.map(timestamp::rfc3339);
-            return Outcome::DryRunSession {
+            return Done::DryRunSession {
                 rule,
                 incident_id,
                 request,
                 group,
                 limits,
                 deferred_until,
-            };
+            }
+            .into();
         }
         let plan = Plan {
             rule,
@@ -201,7 +203,7 @@ impl Bridge {
         let outcome = self
             .start_or_join(plan, secrets.clone(), budget, tally)
             .await;
-        if let Outcome::SessionExists { session, .. } = &outcome {
+        if let Outcome::Done(Done::SessionExists { session, .. }) = &outcome {
             let mut secrets = secrets.clone();
             if self
                 .closed_out_if_ended(&incident.id, session, &mut secrets, budget, tally)
@@ -362,7 +364,7 @@ impl Bridge {
             .await
         {
             info!(session_id = %session.session_id, "the session started but is not recorded: a retry after the lease records it");
-            return Outcome::LedgerUnavailable(err);
+            return Retry::LedgerUnavailable(err).into();
         }
         if let (Some(group), Some(holder)) = (&plan.group, group_holder) {
             let open = OpenGroup {
@@ -379,12 +381,13 @@ impl Bridge {
         let note = self
             .add_incident_note(secrets, incident_id, &note, budget)
             .await;
-        Outcome::SessionStarted {
+        Done::SessionStarted {
             rule: plan.rule.clone(),
             incident_id: incident_id.clone(),
             session,
             note,
         }
+        .into()
     }
 
     /// Records that the incident's session waits until `until_ms`, and notes it on the
@@ -402,15 +405,16 @@ impl Bridge {
             Ok(None) => {
                 let note = notes::deferred_note(rule, until_ms);
                 let note = self.note_or_log(secrets, incident_id, &note, budget).await;
-                Outcome::Deferred {
+                Done::Deferred {
                     rule: rule.to_owned(),
                     incident_id: incident_id.to_owned(),
                     until_ms,
                     note,
                 }
+                .into()
             }
             Ok(Some(record)) => self.as_recorded(rule, incident_id, record, budget).await,
-            Err(err) => Outcome::LedgerUnavailable(err),
+            Err(err) => Retry::LedgerUnavailable(err).into(),
         }
     }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tracing::{info, warn};
 
 use crate::delivery::bridge::Bridge;
-use crate::delivery::outcome::Outcome;
+use crate::delivery::outcome::{Outcome, Retry};
 use crate::edge::clock;
 use crate::edge::devin::DevinError;
 use crate::edge::ledger::LedgerError;
@@ -51,7 +51,7 @@ impl Bridge {
             .ledger
             .leave_group(session_id, incident_id, clock::epoch_ms(), time_left)
             .await
-            .map_err(Outcome::LedgerUnavailable)?;
+            .map_err(Retry::LedgerUnavailable)?;
         Ok((Ending::of(left.as_ref()), left))
     }
 
@@ -82,7 +82,7 @@ impl Bridge {
             INCIDENT_REOPENED => {
                 self.add_member(session_id, incident_id, Joining::IfShared, budget)
                     .await
-                    .map_err(Outcome::LedgerUnavailable)?;
+                    .map_err(Retry::LedgerUnavailable)?;
                 Ok(message)
             }
             _ => Ok(message),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::delivery::bridge::Bridge;
 use crate::delivery::calls::not_told;
-use crate::delivery::outcome::{DevinStep, Outcome};
+use crate::delivery::outcome::{DevinStep, Done, Outcome, Retry};
 use crate::edge::clock;
 use crate::edge::retry::Failure;
 use pure::budget::Budget;
@@ -58,7 +58,7 @@ impl Bridge {
                     .adopt(into, &session, clock::epoch_ms(), left)
                     .await
                 {
-                    return Outcome::LedgerUnavailable(err);
+                    return Retry::LedgerUnavailable(err).into();
                 }
                 // The incident it went into is the group's open member in its place (first, so
                 // the group never looks empty meanwhile).
@@ -66,7 +66,7 @@ impl Bridge {
                     .add_member(&session.session_id, into, Joining::Merge, budget)
                     .await
                 {
-                    return Outcome::LedgerUnavailable(err);
+                    return Retry::LedgerUnavailable(err).into();
                 }
                 if let Err(outcome) = self
                     .leave_session(&session.session_id, &incident_id, budget)
@@ -75,12 +75,13 @@ impl Bridge {
                     return outcome;
                 }
                 let into = into.to_owned();
-                return Outcome::Merged {
+                return Done::Merged {
                     incident_id,
                     into,
                     session,
                     theirs: None,
-                };
+                }
+                .into();
             }
         };
         let ending = match self
@@ -120,12 +121,13 @@ impl Bridge {
         {
             return failure;
         }
-        Outcome::Merged {
+        Done::Merged {
             incident_id,
             into: into.to_owned(),
             session,
             theirs: Some(theirs),
         }
+        .into()
     }
 
     /// Tells a session of the merge; a session that takes no more messages is passed over.
@@ -143,7 +145,7 @@ impl Bridge {
             Err(failure) => {
                 let session_id = session_id.to_owned();
                 let step = DevinStep::SendMessage { session_id };
-                Err(Outcome::DevinFailed { step, failure })
+                Err(Retry::DevinFailed { step, failure }.into())
             }
         }
     }

@@ -8,7 +8,7 @@ use tracing::{info, warn};
 
 use crate::delivery::bridge::Bridge;
 use crate::delivery::claims::Held;
-use crate::delivery::outcome::{DevinStep, Outcome};
+use crate::delivery::outcome::{DevinStep, Done, Outcome, Retry};
 use crate::delivery::plan::Plan;
 use crate::edge::clock;
 use crate::edge::devin::DevinError;
@@ -125,9 +125,9 @@ impl Bridge {
             return match unstarted {
                 Unstarted::LookupFailed(failure) => {
                     let step = DevinStep::FindSession;
-                    Outcome::DevinFailed { step, failure }
+                    Retry::DevinFailed { step, failure }.into()
                 }
-                Unstarted::CreateFailed(failure) => Outcome::SessionUncertain { failure },
+                Unstarted::CreateFailed(failure) => Retry::SessionUncertain { failure }.into(),
                 Unstarted::Capped(_) | Unstarted::Ledger(_) | Unstarted::NotOurs => {
                     unreachable!("nothing made")
                 }
@@ -153,29 +153,31 @@ impl Bridge {
         // between left it pending): its note is looked for first, so it stays one.
         let retried = plan.start == Start::Due;
         match unstarted {
-            Unstarted::NotOurs => Outcome::BeingCreated { incident_id },
+            Unstarted::NotOurs => Retry::BeingCreated { incident_id }.into(),
             Unstarted::Capped(slot) => {
                 let note = notes::capped_note(&slot, held.claimed.after_cap);
                 let note = self
                     .note_once_or_log(secrets, &incident_id, &note, retried, budget)
                     .await;
-                Outcome::Capped {
+                Done::Capped {
                     rule,
                     incident_id,
                     slot,
                     note,
                 }
+                .into()
             }
-            Unstarted::Ledger(err) => Outcome::LedgerUnavailable(err),
+            Unstarted::Ledger(err) => Retry::LedgerUnavailable(err).into(),
             // First, as a tag refusal is a 400 or 422 too: the create without per-incident tags
             // (`create_session` made it) was refused for the policy's own tags. Every incident
             // of the rule would be, until the operator allow-lists them: the configuration.
             Unstarted::CreateFailed(Failure::Final(error)) if error.refused_tags() => {
-                Outcome::PolicyTagsRefused {
+                Retry::PolicyTagsRefused {
                     rule,
                     tags: plan.decision.tags.to_vec(),
                     error,
                 }
+                .into()
             }
             Unstarted::CreateFailed(Failure::Final(error)) if error.is_rejection() => {
                 // PagerDuty does not retry a 2xx: the responders learn of it on the incident.
@@ -185,19 +187,20 @@ impl Bridge {
                 let note = self
                     .note_once_or_log(secrets, &incident_id, &note, retried, budget)
                     .await;
-                Outcome::DevinRejected {
+                Done::DevinRejected {
                     rule,
                     incident_id,
                     error,
                     note,
                 }
+                .into()
             }
             Unstarted::CreateFailed(Failure::Final(error)) if error.is_configuration_error() => {
-                Outcome::DevinMisconfigured { error }
+                Retry::DevinMisconfigured { error }.into()
             }
             Unstarted::CreateFailed(failure) | Unstarted::LookupFailed(failure) => {
                 let step = DevinStep::StartSession;
-                Outcome::DevinFailed { step, failure }
+                Retry::DevinFailed { step, failure }.into()
             }
         }
     }

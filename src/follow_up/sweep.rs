@@ -8,7 +8,7 @@ use http::HeaderValue;
 use serde_json::Value;
 use tracing::{info, info_span, warn, Instrument};
 
-use crate::delivery::Outcome;
+use crate::delivery::outcome::{Done, Outcome};
 use crate::edge::clock;
 use crate::edge::pagerduty::{PagerDutyClient, PagerDutyError};
 use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
@@ -255,7 +255,7 @@ impl FollowUp {
         let body: Value = serde_json::from_str(&outcome.body()).unwrap_or(Value::Null);
         let session_id = body["session_id"].as_str().map(str::to_owned);
         match &outcome {
-            Outcome::SessionStarted { .. } | Outcome::Grouped { .. } => match started {
+            Outcome::Done(Done::SessionStarted { .. } | Done::Grouped { .. }) => match started {
                 Started::BySweep => tally.sessions_started_by_sweep += 1,
                 Started::Deferred => tally.deferred_started += 1,
                 Started::Retried => tally.starts_retried += 1,
