@@ -46,68 +46,78 @@ impl Args {
         args: impl IntoIterator<Item = String>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Args, ConnectError> {
-        let usage = |problem: &str| ConnectError::Usage(format!("{problem}\n{USAGE}"));
-        let mut scope = None;
-        let mut stack_name = "pagerduty-devin-bridge".to_owned();
-        let mut dry_run = false;
-        let mut mode = Mode::Connect;
-        let mut wait = DEFAULT_WAIT;
+        let mut read = Args {
+            mode: Mode::Connect,
+            scope: None,
+            stack_name: "pagerduty-devin-bridge".to_owned(),
+            dry_run: false,
+            wait: DEFAULT_WAIT,
+            pagerduty_api_key: String::new(),
+            pagerduty_api_url: String::new(),
+        };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
-            let mut value = |name: &str| {
-                args.next()
-                    .ok_or_else(|| usage(&format!("{name} needs a value")))
-            };
-            match arg.as_str() {
-                "--scope" => {
-                    let text = value("--scope")?;
-                    scope = Some(
-                        Scope::parse(&text)
-                            .map_err(|text| usage(&format!("--scope {text:?} is not a scope")))?,
-                    );
-                }
-                "--stack-name" => stack_name = value("--stack-name")?,
-                "--dry-run" => dry_run = true,
-                "--check" | "--rotate-webhook-secret" => {
-                    if mode != Mode::Connect {
-                        return Err(usage("--check and --rotate-webhook-secret: one at a time"));
-                    }
-                    mode = if arg == "--check" {
-                        Mode::Check
-                    } else {
-                        Mode::RotateWebhookSecret
-                    };
-                }
-                "--wait-seconds" => {
-                    let text = value("--wait-seconds")?;
-                    let seconds = text
-                        .parse()
-                        .map_err(|_| usage(&format!("--wait-seconds {text:?} is not a number")))?;
-                    wait = Duration::from_secs(seconds);
-                }
-                "--help" | "-h" => return Err(ConnectError::Usage(USAGE.into())),
-                other => return Err(usage(&format!("unknown argument {other:?}"))),
-            }
+            read.flag(&arg, &mut args)?;
         }
-        if scope.is_none() && mode != Mode::Check {
+        if read.scope.is_none() && read.mode != Mode::Check {
             return Err(usage("--scope is required"));
         }
-        let pagerduty_api_key = env("PAGERDUTY_API_KEY")
+        read.pagerduty_api_key = env("PAGERDUTY_API_KEY")
             .filter(|key| !key.trim().is_empty())
             .ok_or(ConnectError::Missing("PAGERDUTY_API_KEY"))?;
-        let pagerduty_api_url = env("PAGERDUTY_API_URL")
+        read.pagerduty_api_url = env("PAGERDUTY_API_URL")
             .filter(|url| !url.trim().is_empty())
             .unwrap_or_else(|| "https://api.pagerduty.com".into());
-        Ok(Args {
-            mode,
-            scope,
-            stack_name,
-            dry_run,
-            wait,
-            pagerduty_api_key,
-            pagerduty_api_url,
-        })
+        Ok(read)
     }
+
+    /// Takes one argument, and its value from `rest` when it has one.
+    fn flag(
+        &mut self,
+        arg: &str,
+        rest: &mut impl Iterator<Item = String>,
+    ) -> Result<(), ConnectError> {
+        let mut value = |name: &str| {
+            rest.next()
+                .ok_or_else(|| usage(&format!("{name} needs a value")))
+        };
+        match arg {
+            "--scope" => {
+                let text = value("--scope")?;
+                self.scope = Some(
+                    Scope::parse(&text)
+                        .map_err(|text| usage(&format!("--scope {text:?} is not a scope")))?,
+                );
+            }
+            "--stack-name" => self.stack_name = value("--stack-name")?,
+            "--dry-run" => self.dry_run = true,
+            "--check" | "--rotate-webhook-secret" => {
+                if self.mode != Mode::Connect {
+                    return Err(usage("--check and --rotate-webhook-secret: one at a time"));
+                }
+                self.mode = if arg == "--check" {
+                    Mode::Check
+                } else {
+                    Mode::RotateWebhookSecret
+                };
+            }
+            "--wait-seconds" => {
+                let text = value("--wait-seconds")?;
+                let seconds = text
+                    .parse()
+                    .map_err(|_| usage(&format!("--wait-seconds {text:?} is not a number")))?;
+                self.wait = Duration::from_secs(seconds);
+            }
+            "--help" | "-h" => return Err(ConnectError::Usage(USAGE.into())),
+            other => return Err(usage(&format!("unknown argument {other:?}"))),
+        }
+        Ok(())
+    }
+}
+
+/// A usage mistake: the problem, then the usage.
+fn usage(problem: &str) -> ConnectError {
+    ConnectError::Usage(format!("{problem}\n{USAGE}"))
 }
 
 #[cfg(test)]

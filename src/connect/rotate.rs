@@ -18,6 +18,8 @@
 
 use std::io::Write;
 
+use serde_json::Value;
+
 use crate::connect::args::Args;
 use crate::connect::aws::Stack;
 use crate::connect::subscription;
@@ -27,6 +29,27 @@ use pure::inbound::pushed;
 
 pub async fn run(args: &Args, stack: &Stack, out: &mut impl Write) -> Result<(), ConnectError> {
     let wiring = Wiring::prepare(args, stack, out).await?;
+    let (values, secret_string) = new_value_first(args, stack, out).await?;
+    let secret_string = wiring.apply(secret_string, &values[0], out).await?;
+    if args.dry_run {
+        say(
+            out,
+            "dry run: would then drop the old WEBHOOK_SECRET from the bridge's secret".into(),
+        );
+        return Ok(());
+    }
+    let listed = wiring.every_subscription().await?;
+    let kept = still_sent(&listed, stack, &secret_string, &values, out);
+    drop_the_rest(stack, &secret_string, values.len(), &kept, out).await
+}
+
+/// Step 1: the `WEBHOOK_SECRET` values with the new one first (empty on a dry run), and the
+/// SecretString that lists them.
+async fn new_value_first(
+    args: &Args,
+    stack: &Stack,
+    out: &mut impl Write,
+) -> Result<(Vec<String>, String), ConnectError> {
     let secret_string = stack.secret_string().await?;
     let mut values = pushed::webhook_secrets(&secret_string);
     let mut secret_string = secret_string;
@@ -42,20 +65,22 @@ pub async fn run(args: &Args, stack: &Stack, out: &mut impl Write) -> Result<(),
         stack.store_secret(&secret_string).await?;
         say(out, format!("put a new WEBHOOK_SECRET in {}, the old one kept after it (the bridge accepts both)", stack.secret_arn));
     }
-    let new = values[0].clone();
-    let secret_string = wiring.apply(secret_string, &new, out).await?;
-    if args.dry_run {
-        say(
-            out,
-            "dry run: would then drop the old WEBHOOK_SECRET from the bridge's secret".into(),
-        );
-        return Ok(());
-    }
-    let records = pushed::records(&secret_string);
-    let listed = wiring.every_subscription().await?;
-    let mut kept = vec![new];
+    Ok((values, secret_string))
+}
+
+/// Step 3's question: the new value, and each old one a subscription may still send (each such
+/// subscription named, with what to do).
+fn still_sent(
+    listed: &[Value],
+    stack: &Stack,
+    secret_string: &str,
+    values: &[String],
+    out: &mut impl Write,
+) -> Vec<String> {
+    let records = pushed::records(secret_string);
+    let mut kept = vec![values[0].clone()];
     for old in &values[1..] {
-        let senders = subscription::may_send(&listed, &records, &stack.webhook_url, old);
+        let senders = subscription::may_send(listed, &records, &stack.webhook_url, old);
         if senders.is_empty() {
             continue;
         }
@@ -69,9 +94,20 @@ pub async fn run(args: &Args, stack: &Stack, out: &mut impl Write) -> Result<(),
         }
         kept.push(old.clone());
     }
-    if kept.len() < values.len() {
+    kept
+}
+
+/// Step 3: only the `kept` values stay in the secret (of the `listed` it held).
+async fn drop_the_rest(
+    stack: &Stack,
+    secret_string: &str,
+    listed: usize,
+    kept: &[String],
+    out: &mut impl Write,
+) -> Result<(), ConnectError> {
+    if kept.len() < listed {
         let updated =
-            pushed::with_webhook_secrets(&secret_string, &kept).map_err(ConnectError::Secret)?;
+            pushed::with_webhook_secrets(secret_string, kept).map_err(ConnectError::Secret)?;
         stack.store_secret(&updated).await?;
         let done = if kept.len() == 1 {
             "the rotation is done"

@@ -101,57 +101,75 @@ impl<'a> Wiring<'a> {
         header: &str,
         out: &mut impl Write,
     ) -> Result<String, ConnectError> {
-        let url = &self.stack.webhook_url;
         let listed = self.pagerduty.subscriptions(Some(&self.filter)).await?;
         let plan = subscription::plan(
             &listed,
             &pushed::records(&secret_string),
             &pushed::verifiable_records(&secret_string),
-            url,
+            &self.stack.webhook_url,
             &self.filter,
             header,
             &self.events,
         );
-        for disabled in listed
-            .iter()
-            .filter(|existing| subscription::is_disabled(existing))
-        {
-            let id = disabled["id"].as_str().unwrap_or_default();
-            if plan.keep.as_deref() == Some(id) || plan.delete.iter().any(|old| old == id) {
-                say(out, format!("PagerDuty disabled the subscription {id} (delivery_method.temporarily_disabled) after deliveries the bridge refused: its queue was dropped"));
-            }
-        }
+        tell_disabled(&listed, &plan, out);
         if self.args.dry_run {
             self.show_plan(&plan, header, out);
             return Ok(secret_string);
         }
-        let mut secret_string = secret_string;
-        let id = match &plan.keep {
-            Some(id) => {
-                if plan.update {
-                    let body = subscription::update(&self.events);
-                    self.pagerduty.update_subscription(id, &body).await?;
-                    say(out, format!("updated the events of the subscription {id}"));
-                }
-                if plan.enable {
-                    self.pagerduty.enable_subscription(id).await?;
-                    say(out, format!("re-enabled the subscription {id}"));
-                }
-                if !plan.update && !plan.enable {
-                    say(out, format!("the subscription {id} already delivers these events to this URL with the header from the bridge's secret: nothing to change"));
-                }
-                secret_string = self.record_filter(secret_string, id, out).await?;
-                id.clone()
-            }
-            None => {
-                let (id, updated) = self.create(&secret_string, header).await?;
-                self.stack.store_secret(&updated).await?;
-                secret_string = updated;
-                say(out, format!("created the subscription {id}; stored its signing secret in {} (PAGERDUTY_SIGNING_SECRET, the ones before it kept until their subscriptions are deleted) with a record of what it sends ({})", self.stack.secret_arn, pushed::RECORD_KEY));
-                id
-            }
+        let (id, secret_string) = match &plan.keep {
+            Some(id) => (id.clone(), self.keep(&plan, id, secret_string, out).await?),
+            None => self.create_and_store(secret_string, header, out).await?,
         };
-        for old in &plan.delete {
+        let secret_string = self.delete_old(&plan.delete, secret_string, out).await?;
+        self.ping(&id, out).await?;
+        Ok(secret_string)
+    }
+
+    /// Puts right the subscription the plan keeps: its events, re-enabled, its filter recorded.
+    async fn keep(
+        &self,
+        plan: &subscription::Plan,
+        id: &str,
+        secret_string: String,
+        out: &mut impl Write,
+    ) -> Result<String, ConnectError> {
+        if plan.update {
+            let body = subscription::update(&self.events);
+            self.pagerduty.update_subscription(id, &body).await?;
+            say(out, format!("updated the events of the subscription {id}"));
+        }
+        if plan.enable {
+            self.pagerduty.enable_subscription(id).await?;
+            say(out, format!("re-enabled the subscription {id}"));
+        }
+        if !plan.update && !plan.enable {
+            say(out, format!("the subscription {id} already delivers these events to this URL with the header from the bridge's secret: nothing to change"));
+        }
+        self.record_filter(secret_string, id, out).await
+    }
+
+    /// Creates the subscription and stores its signing secret and record: its id, and the
+    /// SecretString stored.
+    async fn create_and_store(
+        &self,
+        secret_string: String,
+        header: &str,
+        out: &mut impl Write,
+    ) -> Result<(String, String), ConnectError> {
+        let (id, updated) = self.create(&secret_string, header).await?;
+        self.stack.store_secret(&updated).await?;
+        say(out, format!("created the subscription {id}; stored its signing secret in {} (PAGERDUTY_SIGNING_SECRET, the ones before it kept until their subscriptions are deleted) with a record of what it sends ({})", self.stack.secret_arn, pushed::RECORD_KEY));
+        Ok((id, updated))
+    }
+
+    /// Deletes the bridge's old subscriptions, each with its record.
+    async fn delete_old(
+        &self,
+        delete: &[String],
+        mut secret_string: String,
+        out: &mut impl Write,
+    ) -> Result<String, ConnectError> {
+        for old in delete {
             self.pagerduty.delete_subscription(old).await?;
             let updated =
                 pushed::without_subscription(&secret_string, old).map_err(ConnectError::Secret)?;
@@ -161,7 +179,6 @@ impl<'a> Wiring<'a> {
             }
             say(out, format!("deleted the bridge's old subscription {old} (another URL or header, or no record of what it sends)"));
         }
-        self.ping(&id, out).await?;
         Ok(secret_string)
     }
 
@@ -269,5 +286,18 @@ impl<'a> Wiring<'a> {
             None => say(out, "no answer from the bridge in its log yet: look in the log group, or press Send Test Event in PagerDuty".into()),
         }
         Ok(())
+    }
+}
+
+/// Tells of each subscription the plan keeps or deletes that PagerDuty disabled.
+fn tell_disabled(listed: &[Value], plan: &subscription::Plan, out: &mut impl Write) {
+    for disabled in listed
+        .iter()
+        .filter(|existing| subscription::is_disabled(existing))
+    {
+        let id = disabled["id"].as_str().unwrap_or_default();
+        if plan.keep.as_deref() == Some(id) || plan.delete.iter().any(|old| old == id) {
+            say(out, format!("PagerDuty disabled the subscription {id} (delivery_method.temporarily_disabled) after deliveries the bridge refused: its queue was dropped"));
+        }
     }
 }
