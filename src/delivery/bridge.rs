@@ -1,17 +1,22 @@
-//! What every delivery borrows: the secrets, the clients, the policy and the options, built
-//! once per cold start (see `startup::assemble`).
+//! What every delivery borrows, built once per cold start (see `startup::assemble`): the
+//! delivery's parts (each holding only what it needs: see the code map in `delivery`), the
+//! policy and the options.
 
-use std::sync::atomic::AtomicBool;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::delivery::checks::Checks;
+use crate::delivery::claims::Claims;
+use crate::delivery::devin_calls::DevinCalls;
+use crate::delivery::groups::Groups;
+use crate::delivery::notes::Notes;
+use crate::delivery::pagerduty_reads::PagerDutyReads;
+use crate::edge::clock::Clock;
 use crate::edge::devin::DevinClient;
 use crate::edge::ledger::Ledger;
 use crate::edge::pagerduty::PagerDutyClient;
 use crate::edge::secrets_store::SecretStore;
-use pure::inbound::recent::{RecentDeliveries, DEFAULT_CAPACITY};
 use pure::inbound::sources::SourceAllowlist;
-use pure::inbound::throttle::Throttle;
 use pure::policy::Policy;
 use pure::text::commands::Commanders;
 
@@ -62,23 +67,26 @@ impl Default for Options {
     }
 }
 
-/// Everything a delivery needs, built once per cold start and borrowed by every invocation.
+/// Everything a delivery needs, built once per cold start and borrowed by every invocation:
+/// the parts, each holding only what it needs, and what the orchestration reads itself.
 pub struct Bridge {
-    pub(crate) secrets: SecretStore,
-    pub(crate) devin: DevinClient,
-    /// Notes on incidents, when a PagerDuty token is configured.
-    pub(crate) pagerduty: Option<PagerDutyClient>,
+    /// The secrets: the parts that refetch them hold them too.
+    pub(crate) secrets: Arc<SecretStore>,
     pub(crate) policy: Policy,
-    /// Who started which incident's session.
-    pub(crate) ledger: Ledger,
     pub(crate) options: Options,
-    pub(super) recent: Mutex<RecentDeliveries>,
-    /// When a refused delivery may next fetch the secrets again.
-    pub(super) refresh_on_refusal: Mutex<Throttle>,
-    /// The PagerDuty user the bridge's notes are written as, once a note's answer said.
-    pub(super) own_user_id: OnceLock<String>,
-    /// Devin refused the per-incident tags (tag validation): sessions get the policy's only.
-    pub(super) per_incident_tags_refused: AtomicBool,
+    /// Who started which incident's session: the follow-up's records are read here; the
+    /// delivery's go through its parts.
+    pub(crate) ledger: Arc<Ledger>,
+    /// The source, the secret, the signature, the age, the repeats.
+    pub(super) checks: Checks,
+    /// The incident's record: claims, waits, limits, settles.
+    pub(super) claims: Claims,
+    /// A storm group's records and a group session's open members.
+    pub(super) groups: Groups,
+    pub(crate) devin: DevinCalls,
+    /// Notes on incidents, when a PagerDuty token is configured.
+    pub(crate) notes: Notes,
+    pub(crate) pagerduty: PagerDutyReads,
 }
 
 impl Bridge {
@@ -90,17 +98,27 @@ impl Bridge {
         ledger: Ledger,
         options: Options,
     ) -> Self {
+        let (secrets, ledger) = (Arc::new(secrets), Arc::new(ledger));
+        let pagerduty = pagerduty.map(Arc::new);
+        let clock = Clock::System;
+        let checks = Checks::new(
+            secrets.clone(),
+            options.allowed_sources.clone(),
+            options.refresh_on_refusal,
+            options.delivery_max_age,
+            clock,
+        );
         Bridge {
+            checks,
+            claims: Claims::new(ledger.clone(), options.claim_lease, clock),
+            groups: Groups::new(ledger.clone(), options.claim_lease, clock),
+            devin: DevinCalls::new(devin, secrets.clone()),
+            notes: Notes::new(pagerduty.clone()),
+            pagerduty: PagerDutyReads::new(pagerduty),
             secrets,
-            devin,
-            pagerduty,
             policy,
             ledger,
-            refresh_on_refusal: Mutex::new(Throttle::new(options.refresh_on_refusal)),
             options,
-            recent: Mutex::new(RecentDeliveries::new(DEFAULT_CAPACITY)),
-            own_user_id: OnceLock::new(),
-            per_incident_tags_refused: AtomicBool::new(false),
         }
     }
 }

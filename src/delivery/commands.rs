@@ -7,16 +7,13 @@ use std::sync::Arc;
 use tracing::{info, warn};
 
 use crate::delivery::bridge::Bridge;
-use crate::delivery::calls::not_told;
+use crate::delivery::devin_calls::not_told;
 use crate::delivery::outcome::{Done, Outcome};
-use crate::edge::clock;
 use crate::edge::devin::DevinError;
-use crate::edge::pagerduty::PagerDutyError;
-use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
+use crate::edge::retry::Failure;
 use pure::budget::Budget;
 use pure::inbound::secret::Secrets;
-use pure::inbound::webhook::{Event, Incident};
-use pure::life::follow_up::Mark;
+use pure::inbound::webhook::Event;
 use pure::life::session::Session;
 use pure::metrics::Tally;
 use pure::text::commands::{Command, SessionCommand};
@@ -66,29 +63,49 @@ impl Bridge {
             }
             .into();
         }
+        self.carry_out(command, incident_id, who, secrets, budget, tally)
+            .await
+    }
+
+    /// Carries out a command its author may give: starts a session, or acts on the incident's
+    /// session; a command that takes no text and has some is refused.
+    async fn carry_out(
+        &self,
+        command: Command,
+        incident_id: &str,
+        who: Option<&str>,
+        secrets: Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Outcome {
         let name = command.name();
         match command {
             Command::Investigate(context) => {
-                match self.read_incident(incident_id, &secrets, budget).await {
-                    Ok(incident) => {
-                        let context = context
-                            .as_deref()
-                            .map(|text| ResponderContext { author: who, text });
-                        self.investigate_as_asked(&incident, context, secrets, budget, tally)
-                            .await
-                    }
+                let read = self.pagerduty.incident(incident_id, &secrets, budget).await;
+                let incident = match read {
+                    Ok(incident) => incident,
                     Err(reason) => {
-                        self.refuse(name, incident_id, &reason, &secrets, budget)
+                        return self
+                            .refuse(name, incident_id, &reason, &secrets, budget)
                             .await
                     }
-                }
+                };
+                let context = context
+                    .as_deref()
+                    .map(|text| ResponderContext { author: who, text });
+                self.investigate_as_asked(&incident, context, secrets, budget, tally)
+                    .await
             }
             Command::TakesNoText(_) => {
                 self.refuse(name, incident_id, TAKES_NO_TEXT, &secrets, budget)
                     .await
             }
             Command::OnSession(on_session) => {
-                let session = match self.session_to_tell(incident_id, false, budget).await {
+                let session = match self
+                    .claims
+                    .session_to_tell(incident_id, false, budget)
+                    .await
+                {
                     Ok(Some(session)) => session,
                     Ok(None) => {
                         return self
@@ -130,6 +147,7 @@ impl Bridge {
             SessionCommand::Ask(request) => {
                 let message = messages::responder_request_message(who, request);
                 let told = self
+                    .devin
                     .tell(&session.session_id, &message, &mut secrets, budget, tally)
                     .await;
                 return match told {
@@ -144,7 +162,10 @@ impl Bridge {
         };
         match note {
             Ok(note) => {
-                let note = self.note_or_log(&secrets, incident_id, &note, budget).await;
+                let note = self
+                    .notes
+                    .add_or_log(&secrets, incident_id, &note, false, budget)
+                    .await;
                 Done::Commanded {
                     incident_id: incident_id.to_owned(),
                     command: command.name(),
@@ -170,53 +191,16 @@ impl Bridge {
         if allowed.lists_id(author) {
             return true;
         }
-        let (Some(pagerduty), Some(authorization), true) = (
-            &self.pagerduty,
-            secrets.pagerduty_authorization(),
-            allowed.has_emails(),
-        ) else {
+        if !allowed.has_emails() || !self.pagerduty.readable(secrets) {
             return false;
-        };
-        let mut stats = CallStats::default();
-        let email = within_budget(
-            "PagerDuty user",
-            budget,
-            &mut stats,
-            PagerDutyError::is_retryable,
-            |left| pagerduty.user_email(authorization, author, left),
-        )
-        .await;
-        match email {
+        }
+        match self.pagerduty.user_email(author, secrets, budget).await {
             Ok(email) => email.is_some_and(|email| allowed.lists_email(&email)),
             Err(failure) => {
                 warn!(error = %failure, "the command's author was not looked up: refused");
                 false
             }
         }
-    }
-
-    /// The incident as PagerDuty shows it now (a note carries only its id), or why not.
-    pub(super) async fn read_incident(
-        &self,
-        incident_id: &str,
-        secrets: &Secrets,
-        budget: Budget,
-    ) -> Result<Incident, String> {
-        let (Some(pagerduty), Some(authorization)) =
-            (&self.pagerduty, secrets.pagerduty_authorization())
-        else {
-            return Err("the bridge has no PagerDuty token to read the incident with.".into());
-        };
-        let mut stats = CallStats::default();
-        within_budget(
-            "PagerDuty incident",
-            budget,
-            &mut stats,
-            PagerDutyError::is_retryable,
-            |left| pagerduty.incident(authorization, incident_id, left),
-        )
-        .await
-        .map_err(|failure| format!("the incident could not be read from PagerDuty ({failure})."))
     }
 
     /// Ends the session and archives it, and closes it out in the ledger (its end is noted
@@ -231,19 +215,13 @@ impl Bridge {
         tally: &mut Tally,
     ) -> Result<String, Failure<DevinError>> {
         let id = &session.session_id;
-        match self.terminate(id, secrets, budget, tally).await {
+        match self.devin.terminate(id, secrets, budget, tally).await {
             Ok(()) => {}
             // Ended already: stopped all the same.
             Err(Failure::Final(err)) if err.is_session_closed() => {}
             Err(failure) => return Err(failure),
         }
-        let (now_ms, left) = (clock::epoch_ms(), budget.remaining(clock::now()));
-        let closed = Mark::ClosedOut(None);
-        if let Err(err) = self
-            .ledger
-            .mark(incident_id, id, &closed, now_ms, left)
-            .await
-        {
+        if let Err(err) = self.claims.close_out(incident_id, id, budget).await {
             warn!(error = %err, "the stopped session was not closed out: the follow-up notes its end too");
         }
         Ok(notes::stopped_note(session, who))
@@ -258,6 +236,7 @@ impl Bridge {
         tally: &mut Tally,
     ) -> Result<String, Failure<DevinError>> {
         let state = self
+            .devin
             .session_state(&session.session_id, secrets, budget, tally)
             .await?;
         Ok(findings::status_note(&state, &session.url))
@@ -273,7 +252,10 @@ impl Bridge {
         budget: Budget,
     ) -> Outcome {
         let note = notes::command_refused_note(command, reason);
-        let note = self.note_or_log(secrets, incident_id, &note, budget).await;
+        let note = self
+            .notes
+            .add_or_log(secrets, incident_id, &note, false, budget)
+            .await;
         Done::CommandRefused {
             incident_id: incident_id.to_owned(),
             command,

@@ -6,18 +6,17 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use http::{HeaderMap, Method};
+use http::Method;
 use tracing::{field, info_span, Instrument, Span};
 
 use crate::delivery::bridge::Bridge;
+use crate::delivery::checks::header;
 use crate::delivery::function_url::{FunctionUrlRequest, FunctionUrlResponse, Inbound};
 use crate::delivery::investigate::Happened;
 use crate::delivery::outcome::{Done, Outcome, Refused, Retry};
 use crate::edge::clock;
-use crate::edge::lock::lock;
 use pure::budget::{self, Budget, MIN_ATTEMPT};
 use pure::inbound::secret::Secrets;
-use pure::inbound::timestamp;
 use pure::inbound::webhook::{self, Event};
 use pure::metrics::Tally;
 
@@ -70,7 +69,7 @@ impl Bridge {
         span.in_scope(|| outcome.log());
         outcome.count(&mut tally);
         if let (true, Some(event_id)) = (outcome.is_complete(), event_id) {
-            lock(&self.recent).remember(&event_id, body.clone());
+            self.checks.remember(&event_id, body.clone());
         }
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -87,7 +86,7 @@ impl Bridge {
         budget: Budget,
         tally: &mut Tally,
     ) -> (Outcome, Option<String>) {
-        if !self.source_allowed(request.source_ip.as_deref()) {
+        if !self.checks.source_allowed(request.source_ip.as_deref()) {
             let source = request.source_ip.clone().unwrap_or_default();
             return (Refused::Forbidden { source }.into(), None);
         }
@@ -104,7 +103,7 @@ impl Bridge {
             return (Refused::TooLarge { bytes: body.len() }.into(), None);
         }
         // Nothing about the body is trusted, or even parsed, before every check passes.
-        let secrets = match self.verify(&request.headers, body).await {
+        let secrets = match self.checks.verify(&request.headers, body).await {
             Ok(secrets) => secrets,
             Err(rejection) => return (Refused::Unauthorized(rejection).into(), None),
         };
@@ -116,24 +115,14 @@ impl Bridge {
         span.record("event_id", event.id.as_str());
         span.record("event_type", event.event_type.as_str());
 
-        if let Some(occurred_at) = self.too_old(&event) {
+        if let Some(occurred_at) = self.checks.too_old(&event) {
             return (Done::Stale { occurred_at }.into(), None);
         }
-        if let Some(body) = lock(&self.recent).get(&event.id) {
-            let body = body.to_owned();
+        if let Some(body) = self.checks.answered(&event.id) {
             return (Outcome::Repeat { body }, None);
         }
         let outcome = self.dispatch(&event, secrets, budget, tally).await;
         (outcome, Some(event.id))
-    }
-
-    /// When the event happened, if that is longer ago than PagerDuty retries anything: a
-    /// captured delivery replayed.
-    fn too_old(&self, event: &Event) -> Option<String> {
-        let max_age = self.options.delivery_max_age?;
-        let occurred_at = event.occurred_at.as_deref()?;
-        timestamp::is_older_than(occurred_at, clock::epoch_ms(), max_age)
-            .then(|| occurred_at.to_owned())
     }
 
     /// Sends a verified event where the policy says: to the incident's session, to an
@@ -167,8 +156,4 @@ impl Bridge {
         self.investigate(Happened::of(event), &incident, secrets, budget, tally)
             .await
     }
-}
-
-pub(super) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {
-    headers.get(name).map(|value| value.as_bytes())
 }

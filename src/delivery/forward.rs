@@ -6,19 +6,15 @@ use std::sync::Arc;
 use tracing::{info, warn, Span};
 
 use crate::delivery::bridge::Bridge;
-use crate::delivery::calls::not_told;
+use crate::delivery::devin_calls::not_told;
 use crate::delivery::investigate::Happened;
 use crate::delivery::outcome::{Done, Outcome, Retry};
-use crate::edge::clock;
-use crate::edge::pagerduty::PagerDutyError;
-use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
+use crate::edge::retry::Failure;
 use pure::budget::Budget;
 use pure::inbound::secret::Secrets;
 use pure::inbound::webhook::{
     Event, Incident, IncidentNote, INCIDENT_ANNOTATED, INCIDENT_REOPENED, INCIDENT_RESOLVED,
 };
-use pure::life::follow_up::Mark;
-use pure::life::records::Standing;
 use pure::life::session::Session;
 use pure::metrics::Tally;
 use pure::text::commands::Command;
@@ -26,6 +22,8 @@ use pure::text::messages;
 use pure::text::notes;
 
 impl Bridge {
+    /// Passes a verified event on to the incident's session: what it asks (a message, a note's
+    /// command), or why nothing is passed on.
     pub(super) async fn forward(
         &self,
         event: &Event,
@@ -33,11 +31,10 @@ impl Bridge {
         budget: Budget,
         tally: &mut Tally,
     ) -> Outcome {
-        let own_user = self.own_user_id.get().map(String::as_str);
-        let to_tell = match what_to_tell(event, own_user) {
+        let to_tell = match what_to_tell(event, self.notes.own_user()) {
             Ok(Heard::Told(to_tell)) => to_tell,
             Ok(Heard::CutNote(note)) => {
-                let content = self.whole_note(&note, &secrets, budget).await;
+                let content = self.pagerduty.whole_note(&note, &secrets, budget).await;
                 note_to_tell(note.incident_id, event.agent_name(), &content)
             }
             Err(outcome) => return outcome,
@@ -67,41 +64,46 @@ impl Bridge {
                 return self.merge(merged, into, &mut secrets, budget, tally).await;
             }
         }
+        let told = (incident_id, message, incident);
+        self.tell_session(event, told, secrets, budget, tally).await
+    }
+
+    /// Tells the incident's session `message` about `event` (as a group's member hears it);
+    /// without a session, a reopen starts one and a resolve drops a start not made yet.
+    async fn tell_session(
+        &self,
+        event: &Event,
+        (incident_id, message, incident): (String, String, Option<Box<Incident>>),
+        mut secrets: Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Outcome {
         let reopened = event.event_type == INCIDENT_REOPENED;
         if let Some(outcome) = self.superseded(event, &incident_id, &secrets, budget).await {
             return outcome;
         }
-        let session = match self.session_to_tell(&incident_id, reopened, budget).await {
+        let session = self.claims.session_to_tell(&incident_id, reopened, budget);
+        let session = match session.await {
             Ok(Some(session)) => session,
-            Ok(None) => match incident {
-                // A reopened incident without a live session (none yet, its claim abandoned, or
-                // its session ended) gets one: its next generation.
-                Some(incident) if reopened => {
-                    info!("a reopened incident without a live session: starting one");
-                    return self
-                        .investigate(Happened::of(event), &incident, secrets, budget, tally)
-                        .await;
-                }
-                _ if event.event_type == INCIDENT_RESOLVED => {
-                    return self.resolved_without_session(incident_id, budget).await
-                }
-                _ => return Done::NoSession { incident_id }.into(),
-            },
+            Ok(None) => {
+                let without = (incident_id, incident);
+                return self
+                    .without_session(event, without, secrets, budget, tally)
+                    .await;
+            }
             Err(outcome) => return outcome,
         };
         let number = incident.as_ref().and_then(|incident| incident.number);
-        let member = (incident_id.as_str(), number);
-        let message = match self
-            .as_member(event, member, &session.session_id, message, budget)
-            .await
-        {
+        let (member, session_id) = ((incident_id.as_str(), number), &session.session_id);
+        let message = self.as_member(event, member, session_id, message, budget);
+        let message = match message.await {
             Ok(message) => message,
             Err(outcome) => return outcome,
         };
-        match self
-            .tell(&session.session_id, &message, &mut secrets, budget, tally)
-            .await
-        {
+        let told = self
+            .devin
+            .tell(session_id, &message, &mut secrets, budget, tally);
+        match told.await {
             Ok(()) => {}
             Err(Failure::Final(err)) if err.is_session_closed() && reopened => {
                 if let Some(incident) = incident {
@@ -119,77 +121,30 @@ impl Bridge {
         }
         .into()
     }
-}
 
-impl Bridge {
-    /// The text of a note PagerDuty cut short, read whole from `GET /incidents/{id}/notes`;
-    /// without a token, or when it cannot be read, the cut text marked as cut, so that nobody
-    /// takes the beginning of a note for all of it.
-    async fn whole_note(&self, note: &IncidentNote, secrets: &Secrets, budget: Budget) -> String {
-        let cut = || messages::cut_by_pagerduty(&note.content);
-        let (Some(pagerduty), Some(authorization), Some(note_id)) = (
-            &self.pagerduty,
-            secrets.pagerduty_authorization(),
-            note.id.as_deref(),
-        ) else {
-            info!("a note PagerDuty cut short, and no PagerDuty token to read it whole: passed on as cut");
-            return cut();
-        };
-        let mut stats = CallStats::default();
-        let read = within_budget(
-            "PagerDuty notes",
-            budget,
-            &mut stats,
-            PagerDutyError::is_retryable,
-            |left| pagerduty.note_content(authorization, &note.incident_id, note_id, left),
-        )
-        .await;
-        match read {
-            Ok(Some(content)) => content,
-            Ok(None) => {
-                warn!("a note PagerDuty cut short is not among the incident's notes: passed on as cut");
-                cut()
-            }
-            Err(failure) => {
-                warn!(error = %failure, "a note PagerDuty cut short was not read whole: passed on as cut");
-                cut()
-            }
-        }
-    }
-
-    /// The incident's session, as the ledger knows it: `None` when it has none to tell; waits a
-    /// moment for a session being started. For a delivery that may start one (`may_start`: a
-    /// reopen), a claim abandoned (its create may have happened) and a session that ended count
-    /// as none (the reopen starts the next generation); any other event waits for PagerDuty's
-    /// retry on an abandoned claim, and reaches an ended session all the same (one the
-    /// follow-up closed out as concluded or idle still takes a responder's note).
-    pub(super) async fn session_to_tell(
+    /// How an event ends on an incident without a session to tell: a reopened incident
+    /// without a live session (none yet, its claim abandoned, or its session ended) gets one,
+    /// its next generation; a resolve drops a start not made yet.
+    async fn without_session(
         &self,
-        incident_id: &str,
-        may_start: bool,
+        event: &Event,
+        (incident_id, incident): (String, Option<Box<Incident>>),
+        secrets: Arc<Secrets>,
         budget: Budget,
-    ) -> Result<Option<Session>, Outcome> {
-        let left = budget.remaining(clock::now());
-        let record = self
-            .ledger
-            .get(incident_id, left)
-            .await
-            .map_err(Retry::LedgerUnavailable)?;
-        let Some(record) = record else {
-            return Ok(None);
-        };
-        match record.standing(clock::epoch_ms()) {
-            Standing::HasSession(session) => Ok(Some(session)),
-            Standing::BeingCreated { .. } => self
-                .await_session(incident_id, record, budget)
-                .await
-                .map(Some),
-            Standing::Abandoned { .. } if !may_start => Err(Retry::BeingCreated {
-                incident_id: incident_id.to_owned(),
+        tally: &mut Tally,
+    ) -> Outcome {
+        match incident {
+            Some(incident) if event.event_type == INCIDENT_REOPENED => {
+                info!("a reopened incident without a live session: starting one");
+                self.investigate(Happened::of(event), &incident, secrets, budget, tally)
+                    .await
             }
-            .into()),
-            Standing::Ended(session) if !may_start => Ok(Some(session)),
-            _ => Ok(None),
+            _ if event.event_type == INCIDENT_RESOLVED => {
+                self.claims
+                    .resolved_without_session(incident_id, budget)
+                    .await
+            }
+            _ => Done::NoSession { incident_id }.into(),
         }
     }
 
@@ -210,10 +165,10 @@ impl Bridge {
             INCIDENT_REOPENED => false,
             _ => return None,
         };
-        if self.pagerduty.is_none() || secrets.pagerduty_authorization().is_none() {
+        if !self.pagerduty.readable(secrets) {
             return None;
         }
-        let status = match self.read_incident(incident_id, secrets, budget).await {
+        let status = match self.pagerduty.incident(incident_id, secrets, budget).await {
             Ok(incident) => incident.status?,
             Err(why) => {
                 warn!(%why, "the incident's status was not read: the event is passed on as it comes");
@@ -229,25 +184,6 @@ impl Bridge {
         })
     }
 
-    /// An incident resolved (or merged away) before its session: a start not made yet (pending,
-    /// deferred, capped) is dropped, so that PagerDuty's retry of its trigger or the follow-up
-    /// starts nothing for it (`pure::life::skippable`); a reopen or a person starts it again.
-    pub(super) async fn resolved_without_session(
-        &self,
-        incident_id: String,
-        budget: Budget,
-    ) -> Outcome {
-        let left = budget.remaining(clock::now());
-        match self
-            .ledger
-            .skip_resolved(&incident_id, clock::epoch_ms(), left)
-            .await
-        {
-            Ok(()) => Done::NoSession { incident_id }.into(),
-            Err(err) => Retry::LedgerUnavailable(err).into(),
-        }
-    }
-
     /// A reopened incident whose session takes no more messages: the session is closed out
     /// (ended), and the incident's next session starts.
     async fn next_generation(
@@ -260,12 +196,10 @@ impl Bridge {
         tally: &mut Tally,
     ) -> Outcome {
         info!(session_id = %session.session_id, "the reopened incident's session has ended: starting its next one");
-        let (now_ms, left) = (clock::epoch_ms(), budget.remaining(clock::now()));
-        let closed = Mark::ClosedOut(None);
-        let mark = self
-            .ledger
-            .mark(&incident.id, &session.session_id, &closed, now_ms, left);
-        if let Err(err) = mark.await {
+        let closed = self
+            .claims
+            .close_out(&incident.id, &session.session_id, budget);
+        if let Err(err) = closed.await {
             return Retry::LedgerUnavailable(err).into();
         }
         self.investigate(Happened::of(event), incident, secrets, budget, tally)

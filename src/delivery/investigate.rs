@@ -6,21 +6,16 @@
 
 use std::sync::Arc;
 
-use tracing::{info, warn, Span};
+use tracing::{warn, Span};
 
 use crate::delivery::bridge::Bridge;
-use crate::delivery::claims::Held;
-use crate::delivery::outcome::{Done, NoteStatus, Outcome, Retry};
+use crate::delivery::outcome::{Done, Outcome, Retry};
 use crate::delivery::plan::Plan;
-use crate::delivery::start::Unstarted;
 use crate::edge::clock;
 use pure::budget::Budget;
 use pure::inbound::secret::Secrets;
 use pure::inbound::timestamp;
 use pure::inbound::webhook::{Event, Incident, INCIDENT_REOPENED, INCIDENT_TRIGGERED};
-use pure::life::follow_up::Mark;
-use pure::life::lookup;
-use pure::life::records::OpenGroup;
 use pure::life::session::{Phase, Session};
 use pure::life::sweep;
 use pure::life::Start;
@@ -28,7 +23,6 @@ use pure::metrics::Tally;
 use pure::policy::route::{self, Shaped};
 use pure::policy::template::Facts;
 use pure::policy::Action;
-use pure::text::brief;
 use pure::text::notes;
 use pure::text::responder_context::{self, ResponderContext};
 
@@ -114,56 +108,35 @@ impl Bridge {
                 .defer(&rule, &incident_id, until_ms, &secrets, budget)
                 .await;
         }
-        let alerts = self.alert_evidence(&secrets, &incident_id, budget).await;
+        let alerts = self.pagerduty.alerts(&secrets, &incident_id, budget).await;
         let facts = Facts {
             incident,
             event_type: event.event_type,
             occurred_at: event.occurred_at,
             alerts: alerts.as_ref(),
         };
-        let Shaped {
-            request,
-            group,
-            slots,
-        } = route::shape(&self.policy, &decision, &facts, now_ms);
+        let shaped = route::shape(&self.policy, &decision, &facts, now_ms);
         if decision.action == Action::Shadow {
-            let note = notes::shadow_note(&decision, &request, group.as_deref());
+            let (request, group) = (&shaped.request, shaped.group.as_deref());
+            let note = notes::shadow_note(&decision, request, group);
             let note = self
-                .note_or_log(&secrets, &incident_id, &note, budget)
+                .notes
+                .add_or_log(&secrets, &incident_id, &note, false, budget)
                 .await;
             return Done::Shadow {
                 rule,
                 incident_id,
-                group,
+                group: shaped.group,
                 note,
             }
             .into();
         }
         if self.options.dry_run {
-            let request = self.devin.shown_create(&request);
-            let limits = slots.iter().map(route::shown_slot).collect();
-            let deferred_until = deferred_until.map(timestamp::rfc3339);
-            return Done::DryRunSession {
-                rule,
-                incident_id,
-                request,
-                group,
-                limits,
-                deferred_until,
-            }
-            .into();
+            let request = self.devin.shown_create(&shaped.request);
+            return dry_run_session(rule, incident_id, request, shaped, deferred_until);
         }
-        let plan = Plan {
-            rule,
-            incident,
-            decision,
-            request,
-            group,
-            slots,
-            alerts,
-            start: event.start,
-        };
-        self.start_or_join(plan, secrets, budget, tally).await
+        let plan = Plan::new(rule, (incident, decision), shaped, alerts, event.start);
+        self.start(plan, secrets, budget, tally).await
     }
 
     /// Starts the incident's session because a responder asked (`devin investigate`): whatever
@@ -182,7 +155,7 @@ impl Bridge {
         decision.action = Action::Investigate;
         decision.group_by = None;
         decision.start_after = None;
-        let alerts = self.alert_evidence(&secrets, &incident.id, budget).await;
+        let alerts = self.pagerduty.alerts(&secrets, &incident.id, budget).await;
         let facts = Facts {
             incident,
             event_type: INCIDENT_TRIGGERED,
@@ -190,19 +163,19 @@ impl Bridge {
             alerts: alerts.as_ref(),
         };
         let request = responder_context::session_request(&facts, &decision, context);
-        let plan = Plan {
-            rule: ASKED.to_owned(),
-            incident,
-            decision,
+        let shaped = Shaped {
             request,
             group: None,
             slots: Vec::new(),
-            alerts,
-            start: Start::Asked,
         };
-        let outcome = self
-            .start_or_join(plan, secrets.clone(), budget, tally)
-            .await;
+        let plan = Plan::new(
+            ASKED.to_owned(),
+            (incident, decision),
+            shaped,
+            alerts,
+            Start::Asked,
+        );
+        let outcome = self.start(plan, secrets.clone(), budget, tally).await;
         if let Outcome::Done(Done::SessionExists { session, .. }) = &outcome {
             let mut secrets = secrets.clone();
             if self
@@ -214,7 +187,8 @@ impl Bridge {
                 return Box::pin(asked).await;
             }
             let note = notes::already_investigating_note(session);
-            self.note_or_log(&secrets, &incident.id, &note, budget)
+            self.notes
+                .add_or_log(&secrets, &incident.id, &note, false, budget)
                 .await;
         }
         outcome
@@ -231,163 +205,21 @@ impl Bridge {
         budget: Budget,
         tally: &mut Tally,
     ) -> bool {
+        let session_id = &session.session_id;
         let state = self
-            .session_state(&session.session_id, secrets, budget, tally)
+            .devin
+            .session_state(session_id, secrets, budget, tally)
             .await;
         if !state.is_ok_and(|state| matches!(state.phase(), Phase::Ended(_))) {
             return false;
         }
-        let (now_ms, left) = (clock::epoch_ms(), budget.remaining(clock::now()));
-        let closed = Mark::ClosedOut(None);
-        let mark = self
-            .ledger
-            .mark(incident_id, &session.session_id, &closed, now_ms, left);
-        match mark.await {
+        match self.claims.close_out(incident_id, session_id, budget).await {
             Ok(()) => true,
             Err(err) => {
                 warn!(error = %err, "the ended session was not closed out: its link stands");
                 false
             }
         }
-    }
-
-    /// Claims the incident, joins its group's open session or leads a new one, and starts it.
-    async fn start_or_join(
-        &self,
-        mut plan: Plan<'_>,
-        mut secrets: Arc<Secrets>,
-        budget: Budget,
-        tally: &mut Tally,
-    ) -> Outcome {
-        let incident_id = &plan.incident.id;
-        let claimed = self
-            .claim_incident(incident_id, plan.start, &plan.rule, budget)
-            .await;
-        let mut held = match claimed {
-            Ok(held) => held,
-            Err(outcome) => return outcome,
-        };
-        // The incident's next session after one ended: its title says which.
-        if let Some(title) = &mut plan.request.title {
-            *title = lookup::with_generation_marker(
-                title,
-                incident_id,
-                held.claimed.generation,
-                brief::MAX_TITLE_CHARS,
-            );
-        }
-        if let Some(outcome) = self
-            .took_over_in_group(&mut held, &plan, &mut secrets, budget, tally)
-            .await
-        {
-            return outcome;
-        }
-        let leader = match &plan.group {
-            None => None,
-            Some(group) => match self
-                .lead_or_join((group, &plan, &held), &mut secrets, budget, tally)
-                .await
-            {
-                Ok(holder) => Some(holder),
-                Err(outcome) => return outcome,
-            },
-        };
-        let started = self
-            .start_session(&held, &plan, &mut secrets, budget, tally)
-            .await;
-        match started {
-            Ok(session) => {
-                self.started(&held, &plan, leader.as_deref(), session, &secrets, budget)
-                    .await
-            }
-            Err(unstarted) => {
-                if let (Some(group), Some(holder), true) =
-                    (&plan.group, &leader, unstarted.nothing_made())
-                {
-                    self.release_group(group, holder, budget).await;
-                }
-                self.unstarted(&held, &plan, unstarted, &secrets, budget)
-                    .await
-            }
-        }
-    }
-
-    /// A group's incident that took over its own claim looks its session up before the group
-    /// (its earlier delivery may have led and created it): how the delivery ends when found (or
-    /// when the lookup failed); else `None`, and the claim is started as new.
-    async fn took_over_in_group(
-        &self,
-        held: &mut Held,
-        plan: &Plan<'_>,
-        secrets: &mut Arc<Secrets>,
-        budget: Budget,
-        tally: &mut Tally,
-    ) -> Option<Outcome> {
-        let (Some(group), Some(earlier)) = (&plan.group, held.took_over()) else {
-            return None;
-        };
-        let own = (plan.incident.id.as_str(), held.claimed.generation, earlier);
-        match self
-            .own_session_first(own, group, secrets, budget, tally)
-            .await
-        {
-            Ok(Some((session, leads))) => Some(
-                self.started(held, plan, leads.as_deref(), session, secrets, budget)
-                    .await,
-            ),
-            Ok(None) => {
-                // Not made: the start goes on as a new one, without looking it up again.
-                held.claimed.took_over = None;
-                None
-            }
-            Err(failure) => {
-                let unstarted = Unstarted::LookupFailed(failure);
-                Some(self.unstarted(held, plan, unstarted, secrets, budget).await)
-            }
-        }
-    }
-
-    /// Records the session this delivery started (and opens its group), and notes it on the
-    /// incident.
-    async fn started(
-        &self,
-        held: &Held,
-        plan: &Plan<'_>,
-        group_holder: Option<&str>,
-        session: Session,
-        secrets: &Secrets,
-        budget: Budget,
-    ) -> Outcome {
-        let incident_id = &plan.incident.id;
-        if let Err(err) = self
-            .record_session(incident_id, held, &session, budget)
-            .await
-        {
-            info!(session_id = %session.session_id, "the session started but is not recorded: a retry after the lease records it");
-            return Retry::LedgerUnavailable(err).into();
-        }
-        if let (Some(group), Some(holder)) = (&plan.group, group_holder) {
-            let open = OpenGroup {
-                session: session.clone(),
-                leader_id: incident_id.clone(),
-                leader_number: plan.incident.number,
-                incidents: 1,
-                window_until_ms: clock::epoch_ms() + plan.decision.group_window.as_millis() as u64,
-                tags: plan.request.tags.len() as u32,
-            };
-            self.open_group(group, holder, &open, budget).await;
-        }
-        let note = notes::session_started_note(&session, &plan.request, &plan.decision);
-        let note = self
-            .add_incident_note(secrets, incident_id, &note, budget)
-            .await;
-        Done::SessionStarted {
-            rule: plan.rule.clone(),
-            incident_id: incident_id.clone(),
-            session,
-            note,
-        }
-        .into()
     }
 
     /// Records that the incident's session waits until `until_ms`, and notes it on the
@@ -400,11 +232,13 @@ impl Bridge {
         secrets: &Secrets,
         budget: Budget,
     ) -> Outcome {
-        let (left, now_ms) = (budget.remaining(clock::now()), clock::epoch_ms());
-        match self.ledger.defer(incident_id, until_ms, now_ms, left).await {
+        match self.claims.defer(incident_id, until_ms, budget).await {
             Ok(None) => {
                 let note = notes::deferred_note(rule, until_ms);
-                let note = self.note_or_log(secrets, incident_id, &note, budget).await;
+                let note = self
+                    .notes
+                    .add_or_log(secrets, incident_id, &note, false, budget)
+                    .await;
                 Done::Deferred {
                     rule: rule.to_owned(),
                     incident_id: incident_id.to_owned(),
@@ -413,38 +247,34 @@ impl Bridge {
                 }
                 .into()
             }
-            Ok(Some(record)) => self.as_recorded(rule, incident_id, record, budget).await,
+            Ok(Some(record)) => {
+                self.claims
+                    .as_recorded(rule, incident_id, record, budget)
+                    .await
+            }
             Err(err) => Retry::LedgerUnavailable(err).into(),
         }
     }
+}
 
-    /// Adds `note` on the incident; without notes (no PagerDuty token), logs it instead.
-    pub(crate) async fn note_or_log(
-        &self,
-        secrets: &Secrets,
-        incident_id: &str,
-        note: &str,
-        budget: Budget,
-    ) -> NoteStatus {
-        self.note_once_or_log(secrets, incident_id, note, false, budget)
-            .await
+/// What a dry run shows of the session it would start: the create `request` Devin would get,
+/// the group, the limits and the deferral.
+fn dry_run_session(
+    rule: String,
+    incident_id: String,
+    request: serde_json::Value,
+    shaped: Shaped,
+    deferred_until: Option<u64>,
+) -> Outcome {
+    let limits = shaped.slots.iter().map(route::shown_slot).collect();
+    let deferred_until = deferred_until.map(timestamp::rfc3339);
+    Done::DryRunSession {
+        rule,
+        incident_id,
+        request,
+        group: shaped.group,
+        limits,
+        deferred_until,
     }
-
-    /// [`Bridge::note_or_log`], looking for the note on the incident first when `look_first`.
-    pub(crate) async fn note_once_or_log(
-        &self,
-        secrets: &Secrets,
-        incident_id: &str,
-        note: &str,
-        look_first: bool,
-        budget: Budget,
-    ) -> NoteStatus {
-        let status = self
-            .add_incident_note_once(secrets, incident_id, note, look_first, budget)
-            .await;
-        if status == NoteStatus::Off {
-            info!(note = %note, "no PagerDuty notes: the note is here instead");
-        }
-        status
-    }
+    .into()
 }

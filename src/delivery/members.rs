@@ -9,52 +9,18 @@ use tracing::{info, warn};
 
 use crate::delivery::bridge::Bridge;
 use crate::delivery::outcome::{Outcome, Retry};
-use crate::edge::clock;
 use crate::edge::devin::DevinError;
-use crate::edge::ledger::LedgerError;
 use crate::edge::retry::Failure;
 use pure::budget::Budget;
 use pure::inbound::secret::Secrets;
 use pure::inbound::webhook::{Event, INCIDENT_REOPENED, INCIDENT_RESOLVED};
-use pure::life::follow_up::Mark;
-use pure::life::members::{incident_label, Ending, Joining, Left};
+use pure::life::members::{incident_label, Ending, Joining};
 use pure::life::session::Session;
 use pure::metrics::Tally;
 use pure::text::messages;
 use pure::text::notes;
 
 impl Bridge {
-    /// Records `incident_id` as an open member of the session `session_id`, as `joining` says.
-    pub(super) async fn add_member(
-        &self,
-        session_id: &str,
-        incident_id: &str,
-        joining: Joining<'_>,
-        budget: Budget,
-    ) -> Result<(), LedgerError> {
-        let left = budget.remaining(clock::now());
-        self.ledger
-            .add_member(session_id, incident_id, joining, clock::epoch_ms(), left)
-            .await
-    }
-
-    /// `incident_id` leaves the session `session_id`: whether others of its group are still
-    /// open, and the ledger's answer (`None`: no group's session).
-    pub(super) async fn leave_session(
-        &self,
-        session_id: &str,
-        incident_id: &str,
-        budget: Budget,
-    ) -> Result<(Ending, Option<Left>), Outcome> {
-        let time_left = budget.remaining(clock::now());
-        let left = self
-            .ledger
-            .leave_group(session_id, incident_id, clock::epoch_ms(), time_left)
-            .await
-            .map_err(Retry::LedgerUnavailable)?;
-        Ok((Ending::of(left.as_ref()), left))
-    }
-
     /// What the session `session_id` hears of `event` on `incident_id` (whose number is
     /// `number`), instead of `message` when the session is a group's: a resolve while others of
     /// the group are still open says how many, and does not finish it; a reopen makes the
@@ -68,7 +34,7 @@ impl Bridge {
         budget: Budget,
     ) -> Result<String, Outcome> {
         match event.event_type.as_str() {
-            INCIDENT_RESOLVED => match self.leave_session(session_id, incident_id, budget).await? {
+            INCIDENT_RESOLVED => match self.groups.leave(session_id, incident_id, budget).await? {
                 (Ending::OthersOpen(still_open), _) => {
                     let incident = incident_label(number, incident_id);
                     let who = event.agent_name();
@@ -80,7 +46,9 @@ impl Bridge {
                 (Ending::Last, _) => Ok(message),
             },
             INCIDENT_REOPENED => {
-                self.add_member(session_id, incident_id, Joining::IfShared, budget)
+                let joining = Joining::IfShared;
+                self.groups
+                    .add_member(session_id, incident_id, joining, budget)
                     .await
                     .map_err(Retry::LedgerUnavailable)?;
                 Ok(message)
@@ -102,11 +70,12 @@ impl Bridge {
         tally: &mut Tally,
     ) -> Result<Result<String, Failure<DevinError>>, Outcome> {
         let session_id = &session.session_id;
-        let (ending, left) = self.leave_session(session_id, incident_id, budget).await?;
+        let (ending, left) = self.groups.leave(session_id, incident_id, budget).await?;
         if let (Ending::OthersOpen(still_open), false) = (ending, all) {
             let message =
                 messages::group_member_left(&incident_label(None, incident_id), who, still_open);
             match self
+                .devin
                 .tell(session_id, &message, secrets, budget, tally)
                 .await
             {
@@ -118,35 +87,24 @@ impl Bridge {
                 still_open,
                 "the incident left its group's session, which carries on"
             );
-            self.close_out(incident_id, session_id, budget).await;
+            // Its record leaves the follow-up's queue: its session no longer works on it.
+            if let Err(err) = self.claims.close_out(incident_id, session_id, budget).await {
+                warn!(error = %err, "the incident that left its group was not closed out");
+            }
             return Ok(Ok(notes::left_group_note(session, who, still_open)));
         }
         let stopped = self
             .stop(incident_id, session, who, secrets, budget, tally)
             .await;
         if let (Ok(_), Some(group)) = (&stopped, left.and_then(|left| left.group)) {
-            self.close_group_of(&group, session_id, budget).await;
+            self.close_group(&group, session_id, budget).await;
         }
         Ok(stopped)
     }
 
-    /// The incident's record leaves the follow-up's queue: its session no longer works on it.
-    async fn close_out(&self, incident_id: &str, session_id: &str, budget: Budget) {
-        let (now_ms, left) = (clock::epoch_ms(), budget.remaining(clock::now()));
-        let closed = Mark::ClosedOut(None);
-        if let Err(err) = self
-            .ledger
-            .mark(incident_id, session_id, &closed, now_ms, left)
-            .await
-        {
-            warn!(error = %err, "the incident that left its group was not closed out");
-        }
-    }
-
     /// Closes the group whose session is `session_id`: it takes no more incidents.
-    pub(super) async fn close_group_of(&self, group: &str, session_id: &str, budget: Budget) {
-        let left = budget.remaining(clock::now());
-        if let Err(err) = self.ledger.close_group(group, session_id, left).await {
+    pub(super) async fn close_group(&self, group: &str, session_id: &str, budget: Budget) {
+        if let Err(err) = self.groups.close(group, session_id, budget).await {
             warn!(error = %err, "the group was not closed: it closes when its window ends");
         }
     }

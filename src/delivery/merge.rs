@@ -8,13 +8,13 @@
 use std::sync::Arc;
 
 use crate::delivery::bridge::Bridge;
-use crate::delivery::calls::not_told;
+use crate::delivery::devin_calls::not_told;
 use crate::delivery::outcome::{DevinStep, Done, Outcome, Retry};
-use crate::edge::clock;
 use crate::edge::retry::Failure;
 use pure::budget::Budget;
 use pure::inbound::secret::Secrets;
 use pure::life::members::{incident_label, Ending, Joining, Left};
+use pure::life::session::Session;
 use pure::metrics::Tally;
 use pure::text::messages;
 
@@ -23,106 +23,133 @@ impl Bridge {
     /// leaves its session: the session stops only when no other member is open.
     pub(super) async fn merge(
         &self,
-        (incident_id, number): (&str, Option<u64>),
+        merged: (&str, Option<u64>),
         into: &str,
         secrets: &mut Arc<Secrets>,
         budget: Budget,
         tally: &mut Tally,
     ) -> Outcome {
-        let incident_id = incident_id.to_owned();
-        let session = match self.session_to_tell(&incident_id, false, budget).await {
+        let incident_id = merged.0.to_owned();
+        let session = match self
+            .claims
+            .session_to_tell(&incident_id, false, budget)
+            .await
+        {
             Ok(Some(session)) => session,
-            Ok(None) => return self.resolved_without_session(incident_id, budget).await,
+            Ok(None) => {
+                return self
+                    .claims
+                    .resolved_without_session(incident_id, budget)
+                    .await;
+            }
             Err(outcome) => return outcome,
         };
-        let theirs = match self.session_to_tell(into, false, budget).await {
+        let theirs = match self.claims.session_to_tell(into, false, budget).await {
             Ok(theirs) => theirs,
             Err(outcome) => return outcome,
         };
-        let theirs = match theirs {
-            Some(theirs) if theirs.session_id != session.session_id => theirs,
+        match theirs {
+            Some(theirs) if theirs.session_id != session.session_id => {
+                let sessions = (session, theirs);
+                self.hand_over(merged, into, sessions, secrets, budget, tally)
+                    .await
+            }
             // The other incident has no session (this one's carries on there), or shares it.
             _ => {
-                // Told first: a session that takes no more messages has ended, and is nobody's
-                // to take (the other incident's own start, deferred or to come, stands).
-                let message = messages::merged_carry_on(into);
-                if let Err(failure) = self
-                    .tell(&session.session_id, &message, secrets, budget, tally)
+                self.carry_on(incident_id, into, session, secrets, budget, tally)
                     .await
-                {
-                    return not_told(&incident_id, session, failure);
-                }
-                let left = budget.remaining(clock::now());
-                if let Err(err) = self
-                    .ledger
-                    .adopt(into, &session, clock::epoch_ms(), left)
-                    .await
-                {
-                    return Retry::LedgerUnavailable(err).into();
-                }
-                // The incident it went into is the group's open member in its place (first, so
-                // the group never looks empty meanwhile).
-                if let Err(err) = self
-                    .add_member(&session.session_id, into, Joining::Merge, budget)
-                    .await
-                {
-                    return Retry::LedgerUnavailable(err).into();
-                }
-                if let Err(outcome) = self
-                    .leave_session(&session.session_id, &incident_id, budget)
-                    .await
-                {
-                    return outcome;
-                }
-                let into = into.to_owned();
-                return Done::Merged {
-                    incident_id,
-                    into,
-                    session,
-                    theirs: None,
-                }
-                .into();
             }
-        };
-        let ending = match self
-            .leave_session(&session.session_id, &incident_id, budget)
-            .await
-        {
+        }
+    }
+
+    /// The merged incident's session carries on under `into`, which has none of its own (or
+    /// shares it): told, adopted by `into`, and `into` its group's open member in its place.
+    async fn carry_on(
+        &self,
+        incident_id: String,
+        into: &str,
+        session: Session,
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Outcome {
+        // Told first: a session that takes no more messages has ended, and is nobody's to take
+        // (the other incident's own start, deferred or to come, stands).
+        let message = messages::merged_carry_on(into);
+        let session_id = &session.session_id;
+        let told = self
+            .devin
+            .tell(session_id, &message, secrets, budget, tally);
+        if let Err(failure) = told.await {
+            return not_told(&incident_id, session, failure);
+        }
+        if let Err(err) = self.claims.adopt(into, &session, budget).await {
+            return Retry::LedgerUnavailable(err).into();
+        }
+        // The incident it went into is the group's open member in its place (first, so the
+        // group never looks empty meanwhile).
+        let member = self
+            .groups
+            .add_member(session_id, into, Joining::Merge, budget);
+        if let Err(err) = member.await {
+            return Retry::LedgerUnavailable(err).into();
+        }
+        if let Err(outcome) = self.groups.leave(session_id, &incident_id, budget).await {
+            return outcome;
+        }
+        Done::Merged {
+            incident_id,
+            into: into.to_owned(),
+            session,
+            theirs: None,
+        }
+        .into()
+    }
+
+    /// `into` has a session of its own (`theirs`): the merged incident leaves its session (the
+    /// group closes with its last member), `theirs` hears of the findings, and the merged
+    /// session hands over (or carries on for the group's other open members).
+    async fn hand_over(
+        &self,
+        (incident_id, number): (&str, Option<u64>),
+        into: &str,
+        (session, theirs): (Session, Session),
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Outcome {
+        let session_id = &session.session_id;
+        let ending = match self.groups.leave(session_id, incident_id, budget).await {
             Ok((
                 Ending::Last,
                 Some(Left {
                     group: Some(group), ..
                 }),
             )) => {
-                self.close_group_of(&group, &session.session_id, budget)
-                    .await;
+                self.close_group(&group, session_id, budget).await;
                 Ending::Last
             }
             Ok((ending, _)) => ending,
             Err(outcome) => return outcome,
         };
-        let findings = messages::merged_into_yours(&incident_id, &session.url);
-        if let Err(failure) = self
-            .told(&theirs.session_id, &findings, secrets, budget, tally)
-            .await
-        {
+        let findings = messages::merged_into_yours(incident_id, &session.url);
+        let told = self.tell_if_open(&theirs.session_id, &findings, secrets, budget, tally);
+        if let Err(failure) = told.await {
             return failure;
         }
         let hand_over = match ending {
             Ending::Last => messages::merged_hand_over(into, &theirs.url),
             Ending::OthersOpen(still_open) => {
-                let incident = incident_label(number, &incident_id);
+                let incident = incident_label(number, incident_id);
                 messages::group_member_merged(&incident, into, &theirs.url, still_open)
             }
         };
-        if let Err(failure) = self
-            .told(&session.session_id, &hand_over, secrets, budget, tally)
-            .await
-        {
+        let told = self.tell_if_open(session_id, &hand_over, secrets, budget, tally);
+        if let Err(failure) = told.await {
             return failure;
         }
         Done::Merged {
-            incident_id,
+            incident_id: incident_id.to_owned(),
             into: into.to_owned(),
             session,
             theirs: Some(theirs),
@@ -131,7 +158,7 @@ impl Bridge {
     }
 
     /// Tells a session of the merge; a session that takes no more messages is passed over.
-    async fn told(
+    async fn tell_if_open(
         &self,
         session_id: &str,
         message: &str,
@@ -139,7 +166,8 @@ impl Bridge {
         budget: Budget,
         tally: &mut Tally,
     ) -> Result<(), Outcome> {
-        match self.tell(session_id, message, secrets, budget, tally).await {
+        let told = self.devin.tell(session_id, message, secrets, budget, tally);
+        match told.await {
             Ok(()) => Ok(()),
             Err(Failure::Final(err)) if err.is_session_closed() => Ok(()),
             Err(failure) => {

@@ -1,3 +1,7 @@
+//! The notes part: the bridge's notes on PagerDuty incidents. It holds the PagerDuty client (when
+//! a token is configured) and the PagerDuty user the bridge's notes are written as, once a
+//! note's answer said, nothing else.
+//!
 //! A note on an incident is posted once, even when PagerDuty's answer is ambiguous: after a
 //! 5xx, a timeout or a lost connection (PagerDuty may have stored the note before failing), the
 //! incident's notes (`GET /incidents/{id}/notes`) are looked through for it before it is posted
@@ -5,10 +9,12 @@
 //! delivery's notes are found by their text (each is the only one of its kind on its incident);
 //! the follow-up's by the short reference each carries (`pure::life::follow_up::note_ref`).
 
+use std::sync::{Arc, OnceLock};
+
 use http::HeaderValue;
 use tracing::{info, warn};
 
-use crate::delivery::bridge::Bridge;
+use crate::delivery::outcome::NoteStatus;
 use crate::edge::clock;
 use crate::edge::pagerduty::{PagerDutyClient, PagerDutyError};
 use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
@@ -38,10 +44,78 @@ pub(crate) struct Note<'a> {
     pub is_this: &'a dyn Fn(&str) -> bool,
 }
 
-impl Bridge {
+/// The bridge's notes on incidents.
+pub(crate) struct Notes {
+    /// When a PagerDuty token is configured.
+    pagerduty: Option<Arc<PagerDutyClient>>,
+    /// The PagerDuty user the bridge's notes are written as, once a note's answer said.
+    own_user_id: OnceLock<String>,
+}
+
+impl Notes {
+    pub(crate) fn new(pagerduty: Option<Arc<PagerDutyClient>>) -> Self {
+        Notes {
+            pagerduty,
+            own_user_id: OnceLock::new(),
+        }
+    }
+
+    /// The PagerDuty user the bridge's notes are written as, once known: notes by this user are
+    /// the bridge's own, however they read.
+    pub(crate) fn own_user(&self) -> Option<&str> {
+        self.own_user_id.get().map(String::as_str)
+    }
+
+    /// Adds `content` as a note on the incident, inside the budget, looking for it on the
+    /// incident first when `look_first` (an earlier start may have posted it). A failure is
+    /// logged and never fails the delivery: the session exists.
+    pub(crate) async fn add(
+        &self,
+        secrets: &Secrets,
+        incident_id: &str,
+        content: &str,
+        look_first: bool,
+        budget: Budget,
+    ) -> NoteStatus {
+        // Each of the delivery's notes is the only one of its kind on its incident: its text is
+        // how it is found again after an ambiguous answer.
+        let is_this = |text: &str| text.trim() == content.trim();
+        let note = Note {
+            incident_id,
+            content,
+            is_this: &is_this,
+        };
+        match self.post_once(secrets, &note, look_first, budget).await {
+            Posted::Added => NoteStatus::Added,
+            Posted::Off => NoteStatus::Off,
+            Posted::Unsure | Posted::Failed => {
+                warn!("note not added to the PagerDuty incident; the session stands");
+                NoteStatus::Failed
+            }
+        }
+    }
+
+    /// [`Notes::add`]; without notes (no PagerDuty token), logs the note instead.
+    pub(crate) async fn add_or_log(
+        &self,
+        secrets: &Secrets,
+        incident_id: &str,
+        note: &str,
+        look_first: bool,
+        budget: Budget,
+    ) -> NoteStatus {
+        let status = self
+            .add(secrets, incident_id, note, look_first, budget)
+            .await;
+        if status == NoteStatus::Off {
+            info!(note = %note, "no PagerDuty notes: the note is here instead");
+        }
+        status
+    }
+
     /// Posts the note once: looks for it on the incident first when `look_first` (an earlier
     /// run was unsure) and after every ambiguous answer.
-    pub(crate) async fn post_note_once(
+    pub(crate) async fn post_once(
         &self,
         secrets: &Secrets,
         note: &Note<'_>,
@@ -49,7 +123,7 @@ impl Bridge {
         budget: Budget,
     ) -> Posted {
         let (Some(pagerduty), Some(authorization)) =
-            (&self.pagerduty, secrets.pagerduty_authorization())
+            (self.pagerduty.as_deref(), secrets.pagerduty_authorization())
         else {
             return Posted::Off;
         };

@@ -1,81 +1,152 @@
-//! Starting a session for a claimed incident: looked up first when the claim was taken over,
-//! counted against the limits (once per session, whoever holds the claim), created once; and
-//! the record a failure leaves behind (`pure::life::settle`).
+//! Starting a claimed incident's session: the incident is claimed; an incident of a group joins
+//! its open session or leads a new one; the session is looked up first when the claim was taken
+//! over, counted against the limits (once per session, whoever holds the claim), created once;
+//! then it is recorded, its group opened, and it is noted on the incident. A start that made no
+//! session ends in `not_started`.
 
 use std::sync::Arc;
 
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::delivery::bridge::Bridge;
 use crate::delivery::claims::Held;
-use crate::delivery::outcome::{DevinStep, Done, Outcome, Retry};
+use crate::delivery::not_started::NotStarted;
+use crate::delivery::outcome::{Done, Outcome, Retry};
 use crate::delivery::plan::Plan;
 use crate::edge::clock;
-use crate::edge::devin::DevinError;
-use crate::edge::ledger::{LedgerError, Spent};
-use crate::edge::retry::Failure;
+use crate::edge::ledger::Spent;
 use pure::budget::Budget;
 use pure::inbound::secret::Secrets;
+use pure::life::lookup;
+use pure::life::records::OpenGroup;
 use pure::life::session::Session;
-use pure::life::{Settled, Start};
 use pure::metrics::Tally;
-use pure::policy::spend::Slot;
+use pure::text::brief;
 use pure::text::notes;
-use pure::text::refusal;
-
-/// Why a claimed incident got no session in this delivery.
-pub(super) enum Unstarted {
-    /// Looking up the session of a claim taken over failed: the earlier holder's may exist.
-    LookupFailed(Failure<DevinError>),
-    /// A budget is spent.
-    Capped(Slot),
-    /// The limits could not be counted.
-    Ledger(LedgerError),
-    /// The claim was taken over before the limits were counted: its new holder starts it.
-    NotOurs,
-    CreateFailed(Failure<DevinError>),
-}
-
-impl Unstarted {
-    /// Whether no session can have come of it.
-    pub(super) fn nothing_made(&self) -> bool {
-        match self {
-            Unstarted::LookupFailed(_) => false,
-            Unstarted::Capped(_) | Unstarted::Ledger(_) | Unstarted::NotOurs => true,
-            Unstarted::CreateFailed(failure) => match failure {
-                Failure::Final(err) => err.proves_nothing_done(),
-                // Every earlier try failed in a way that proves nothing was made.
-                Failure::BudgetSpent => true,
-                Failure::TimedOut => false,
-            },
-        }
-    }
-}
 
 impl Bridge {
+    /// Claims the incident, joins its group's open session or leads a new one, and starts it.
+    pub(super) async fn start(
+        &self,
+        mut plan: Plan<'_>,
+        mut secrets: Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Outcome {
+        let incident_id = &plan.incident.id;
+        let claimed = self
+            .claims
+            .claim(incident_id, plan.start, &plan.rule, budget);
+        let mut held = match claimed.await {
+            Ok(held) => held,
+            Err(outcome) => return outcome,
+        };
+        // The incident's next session after one ended: its title says which.
+        if let Some(title) = &mut plan.request.title {
+            *title = lookup::with_generation_marker(
+                title,
+                incident_id,
+                held.claimed.generation,
+                brief::MAX_TITLE_CHARS,
+            );
+        }
+        if let Some(outcome) = self
+            .took_over_in_group(&mut held, &plan, &mut secrets, budget, tally)
+            .await
+        {
+            return outcome;
+        }
+        let leader = match &plan.group {
+            None => None,
+            Some(group) => match self
+                .lead_or_join((group, &plan, &held), &mut secrets, budget, tally)
+                .await
+            {
+                Ok(holder) => Some(holder),
+                Err(outcome) => return outcome,
+            },
+        };
+        let session = self
+            .claimed_session(&held, &plan, &mut secrets, budget, tally)
+            .await;
+        match session {
+            Ok(session) => {
+                let leads = leader.as_deref();
+                self.session_started(&held, &plan, leads, session, &secrets, budget)
+                    .await
+            }
+            Err(not_started) => {
+                if let (Some(group), Some(holder), true) =
+                    (&plan.group, &leader, not_started.nothing_made())
+                {
+                    self.groups.release(group, holder, budget).await;
+                }
+                self.not_started(&held, &plan, not_started, &secrets, budget)
+                    .await
+            }
+        }
+    }
+
+    /// A group's incident that took over its own claim looks its session up before the group
+    /// (its earlier delivery may have led and created it): how the delivery ends when found (or
+    /// when the lookup failed); else `None`, and the claim is started as new.
+    async fn took_over_in_group(
+        &self,
+        held: &mut Held,
+        plan: &Plan<'_>,
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        tally: &mut Tally,
+    ) -> Option<Outcome> {
+        let (Some(group), Some(earlier)) = (&plan.group, held.took_over()) else {
+            return None;
+        };
+        let own = (plan.incident.id.as_str(), held.claimed.generation, earlier);
+        match self
+            .own_session_first(own, group, secrets, budget, tally)
+            .await
+        {
+            Ok(Some((session, leads))) => Some(
+                self.session_started(held, plan, leads.as_deref(), session, secrets, budget)
+                    .await,
+            ),
+            Ok(None) => {
+                // Not made: the start goes on as a new one, without looking it up again.
+                held.claimed.took_over = None;
+                None
+            }
+            Err(failure) => {
+                let not_started = NotStarted::LookupFailed(failure);
+                Some(
+                    self.not_started(held, plan, not_started, secrets, budget)
+                        .await,
+                )
+            }
+        }
+    }
+
     /// The session for a claim this delivery holds: looked up first when the claim was taken
     /// over (the earlier holder's create may have happened), else counted against the limits
     /// and created. A create is retried only after failures that prove no session was made.
-    pub(super) async fn start_session(
+    async fn claimed_session(
         &self,
         held: &Held,
         plan: &Plan<'_>,
         secrets: &mut Arc<Secrets>,
         budget: Budget,
         tally: &mut Tally,
-    ) -> Result<Session, Unstarted> {
+    ) -> Result<Session, NotStarted> {
         if let Some(earlier_lease_until_ms) = held.took_over() {
+            let earlier = (
+                plan.incident.id.as_str(),
+                held.claimed.generation,
+                earlier_lease_until_ms,
+            );
             let found = self
-                .find_incident_session(
-                    &plan.incident.id,
-                    held.claimed.generation,
-                    earlier_lease_until_ms,
-                    secrets,
-                    budget,
-                    tally,
-                )
+                .devin
+                .find_incident_session(earlier, secrets, budget, tally)
                 .await
-                .map_err(Unstarted::LookupFailed)?;
+                .map_err(NotStarted::LookupFailed)?;
             if let Some(session) = found {
                 info!(session_id = %session.session_id, "the earlier claim's session exists: recording it");
                 return Ok(session);
@@ -83,134 +154,74 @@ impl Bridge {
         }
         // A claim taken over from one that counted this session already counts it no more.
         if !held.claimed.spent {
-            let left = budget.remaining(clock::now());
             let spend = self
-                .ledger
-                .spend(&plan.slots, &plan.incident.id, &held.holder, left);
+                .claims
+                .spend(&plan.slots, &plan.incident.id, held, budget);
             match spend.await {
                 Ok(Spent::Counted) => {}
                 Ok(Spent::Capped(spent)) => {
-                    return Err(Unstarted::Capped(plan.slots[spent].clone()))
+                    return Err(NotStarted::Capped(plan.slots[spent].clone()))
                 }
-                Ok(Spent::NotOurs) => return Err(Unstarted::NotOurs),
-                Err(err) => return Err(Unstarted::Ledger(err)),
+                Ok(Spent::NotOurs) => return Err(NotStarted::NotOurs),
+                Err(err) => return Err(NotStarted::Ledger(err)),
             }
         }
+        let asked = (&plan.request, plan.decision.tags);
         let created = self
-            .create_session(plan, secrets, budget, tally)
+            .devin
+            .create(asked, secrets, budget, tally)
             .await
-            .map_err(Unstarted::CreateFailed);
-        if let Err(unstarted) = &created {
-            if unstarted.nothing_made() {
-                self.refund(&plan.slots, budget).await;
+            .map_err(NotStarted::CreateFailed);
+        if let Err(not_started) = &created {
+            if not_started.nothing_made() {
+                self.claims.refund(&plan.slots, budget).await;
             }
         }
         created
     }
 
-    /// How a delivery ends whose session was not started. When nothing can have been made, the
-    /// claim settles into what the start decided (pending: PagerDuty's retry or the follow-up
-    /// starts it; capped; rejected); otherwise it holds until its lease ends, and whoever takes
-    /// it over (the next delivery, the follow-up) looks the session up first.
-    pub(super) async fn unstarted(
+    /// Records the session this delivery started (and opens its group, when it leads it as
+    /// `group_holder`), and notes it on the incident.
+    pub(super) async fn session_started(
         &self,
         held: &Held,
         plan: &Plan<'_>,
-        unstarted: Unstarted,
+        group_holder: Option<&str>,
+        session: Session,
         secrets: &Secrets,
         budget: Budget,
     ) -> Outcome {
-        let (rule, incident_id) = (plan.rule.clone(), plan.incident.id.clone());
-        if !unstarted.nothing_made() {
-            return match unstarted {
-                Unstarted::LookupFailed(failure) => {
-                    let step = DevinStep::FindSession;
-                    Retry::DevinFailed { step, failure }.into()
-                }
-                Unstarted::CreateFailed(failure) => Retry::SessionUncertain { failure }.into(),
-                Unstarted::Capped(_) | Unstarted::Ledger(_) | Unstarted::NotOurs => {
-                    unreachable!("nothing made")
-                }
+        let incident_id = &plan.incident.id;
+        if let Err(err) = self
+            .claims
+            .record_session(incident_id, held, &session, budget)
+            .await
+        {
+            info!(session_id = %session.session_id, "the session started but is not recorded: a retry after the lease records it");
+            return Retry::LedgerUnavailable(err).into();
+        }
+        if let (Some(group), Some(holder)) = (&plan.group, group_holder) {
+            let open = OpenGroup {
+                session: session.clone(),
+                leader_id: incident_id.clone(),
+                leader_number: plan.incident.number,
+                incidents: 1,
+                window_until_ms: clock::epoch_ms() + plan.decision.group_window.as_millis() as u64,
+                tags: plan.request.tags.len() as u32,
             };
+            self.groups.open(group, holder, &open, budget).await;
         }
-        let settled = match &unstarted {
-            Unstarted::Capped(slot) => Settled::Capped {
-                refills_at_ms: slot.refills_at_ms,
-            },
-            Unstarted::CreateFailed(Failure::Final(error))
-                if error.is_rejection() && !error.refused_tags() =>
-            {
-                Settled::Rejected
-            }
-            _ => Settled::NothingMade,
-        };
-        if !matches!(unstarted, Unstarted::NotOurs) {
-            self.settle_unstarted(&incident_id, held, settled, budget)
-                .await;
+        let note = notes::session_started_note(&session, &plan.request, &plan.decision);
+        let note = self
+            .notes
+            .add(secrets, incident_id, &note, false, budget)
+            .await;
+        Done::SessionStarted {
+            rule: plan.rule.clone(),
+            incident_id: incident_id.clone(),
+            session,
+            note,
         }
-        // A start the follow-up retries may meet the decision an earlier start met and noted
-        // (capped in the same hour: a person's `devin investigate` that Devin turned away in
-        // between left it pending): its note is looked for first, so it stays one.
-        let retried = plan.start == Start::Due;
-        match unstarted {
-            Unstarted::NotOurs => Retry::BeingCreated { incident_id }.into(),
-            Unstarted::Capped(slot) => {
-                let note = notes::capped_note(&slot, held.claimed.after_cap);
-                let note = self
-                    .note_once_or_log(secrets, &incident_id, &note, retried, budget)
-                    .await;
-                Done::Capped {
-                    rule,
-                    incident_id,
-                    slot,
-                    note,
-                }
-                .into()
-            }
-            Unstarted::Ledger(err) => Retry::LedgerUnavailable(err).into(),
-            // First, as a tag refusal is a 400 or 422 too: the create without per-incident tags
-            // (`create_session` made it) was refused for the policy's own tags. Every incident
-            // of the rule would be, until the operator allow-lists them: the configuration.
-            Unstarted::CreateFailed(Failure::Final(error)) if error.refused_tags() => {
-                Retry::PolicyTagsRefused {
-                    rule,
-                    tags: plan.decision.tags.to_vec(),
-                    error,
-                }
-                .into()
-            }
-            Unstarted::CreateFailed(Failure::Final(error)) if error.is_rejection() => {
-                // PagerDuty does not retry a 2xx: the responders learn of it on the incident.
-                let status = error.status().map_or(0, |status| status.as_u16());
-                let note = refusal::devin_rejected_note(status, error.said().unwrap_or_default());
-                // Recorded: no start tries it again unless a person asks, so it is noted once.
-                let note = self
-                    .note_once_or_log(secrets, &incident_id, &note, retried, budget)
-                    .await;
-                Done::DevinRejected {
-                    rule,
-                    incident_id,
-                    error,
-                    note,
-                }
-                .into()
-            }
-            Unstarted::CreateFailed(Failure::Final(error)) if error.is_configuration_error() => {
-                Retry::DevinMisconfigured { error }.into()
-            }
-            Unstarted::CreateFailed(failure) | Unstarted::LookupFailed(failure) => {
-                let step = DevinStep::StartSession;
-                Retry::DevinFailed { step, failure }.into()
-            }
-        }
-    }
-
-    /// Gives back a session's count against the limits: none was made. A failure leaves the
-    /// budget one lower until its hour or day ends.
-    async fn refund(&self, slots: &[Slot], budget: Budget) {
-        let left = budget.remaining(clock::now());
-        if let Err(err) = self.ledger.refund(slots, left).await {
-            warn!(error = %err, "a budget was not given back after a failed start");
-        }
+        .into()
     }
 }

@@ -26,6 +26,33 @@ pub fn epoch_ms() -> u64 {
     real + WALL_CLOCK_SHIFT_MS.try_with(|shift| *shift).unwrap_or(0)
 }
 
+/// The clock a part of the delivery is given, so that its tests can fix wall time: the
+/// system's ([`epoch_ms`], moved by [`WALL_CLOCK_SHIFT_MS`] when set), or one that always reads
+/// the same epoch milliseconds. Instants ([`now`], what budgets are measured with) are tokio's
+/// either way: a test pauses tokio's time to move them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Clock {
+    #[default]
+    System,
+    /// Wall time stands still at these milliseconds since the epoch.
+    Fixed(u64),
+}
+
+impl Clock {
+    /// Now, for budgets: tokio's instant, whatever the clock.
+    pub fn now(&self) -> Instant {
+        now()
+    }
+
+    /// Wall-clock time in milliseconds since the epoch.
+    pub fn epoch_ms(&self) -> u64 {
+        match self {
+            Clock::System => epoch_ms(),
+            Clock::Fixed(epoch_ms) => *epoch_ms,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,5 +70,20 @@ mod tests {
             "moved by an hour inside the scope"
         );
         assert!(after < before + HOUR_MS, "not outside it");
+    }
+
+    #[tokio::test]
+    async fn a_fixed_clock_reads_the_same_wall_time_and_the_system_clock_moves_with_the_shift() {
+        assert_eq!(Clock::Fixed(42).epoch_ms(), 42);
+        let moved = WALL_CLOCK_SHIFT_MS
+            .scope(1_000_000, async { Clock::System.epoch_ms() })
+            .await;
+        assert!(moved >= epoch_ms() + 999_000);
+        assert_eq!(
+            WALL_CLOCK_SHIFT_MS
+                .scope(1, async { Clock::Fixed(7).epoch_ms() })
+                .await,
+            7
+        );
     }
 }

@@ -97,7 +97,7 @@ impl FollowUp {
     /// Whether the sweep runs: it reads PagerDuty's incidents, with the PagerDuty token.
     pub async fn sweeps(&self) -> bool {
         let secrets = self.bridge.secrets.current().await;
-        self.bridge.pagerduty.is_some() && secrets.pagerduty_authorization().is_some()
+        self.bridge.pagerduty.readable(&secrets)
     }
 
     /// One run, inside its budget and before `lambda_deadline`.

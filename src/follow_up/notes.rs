@@ -48,7 +48,7 @@ impl FollowUp {
                 is_this: &is_this,
             };
             let look_first = incident.progress.unsure.as_deref() == Some(reference.as_str());
-            match self.bridge.post_note_once(secrets, &note, look_first, step).await {
+            match self.bridge.notes.post_once(secrets, &note, look_first, step).await {
                 Posted::Added => {}
                 Posted::Off => info!(note = %content, "no PagerDuty notes: the note is here instead"),
                 Posted::Failed => return false,

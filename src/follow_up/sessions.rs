@@ -179,6 +179,7 @@ impl FollowUp {
         let (step, mut calls) = (Self::step(budget), Tally::default());
         let read = self
             .bridge
+            .devin
             .session_state(&session.session_id, secrets, step, &mut calls)
             .await;
         match read {
@@ -234,6 +235,7 @@ impl FollowUp {
         let (step, mut calls) = (Self::step(budget), Tally::default());
         let read = self
             .bridge
+            .devin
             .session_messages(&session.session_id, secrets, step, &mut calls)
             .await;
         read.map_err(|failure| {

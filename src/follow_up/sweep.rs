@@ -73,9 +73,10 @@ impl FollowUp {
             return;
         }
         let secrets = self.bridge.secrets.current().await;
-        let (Some(pagerduty), Some(authorization)) =
-            (&self.bridge.pagerduty, secrets.pagerduty_authorization())
-        else {
+        let (Some(pagerduty), Some(authorization)) = (
+            self.bridge.pagerduty.client(),
+            secrets.pagerduty_authorization(),
+        ) else {
             warn!(due = due.len(), "due starts wait: without PAGERDUTY_API_TOKEN nobody can read whether their incidents are still open (PagerDuty's retries start the ones a delivery left)");
             return;
         };
@@ -179,7 +180,7 @@ impl FollowUp {
     pub(super) async fn sweep(&self, budget: Budget, report: &mut RunReport, tally: &mut RunTally) {
         let secrets = self.bridge.secrets.current().await;
         let (Some(pagerduty), Some(authorization), Some(event_type)) = (
-            &self.bridge.pagerduty,
+            self.bridge.pagerduty.client(),
             secrets.pagerduty_authorization(),
             sweep::event_type(&self.bridge.policy),
         ) else {
