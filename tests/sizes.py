@@ -10,7 +10,10 @@ code, that is every line but its test code. Prints each breach; exits 1 if there
 The one exception, tables of tests: test code is not measured. A test's length is the length of
 its table of cases, read down a list, and a module's tests may live in a file of their own. Test
 code is an item under `#[cfg(test)]` (a `mod tests { ... }`, a helper) and the file of a module
-declared under it (`#[cfg(test)] mod tests;` names `<module>/tests.rs`, or a `#[path]`).
+declared under it (`#[cfg(test)] mod tests;` names `<module>/tests.rs`, or a `#[path]`). A
+table outside the tests (one `match` arm per variant of an enum, read down a list) is named by
+the comment `// A table: <of what>.` on the line just above its `fn` (below its doc comment and
+attributes), and not measured either.
 """
 import os
 import re
@@ -150,9 +153,17 @@ def measure(path, test_files):
         if test[k] or not m:
             continue
         end = item_end(lines, k, m.end())
-        if end is not None and '{' in ''.join(lines[k:end + 1]):
+        if end is not None and '{' in ''.join(lines[k:end + 1]) and not is_table(text, k):
             functions.append((m.group('name'), k + 1, end - k + 1))
     return test.count(False), functions
+
+
+def is_table(text, k):
+    """Whether the function at line `k` is named a table by the comment just above it."""
+    above = text.split('\n')[:k]
+    while above and above[-1].strip().startswith('#['):
+        above.pop()
+    return bool(above) and above[-1].strip().startswith('// A table: ')
 
 
 def rust_files(root):
@@ -212,6 +223,10 @@ def self_test():
         'a test helper under #[cfg(test)] is test code, the code after it is not': (
             {'a.rs': '#[cfg(test)]\n' + fn('helper', 99) + fn('after', 61)},
             ['fn after is 61 lines']),
+        'a function named a table just above its fn is not measured; the comment elsewhere is': (
+            {'a.rs': '/// The log.\n// A table: one arm per answer.\n#[allow(x)]\n' + fn('log', 99)
+                     + '// A table: too far.\n\n' + fn('far', 61)},
+            ['fn far is 61 lines']),
         'a method in an impl counts': (
             {'a.rs': 'impl S {\n    pub async fn m(&self) {\n' + body(60) + '    }\n}\n'},
             ['a.rs:2: fn m is 62 lines']),

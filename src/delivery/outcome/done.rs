@@ -251,6 +251,7 @@ impl Done {
     }
 
     /// Logs the line that says how the delivery ended.
+    // A table: one log line per answer.
     pub fn log(&self) {
         match self {
             Done::Unusable(err) => {
