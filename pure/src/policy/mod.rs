@@ -9,7 +9,8 @@
 //! - [`decide`]: which rule decides for an incident, and what it says;
 //! - [`template`]: the `{placeholder}` templates of titles and prompts;
 //! - [`route`]: what the policy makes of an incident it investigates;
-//! - [`spend`]: the policy's session `limits` as counters in the ledger.
+//! - [`spend`]: the policy's session `limits` as counters in the ledger;
+//! - `summary`: the policy in one line per rule, as `cargo policy check` shows it.
 
 pub mod decide;
 mod field;
@@ -18,6 +19,7 @@ pub mod matchers;
 pub mod route;
 pub mod rules;
 pub mod spend;
+mod summary;
 pub mod template;
 
 pub use decide::Decision;
