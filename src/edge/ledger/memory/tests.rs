@@ -1,6 +1,8 @@
 use super::*;
-use pure::life::follow_up::{posts, Observed};
-use pure::life::session::{SessionMessage, SessionState};
+use crate::edge::ledger::Claim;
+use pure::life::follow_up::{posts, Mark, Observed, Seen};
+use pure::life::session::{Session, SessionMessage, SessionState};
+use pure::life::Start;
 
 fn session(id: &str) -> Session {
     Session {
