@@ -33,6 +33,8 @@ const SESSIONS_AT_ONCE: usize = 4;
 struct Followed {
     tally: RunTally,
     actions: Vec<Action>,
+    /// A note closed out an incident of the session.
+    closed_out: bool,
 }
 
 impl FollowUp {
@@ -79,31 +81,11 @@ impl FollowUp {
             return followed;
         }
         let mut secrets = self.bridge.secrets.current().await;
-        let read = self
-            .read_session(&session, &mut secrets, budget, &mut followed)
-            .await;
-        let state = match read {
-            Read::Shown(state) => {
-                self.record_followed(&incidents, &session, false, budget, &mut followed)
-                    .await;
-                state
-            }
-            Read::Missing if incidents.iter().any(|i| i.progress.missing_since.is_some()) => {
-                info!("Devin answered 404 for the session in two runs in a row: it has ended");
-                SessionState {
-                    status: Some("exit".into()),
-                    ..SessionState::default()
-                }
-            }
-            Read::Missing => {
-                info!(
-                    "Devin answered 404 for the session: closed out if the next run sees it again"
-                );
-                self.record_followed(&incidents, &session, true, budget, &mut followed)
-                    .await;
-                return followed;
-            }
-            Read::Failed => return followed,
+        let Some(state) = self
+            .state_now(&session, &incidents, &mut secrets, budget, &mut followed)
+            .await
+        else {
+            return followed;
         };
         let messages = if follow_up::needs_messages(&state) {
             self.read_messages(&session, &mut secrets, budget, &mut followed)
@@ -118,53 +100,113 @@ impl FollowUp {
             clock::epoch_ms(),
             self.options.idle_after,
         );
-        let mut closed_out = false;
-        'incidents: for incident in &incidents {
+        for incident in &incidents {
             if budget.remaining(clock::now()) < MIN_ATTEMPT {
                 // The run's time is up: the rest waits for the next run.
                 break;
             }
-            let posts = follow_up::posts(&incident.progress, &observed);
-            // The idle time counts from the last change recorded, so every change is recorded,
-            // except when a note closes the incident out: its record leaves the follow-up, and
-            // what the session showed is never read again. (Should that note fail, the next run
-            // sees the session anew and records any change then.)
-            let closes_out = posts
-                .iter()
-                .any(|post| matches!(post.mark, Mark::ClosedOut(_)));
-            if !self.bridge.options.dry_run && !closes_out {
-                self.see(incident, &session, &observed, budget, &mut followed)
-                    .await;
-            }
-            for post in posts {
-                let id = &incident.incident_id;
-                if budget.remaining(clock::now()) < MIN_ATTEMPT {
-                    // The run's time is up: the rest waits for the next run.
-                    break 'incidents;
-                }
-                if self.bridge.options.dry_run {
-                    info!(incident_id = %id, note = %post.content, "dry run: this note was not posted");
-                    let action =
-                        Action::note(id, &session.session_id, &post.mark, Some(&post.content));
-                    followed.actions.push(action);
-                    continue;
-                }
-                if !self.post(incident, &session, &post, &secrets, budget).await {
-                    // The rest of this incident's notes wait for the next run, in order.
-                    followed.tally.follow_up_errors += 1;
-                    break;
-                }
-                count(&post.mark, &mut followed.tally);
-                closed_out |= matches!(post.mark, Mark::ClosedOut(_));
-                let action = Action::note(id, &session.session_id, &post.mark, None);
-                followed.actions.push(action);
+            let noted = self.note(
+                incident,
+                &session,
+                &observed,
+                &secrets,
+                budget,
+                &mut followed,
+            );
+            if !noted.await {
+                // The run's time is up: the rest waits for the next run.
+                break;
             }
         }
-        if closed_out {
+        if followed.closed_out {
             info!("the session ended, concluded or went idle: closed out");
             followed.tally.sessions_closed_out += 1;
         }
         followed
+    }
+
+    /// The session's state to follow: as Devin shows it, or ended when Devin answered 404 in
+    /// two runs in a row; `None` when there is nothing to follow this run (a first 404, a
+    /// failure).
+    async fn state_now(
+        &self,
+        session: &Session,
+        incidents: &[OpenIncident],
+        secrets: &mut Arc<Secrets>,
+        budget: Budget,
+        followed: &mut Followed,
+    ) -> Option<SessionState> {
+        match self.read_session(session, secrets, budget, followed).await {
+            Read::Shown(state) => {
+                self.record_followed(incidents, session, false, budget, followed)
+                    .await;
+                Some(state)
+            }
+            Read::Missing if incidents.iter().any(|i| i.progress.missing_since.is_some()) => {
+                info!("Devin answered 404 for the session in two runs in a row: it has ended");
+                Some(SessionState {
+                    status: Some("exit".into()),
+                    ..SessionState::default()
+                })
+            }
+            Read::Missing => {
+                info!(
+                    "Devin answered 404 for the session: closed out if the next run sees it again"
+                );
+                self.record_followed(incidents, session, true, budget, followed)
+                    .await;
+                None
+            }
+            Read::Failed => None,
+        }
+    }
+
+    /// Posts the notes the incident lacks, in order, and records what its session shows. False
+    /// when the run's time is up.
+    async fn note(
+        &self,
+        incident: &OpenIncident,
+        session: &Session,
+        observed: &Observed<'_>,
+        secrets: &Secrets,
+        budget: Budget,
+        followed: &mut Followed,
+    ) -> bool {
+        let posts = follow_up::posts(&incident.progress, observed);
+        // The idle time counts from the last change recorded, so every change is recorded,
+        // except when a note closes the incident out: its record leaves the follow-up, and
+        // what the session showed is never read again. (Should that note fail, the next run
+        // sees the session anew and records any change then.)
+        let closes_out = posts
+            .iter()
+            .any(|post| matches!(post.mark, Mark::ClosedOut(_)));
+        if !self.bridge.options.dry_run && !closes_out {
+            self.see(incident, session, observed, budget, followed)
+                .await;
+        }
+        for post in posts {
+            let id = &incident.incident_id;
+            if budget.remaining(clock::now()) < MIN_ATTEMPT {
+                // The run's time is up: the rest waits for the next run.
+                return false;
+            }
+            if self.bridge.options.dry_run {
+                info!(incident_id = %id, note = %post.content, "dry run: this note was not posted");
+                let action = Action::note(id, &session.session_id, &post.mark, Some(&post.content));
+                followed.actions.push(action);
+                continue;
+            }
+            if !self.post(incident, session, &post, secrets, budget).await {
+                // The rest of this incident's notes wait for the next run, in order.
+                followed.tally.follow_up_errors += 1;
+                break;
+            }
+            count(&post.mark, &mut followed.tally);
+            followed.closed_out |= matches!(post.mark, Mark::ClosedOut(_));
+            let action = Action::note(id, &session.session_id, &post.mark, None);
+            followed.actions.push(action);
+        }
+        true
     }
 
     /// The session as Devin shows it now, or that Devin no longer knows it (404), or that it
