@@ -103,6 +103,32 @@ impl FollowUp {
         report: &mut RunReport,
         tally: &mut RunTally,
     ) {
+        let Some(incident) = self.read_incident(due, reader, budget, tally).await else {
+            return;
+        };
+        let open = matches!(
+            incident.status.as_deref(),
+            Some("triggered" | "acknowledged")
+        );
+        // A claim whose lease ran out is taken over even when its incident resolved: its create
+        // may have happened, and only the lookup the takeover makes can find that session.
+        if open || !life::skippable(&due.record) {
+            let started = Started::of(&due.record);
+            self.start(&incident, started, budget, report, tally).await;
+            return;
+        }
+        self.skip_resolved(due, budget, report, tally).await;
+    }
+
+    /// The due start's incident as PagerDuty shows it now (resolved when PagerDuty no longer
+    /// has it); `None` when it could not be read (next run).
+    async fn read_incident(
+        &self,
+        due: &ToStart,
+        reader: &Reader<'_>,
+        budget: Budget,
+        tally: &mut RunTally,
+    ) -> Option<Incident> {
         let mut stats = CallStats::default();
         let read = within_budget(
             "PagerDuty incident",
@@ -116,35 +142,34 @@ impl FollowUp {
             },
         )
         .await;
-        let incident = match read {
-            Ok(incident) => incident,
+        match read {
+            Ok(incident) => Some(incident),
             // Gone from PagerDuty: nothing to investigate.
             Err(Failure::Final(PagerDutyError::Status { status, .. }))
                 if status.as_u16() == 404 =>
             {
-                Incident {
+                Some(Incident {
                     id: due.incident_id.clone(),
                     status: Some("resolved".into()),
                     ..Incident::default()
-                }
+                })
             }
             Err(err) => {
                 warn!(error = %err, "the incident was not read from PagerDuty: next run");
                 tally.follow_up_errors += 1;
-                return;
+                None
             }
-        };
-        let open = matches!(
-            incident.status.as_deref(),
-            Some("triggered" | "acknowledged")
-        );
-        // A claim whose lease ran out is taken over even when its incident resolved: its create
-        // may have happened, and only the lookup the takeover makes can find that session.
-        if open || !life::skippable(&due.record) {
-            let started = Started::of(&due.record);
-            self.start(&incident, started, budget, report, tally).await;
-            return;
         }
+    }
+
+    /// Records the due start as skipped: its incident resolved before it.
+    async fn skip_resolved(
+        &self,
+        due: &ToStart,
+        budget: Budget,
+        report: &mut RunReport,
+        tally: &mut RunTally,
+    ) {
         let action = Action {
             incident_id: due.incident_id.clone(),
             action: "skipped_resolved".into(),

@@ -19,7 +19,7 @@ use deliveries::delivery;
 use pure::inbound::webhook::Event;
 use pure::policy::route::{self, Shaped};
 use pure::policy::template::Facts;
-use pure::policy::{Action, Policy};
+use pure::policy::{Action, Decision, Policy};
 
 pub const USAGE: &str = "\
 usage: cargo policy check <policy.json>
@@ -184,13 +184,25 @@ fn show(policy: &Policy, event: &Event, now_ms: u64, file: &str, out: &mut impl 
         occurred_at: event.occurred_at.as_deref(),
         alerts: None,
     };
+    seen.group = Some(show_session(policy, &decision, &facts, now_ms, out));
+    seen
+}
+
+/// Prints the session the delivery would start (its group, budgets, deferral and request):
+/// its group, or "none".
+fn show_session(
+    policy: &Policy,
+    decision: &Decision<'_>,
+    facts: &Facts<'_>,
+    now_ms: u64,
+    out: &mut impl Write,
+) -> String {
     let Shaped {
         request,
         group,
         slots,
-    } = route::shape(policy, &decision, &facts, now_ms);
+    } = route::shape(policy, decision, facts, now_ms);
     let _ = writeln!(out, "  group: {}", group.as_deref().unwrap_or("none"));
-    seen.group = Some(group.unwrap_or_else(|| "none".into()));
     let budgets: Vec<String> = slots
         .iter()
         .map(|slot| format!("{} {} ({})", slot.scope, slot.limit, slot.cap))
@@ -213,7 +225,7 @@ fn show(policy: &Policy, event: &Event, now_ms: u64, file: &str, out: &mut impl 
     for line in format!("{shown:#}").lines() {
         let _ = writeln!(out, "    {line}");
     }
-    seen
+    group.unwrap_or_else(|| "none".into())
 }
 
 fn mismatches(expected: &Expected, seen: &Seen) -> Vec<String> {

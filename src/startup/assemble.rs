@@ -184,23 +184,54 @@ pub async fn assemble(
         &settings.devin_org_id,
     );
     let current = secrets.current().await;
-    // Notes need both the token (a secret) and the user they are written as.
-    let pagerduty = match (
-        &settings.pagerduty_from_email,
-        current.pagerduty_authorization(),
-    ) {
-        (Some(email), _) => Some(PagerDutyClient::new(
-            http,
-            settings.pagerduty_api_url.clone(),
-            HeaderValue::try_from(email.as_str()).expect("checked with the settings"),
-        )),
-        (None, Some(_)) => return Err(ColdStartError::NoFromEmail),
-        (None, None) => None,
-    };
+    let pagerduty = pagerduty_client(&settings, &current, http)?;
     if settings.policy.defers() && current.pagerduty_authorization().is_none() {
         return Err(ColdStartError::DeferralWithoutToken);
     }
+    log_ready(&settings, &current, &ledger);
+    let options = Options {
+        dry_run: settings.dry_run,
+        delivery_budget: settings.delivery_budget,
+        function_name,
+        refresh_on_refusal: settings.secrets_refresh_on_refusal,
+        claim_lease: settings.claim_lease,
+        allowed_sources: settings.allowed_sources,
+        delivery_max_age: settings.delivery_max_age,
+        allowed_commanders: settings.allowed_commanders,
+    };
+    Ok(Bridge::new(
+        secrets,
+        devin,
+        pagerduty,
+        settings.policy,
+        ledger,
+        options,
+    ))
+}
 
+/// The PagerDuty client, when notes can be written: they need both the token (a secret) and
+/// the user they are written as.
+fn pagerduty_client(
+    settings: &Settings,
+    current: &Secrets,
+    http: reqwest::Client,
+) -> Result<Option<PagerDutyClient>, ColdStartError> {
+    match (
+        &settings.pagerduty_from_email,
+        current.pagerduty_authorization(),
+    ) {
+        (Some(email), _) => Ok(Some(PagerDutyClient::new(
+            http,
+            settings.pagerduty_api_url.clone(),
+            HeaderValue::try_from(email.as_str()).expect("checked with the settings"),
+        ))),
+        (None, Some(_)) => Err(ColdStartError::NoFromEmail),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The cold-start summary line, then what the secrets lack.
+fn log_ready(settings: &Settings, current: &Secrets, ledger: &Ledger) {
     tracing::info!(
         devin_api_url = %settings.devin_api_url,
         devin_org_id = %settings.devin_org_id,
@@ -224,22 +255,4 @@ pub async fn assemble(
     if current.pagerduty_authorization().is_none() {
         tracing::info!("PAGERDUTY_API_TOKEN is not set: no notes on PagerDuty incidents");
     }
-    let options = Options {
-        dry_run: settings.dry_run,
-        delivery_budget: settings.delivery_budget,
-        function_name,
-        refresh_on_refusal: settings.secrets_refresh_on_refusal,
-        claim_lease: settings.claim_lease,
-        allowed_sources: settings.allowed_sources,
-        delivery_max_age: settings.delivery_max_age,
-        allowed_commanders: settings.allowed_commanders,
-    };
-    Ok(Bridge::new(
-        secrets,
-        devin,
-        pagerduty,
-        settings.policy,
-        ledger,
-        options,
-    ))
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{within, Ledger, LedgerError};
+use super::{Ledger, LedgerError};
 use pure::life::follow_up::Mark;
 use pure::life::records::{IncidentRecord, OpenIncident, ToStart};
 
@@ -17,12 +17,11 @@ impl Ledger {
         now_ms: u64,
         timeout: Duration,
     ) -> Result<Option<IncidentRecord>, LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => ledger.defer(incident_id, until_ms, now_ms).await,
-                Ledger::Memory(ledger) => Ok(ledger.defer(incident_id, until_ms)),
-            }
-        })
+        self.call(
+            timeout,
+            |ledger| ledger.defer(incident_id, until_ms, now_ms),
+            |ledger| ledger.defer(incident_id, until_ms),
+        )
         .await
     }
 
@@ -34,15 +33,11 @@ impl Ledger {
         now_ms: u64,
         timeout: Duration,
     ) -> Result<(), LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => ledger.skip_resolved(incident_id, now_ms).await,
-                Ledger::Memory(ledger) => {
-                    ledger.skip_resolved(incident_id);
-                    Ok(())
-                }
-            }
-        })
+        self.call(
+            timeout,
+            |ledger| ledger.skip_resolved(incident_id, now_ms),
+            |ledger| ledger.skip_resolved(incident_id),
+        )
         .await
     }
 
@@ -51,25 +46,19 @@ impl Ledger {
         &self,
         timeout: Duration,
     ) -> Result<Vec<OpenIncident>, LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => ledger.open_incidents().await,
-                Ledger::Memory(ledger) => Ok(ledger.open_incidents()),
-            }
-        })
+        self.call(
+            timeout,
+            |ledger| ledger.open_incidents(),
+            |ledger| ledger.open_incidents(),
+        )
         .await
     }
 
     /// The records whose next step is a start the follow-up makes when due: deferrals, pending
     /// starts, caps, claims (`pure::life::queue`).
     pub async fn starts(&self, timeout: Duration) -> Result<Vec<ToStart>, LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => ledger.starts().await,
-                Ledger::Memory(ledger) => Ok(ledger.starts()),
-            }
-        })
-        .await
+        self.call(timeout, |ledger| ledger.starts(), |ledger| ledger.starts())
+            .await
     }
 
     /// Records what was posted on the incident while its session is `session_id` (else
@@ -82,15 +71,11 @@ impl Ledger {
         now_ms: u64,
         timeout: Duration,
     ) -> Result<(), LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => ledger.mark(incident_id, session_id, mark, now_ms).await,
-                Ledger::Memory(ledger) => {
-                    ledger.mark(incident_id, session_id, mark);
-                    Ok(())
-                }
-            }
-        })
+        self.call(
+            timeout,
+            |ledger| ledger.mark(incident_id, session_id, mark, now_ms),
+            |ledger| ledger.mark(incident_id, session_id, mark),
+        )
         .await
     }
 
@@ -104,15 +89,11 @@ impl Ledger {
         now_ms: u64,
         timeout: Duration,
     ) -> Result<(), LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => ledger.see(incident_id, session_id, print, now_ms).await,
-                Ledger::Memory(ledger) => {
-                    ledger.see(incident_id, session_id, print, now_ms);
-                    Ok(())
-                }
-            }
-        })
+        self.call(
+            timeout,
+            |ledger| ledger.see(incident_id, session_id, print, now_ms),
+            |ledger| ledger.see(incident_id, session_id, print, now_ms),
+        )
         .await
     }
 
@@ -127,19 +108,11 @@ impl Ledger {
         now_ms: u64,
         timeout: Duration,
     ) -> Result<(), LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => {
-                    ledger
-                        .followed(incident_id, session_id, missing, now_ms)
-                        .await
-                }
-                Ledger::Memory(ledger) => {
-                    ledger.followed(incident_id, session_id, missing, now_ms);
-                    Ok(())
-                }
-            }
-        })
+        self.call(
+            timeout,
+            |ledger| ledger.followed(incident_id, session_id, missing, now_ms),
+            |ledger| ledger.followed(incident_id, session_id, missing, now_ms),
+        )
         .await
     }
 
@@ -153,19 +126,11 @@ impl Ledger {
         now_ms: u64,
         timeout: Duration,
     ) -> Result<(), LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => {
-                    ledger
-                        .unsure(incident_id, session_id, reference, now_ms)
-                        .await
-                }
-                Ledger::Memory(ledger) => {
-                    ledger.unsure(incident_id, session_id, reference);
-                    Ok(())
-                }
-            }
-        })
+        self.call(
+            timeout,
+            |ledger| ledger.unsure(incident_id, session_id, reference, now_ms),
+            |ledger| ledger.unsure(incident_id, session_id, reference),
+        )
         .await
     }
 
@@ -177,12 +142,11 @@ impl Ledger {
         until_ms: u64,
         timeout: Duration,
     ) -> Result<bool, LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => ledger.take_run_lease(holder, now_ms, until_ms).await,
-                Ledger::Memory(ledger) => Ok(ledger.take_run_lease(holder, now_ms, until_ms)),
-            }
-        })
+        self.call(
+            timeout,
+            |ledger| ledger.take_run_lease(holder, now_ms, until_ms),
+            |ledger| ledger.take_run_lease(holder, now_ms, until_ms),
+        )
         .await
     }
 
@@ -191,15 +155,11 @@ impl Ledger {
         holder: &str,
         timeout: Duration,
     ) -> Result<(), LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => ledger.release_run_lease(holder).await,
-                Ledger::Memory(ledger) => {
-                    ledger.release_run_lease(holder);
-                    Ok(())
-                }
-            }
-        })
+        self.call(
+            timeout,
+            |ledger| ledger.release_run_lease(holder),
+            |ledger| ledger.release_run_lease(holder),
+        )
         .await
     }
 }

@@ -1,10 +1,12 @@
 //! The ledger: the bridge's own record, written with conditional writes so that deliveries on
 //! many instances agree on who creates an incident's session, and find it again. DynamoDB
 //! (`LEDGER_TABLE`) in AWS; without a table, the same interface in memory, exact for one
-//! process (local runs).
+//! process (local runs). Here the incidents' claims and the session limits; the storm groups
+//! in [`groups`], what the follow-up keeps in [`follow_up`].
 
 mod dynamo;
 mod follow_up;
+mod groups;
 mod memory;
 
 use std::future::Future;
@@ -12,8 +14,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use pure::life::members::{Joining, Left};
-use pure::life::records::{Claimed, GroupRecord, IncidentRecord, Leader, OpenGroup};
+use pure::life::records::{Claimed, GroupRecord, IncidentRecord, Leader};
 use pure::life::session::Session;
 use pure::life::Start;
 use pure::policy::spend::Slot;
@@ -90,18 +91,11 @@ impl Ledger {
         lease_until_ms: u64,
         timeout: Duration,
     ) -> Result<Claim, LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => {
-                    ledger
-                        .claim(incident_id, start, holder, now_ms, lease_until_ms)
-                        .await
-                }
-                Ledger::Memory(ledger) => {
-                    Ok(ledger.claim(incident_id, start, holder, now_ms, lease_until_ms))
-                }
-            }
-        })
+        self.call(
+            timeout,
+            |ledger| ledger.claim(incident_id, start, holder, now_ms, lease_until_ms),
+            |ledger| ledger.claim(incident_id, start, holder, now_ms, lease_until_ms),
+        )
         .await
     }
 
@@ -116,12 +110,11 @@ impl Ledger {
         now_ms: u64,
         timeout: Duration,
     ) -> Result<bool, LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => ledger.settle(incident_id, holder, record, now_ms).await,
-                Ledger::Memory(ledger) => Ok(ledger.settle(incident_id, holder, record)),
-            }
-        })
+        self.call(
+            timeout,
+            |ledger| ledger.settle(incident_id, holder, record, now_ms),
+            |ledger| ledger.settle(incident_id, holder, record),
+        )
         .await
     }
 
@@ -131,12 +124,11 @@ impl Ledger {
         incident_id: &str,
         timeout: Duration,
     ) -> Result<Option<IncidentRecord>, LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => ledger.get(incident_id).await,
-                Ledger::Memory(ledger) => Ok(ledger.get(incident_id)),
-            }
-        })
+        self.call(
+            timeout,
+            |ledger| ledger.get(incident_id),
+            |ledger| ledger.get(incident_id),
+        )
         .await
     }
 
@@ -149,186 +141,11 @@ impl Ledger {
         now_ms: u64,
         timeout: Duration,
     ) -> Result<bool, LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => ledger.adopt(incident_id, session, now_ms).await,
-                Ledger::Memory(ledger) => Ok(ledger.adopt(incident_id, session)),
-            }
-        })
-        .await
-    }
-
-    /// The group's record, read consistently.
-    pub async fn group(
-        &self,
-        group: &str,
-        timeout: Duration,
-    ) -> Result<Option<GroupRecord>, LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => ledger.group(group).await,
-                Ledger::Memory(ledger) => Ok(ledger.group(group)),
-            }
-        })
-        .await
-    }
-
-    /// Claims the group for `holder` (to start its session for incident `leader`), unless it
-    /// is open with room in its window, or another delivery's claim on it is live.
-    pub async fn claim_group(
-        &self,
-        group: &str,
-        (holder, leader): (&str, &Leader),
-        now_ms: u64,
-        lease_until_ms: u64,
-        max_incidents: u32,
-        timeout: Duration,
-    ) -> Result<GroupClaim, LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => {
-                    ledger
-                        .claim_group(group, holder, leader, now_ms, lease_until_ms, max_incidents)
-                        .await
-                }
-                Ledger::Memory(ledger) => Ok(ledger.claim_group(
-                    group,
-                    holder,
-                    leader,
-                    now_ms,
-                    lease_until_ms,
-                    max_incidents,
-                )),
-            }
-        })
-        .await
-    }
-
-    /// Opens the group `holder` claimed, with its session. False when the claim was no longer
-    /// `holder`'s.
-    pub async fn open_group(
-        &self,
-        group: &str,
-        holder: &str,
-        open: &OpenGroup,
-        now_ms: u64,
-        timeout: Duration,
-    ) -> Result<bool, LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => ledger.open_group(group, holder, open, now_ms).await,
-                Ledger::Memory(ledger) => Ok(ledger.open_group(group, holder, open)),
-            }
-        })
-        .await
-    }
-
-    /// Adds an incident to the open group whose session is `session_id`, atomically: the
-    /// group's count of incidents after it, or `None` when the group no longer takes it (its
-    /// window passed, it is full, another session replaced it).
-    pub async fn join_group(
-        &self,
-        group: &str,
-        session_id: &str,
-        now_ms: u64,
-        max_incidents: u32,
-        timeout: Duration,
-    ) -> Result<Option<u32>, LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => {
-                    ledger
-                        .join_group(group, session_id, now_ms, max_incidents)
-                        .await
-                }
-                Ledger::Memory(ledger) => {
-                    Ok(ledger.join_group(group, session_id, now_ms, max_incidents))
-                }
-            }
-        })
-        .await
-    }
-
-    /// Closes the group whose session is `session_id` (it takes no more messages): the next
-    /// incident of the group starts a new one.
-    pub async fn close_group(
-        &self,
-        group: &str,
-        session_id: &str,
-        timeout: Duration,
-    ) -> Result<(), LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => ledger.close_group(group, session_id).await,
-                Ledger::Memory(ledger) => {
-                    ledger.close_group(group, session_id);
-                    Ok(())
-                }
-            }
-        })
-        .await
-    }
-
-    /// Gives up `holder`'s claim on a group whose session was not started.
-    pub async fn release_group(
-        &self,
-        group: &str,
-        holder: &str,
-        timeout: Duration,
-    ) -> Result<(), LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => ledger.release_group(group, holder).await,
-                Ledger::Memory(ledger) => {
-                    ledger.release_group(group, holder);
-                    Ok(())
-                }
-            }
-        })
-        .await
-    }
-
-    /// Adds `incident_id` to the open members of the session `session_id`, as `joining` says.
-    pub async fn add_member(
-        &self,
-        session_id: &str,
-        incident_id: &str,
-        joining: Joining<'_>,
-        now_ms: u64,
-        timeout: Duration,
-    ) -> Result<(), LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => {
-                    ledger
-                        .add_member(session_id, incident_id, joining, now_ms)
-                        .await
-                }
-                Ledger::Memory(ledger) => {
-                    ledger.add_member(session_id, incident_id, joining);
-                    Ok(())
-                }
-            }
-        })
-        .await
-    }
-
-    /// Takes `incident_id` out of the open members of the group session `session_id`,
-    /// atomically: how many are still open after it (of two members leaving at once, exactly
-    /// one sees none). `None` when the session is no group's.
-    pub async fn leave_group(
-        &self,
-        session_id: &str,
-        incident_id: &str,
-        now_ms: u64,
-        timeout: Duration,
-    ) -> Result<Option<Left>, LedgerError> {
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => ledger.leave_group(session_id, incident_id, now_ms).await,
-                Ledger::Memory(ledger) => Ok(ledger.leave_group(session_id, incident_id)),
-            }
-        })
+        self.call(
+            timeout,
+            |ledger| ledger.adopt(incident_id, session, now_ms),
+            |ledger| ledger.adopt(incident_id, session),
+        )
         .await
     }
 
@@ -345,12 +162,11 @@ impl Ledger {
         if slots.is_empty() {
             return Ok(Spent::Counted);
         }
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => ledger.spend(slots, incident_id, holder, timeout).await,
-                Ledger::Memory(ledger) => Ok(ledger.spend(slots, incident_id, holder)),
-            }
-        })
+        self.call(
+            timeout,
+            |ledger| ledger.spend(slots, incident_id, holder, timeout),
+            |ledger| ledger.spend(slots, incident_id, holder),
+        )
         .await
     }
 
@@ -359,25 +175,35 @@ impl Ledger {
         if slots.is_empty() {
             return Ok(());
         }
-        within(timeout, async {
-            match self {
-                Ledger::Dynamo(ledger) => ledger.refund(slots, timeout).await,
-                Ledger::Memory(ledger) => {
-                    ledger.refund(slots);
-                    Ok(())
-                }
-            }
-        })
+        self.call(
+            timeout,
+            |ledger| ledger.refund(slots, timeout),
+            |ledger| ledger.refund(slots),
+        )
         .await
     }
 }
 
-/// A ledger call inside the time the delivery has left.
-async fn within<T>(
-    timeout: Duration,
-    call: impl Future<Output = Result<T, LedgerError>>,
-) -> Result<T, LedgerError> {
-    tokio::time::timeout(timeout, call)
-        .await
-        .unwrap_or(Err(LedgerError::Timeout(timeout)))
+impl Ledger {
+    /// A ledger call inside the time the delivery has left: `dynamo` or `memory`, whichever
+    /// this ledger is.
+    async fn call<'a, T, F>(
+        &'a self,
+        timeout: Duration,
+        dynamo: impl FnOnce(&'a DynamoLedger) -> F,
+        memory: impl FnOnce(&'a MemoryLedger) -> T,
+    ) -> Result<T, LedgerError>
+    where
+        F: Future<Output = Result<T, LedgerError>>,
+    {
+        let call = async move {
+            match self {
+                Ledger::Dynamo(ledger) => dynamo(ledger).await,
+                Ledger::Memory(ledger) => Ok(memory(ledger)),
+            }
+        };
+        tokio::time::timeout(timeout, call)
+            .await
+            .unwrap_or(Err(LedgerError::Timeout(timeout)))
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::read::{at_most, positive};
+use super::read::up_to;
 use super::SettingsError;
 use crate::follow_up::{
     FollowUpOptions, DEFAULT_GRACE, DEFAULT_IDLE_AFTER, DEFAULT_LOOKBACK, DEFAULT_RUN_BUDGET,
@@ -25,30 +25,51 @@ pub fn follow_up_options(
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<FollowUpOptions, SettingsError> {
     let var = |name: &str| var(name).filter(|value| !value.trim().is_empty());
-    let run_budget = at_most(
-        positive(
-            &var,
-            "FOLLOW_UP_BUDGET_SECONDS",
-            "a whole number of seconds from 1 to 50",
-        )?,
-        MAX_RUN_BUDGET_SECONDS,
+    let run_budget = up_to(
+        &var,
         "FOLLOW_UP_BUDGET_SECONDS",
+        MAX_RUN_BUDGET_SECONDS,
+        "a whole number of seconds from 1 to 50",
         "a whole number of seconds from 1 to 50 (the function times out at 60)",
     )?
     .map_or(DEFAULT_RUN_BUDGET, Duration::from_secs);
-    let lookback = at_most(
-        positive(
-            &var,
-            "SWEEP_LOOKBACK_MINUTES",
-            "a whole number of minutes from 1 to 1440",
-        )?,
-        MAX_LOOKBACK_MINUTES,
+    let expected = "a whole number of minutes from 1 to 1440";
+    let lookback = up_to(
+        &var,
         "SWEEP_LOOKBACK_MINUTES",
-        "a whole number of minutes from 1 to 1440",
+        MAX_LOOKBACK_MINUTES,
+        expected,
+        expected,
     )?
     .map_or(DEFAULT_LOOKBACK, |minutes| {
         Duration::from_secs(minutes * 60)
     });
+    let grace = grace(&var, lookback)?;
+    let idle_after = up_to(
+        &var,
+        "FOLLOW_UP_IDLE_HOURS",
+        MAX_IDLE_HOURS,
+        "a whole number of hours from 1 to 720",
+        "a whole number of hours from 1 to 720 (the ledger keeps records 30 days)",
+    )?
+    .map_or(DEFAULT_IDLE_AFTER, |hours| {
+        Duration::from_secs(hours * 3600)
+    });
+    Ok(FollowUpOptions {
+        run_budget,
+        lookback,
+        grace,
+        idle_after,
+        service_ids: pagerduty_ids(&var, "SWEEP_SERVICE_IDS")?,
+        team_ids: pagerduty_ids(&var, "SWEEP_TEAM_IDS")?,
+    })
+}
+
+/// `SWEEP_GRACE_MINUTES`: from 0 to 60, and less than the look-back.
+fn grace(
+    var: &impl Fn(&str) -> Option<String>,
+    lookback: Duration,
+) -> Result<Duration, SettingsError> {
     let grace = match var("SWEEP_GRACE_MINUTES") {
         None => DEFAULT_GRACE,
         Some(minutes) => match minutes.trim().parse::<u64>() {
@@ -69,27 +90,7 @@ pub fn follow_up_options(
             expected: "fewer minutes than SWEEP_LOOKBACK_MINUTES",
         });
     }
-    let idle_after = at_most(
-        positive(
-            &var,
-            "FOLLOW_UP_IDLE_HOURS",
-            "a whole number of hours from 1 to 720",
-        )?,
-        MAX_IDLE_HOURS,
-        "FOLLOW_UP_IDLE_HOURS",
-        "a whole number of hours from 1 to 720 (the ledger keeps records 30 days)",
-    )?
-    .map_or(DEFAULT_IDLE_AFTER, |hours| {
-        Duration::from_secs(hours * 3600)
-    });
-    Ok(FollowUpOptions {
-        run_budget,
-        lookback,
-        grace,
-        idle_after,
-        service_ids: pagerduty_ids(&var, "SWEEP_SERVICE_IDS")?,
-        team_ids: pagerduty_ids(&var, "SWEEP_TEAM_IDS")?,
-    })
+    Ok(grace)
 }
 
 /// A comma list of PagerDuty ids (`PSVC123,PSVC456`); empty when unset. Each id goes into a

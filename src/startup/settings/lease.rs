@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::read::{at_most, positive};
+use super::read::up_to;
 use super::SettingsError;
 
 /// Lambda's longest timeout.
@@ -29,10 +29,11 @@ impl DeliveryLife {
         budget: Duration,
     ) -> Result<Self, SettingsError> {
         let name = "FUNCTION_TIMEOUT_SECONDS";
-        let timeout = at_most(
-            positive(var, name, FUNCTION_TIMEOUT_EXPECTED)?,
-            MAX_FUNCTION_TIMEOUT_SECONDS,
+        let timeout = up_to(
+            var,
             name,
+            MAX_FUNCTION_TIMEOUT_SECONDS,
+            FUNCTION_TIMEOUT_EXPECTED,
             FUNCTION_TIMEOUT_EXPECTED,
         )?;
         Ok(match timeout {

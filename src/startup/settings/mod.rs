@@ -1,5 +1,5 @@
 //! The function's plain (non-secret) settings, read once at cold start; each wrong one stops it
-//! with one line naming it. How each kind of value is read is in [`read`].
+//! with one line naming it. How each one is read is in [`read`].
 
 mod follow_up;
 mod lease;
@@ -10,17 +10,17 @@ use std::time::Duration;
 use reqwest::Url;
 use thiserror::Error;
 
-use crate::delivery::bridge::{
-    DEFAULT_CLAIM_LEASE, DEFAULT_DELIVERY_BUDGET, DEFAULT_REFRESH_ON_REFUSAL,
-};
+use crate::delivery::bridge::DEFAULT_REFRESH_ON_REFUSAL;
 pub use follow_up::follow_up_options;
 use lease::DeliveryLife;
 use pure::inbound::secret::SecretSource;
 use pure::inbound::sources::SourceAllowlist;
-use pure::life::records::MAX_CLAIM_LEASE_SECONDS;
 use pure::policy::{Policy, PolicyError};
 use pure::text::commands::Commanders;
-use read::{at_most, base_url, flag, from_email, org_id, positive};
+use read::{
+    allowed_commanders, allowed_sources, base_url, claim_lease, delivery_budget, delivery_max_age,
+    flag, from_email, org_id, policy, secret_source, secrets_ttl,
+};
 
 pub const DEFAULT_DEVIN_API_URL: &str = "https://api.devin.ai";
 /// US accounts; EU accounts set `PAGERDUTY_API_URL` to `https://api.eu.pagerduty.com`.
@@ -89,100 +89,33 @@ impl Settings {
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let var = |name: &str| var(name).filter(|value| !value.trim().is_empty());
         // In this order, so the first wrong setting is the one named.
-        let settings =
-            Settings {
-                devin_org_id: org_id(&var)?,
-                devin_api_url: base_url(
-                    &var,
-                    "DEVIN_API_URL",
-                    DEFAULT_DEVIN_API_URL,
-                    "an https:// URL such as https://api.devin.ai (http:// on loopback only)",
-                )?,
-                pagerduty_api_url: base_url(
-                    &var,
-                    "PAGERDUTY_API_URL",
-                    DEFAULT_PAGERDUTY_API_URL,
-                    "an https:// URL such as https://api.pagerduty.com (http:// on loopback only)",
-                )?,
-                pagerduty_from_email: from_email(&var)?,
-                delivery_budget: at_most(
-                    positive(
-                        &var,
-                        "DELIVERY_BUDGET_MS",
-                        "a whole number of milliseconds from 1 to 4500",
-                    )?,
-                    MAX_DELIVERY_BUDGET_MS,
-                    "DELIVERY_BUDGET_MS",
-                    "a whole number of milliseconds from 1 to 4500 (PagerDuty waits 5 s)",
-                )?
-                .map_or(DEFAULT_DELIVERY_BUDGET, Duration::from_millis),
-                secrets_ttl: positive(
-                    &var,
-                    "SECRETS_TTL_SECONDS",
-                    "a whole number of seconds above 0",
-                )?
-                .map_or(DEFAULT_SECRETS_TTL, Duration::from_secs),
-                secrets_refresh_on_refusal: DEFAULT_REFRESH_ON_REFUSAL,
-                dry_run: flag(&var, "DEVIN_DRY_RUN")?,
-                secret_source: match var("BRIDGE_SECRET_ID") {
-                    Some(secret_id) => SecretSource::SecretsManager { secret_id },
-                    None => SecretSource::Environment,
-                },
-                policy: match var("ROUTING_CONFIG") {
-                    Some(json) => Policy::from_json(&json)?,
-                    None => Policy::default(),
-                },
-                ledger_table: var("LEDGER_TABLE").map(|table| table.trim().to_owned()),
-                claim_lease: at_most(
-                    positive(
-                        &var,
-                        "CLAIM_LEASE_SECONDS",
-                        "a whole number of seconds from 1 to 900",
-                    )?,
-                    MAX_CLAIM_LEASE_SECONDS,
-                    "CLAIM_LEASE_SECONDS",
-                    "a whole number of seconds from 1 to 900",
-                )?
-                .map_or(DEFAULT_CLAIM_LEASE, Duration::from_secs),
-                allowed_sources: match var("ALLOWED_SOURCE_CIDRS") {
-                    None => None,
-                    Some(list) => Some(SourceAllowlist::parse(&list).map_err(|entry| {
-                        SettingsError::Invalid {
-                            name: "ALLOWED_SOURCE_CIDRS",
-                            value: entry,
-                            expected:
-                                "comma-separated IPv4 or IPv6 ranges such as 44.242.69.192/32",
-                        }
-                    })?),
-                },
-                delivery_max_age: match var("DELIVERY_MAX_AGE_HOURS") {
-                    None => Some(DEFAULT_DELIVERY_MAX_AGE_HOURS),
-                    Some(hours) => match hours.trim().parse::<u64>() {
-                        Ok(hours) if hours <= 24 * 30 => Some(hours),
-                        _ => {
-                            return Err(SettingsError::Invalid {
-                                name: "DELIVERY_MAX_AGE_HOURS",
-                                value: hours,
-                                expected: "a whole number of hours from 0 (no check) to 720",
-                            })
-                        }
-                    },
-                }
-                .filter(|hours| *hours > 0)
-                .map(|hours| Duration::from_secs(hours * 3600)),
-                allowed_commanders: match var("ALLOWED_COMMANDERS") {
-                    None => None,
-                    Some(list) => {
-                        Some(
-                            Commanders::parse(&list).map_err(|entry| SettingsError::Invalid {
-                                name: "ALLOWED_COMMANDERS",
-                                value: entry,
-                                expected: "comma-separated PagerDuty user ids (PABC123) or emails",
-                            })?,
-                        )
-                    }
-                },
-            };
+        let settings = Settings {
+            devin_org_id: org_id(&var)?,
+            devin_api_url: base_url(
+                &var,
+                "DEVIN_API_URL",
+                DEFAULT_DEVIN_API_URL,
+                "an https:// URL such as https://api.devin.ai (http:// on loopback only)",
+            )?,
+            pagerduty_api_url: base_url(
+                &var,
+                "PAGERDUTY_API_URL",
+                DEFAULT_PAGERDUTY_API_URL,
+                "an https:// URL such as https://api.pagerduty.com (http:// on loopback only)",
+            )?,
+            pagerduty_from_email: from_email(&var)?,
+            delivery_budget: delivery_budget(&var)?,
+            secrets_ttl: secrets_ttl(&var)?,
+            secrets_refresh_on_refusal: DEFAULT_REFRESH_ON_REFUSAL,
+            dry_run: flag(&var, "DEVIN_DRY_RUN")?,
+            secret_source: secret_source(&var),
+            policy: policy(&var)?,
+            ledger_table: var("LEDGER_TABLE").map(|table| table.trim().to_owned()),
+            claim_lease: claim_lease(&var)?,
+            allowed_sources: allowed_sources(&var)?,
+            delivery_max_age: delivery_max_age(&var)?,
+            allowed_commanders: allowed_commanders(&var)?,
+        };
         DeliveryLife::read(&var, settings.delivery_budget)?
             .outlived_by(settings.claim_lease, var("CLAIM_LEASE_SECONDS").is_some())?;
         Ok(settings)

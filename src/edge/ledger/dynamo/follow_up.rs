@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use tracing::warn;
 
-use super::incidents::{item_of, record};
+use super::incident_item::{item_of, record};
 use super::{
     n, number, s, unavailable, written, DynamoLedger, Item, CAPPED, CREATED, DEFERRED, ENDED,
     PENDING, QUEUE_INDEX, SKIPPED_RESOLVED,

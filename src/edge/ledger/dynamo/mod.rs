@@ -1,14 +1,16 @@
 //! The ledger in a DynamoDB table (`LEDGER_TABLE`): one item per incident, per group and per
 //! budget counter, keyed `pk`, written with conditional writes (as Powertools' idempotency
 //! utility does), deleted by the table's time to live (`expires_at`) after 30 days.
-//! [`incidents`] claims and records incidents, [`groups`] the storm groups, [`spend`] counts
-//! sessions against the policy's limits, [`follow`] keeps what the follow-up visits and posted.
+//! [`incidents`] claims and records incidents (an incident's item and back in
+//! [`incident_item`]), [`groups`] the storm groups, [`spend`] counts sessions against the
+//! policy's limits, [`follow_up`] keeps what the follow-up visits and posted.
 //! The incidents the follow-up visits carry a `queue` attribute, which the sparse index
 //! [`QUEUE_INDEX`] lists; a record leaves its queue by losing the attribute.
 
 mod busy;
 mod follow_up;
 mod groups;
+mod incident_item;
 mod incidents;
 mod spend;
 

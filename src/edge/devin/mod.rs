@@ -1,155 +1,24 @@
 //! The Devin v3 API client: one `reqwest::Client` (so one pool of kept-alive connections) built
-//! at cold start, used by every delivery.
+//! at cold start, used by every delivery. How a call fails, and what each failure means, is in
+//! [`error`].
+
+mod error;
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER};
-use reqwest::{StatusCode, Url};
+use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
+use reqwest::Url;
 use serde::Deserialize;
-use thiserror::Error;
 use tracing::warn;
 
-use crate::edge::retry::{read_refusal, seconds, Transient};
+use crate::edge::retry::read_refusal;
 use crate::edge::url::with_segments;
 use pure::inbound::secret::Secrets;
 use pure::life::lookup;
 use pure::life::session::{ListedSession, Session, SessionMessage, SessionRequest, SessionState};
 use pure::text::refusal;
 
-#[derive(Debug, Error)]
-pub enum DevinError {
-    /// Shown with Devin's words on one short line.
-    #[error("Devin answered {status}: {said}")]
-    Status {
-        status: StatusCode,
-        retry_after: Option<HeaderValue>,
-        /// Devin's answer, without any of the bridge's secrets, on one short line
-        /// (`pure::text::refusal::read`: its body is read once, when the error is built).
-        said: String,
-        /// Whether Devin refused the request for its tags (`pure::text::refusal::read`).
-        refused_tags: bool,
-    },
-    #[error("Devin did not answer within {0:?}")]
-    Timeout(Duration),
-    /// No connection was made: nothing reached Devin.
-    #[error("could not connect to Devin: {0}")]
-    NotConnected(#[source] reqwest::Error),
-    /// The connection failed once the request may have been sent.
-    #[error("could not reach Devin: {0}")]
-    Unreachable(#[source] reqwest::Error),
-    #[error("Devin answered 2xx, but not with what was asked: {0}")]
-    UnexpectedBody(#[source] reqwest::Error),
-}
-
-impl DevinError {
-    pub fn is_unauthorized(&self) -> bool {
-        matches!(self, DevinError::Status { status, .. } if *status == StatusCode::UNAUTHORIZED)
-    }
-
-    /// Devin's rate limit: passed on to PagerDuty as such, with Devin's `Retry-After`.
-    pub fn is_rate_limit(&self) -> bool {
-        matches!(self, DevinError::Status { status, .. } if *status == StatusCode::TOO_MANY_REQUESTS)
-    }
-
-    /// The status Devin answered, when it answered.
-    pub fn status(&self) -> Option<StatusCode> {
-        match self {
-            DevinError::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
-    /// Devin refused the request itself (400, 409, 422): the same request will be refused on
-    /// every try, however long PagerDuty retries it.
-    pub fn is_rejection(&self) -> bool {
-        self.status()
-            .is_some_and(|status| matches!(status.as_u16(), 400 | 409 | 422))
-    }
-
-    /// Devin refused the request for its tags: an organization with tag validation
-    /// (`pure::text::refusal::read`).
-    pub fn refused_tags(&self) -> bool {
-        matches!(
-            self,
-            DevinError::Status {
-                refused_tags: true,
-                ..
-            }
-        )
-    }
-
-    /// On a create, what no incident causes: a 404 (no such organization, or the path moved:
-    /// `DEVIN_ORG_ID`) or a 403 (the service user lacks `ManageOrgSessions`). Every incident
-    /// would be refused alike until the operator fixes it.
-    pub fn is_configuration_error(&self) -> bool {
-        self.status()
-            .is_some_and(|status| matches!(status.as_u16(), 403 | 404))
-    }
-
-    /// A message was refused because the session takes none any more (ended, deleted, never
-    /// there): the answers of [`DevinError::is_rejection`], 404 and 410.
-    pub fn is_session_closed(&self) -> bool {
-        self.is_rejection()
-            || matches!(
-                self.status(),
-                Some(StatusCode::NOT_FOUND | StatusCode::GONE)
-            )
-    }
-
-    /// Devin's words with the refusal (its body, without any of the bridge's secrets, on one
-    /// short line), when it answered.
-    pub fn said(&self) -> Option<&str> {
-        match self {
-            DevinError::Status { said, .. } => Some(said),
-            _ => None,
-        }
-    }
-
-    /// Whether the failure proves that the request was not carried out: a connection never
-    /// made, or a 4xx answer (refused, rate limited). After a 5xx, a timeout, a broken
-    /// connection or an answer that makes no sense, a create may have happened.
-    pub fn proves_nothing_done(&self) -> bool {
-        match self {
-            DevinError::NotConnected(_) => true,
-            DevinError::Status { status, .. } => status.is_client_error(),
-            DevinError::Timeout(_) | DevinError::Unreachable(_) | DevinError::UnexpectedBody(_) => {
-                false
-            }
-        }
-    }
-
-    /// Which failures a create may be tried again after, inside one delivery: only those that
-    /// prove no session was created, so no retry can make a second one.
-    pub fn may_retry_create(&self) -> bool {
-        self.is_retryable() && self.proves_nothing_done()
-    }
-}
-
-impl Transient for DevinError {
-    /// Devin's rate limit and server errors, and failures to reach it. Other 4xx answers will
-    /// be the same on every try.
-    fn is_retryable(&self) -> bool {
-        match self {
-            DevinError::Status { status, .. } => {
-                *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
-            }
-            DevinError::NotConnected(_) | DevinError::Unreachable(_) => true,
-            DevinError::Timeout(_) | DevinError::UnexpectedBody(_) => false,
-        }
-    }
-
-    /// Devin's `Retry-After`, when it gave one in seconds.
-    fn retry_after(&self) -> Option<Duration> {
-        match self {
-            DevinError::Status { retry_after, .. } => seconds(retry_after.as_ref()),
-            _ => None,
-        }
-    }
-
-    fn is_timeout(&self) -> bool {
-        matches!(self, DevinError::Timeout(_))
-    }
-}
+pub use error::DevinError;
 
 /// `GET /v3/organizations/{org_id}/sessions`: one page of sessions.
 #[derive(Deserialize)]
@@ -427,84 +296,4 @@ fn devin_id(session_id: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn status(code: u16, retry_after: Option<&'static str>) -> DevinError {
-        DevinError::Status {
-            status: StatusCode::from_u16(code).unwrap(),
-            retry_after: retry_after.map(HeaderValue::from_static),
-            said: String::new(),
-            refused_tags: false,
-        }
-    }
-
-    #[test]
-    fn a_create_is_retried_only_when_nothing_was_created() {
-        for (code, retried) in [(429, true), (500, false), (502, false), (503, false)] {
-            assert_eq!(status(code, None).may_retry_create(), retried, "{code}");
-        }
-        for code in [400, 401, 403, 404, 409, 422] {
-            let refused = status(code, None);
-            assert!(!refused.may_retry_create() && refused.proves_nothing_done());
-        }
-        assert!(!DevinError::Timeout(Duration::from_secs(1)).proves_nothing_done());
-        assert!(status(422, None).is_rejection() && !status(403, None).is_rejection());
-        assert!(
-            !status(404, None).is_rejection(),
-            "a 404 on create is the configuration"
-        );
-        for code in [403, 404] {
-            assert!(status(code, None).is_configuration_error(), "{code}");
-        }
-        for code in [400, 401, 409, 422, 429, 500] {
-            assert!(!status(code, None).is_configuration_error(), "{code}");
-        }
-        assert!(status(410, None).is_session_closed() && !status(500, None).is_session_closed());
-        assert!(status(404, None).is_session_closed() && status(422, None).is_session_closed());
-    }
-
-    #[test]
-    fn rate_limits_and_server_errors_are_retried_the_rest_is_not() {
-        for code in [429, 500, 502, 503, 504] {
-            assert!(status(code, None).is_retryable(), "{code}");
-        }
-        for code in [400, 401, 403, 404, 409, 422] {
-            assert!(!status(code, None).is_retryable(), "{code}");
-        }
-        assert!(!DevinError::Timeout(Duration::from_secs(1)).is_retryable());
-        assert!(status(401, None).is_unauthorized() && !status(403, None).is_unauthorized());
-    }
-
-    #[test]
-    fn retry_after_is_read_in_seconds() {
-        assert_eq!(
-            status(429, Some("7")).retry_after(),
-            Some(Duration::from_secs(7))
-        );
-        assert_eq!(status(429, Some(" 0 ")).retry_after(), Some(Duration::ZERO));
-        assert_eq!(
-            status(429, Some("Wed, 21 Oct 2026 07:28:00 GMT")).retry_after(),
-            None
-        );
-        assert_eq!(status(429, None).retry_after(), None);
-    }
-
-    #[test]
-    fn ids_are_path_segments_never_paths() {
-        let base = Url::parse("https://api.devin.ai/").unwrap();
-        let client = DevinClient::new(reqwest::Client::new(), base, "org-1");
-        assert_eq!(
-            client.sessions_url.as_str(),
-            "https://api.devin.ai/v3/organizations/org-1/sessions"
-        );
-        let url = with_segments(
-            client.sessions_url.clone(),
-            &["devin-../../x?y", "messages"],
-        );
-        assert_eq!(
-            url.as_str(),
-            "https://api.devin.ai/v3/organizations/org-1/sessions/devin-..%2F..%2Fx%3Fy/messages"
-        );
-    }
-}
+mod tests;

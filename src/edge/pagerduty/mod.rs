@@ -1,68 +1,27 @@
 //! The PagerDuty REST API client: notes on incidents (so the responders see the Devin session and
 //! its findings where they already look), and the incidents the follow-up reads (the open ones
-//! for the sweep, one for a deferral). Built once at cold start when `PAGERDUTY_API_TOKEN` is set.
+//! for the sweep, one for a deferral). Built once at cold start when `PAGERDUTY_API_TOKEN` is
+//! set. How a call fails is in [`error`].
+
+mod error;
 
 use std::time::Duration;
 
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
-use reqwest::{StatusCode, Url};
+use reqwest::Url;
 use serde::Deserialize;
-use thiserror::Error;
 
-use crate::edge::retry::{read_refusal, seconds, Transient};
+use crate::edge::retry::read_refusal;
 use crate::edge::url::with_segments;
 use pure::inbound::rest_incident::RestIncident;
 use pure::inbound::webhook::{Incident, Reference};
 use pure::text::alerts::Alert;
 use pure::text::refusal;
 
+pub use error::PagerDutyError;
+
 /// Version 2 of the REST API, as PagerDuty asks every client to say.
 const ACCEPT_V2: &str = "application/vnd.pagerduty+json;version=2";
-
-#[derive(Debug, Error)]
-pub enum PagerDutyError {
-    #[error("PagerDuty answered {status}: {detail}")]
-    Status {
-        status: StatusCode,
-        /// `ratelimit-reset`: seconds until the rate limit resets, on a 429.
-        reset: Option<HeaderValue>,
-        /// PagerDuty's words, on one short line (`pure::text::refusal::readable`).
-        detail: String,
-    },
-    #[error("PagerDuty did not answer within {0:?}")]
-    Timeout(Duration),
-    #[error("could not reach PagerDuty: {0}")]
-    Unreachable(#[source] reqwest::Error),
-    #[error("PagerDuty answered 2xx, but not with what was asked: {0}")]
-    UnexpectedBody(#[source] reqwest::Error),
-    #[error("PagerDuty answered an incident whose id is not a PagerDuty id")]
-    BadIncidentId,
-}
-
-impl Transient for PagerDutyError {
-    fn is_retryable(&self) -> bool {
-        match self {
-            PagerDutyError::Status { status, .. } => {
-                *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
-            }
-            PagerDutyError::Unreachable(_) => true,
-            PagerDutyError::Timeout(_)
-            | PagerDutyError::UnexpectedBody(_)
-            | PagerDutyError::BadIncidentId => false,
-        }
-    }
-
-    fn retry_after(&self) -> Option<Duration> {
-        match self {
-            PagerDutyError::Status { reset, .. } => seconds(reset.as_ref()),
-            _ => None,
-        }
-    }
-
-    fn is_timeout(&self) -> bool {
-        matches!(self, PagerDutyError::Timeout(_))
-    }
-}
 
 pub struct PagerDutyClient {
     http: reqwest::Client,
@@ -353,27 +312,5 @@ impl PagerDutyClient {
                 PagerDutyError::UnexpectedBody(err)
             }
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rate_limits_wait_for_the_reset() {
-        let limited = PagerDutyError::Status {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            reset: Some(HeaderValue::from_static("3")),
-            detail: String::new(),
-        };
-        assert!(limited.is_retryable());
-        assert_eq!(limited.retry_after(), Some(Duration::from_secs(3)));
-        let forbidden = PagerDutyError::Status {
-            status: StatusCode::FORBIDDEN,
-            reset: None,
-            detail: String::new(),
-        };
-        assert!(!forbidden.is_retryable());
     }
 }
