@@ -1,8 +1,8 @@
 //! A real `moto_server` on loopback for Secrets Manager and DynamoDB (the ledger), reached
 //! through the real AWS SDK.
-//! The README's test command installs it into `.venv` (`MOTO_PYTHON` may name another Python
-//! that has it); `moto_one_at_a_time.py` serves it one request at a time, as DynamoDB applies
-//! each write whole.
+//! `tests/process.sh` (and the README's test command) installs it into `.venv` (`MOTO_PYTHON`
+//! may name another Python that has it); `moto_one_at_a_time.py` serves it one request at a
+//! time, as DynamoDB applies each write whole.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -23,7 +23,7 @@ impl Moto {
     pub async fn start() -> Self {
         let program = std::env::var("MOTO_PYTHON")
             .unwrap_or_else(|_| super::repo_path(".venv/bin/python").display().to_string());
-        let server = super::repo_path("tests/bridge/support/moto_one_at_a_time.py");
+        let server = super::repo_path("tests/support/moto_one_at_a_time.py");
         let mut child = Command::new(&program)
             .arg(server)
             .args(["-H", "127.0.0.1", "-p", "0"])
@@ -32,7 +32,7 @@ impl Moto {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|err| {
-                panic!("cannot start {program} ({err}): run the README's test command, which installs it")
+                panic!("cannot start {program} ({err}): run tests/process.sh, which installs it")
             });
         let stderr = child.stderr.take().expect("moto's stderr is piped");
         let (port_sender, port) = std::sync::mpsc::channel();
