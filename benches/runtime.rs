@@ -6,7 +6,7 @@
 
 // The tests' loopback parts; the bench uses a few of them.
 #[allow(dead_code)]
-#[path = "../tests/bridge/support/mod.rs"]
+#[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::time::Duration;

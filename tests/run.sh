@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check CI runs, from a fresh clone: installs what it needs, then formatting, lints, the
 # import rule of src/, the single TLS stack, the template lint, the arm64 release build, a short
-# fuzz run, the replay and all tests; and at the end, that the run changed nothing git tracks.
+# fuzz run, the in-process tests, the replay, the model and the other process tests
+# (CONTRIBUTING.md: Test tiers); and at the end, that the run changed nothing git tracks.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # What git sees before the run: the run itself must not add to it.
@@ -14,6 +15,8 @@ cargo fmt --all -- --check
 
 echo "==> cargo clippy --workspace --all-targets --all-features -- -D warnings"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
+# The process tests (tests/bridge) are not among --all-targets: `test = false` in Cargo.toml.
+cargo clippy --all-features --test bridge -- -D warnings
 
 echo "==> the import rule of src/ (tests/layers.sh)"
 bash tests/layers.sh
@@ -57,19 +60,20 @@ echo "==> cargo fuzz: verify_and_parse and function_url_event, 15 s each (stable
 # The handler prints a metrics line per event: stdout is closed (-close_fd_mask=1).
 (cd fuzz && cargo fuzz run -s none function_url_event -- -max_total_time=15 -close_fd_mask=1 2>&1 | tail -n 5)
 
+echo "==> cargo fast: the unit tests and the in-process tests (tests/in_process)"
+# Benches are compiled by clippy above and run by hand (docs/design.md: Performance).
+cargo fast
+
 echo "==> the 1,000-delivery replay, with its figures"
-cargo test --features connect --test bridge replay:: -- --nocapture
+bash tests/process.sh replay:: -- --nocapture
 
 echo "==> the model-based test of an incident's life, both ledgers, with its figures and seed"
 # One seed, the same stories every run, so that a run fails for a change and not for a story no
 # run met before; unset MODEL_SEED (or choose another) to look further, as docs/design.md says.
-MODEL_SEED="${MODEL_SEED:-20261130}" cargo test --features connect --test bridge model:: -- --nocapture
+MODEL_SEED="${MODEL_SEED:-20261130}" bash tests/process.sh model:: -- --nocapture
 
-echo "==> cargo test"
-# Benches are compiled by clippy above and run by hand (docs/design.md: Performance). The feature
-# `connect` builds connect-pagerduty, which tests/bridge/connect.rs runs.
-cargo test -p pure
-cargo test --features connect --lib --bins --tests -- --skip replay:: --skip model::
+echo "==> the process tests (tests/bridge), but the replay and the model above"
+bash tests/process.sh -- --skip replay:: --skip model::
 
 echo "==> the local run: a sample event, the follow-up's dry run, a broken policy reported in 30 s"
 bash tests/local_run.sh

@@ -343,7 +343,7 @@ async fn secrets_manager_down_on_a_refresh_keeps_the_held_secrets_serving() {
     let (status, _, _) = http_answer(runtime.invoke(&sample_event("pagey-ping.json")).await);
     assert_eq!(status, 202);
 
-    drop(moto);
+    moto.stop();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let (status, body, _) = http_answer(
         runtime

@@ -220,7 +220,7 @@ async fn the_ledger_unavailable_is_a_503_never_a_second_session() {
     let (_, started) = pair.a().deliver(&triggered()).await;
     assert_eq!(started["status"], "session_started");
 
-    drop(pair.fleet.moto.take());
+    pair.fleet.moto.take().unwrap().stop();
     for event in [
         retriggered("01JDX9LEDGERDOWN000000001"),
         sample_event("incident-triggered-p1.json"),

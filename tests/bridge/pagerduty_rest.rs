@@ -6,14 +6,12 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use pure::inbound::timestamp;
 use serde_json::{json, Value};
 
 use crate::support::devin::FakeDevin;
 use crate::support::env::Env;
 use crate::support::fleet::Fleet;
-use crate::support::incident::triggered_as;
-use crate::support::pagerduty::FakePagerDuty;
+use crate::support::incident::{full_incident, triggered_as};
 use crate::support::runtime_api::{http_answer, RuntimeApi};
 use crate::support::*;
 
@@ -34,22 +32,6 @@ fn note(event_id: &str, incident: &str, note_id: &str, content: &str, trimmed: b
         json!({"type": "incident_note", "id": note_id, "content": content, "trimmed": trimmed,
                "incident": {"id": incident, "type": "incident_reference"}}),
     )
-}
-
-/// Everything the webhook and REST both say of an incident, as the delivery's `data` says it.
-fn full_incident(id: &str, created_ago: Duration) -> Value {
-    json!({"id": id, "type": "incident", "number": 4242, "status": "triggered",
-        "title": "Checkout 5xx above 2%", "urgency": "high",
-        "created_at": timestamp::rfc3339(now_ms() - created_ago.as_millis() as u64),
-        "html_url": format!("https://acme.pagerduty.com/incidents/{id}"),
-        "incident_key": "checkout-5xx",
-        "service": {"id": "PSVC1", "type": "service_reference", "summary": "checkout-api"},
-        "priority": {"id": "PSO75BM", "type": "priority_reference", "summary": "P1"},
-        "escalation_policy": {"id": "PUS0KTE", "type": "escalation_policy_reference",
-                              "summary": "Payments Escalation"},
-        "teams": [{"id": "PFCVPS0", "type": "team_reference", "summary": "Payments"}],
-        "assignees": [{"id": "PDANA", "type": "user_reference", "summary": "Dana Ops"}],
-        "resolve_reason": null})
 }
 
 /// The session creates Devin received: title and prompt.
@@ -272,56 +254,4 @@ async fn deliveries_the_bridge_cannot_use_are_ignored_never_refused() {
     assert_eq!((status, &body["error"]), (400, &json!("bad request")));
     assert_eq!(devin.requests(), 0);
     function.stop().await;
-}
-
-/// The fake's rules, from the OpenAPI: a note needs `From` (`createIncidentNote`), incidents
-/// come in REST's shape (`getIncident`), the list's `statuses[]` is an enum (`listIncidents`),
-/// and the notes are listed whole (`listIncidentNotes`).
-#[tokio::test]
-async fn the_pagerduty_fake_holds_notes_and_incidents_to_the_openapi() {
-    let pagerduty = FakePagerDuty::start().await;
-    pagerduty.add_incident(full_incident("QFAKE1", Duration::from_secs(60)));
-    let http = reqwest::Client::new();
-    let notes = format!("{}/incidents/QFAKE1/notes", pagerduty.url);
-    let body = json!({"note": {"content": "hello"}});
-    let without_from = http.post(&notes).json(&body).send().await.unwrap();
-    assert_eq!(without_from.status(), 400);
-    let with_from = http
-        .post(&notes)
-        .header("From", "bridge@acme.example")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(with_from.status(), 201);
-    assert_eq!(pagerduty.notes_on("QFAKE1"), ["hello"]);
-    let listed: Value = http.get(&notes).send().await.unwrap().json().await.unwrap();
-    assert_eq!(listed["notes"][0]["content"], "hello");
-
-    let one: Value = http
-        .get(format!("{}/incidents/QFAKE1", pagerduty.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let incident = &one["incident"];
-    assert_eq!(incident["incident_number"], 4242);
-    assert_eq!(
-        incident["assignments"][0]["assignee"]["summary"],
-        "Dana Ops"
-    );
-    assert!(incident.get("number").is_none() && incident.get("assignees").is_none());
-    assert_eq!(incident["summary"], "[#4242] Checkout 5xx above 2%");
-
-    let listed = http
-        .get(format!(
-            "{}/incidents?statuses[]=open&since=2026-01-01T00:00:00Z&until=2099-01-01T00:00:00Z&limit=100",
-            pagerduty.url
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(listed.status(), 400);
 }

@@ -46,8 +46,6 @@ impl Instance {
 }
 
 pub struct Fleet {
-    /// Taken to stop it: the ledger goes away.
-    pub moto: Option<Moto>,
     /// Every AWS call the instances make passes through it, counted.
     pub aws: AwsCalls,
     pub table: String,
@@ -56,6 +54,9 @@ pub struct Fleet {
     pub instances: Vec<Instance>,
     /// The environment every instance runs with.
     pub env: Env,
+    /// Taken and stopped ([`Moto::stop`]): the ledger goes away. Last, so that it is dropped
+    /// (and handed to another test) after the instances are.
+    pub moto: Option<Moto>,
 }
 
 impl Fleet {
@@ -85,13 +86,13 @@ impl Fleet {
             instances.push(Instance { runtime, function });
         }
         Fleet {
-            moto: Some(moto),
             aws,
             table,
             devin,
             pagerduty,
             instances,
             env,
+            moto: Some(moto),
         }
     }
 

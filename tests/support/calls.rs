@@ -212,7 +212,7 @@ impl Unlisted {
         let seen = self.requests();
         if !seen.is_empty() && !std::thread::panicking() {
             panic!(
-                "the code called {:?} without a row in tests/bridge/support/calls.rs \
+                "the code called {:?} without a row in tests/support/calls.rs \
                  (add it with its vendor reference): {seen:?}",
                 self.service
             );
@@ -235,9 +235,5 @@ async fn refuse_unlisted(
         .lock()
         .unwrap()
         .push(format!("{method} {path}"));
-    (
-        StatusCode::NOT_IMPLEMENTED,
-        "not in tests/bridge/support/calls.rs",
-    )
-        .into_response()
+    (StatusCode::NOT_IMPLEMENTED, "not in tests/support/calls.rs").into_response()
 }

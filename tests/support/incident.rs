@@ -30,3 +30,19 @@ pub fn triggered_as(incident: &Value, event_id: &str) -> String {
         "occurred_at": incident["created_at"], "agent": null, "data": incident}});
     function_url_event("POST", "/pagerduty-alert", &body.to_string())
 }
+
+/// Everything the webhook and REST both say of an incident, as the delivery's `data` says it.
+pub fn full_incident(id: &str, created_ago: Duration) -> Value {
+    json!({"id": id, "type": "incident", "number": 4242, "status": "triggered",
+        "title": "Checkout 5xx above 2%", "urgency": "high",
+        "created_at": timestamp::rfc3339(now_ms() - created_ago.as_millis() as u64),
+        "html_url": format!("https://acme.pagerduty.com/incidents/{id}"),
+        "incident_key": "checkout-5xx",
+        "service": {"id": "PSVC1", "type": "service_reference", "summary": "checkout-api"},
+        "priority": {"id": "PSO75BM", "type": "priority_reference", "summary": "P1"},
+        "escalation_policy": {"id": "PUS0KTE", "type": "escalation_policy_reference",
+                              "summary": "Payments Escalation"},
+        "teams": [{"id": "PFCVPS0", "type": "team_reference", "summary": "Payments"}],
+        "assignees": [{"id": "PDANA", "type": "user_reference", "summary": "Dana Ops"}],
+        "resolve_reason": null})
+}

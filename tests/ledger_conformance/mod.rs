@@ -2,72 +2,79 @@
 //! and the DynamoDB ledger on a real `moto_server`, so that they give the same answers to every
 //! call. Time is what the caller says it is (`now_ms`): no test waits for a lease to end.
 //!
-//! Each body is an async fn taking `&Ledger`; [`conformance!`] runs each against both. Claims go
-//! through [`claim`] alone, the one place to change when the claim's arguments do. The bodies
-//! for groups and budgets are in `ledger_conformance/groups.rs`.
+//! Each body is an async fn taking `&Ledger`; [`conformance!`] runs each against one ledger:
+//! `tests/in_process` runs them on the memory ledger, `tests/bridge` on DynamoDB (a process
+//! test: it needs moto). Claims go through [`claim`] alone, the one place to change when the
+//! claim's arguments do. The bodies for groups and budgets are in `ledger_conformance/groups.rs`.
 
 use std::time::Duration;
 
-use pagerduty_devin_bridge::edge::ledger::{Claim, Ledger, MemoryLedger, Spent};
+use pagerduty_devin_bridge::edge::ledger::{Claim, Ledger, Spent};
 use pure::life::follow_up::{Mark, Progress, Seen};
 use pure::life::records::{Claimed, IncidentRecord, OpenIncident};
 use pure::life::session::Session;
 use pure::life::Start;
 
-use crate::support::ledger_faults::dynamo_ledger;
-use crate::support::moto::Moto;
-
 mod groups;
-use groups::*;
+pub(crate) use groups::*;
 
 /// Every call's timeout: ample, the suite is about answers.
 const T: Duration = Duration::from_secs(5);
 
-/// Runs each body against the memory ledger and against DynamoDB on moto.
+/// Runs every body against one ledger, in a module named after it: `conformance!(memory)` or
+/// `conformance!(dynamo)` (DynamoDB on moto, a fresh table each). A test binary calls it once
+/// per ledger it runs the suite on; a body left out of the list is dead code, which fails the
+/// lints.
 macro_rules! conformance {
-    ($($body:ident),* $(,)?) => {
+    (memory: $($body:ident),* $(,)?) => {
         mod memory {
             $(
                 #[tokio::test]
                 async fn $body() {
                     let ledger = pagerduty_devin_bridge::edge::ledger::Ledger::Memory(
-                        super::MemoryLedger::default(),
+                        pagerduty_devin_bridge::edge::ledger::MemoryLedger::default(),
                     );
-                    super::$body(&ledger).await;
-                }
-            )*
-        }
-        mod dynamo {
-            $(
-                #[tokio::test(flavor = "multi_thread")]
-                async fn $body() {
-                    let moto = super::Moto::start().await;
-                    let table = moto.create_ledger_table("conformance").await;
-                    let ledger = super::dynamo_ledger(&moto.endpoint, &table);
-                    super::$body(&ledger).await;
+                    crate::ledger_suite::$body(&ledger).await;
                 }
             )*
         }
     };
+    (dynamo: $($body:ident),* $(,)?) => {
+        mod dynamo {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $body() {
+                    let moto = crate::support::moto::Moto::start().await;
+                    let table = moto.create_ledger_table("conformance").await;
+                    let ledger =
+                        crate::support::ledger_faults::dynamo_ledger(&moto.endpoint, &table);
+                    crate::ledger_suite::$body(&ledger).await;
+                }
+            )*
+        }
+    };
+    ($ledger:ident) => {
+        crate::ledger_suite::conformance!(
+            $ledger:
+            a_claim_holds_until_its_lease_ends_then_is_taken_over,
+            only_the_holder_settles_its_claim,
+            a_start_that_made_nothing_is_pending_and_started_again,
+            caps_and_refusals_are_recorded_and_only_their_owners_start_them,
+            an_ended_session_gives_way_to_the_next_generation_on_reopen,
+            a_claim_counts_its_session_once,
+            a_deferral_waits_and_is_claimed_when_due,
+            a_start_resolved_before_it_is_due_is_skipped_and_claimed_on_reopen,
+            a_merge_adopts_a_session_only_into_an_incident_without_a_record,
+            a_group_is_claimed_opened_by_its_holder_and_joined_until_full,
+            a_group_takes_no_one_after_its_window_or_once_closed,
+            a_group_claim_is_released_by_its_holder_or_taken_over_after_its_lease,
+            a_spend_counts_against_every_cap_or_none_and_a_refund_gives_back,
+            one_follow_up_run_holds_the_run_lease_at_a_time,
+            the_follow_up_records_progress_on_the_current_session_only,
+        );
+    };
 }
-
-conformance!(
-    a_claim_holds_until_its_lease_ends_then_is_taken_over,
-    only_the_holder_settles_its_claim,
-    a_start_that_made_nothing_is_pending_and_started_again,
-    caps_and_refusals_are_recorded_and_only_their_owners_start_them,
-    an_ended_session_gives_way_to_the_next_generation_on_reopen,
-    a_claim_counts_its_session_once,
-    a_deferral_waits_and_is_claimed_when_due,
-    a_start_resolved_before_it_is_due_is_skipped_and_claimed_on_reopen,
-    a_merge_adopts_a_session_only_into_an_incident_without_a_record,
-    a_group_is_claimed_opened_by_its_holder_and_joined_until_full,
-    a_group_takes_no_one_after_its_window_or_once_closed,
-    a_group_claim_is_released_by_its_holder_or_taken_over_after_its_lease,
-    a_spend_counts_against_every_cap_or_none_and_a_refund_gives_back,
-    one_follow_up_run_holds_the_run_lease_at_a_time,
-    the_follow_up_records_progress_on_the_current_session_only,
-);
+pub(crate) use conformance;
 
 /// The one place the suite claims an incident, as a trigger (or its retry) would.
 async fn claim(ledger: &Ledger, id: &str, holder: &str, now_ms: u64, lease_until_ms: u64) -> Claim {
@@ -138,7 +145,7 @@ fn created(id: &str) -> Option<IncidentRecord> {
     })
 }
 
-async fn a_claim_holds_until_its_lease_ends_then_is_taken_over(ledger: &Ledger) {
+pub(crate) async fn a_claim_holds_until_its_lease_ends_then_is_taken_over(ledger: &Ledger) {
     assert_eq!(
         claim(ledger, "Q1", "a", 1_000, 5_000).await,
         won("a", 5_000)
@@ -173,7 +180,7 @@ async fn a_claim_holds_until_its_lease_ends_then_is_taken_over(ledger: &Ledger) 
     assert_eq!(get(ledger, "Q2").await, None);
 }
 
-async fn only_the_holder_settles_its_claim(ledger: &Ledger) {
+pub(crate) async fn only_the_holder_settles_its_claim(ledger: &Ledger) {
     assert_eq!(
         claim(ledger, "Q1", "a", 1_000, 5_000).await,
         won("a", 5_000)
@@ -209,7 +216,7 @@ async fn only_the_holder_settles_its_claim(ledger: &Ledger) {
     assert_eq!(starts(ledger).await, []);
 }
 
-async fn a_start_that_made_nothing_is_pending_and_started_again(ledger: &Ledger) {
+pub(crate) async fn a_start_that_made_nothing_is_pending_and_started_again(ledger: &Ledger) {
     assert_eq!(
         claim(ledger, "Q1", "a", 1_000, 5_000).await,
         won("a", 5_000)
@@ -228,7 +235,9 @@ async fn a_start_that_made_nothing_is_pending_and_started_again(ledger: &Ledger)
     );
 }
 
-async fn caps_and_refusals_are_recorded_and_only_their_owners_start_them(ledger: &Ledger) {
+pub(crate) async fn caps_and_refusals_are_recorded_and_only_their_owners_start_them(
+    ledger: &Ledger,
+) {
     let capped = IncidentRecord::Capped {
         until_ms: Some(3_600_000),
         generation: 1,
@@ -283,7 +292,7 @@ async fn caps_and_refusals_are_recorded_and_only_their_owners_start_them(ledger:
     );
 }
 
-async fn an_ended_session_gives_way_to_the_next_generation_on_reopen(ledger: &Ledger) {
+pub(crate) async fn an_ended_session_gives_way_to_the_next_generation_on_reopen(ledger: &Ledger) {
     assert_eq!(
         claim(ledger, "Q1", "a", 1_000, 5_000).await,
         won("a", 5_000)
@@ -320,7 +329,7 @@ async fn an_ended_session_gives_way_to_the_next_generation_on_reopen(ledger: &Le
     assert_eq!(get(ledger, "Q1").await, Some(second));
 }
 
-async fn a_claim_counts_its_session_once(ledger: &Ledger) {
+pub(crate) async fn a_claim_counts_its_session_once(ledger: &Ledger) {
     let hour = slot("budget#bridge#h#9", 1);
     let spend = |holder: &'static str| {
         let slots = vec![hour.clone()];
@@ -348,7 +357,7 @@ async fn a_claim_counts_its_session_once(ledger: &Ledger) {
     );
 }
 
-async fn a_deferral_waits_and_is_claimed_when_due(ledger: &Ledger) {
+pub(crate) async fn a_deferral_waits_and_is_claimed_when_due(ledger: &Ledger) {
     let defer = |id: &'static str| async move { ledger.defer(id, 10_000, 1_000, T).await.unwrap() };
     assert_eq!(defer("Q1").await, None);
     let deferred = IncidentRecord::Deferred { until_ms: 10_000 };
@@ -366,7 +375,9 @@ async fn a_deferral_waits_and_is_claimed_when_due(ledger: &Ledger) {
     assert_eq!(defer("Q1").await, Some(creating("a", 15_000)));
 }
 
-async fn a_start_resolved_before_it_is_due_is_skipped_and_claimed_on_reopen(ledger: &Ledger) {
+pub(crate) async fn a_start_resolved_before_it_is_due_is_skipped_and_claimed_on_reopen(
+    ledger: &Ledger,
+) {
     assert_eq!(ledger.defer("Q1", 10_000, 1_000, T).await.unwrap(), None);
     ledger.skip_resolved("Q1", 2_000, T).await.unwrap();
     assert_eq!(
@@ -398,7 +409,9 @@ async fn a_start_resolved_before_it_is_due_is_skipped_and_claimed_on_reopen(ledg
     );
 }
 
-async fn a_merge_adopts_a_session_only_into_an_incident_without_a_record(ledger: &Ledger) {
+pub(crate) async fn a_merge_adopts_a_session_only_into_an_incident_without_a_record(
+    ledger: &Ledger,
+) {
     let adopt = |id: &'static str, session_id: &'static str| async move {
         ledger
             .adopt(id, &session(session_id), 1_000, T)
@@ -424,7 +437,7 @@ async fn a_merge_adopts_a_session_only_into_an_incident_without_a_record(ledger:
     assert_eq!(open, ["Q1", "Q2"], "in the order of their ids");
 }
 
-async fn one_follow_up_run_holds_the_run_lease_at_a_time(ledger: &Ledger) {
+pub(crate) async fn one_follow_up_run_holds_the_run_lease_at_a_time(ledger: &Ledger) {
     let take = |holder: &'static str, now_ms: u64| async move {
         ledger
             .take_run_lease(holder, now_ms, now_ms + 4_000, T)
@@ -441,7 +454,7 @@ async fn one_follow_up_run_holds_the_run_lease_at_a_time(ledger: &Ledger) {
     assert!(take("c", 6_000).await);
 }
 
-async fn the_follow_up_records_progress_on_the_current_session_only(ledger: &Ledger) {
+pub(crate) async fn the_follow_up_records_progress_on_the_current_session_only(ledger: &Ledger) {
     assert!(ledger
         .adopt("Q1", &session("devin-1"), 1_000, T)
         .await
