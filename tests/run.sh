@@ -21,6 +21,10 @@ cargo clippy --all-features --test bridge -- -D warnings
 echo "==> the import rule of src/ (tests/layers.sh)"
 bash tests/layers.sh
 
+echo "==> the size rule: no function over 60 lines, no file over 350 (tests/sizes.py)"
+python3 tests/sizes.py --self-test
+python3 tests/sizes.py
+
 echo "==> one TLS stack: rustls on hyper 1, nothing else"
 tree=$(cargo tree -e normal --target aarch64-unknown-linux-gnu --prefix none --format '{p}' | sed 's/ (.*//' | sort -u)
 grep -E '^(rustls|hyper|hyper-rustls|tokio-rustls|aws-lc-rs) ' <<<"$tree"
