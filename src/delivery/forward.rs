@@ -48,6 +48,18 @@ impl Bridge {
             }
         };
         if self.options.dry_run {
+            // What a resolve would ask (as the last open member of a group would hear it).
+            let asks = incident.as_deref().filter(|incident| {
+                let resolved = event.event_type == INCIDENT_RESOLVED;
+                resolved && incident.merged_into().is_none() && self.asks_postmortem(incident)
+            });
+            let message = match asks {
+                Some(_) => {
+                    self.with_postmortem(message, &incident_id, &secrets, budget)
+                        .await
+                }
+                None => message,
+            };
             return Done::DryRunMessage {
                 incident_id,
                 message,
@@ -93,13 +105,13 @@ impl Bridge {
             }
             Err(outcome) => return outcome,
         };
-        let number = incident.as_ref().and_then(|incident| incident.number);
-        let (member, session_id) = ((incident_id.as_str(), number), &session.session_id);
-        let message = self.as_member(event, member, session_id, message, budget);
+        let told = (incident_id.as_str(), incident.as_deref(), &session);
+        let message = self.told(event, told, message, &mut secrets, budget, tally);
         let message = match message.await {
             Ok(message) => message,
             Err(outcome) => return outcome,
         };
+        let session_id = &session.session_id;
         let told = self
             .devin
             .tell(session_id, &message, &mut secrets, budget, tally);

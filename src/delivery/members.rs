@@ -24,7 +24,8 @@ impl Bridge {
     /// What the session `session_id` hears of `event` on `incident_id` (whose number is
     /// `number`), instead of `message` when the session is a group's: a resolve while others of
     /// the group are still open says how many, and does not finish it; a reopen makes the
-    /// incident an open member again.
+    /// incident an open member again. With it, whether the session's work ends here (the
+    /// resolve of its last open member).
     pub(super) async fn as_member(
         &self,
         event: &Event,
@@ -32,18 +33,19 @@ impl Bridge {
         session_id: &str,
         message: String,
         budget: Budget,
-    ) -> Result<String, Outcome> {
+    ) -> Result<(String, bool), Outcome> {
         match event.event_type.as_str() {
             INCIDENT_RESOLVED => match self.groups.leave(session_id, incident_id, budget).await? {
                 (Ending::OthersOpen(still_open), _) => {
                     let incident = incident_label(number, incident_id);
                     let who = event.agent_name();
-                    Ok(messages::group_member_resolved(&incident, who, still_open))
+                    let told = messages::group_member_resolved(&incident, who, still_open);
+                    Ok((told, false))
                 }
                 // The last: the session finishes. Its group stays open for its window: a reopen
                 // or a later incident of the group wakes the same session, never a second
                 // beside it (one that has ended by then starts the group anew).
-                (Ending::Last, _) => Ok(message),
+                (Ending::Last, _) => Ok((message, true)),
             },
             INCIDENT_REOPENED => {
                 let joining = Joining::IfShared;
@@ -51,9 +53,9 @@ impl Bridge {
                     .add_member(session_id, incident_id, joining, budget)
                     .await
                     .map_err(Retry::LedgerUnavailable)?;
-                Ok(message)
+                Ok((message, false))
             }
-            _ => Ok(message),
+            _ => Ok((message, false)),
         }
     }
 

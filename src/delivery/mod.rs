@@ -84,7 +84,9 @@ pub(crate) mod notes;
 pub mod outcome;
 mod pagerduty_reads;
 mod plan;
+mod postmortem;
 mod start;
+mod timeline;
 
 pub use bridge::{Bridge, Options};
 pub use outcome::Outcome;

@@ -39,6 +39,7 @@ pub fn kind(mark: &Mark) -> &'static str {
         Mark::Asked(_) => "question",
         Mark::Waiting(_) => "waiting",
         Mark::Quota(_) => "quota",
+        Mark::Postmortem(_) => "postmortem",
         Mark::ClosedOut(_) => "final",
     }
 }

@@ -39,6 +39,7 @@ mod model;
 mod pagerduty_loop;
 mod pagerduty_rest;
 mod policy_tool;
+mod postmortem;
 mod record_time;
 mod refusals;
 mod replay;

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use pagerduty_devin_bridge::edge::ledger::{Claim, Ledger, Spent};
-use pure::life::follow_up::{Mark, Progress, Seen};
+use pure::life::follow_up::{Mark, PostmortemPart, Progress, Seen};
 use pure::life::records::{Claimed, IncidentRecord, OpenIncident};
 use pure::life::session::Session;
 use pure::life::Start;
@@ -470,6 +470,9 @@ pub(crate) async fn the_follow_up_records_progress_on_the_current_session_only(l
     mark("devin-1", Mark::Asked("e1".into())).await;
     mark("devin-1", Mark::Waiting("e2".into())).await;
     mark("devin-1", Mark::Quota("low".into())).await;
+    let part = |part| Mark::Postmortem(PostmortemPart { part, of: 2 });
+    mark("devin-1", part(1)).await;
+    mark("devin-2", part(2)).await;
     // Another session's progress is not this incident's.
     ledger.see("Q1", "devin-2", "p2", 1_600, T).await.unwrap();
     mark("devin-2", Mark::Findings("h2".into())).await;
@@ -503,6 +506,7 @@ pub(crate) async fn the_follow_up_records_progress_on_the_current_session_only(l
         followed_at: Some(1_800),
         missing_since: Some(1_700),
         unsure: Some("3fa9c1".into()),
+        postmortem: Some(PostmortemPart { part: 1, of: 2 }),
     };
     assert_eq!(
         ledger.open_incidents(T).await.unwrap(),

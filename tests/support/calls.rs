@@ -102,6 +102,12 @@ pub const CALLS: &[Call] = &[
     pagerduty("POST", "/incidents/{id}/notes", "createIncidentNote"),
     pagerduty("GET", "/incidents/{id}/notes", "listIncidentNotes"),
     pagerduty("GET", "/incidents/{id}/alerts", "listIncidentAlerts"),
+    // The timeline a resolve gives with the postmortem ask.
+    pagerduty(
+        "GET",
+        "/incidents/{id}/log_entries",
+        "listIncidentLogEntries",
+    ),
     pagerduty("GET", "/users/{id}", "getUser"),
     // connect-pagerduty only.
     pagerduty("GET", "/services", "listServices"),

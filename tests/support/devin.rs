@@ -517,6 +517,14 @@ async fn receive_message(
     {
         return scripted_status(404, None);
     }
+    // "The session will be automatically resumed if it is suspended" (Devin's v3 reference,
+    // post-organizations-sessions-messages).
+    if let Some(session) = script.session_mut(&devin_id) {
+        if session.shown["status"] == "suspended" {
+            session.shown["status"] = "running".into();
+            session.shown["status_detail"] = "working".into();
+        }
+    }
     script.messages.push(Message {
         devin_id,
         message: body["message"].as_str().unwrap_or_default().to_owned(),

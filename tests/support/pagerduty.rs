@@ -6,6 +6,8 @@
 //! Its rules follow PagerDuty's REST OpenAPI (the repository PagerDuty/api-schema,
 //! `reference/REST/openapiv3.json`), each naming its operation.
 
+mod log_entries;
+
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
@@ -53,6 +55,11 @@ struct Script {
     subscriptions: Vec<Value>,
     /// What arrived at `/webhook_subscriptions`: method, subscription id, body.
     subscription_requests: Vec<(String, Option<String>, Value)>,
+    /// Each incident's log entries (`log_entries.rs`), how their list answers instead when
+    /// set, and the queries it got.
+    log_entries: Vec<(String, Value)>,
+    log_entries_reply: Option<AlertsReply>,
+    log_entry_requests: Vec<(String, String)>,
 }
 
 /// A scripted answer to `GET /incidents/{id}/alerts`.
@@ -93,6 +100,10 @@ impl FakePagerDuty {
             .route("/incidents", get(list_incidents))
             .route("/incidents/{id}", get(show_incident))
             .route("/incidents/{id}/alerts", get(list_alerts))
+            .route(
+                "/incidents/{id}/log_entries",
+                get(log_entries::list_log_entries),
+            )
             .route("/users/{id}", get(show_user))
             .route("/services", get(|s, q| list_directory(s, q, "services")))
             .route(

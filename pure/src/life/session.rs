@@ -112,9 +112,13 @@ pub enum Phase {
     TurnEnded,
     /// Devin waits for a person to approve what it means to do (`waiting_for_approval`).
     WaitingForApproval,
-    /// Devin put the session to sleep (`suspended`, for `inactivity` or at a user's request):
-    /// its turn is over, and a message wakes it.
+    /// Devin put the session to sleep (`suspended`, for `inactivity` or another reason Devin
+    /// gives): its turn is over, and a message wakes it.
     Asleep,
+    /// A person paused the session (`suspended` + `user_request`): its turn is over, and a
+    /// message would resume it (Devin's reference: a message resumes a suspended session), so
+    /// the bridge asks nothing more of it on its own.
+    PausedByPerson,
     /// Devin stopped because the organization ran out of what it may spend; the detail says
     /// which.
     OutOfQuota(String),
@@ -151,9 +155,16 @@ impl SessionState {
         match detail {
             "waiting_for_user" => Phase::TurnEnded,
             "waiting_for_approval" => Phase::WaitingForApproval,
+            "user_request" if status == "suspended" => Phase::PausedByPerson,
             _ if status == "suspended" => Phase::Asleep,
             _ => Phase::Working,
         }
+    }
+
+    /// Whether a person stopped the session: paused it (a message would resume it) or it ended
+    /// (`exit`, what a terminated session shows). The bridge tells it nothing on its own then.
+    pub fn stopped_by_person(&self) -> bool {
+        matches!(self.phase(), Phase::PausedByPerson) || self.status.as_deref() == Some("exit")
     }
 
     /// The pull requests' links, in Devin's order.
@@ -255,11 +266,29 @@ mod tests {
             ),
             (
                 r#"{"status":"suspended","status_detail":"user_request"}"#,
-                Phase::Asleep,
+                Phase::PausedByPerson,
             ),
             (r#"{"status":"suspended"}"#, Phase::Asleep),
         ] {
             assert_eq!(state(json).phase(), phase, "{json}");
+        }
+    }
+
+    #[test]
+    fn a_person_stopped_a_paused_or_ended_session_only() {
+        for json in [
+            r#"{"status":"suspended","status_detail":"user_request"}"#,
+            r#"{"status":"exit"}"#,
+        ] {
+            assert!(state(json).stopped_by_person(), "{json}");
+        }
+        for json in [
+            r#"{"status":"suspended","status_detail":"inactivity"}"#,
+            r#"{"status":"running","status_detail":"user_request"}"#,
+            r#"{"status":"running","status_detail":"waiting_for_user"}"#,
+            r#"{"status":"error"}"#,
+        ] {
+            assert!(!state(json).stopped_by_person(), "{json}");
         }
     }
 

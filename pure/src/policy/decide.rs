@@ -34,6 +34,9 @@ pub struct Decision<'a> {
     pub structured_output: bool,
     /// How long after the incident's creation its session may start; `None`: at once.
     pub start_after: Option<Duration>,
+    /// Whether a resolve asks the session for a postmortem draft (only with the structured
+    /// output, where Devin writes it).
+    pub postmortem: bool,
 }
 
 impl Policy {
@@ -96,6 +99,9 @@ impl Policy {
                 .copied()
                 .flatten()
                 .map(|after| after.duration()),
+            postmortem: pick(&fields.postmortem, &defaults.postmortem)
+                .copied()
+                .unwrap_or(true),
         }
     }
 }

@@ -92,6 +92,9 @@ pub(super) struct RuleFields {
     /// that resolve themselves in the meantime cost nothing. `null` turns a default off.
     #[serde(default, deserialize_with = "explicit")]
     pub(super) start_after_minutes: Option<Option<StartAfter>>,
+    /// Whether a resolve asks the session for a postmortem draft (default: yes; it needs the
+    /// structured output).
+    pub(super) postmortem: Option<bool>,
 }
 
 /// A number of minutes from `MIN` to `MAX`, refused with its bounds when outside them.

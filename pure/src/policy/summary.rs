@@ -65,6 +65,9 @@ fn summary(decision: &Decision<'_>, when: &str) -> String {
     if !decision.structured_output {
         parts.push("no findings".into());
     }
+    if decision.structured_output && !decision.postmortem {
+        parts.push("no postmortem".into());
+    }
     line.push_str("; ");
     line.push_str(&parts.join("; "));
     line

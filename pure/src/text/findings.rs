@@ -43,7 +43,39 @@ const SCHEMA: &str = r#"{
       }
     },
     "next_steps": {"type": "array", "items": {"type": "string"}, "description": "What the responders should do next."},
-    "pull_request_url": {"type": ["string", "null"], "description": "The hotfix pull request, if you opened one."}
+    "pull_request_url": {"type": ["string", "null"], "description": "The hotfix pull request, if you opened one."},
+    "postmortem": {
+      "type": "object",
+      "description": "Fill only when the bridge asks for a postmortem (once the incident is resolved); leave it out until then.",
+      "properties": {
+        "summary": {"type": "string"},
+        "impact": {"type": "string", "description": "Who and what was affected, and for how long."},
+        "timeline": {
+          "type": "array",
+          "items": {
+            "type": "object",
+            "properties": {"at": {"type": "string", "description": "UTC time"}, "what": {"type": "string"}},
+            "required": ["at", "what"],
+            "additionalProperties": false
+          }
+        },
+        "root_cause": {"type": "string"},
+        "what_fixed_it": {"type": "string"},
+        "went_well": {"type": "array", "items": {"type": "string"}},
+        "went_badly": {"type": "array", "items": {"type": "string"}},
+        "action_items": {
+          "type": "array",
+          "items": {
+            "type": "object",
+            "properties": {"item": {"type": "string"}, "owner": {"type": "null", "description": "Left blank: the responders assign owners."}},
+            "required": ["item"],
+            "additionalProperties": false
+          }
+        }
+      },
+      "required": ["summary", "impact", "timeline", "root_cause", "what_fixed_it", "went_well", "went_badly", "action_items"],
+      "additionalProperties": false
+    }
   },
   "required": ["state", "summary", "confidence"],
   "additionalProperties": false
@@ -173,12 +205,17 @@ pub fn findings_note(state: &SessionState, session_url: &str, title: &str) -> Op
 
 /// The findings the session's structured output holds now, if it has one.
 fn current_findings(state: &SessionState) -> Option<Findings> {
+    Some(Findings::read(&structured_output(state)?))
+}
+
+/// The session's structured output, if it has one.
+pub fn structured_output(state: &SessionState) -> Option<Value> {
     let output = state.structured_output.as_ref()?;
     // Some clients store the output as a JSON string: read what it holds.
     let parsed = output
         .as_str()
         .and_then(|text| serde_json::from_str(text).ok());
-    Some(Findings::read(parsed.as_ref().unwrap_or(output)))
+    Some(parsed.unwrap_or_else(|| output.clone()))
 }
 
 /// What the findings say of the investigation (the schema's `state`): `concluded`, `blocked`

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod findings;
 pub mod messages;
 pub mod notes;
+pub mod postmortem;
 pub mod quote;
 pub mod refusal;
 pub mod responder_context;

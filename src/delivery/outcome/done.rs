@@ -101,6 +101,13 @@ pub enum Done {
         #[serde(flatten)]
         session: Session,
     },
+    /// A resolve for a session a person stopped (paused it, or it ended): nothing sent, since
+    /// a message resumes a paused session.
+    StoppedByPerson {
+        incident_id: String,
+        #[serde(flatten)]
+        session: Session,
+    },
     /// The incident joined its group's open session: none started.
     Grouped {
         rule: String,
@@ -209,6 +216,7 @@ impl Done {
             | Done::Forwarded { .. }
             | Done::DevinRejected { .. }
             | Done::SessionClosed { .. }
+            | Done::StoppedByPerson { .. }
             | Done::Grouped { .. }
             | Done::Capped { .. }
             | Done::Shadow { .. }
@@ -243,6 +251,7 @@ impl Done {
             | Done::DryRunMessage { .. }
             | Done::Forwarded { .. }
             | Done::SessionClosed { .. }
+            | Done::StoppedByPerson { .. }
             | Done::Shadow { .. }
             | Done::Merged { .. }
             | Done::Commanded { .. }
@@ -296,6 +305,10 @@ impl Done {
             Done::SessionClosed { session, .. } => warn!(
                 session_id = %session.session_id,
                 "the Devin session takes no more messages: nothing sent"
+            ),
+            Done::StoppedByPerson { session, .. } => info!(
+                session_id = %session.session_id,
+                "a person stopped the Devin session: the resolve is not passed on"
             ),
             Done::Grouped { session, group, .. } => info!(
                 session_id = %session.session_id, group = %group,

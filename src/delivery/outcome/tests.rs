@@ -115,6 +115,8 @@ fn table() -> Vec<Row> {
             202, None, false, "deliveries_ignored", r#"{"incident_id":"P1","status":"no_session"}"#),
         ("superseded", Done::Superseded { incident_id: incident(), status: "resolved".into() }.into(),
             202, None, true, "deliveries_ignored", r#"{"incident_id":"P1","now":"resolved","status":"superseded"}"#),
+        ("stopped_by_person", Done::StoppedByPerson { incident_id: incident(), session: session(3) }.into(),
+            202, None, true, "", r#"{"incident_id":"P1","session_id":"devin-3","status":"stopped_by_person","url":"https://app.devin.ai/sessions/3"}"#),
         ("dry_run_session", Done::DryRunSession { rule: rule(), incident_id: incident(), request: json!({"prompt": "p", "tags": ["a"]}), group: Some("g".into()), limits: json!([{"limit": "sessions_per_hour"}]), deferred_until: None }.into(),
             202, None, false, "", r#"{"deferred_until":null,"group":"g","incident_id":"P1","limits":[{"limit":"sessions_per_hour"}],"request":{"prompt":"p","tags":["a"]},"rule":"db","status":"dry_run"}"#),
         ("dry_run_session2", Done::DryRunSession { rule: rule(), incident_id: incident(), request: json!({"prompt": "p"}), group: None, limits: json!([]), deferred_until: Some("2030-01-01T00:00:00Z".into()) }.into(),
@@ -223,6 +225,7 @@ fn variant(outcome: &Outcome) -> &'static str {
             Done::Forwarded { .. } => "Forwarded",
             Done::DevinRejected { .. } => "DevinRejected",
             Done::SessionClosed { .. } => "SessionClosed",
+            Done::StoppedByPerson { .. } => "StoppedByPerson",
             Done::Grouped { .. } => "Grouped",
             Done::Capped { .. } => "Capped",
             Done::Shadow { .. } => "Shadow",
@@ -238,7 +241,7 @@ fn variant(outcome: &Outcome) -> &'static str {
 }
 
 /// How many variants [`variant`] names.
-const VARIANTS: usize = 38;
+const VARIANTS: usize = 39;
 
 /// The one metric a tally counts, if any.
 fn counted(tally: &Tally) -> &'static str {

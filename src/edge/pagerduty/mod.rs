@@ -4,6 +4,7 @@
 //! set. How a call fails is in [`error`].
 
 mod error;
+mod log_entries;
 
 use std::time::Duration;
 

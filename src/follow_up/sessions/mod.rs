@@ -241,6 +241,7 @@ fn count(mark: &Mark, tally: &mut RunTally) {
         Mark::Asked(_) => tally.questions_posted += 1,
         Mark::Waiting(_) => {}
         Mark::Quota(_) => tally.devin_quota_hits += 1,
+        Mark::Postmortem(_) => {}
         // The final note's findings, when it showed new ones.
         Mark::ClosedOut(Some(_)) => tally.findings_posted += 1,
         Mark::ClosedOut(None) => {}

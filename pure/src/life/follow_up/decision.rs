@@ -3,12 +3,43 @@
 //! the session out.
 
 use super::wording::{self, Closing};
-use super::{Mark, Observed, Post, Progress};
+use super::{Mark, Observed, Post, PostmortemPart, Progress};
 use crate::life::session::{last_word, Phase, SessionMessage, SessionState};
 use crate::text::findings::{self, hash, Declared};
+use crate::text::postmortem;
 
-/// The notes an incident needs, in the order to post them.
+/// The notes an incident needs, in the order to post them: the postmortem draft's first, so
+/// that it is on the incident before any note that closes the incident out.
 pub fn posts(progress: &Progress, observed: &Observed<'_>) -> Vec<Post> {
+    let mut posts = postmortem_posts(progress, observed);
+    posts.extend(session_posts(progress, observed));
+    posts
+}
+
+/// The postmortem draft's parts not posted yet, once the structured output carries one; none
+/// once the last part was posted, whatever the draft says later.
+fn postmortem_posts(progress: &Progress, observed: &Observed<'_>) -> Vec<Post> {
+    if progress.postmortem.is_some_and(|posted| posted.is_whole()) {
+        return Vec::new();
+    }
+    let Some(parts) = postmortem::notes(observed.state, observed.url) else {
+        return Vec::new();
+    };
+    let of = parts.len() as u32;
+    let done = progress.postmortem.map_or(0, |posted| posted.part);
+    (1..)
+        .zip(parts)
+        .skip(done as usize)
+        .map(|(part, content)| Post {
+            content,
+            mark: Mark::Postmortem(PostmortemPart { part, of }),
+        })
+        .collect()
+}
+
+/// The notes of what the session shows: its findings, the end of its turn, its quota, or the
+/// note that closes it out.
+fn session_posts(progress: &Progress, observed: &Observed<'_>) -> Vec<Post> {
     let state = observed.state;
     let phase = state.phase();
     if let Phase::Ended(how) = &phase {
@@ -34,7 +65,7 @@ pub fn posts(progress: &Progress, observed: &Observed<'_>) -> Vec<Post> {
         }
     }
     let turn_end = match phase {
-        Phase::TurnEnded | Phase::Asleep => {
+        Phase::TurnEnded | Phase::Asleep | Phase::PausedByPerson => {
             turn_end_post(observed, declared == Some(Declared::Blocked))
         }
         Phase::WaitingForApproval => turn_end_post(observed, true),
@@ -62,7 +93,7 @@ pub fn posts(progress: &Progress, observed: &Observed<'_>) -> Vec<Post> {
 fn concluded_turn_over(phase: &Phase) -> bool {
     matches!(
         phase,
-        Phase::TurnEnded | Phase::Asleep | Phase::OutOfQuota(_)
+        Phase::TurnEnded | Phase::Asleep | Phase::PausedByPerson | Phase::OutOfQuota(_)
     )
 }
 
@@ -73,7 +104,7 @@ pub fn needs_messages(state: &SessionState) -> bool {
     let concluded = findings::declared_state(state) == Some(Declared::Concluded);
     match state.phase() {
         Phase::WaitingForApproval => true,
-        Phase::TurnEnded | Phase::Asleep => !concluded,
+        Phase::TurnEnded | Phase::Asleep | Phase::PausedByPerson => !concluded,
         _ => false,
     }
 }

@@ -46,6 +46,37 @@ pub struct Progress {
     /// The reference of a note whose post got an ambiguous answer (a 5xx, a timeout): PagerDuty
     /// may have stored it, so the next run looks for it on the incident before posting it.
     pub unsure: Option<String>,
+    /// The postmortem draft's parts posted so far.
+    pub postmortem: Option<PostmortemPart>,
+}
+
+/// The postmortem draft's notes posted on an incident: the last part posted, of how many. Once
+/// the last is posted, no later draft is (one postmortem per incident).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PostmortemPart {
+    pub part: u32,
+    pub of: u32,
+}
+
+impl PostmortemPart {
+    /// Whether every part is posted.
+    pub fn is_whole(&self) -> bool {
+        self.part >= self.of
+    }
+
+    /// As the ledger stores it: `2/3`.
+    pub fn stored(&self) -> String {
+        format!("{}/{}", self.part, self.of)
+    }
+
+    /// Read back from [`PostmortemPart::stored`]; `None` for anything else.
+    pub fn from_stored(text: &str) -> Option<PostmortemPart> {
+        let (part, of) = text.split_once('/')?;
+        Some(PostmortemPart {
+            part: part.parse().ok()?,
+            of: of.parse().ok()?,
+        })
+    }
 }
 
 /// A session's activity print, and since when it has shown it.
@@ -63,6 +94,8 @@ pub enum Mark {
     /// Devin ended its turn without a question: noted once per last message.
     Waiting(String),
     Quota(String),
+    /// A part of the postmortem draft, posted once.
+    Postmortem(PostmortemPart),
     /// The session ended (or concluded, or went idle) and its final note is posted: the
     /// incident leaves the follow-up, with the hash of the findings that note showed, if it
     /// showed them.
@@ -80,13 +113,14 @@ pub struct Post {
 /// incident, so that a run unsure whether PagerDuty stored it can find it there.
 pub fn note_ref(incident_id: &str, session_id: &str, mark: &Mark) -> String {
     let (kind, value) = match mark {
-        Mark::Findings(hash) => ("findings", Some(hash)),
-        Mark::Asked(id) => ("asked", Some(id)),
-        Mark::Waiting(id) => ("waiting", Some(id)),
-        Mark::Quota(detail) => ("quota", Some(detail)),
-        Mark::ClosedOut(hash) => ("closed", hash.as_ref()),
+        Mark::Findings(hash) => ("findings", Some(hash.clone())),
+        Mark::Asked(id) => ("asked", Some(id.clone())),
+        Mark::Waiting(id) => ("waiting", Some(id.clone())),
+        Mark::Quota(detail) => ("quota", Some(detail.clone())),
+        Mark::Postmortem(part) => ("postmortem", Some(part.stored())),
+        Mark::ClosedOut(hash) => ("closed", hash.clone()),
     };
-    let value = value.map(String::as_str).unwrap_or_default();
+    let value = value.unwrap_or_default();
     hash(&format!("{incident_id}\0{session_id}\0{kind}\0{value}"))[..6].to_owned()
 }
 

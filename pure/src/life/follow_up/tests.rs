@@ -487,3 +487,81 @@ fn an_unknown_quota_state_is_noted_plainly() {
     assert!(contents(&Progress::default(), &unknown, &[])[0]
         .contains("because a limit is reached (seat_cap_exceeded)"));
 }
+
+fn draft(summary: &str) -> serde_json::Value {
+    json!({"summary": summary, "impact": "Checkout down 20 min", "timeline":
+        [{"at": "2026-11-30T09:05:00Z", "what": "Deploy"}], "root_cause": "Pool cut to 5",
+        "what_fixed_it": "The revert", "went_well": ["Fast page"], "went_badly": [],
+        "action_items": [{"item": "Alert on pool waits", "owner": null}]})
+}
+
+#[test]
+fn the_postmortem_draft_is_posted_once_before_the_note_that_closes_out() {
+    let concluded = state(
+        json!({"status": "running", "status_detail": "waiting_for_user",
+        "structured_output": {"state": "concluded", "summary": "Pool", "postmortem": draft("Pool")}}),
+    );
+    let first = posts(&Progress::default(), &observed(&concluded, &[]));
+    let one = PostmortemPart { part: 1, of: 1 };
+    assert_eq!(first[0].mark, Mark::Postmortem(one));
+    assert!(first[0]
+        .content
+        .starts_with("[pagerduty-devin-bridge] Devin's postmortem draft\n"));
+    assert!(
+        matches!(first[1].mark, Mark::ClosedOut(Some(_))),
+        "{first:?}"
+    );
+    assert_eq!(first.len(), 2);
+    // Posted: a changed draft is not posted again.
+    let posted = Progress {
+        postmortem: Some(one),
+        ..Progress::default()
+    };
+    let changed = state(json!({"status": "running", "structured_output":
+        {"summary": "Pool", "postmortem": draft("Something else entirely")}}));
+    assert!(!marks(&posted, &changed, &[])
+        .iter()
+        .any(|mark| matches!(mark, Mark::Postmortem(_))));
+    // An ended session's draft comes before its final note too.
+    let ended =
+        state(json!({"status": "exit", "structured_output": {"postmortem": draft("Pool")}}));
+    assert_eq!(
+        marks(&Progress::default(), &ended, &[]),
+        vec![Mark::Postmortem(one), Mark::ClosedOut(None)]
+    );
+    // No draft, or an empty one: nothing.
+    let empty = state(json!({"status": "running", "structured_output": {"postmortem": {}}}));
+    assert_eq!(marks(&Progress::default(), &empty, &[]), vec![]);
+}
+
+#[test]
+fn a_long_draft_is_posted_part_by_part_each_once() {
+    let long = "The pool was cut. ".repeat(80);
+    let mut long_draft = draft(&long);
+    long_draft["impact"] = json!(long);
+    long_draft["root_cause"] = json!(long);
+    let s = state(json!({"status": "running", "structured_output": {"postmortem": long_draft}}));
+    let all = marks(&Progress::default(), &s, &[]);
+    assert!(all.len() >= 2, "{all:?}");
+    let of = all.len() as u32;
+    for (n, mark) in (1..).zip(&all) {
+        assert_eq!(*mark, Mark::Postmortem(PostmortemPart { part: n, of }));
+    }
+    let halfway = Progress {
+        postmortem: Some(PostmortemPart { part: 1, of }),
+        ..Progress::default()
+    };
+    assert_eq!(marks(&halfway, &s, &[]), all[1..].to_vec());
+    let refs: Vec<String> = all.iter().map(|m| note_ref("Q1", "s1", m)).collect();
+    assert_ne!(refs[0], refs[1], "each part has its own reference");
+}
+
+#[test]
+fn the_stored_postmortem_part_reads_back() {
+    let part = PostmortemPart { part: 2, of: 3 };
+    assert_eq!(PostmortemPart::from_stored(&part.stored()), Some(part));
+    assert!(!part.is_whole() && PostmortemPart { part: 3, of: 3 }.is_whole());
+    for bad in ["", "2", "a/b", "2/3/4"] {
+        assert_eq!(PostmortemPart::from_stored(bad), None, "{bad}");
+    }
+}

@@ -223,6 +223,7 @@ fn no_policy_is_todays_behaviour() {
             limits: Limits::default(),
             structured_output: true,
             start_after: None,
+            postmortem: true,
         }
     );
 }
@@ -278,4 +279,23 @@ fn forward_events_choose_what_the_session_hears() {
     assert!(p.forwards("incident.acknowledged") && !p.forwards("incident.resolved"));
     let none = policy(r#"{"forward_events":[]}"#);
     assert!(!none.forwards("incident.annotated"));
+}
+
+#[test]
+fn the_postmortem_is_on_by_default_and_a_rule_turns_it_off() {
+    let p = policy(
+        r#"{"rules": [{"name": "quiet", "when": {"priority": ["P1"]}, "postmortem": false}]}"#,
+    );
+    assert!(!p.decide(INCIDENT_TRIGGERED, &incident()).postmortem);
+    let other = Incident {
+        priority: None,
+        ..incident()
+    };
+    assert!(p.decide(INCIDENT_TRIGGERED, &other).postmortem);
+    let summaries = p.summaries();
+    assert!(summaries[0].ends_with("; no postmortem"), "{summaries:?}");
+    assert!(!summaries[1].contains("postmortem"), "{summaries:?}");
+    let off = policy(r#"{"defaults": {"postmortem": false}}"#);
+    assert!(!off.decide(INCIDENT_TRIGGERED, &other).postmortem);
+    assert!(Policy::from_json(r#"{"defaults": {"postmortem": "no"}}"#).is_err());
 }

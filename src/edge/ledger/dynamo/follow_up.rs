@@ -14,7 +14,7 @@ use super::{
     PENDING, QUEUE_INDEX, SKIPPED_RESOLVED,
 };
 use crate::edge::ledger::LedgerError;
-use pure::life::follow_up::{Mark, Progress, Seen};
+use pure::life::follow_up::{Mark, PostmortemPart, Progress, Seen};
 use pure::life::records::{
     expires_at, incident_key, IncidentRecord, OpenIncident, ToStart, DEFERRED_QUEUE, OPEN_QUEUE,
     RUN_LEASE_KEY, STARTS_QUEUE,
@@ -127,15 +127,18 @@ impl DynamoLedger {
         now_ms: u64,
     ) -> Result<(), LedgerError> {
         let (expression, value) = match mark {
-            Mark::Findings(hash) => ("SET posted = :value", Some(hash)),
-            Mark::Asked(id) => ("SET asked = :value", Some(id)),
-            Mark::Waiting(id) => ("SET waiting = :value", Some(id)),
-            Mark::Quota(detail) => ("SET quota = :value", Some(detail)),
-            Mark::ClosedOut(Some(hash)) => ("SET posted = :value, closed_at = :now", Some(hash)),
+            Mark::Findings(hash) => ("SET posted = :value", Some(hash.clone())),
+            Mark::Asked(id) => ("SET asked = :value", Some(id.clone())),
+            Mark::Waiting(id) => ("SET waiting = :value", Some(id.clone())),
+            Mark::Quota(detail) => ("SET quota = :value", Some(detail.clone())),
+            Mark::Postmortem(part) => ("SET postmortem = :value", Some(part.stored())),
+            Mark::ClosedOut(Some(hash)) => {
+                ("SET posted = :value, closed_at = :now", Some(hash.clone()))
+            }
             Mark::ClosedOut(None) => ("SET closed_at = :now", None),
         };
         let closes = matches!(mark, Mark::ClosedOut(_));
-        let value = value.map(String::as_str);
+        let value = value.as_deref();
         self.record_progress(incident_id, session_id, expression, value, closes, now_ms)
             .await
     }
@@ -304,6 +307,9 @@ fn open_incident(item: &Item) -> Result<OpenIncident, &'static str> {
             followed_at: number(item, "followed_at"),
             missing_since: number(item, "missing_since"),
             unsure: text(item, "unsure"),
+            postmortem: text(item, "postmortem")
+                .as_deref()
+                .and_then(PostmortemPart::from_stored),
         },
     })
 }

@@ -91,6 +91,7 @@ impl MemoryLedger {
             Mark::Asked(id) => entry.progress.asked = Some(id.clone()),
             Mark::Waiting(id) => entry.progress.waiting = Some(id.clone()),
             Mark::Quota(detail) => entry.progress.quota = Some(detail.clone()),
+            Mark::Postmortem(part) => entry.progress.postmortem = Some(*part),
             Mark::ClosedOut(hash) => {
                 if let Some(hash) = hash {
                     entry.progress.posted = Some(hash.clone());
