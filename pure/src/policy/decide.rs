@@ -5,6 +5,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use crate::inbound::webhook::Incident;
+use crate::life::session::DevinMode;
 use crate::policy::rules::{
     Action, Limits, Policy, RuleFields, DEFAULTS, DEFAULT_GROUP_WINDOW, DEFAULT_MAX_ACU_LIMIT,
 };
@@ -34,6 +35,8 @@ pub struct Decision<'a> {
     pub structured_output: bool,
     /// How long after the incident's creation its session may start; `None`: at once.
     pub start_after: Option<Duration>,
+    /// Devin's agent mode; `None`: left out (the organization's default).
+    pub devin_mode: Option<DevinMode>,
 }
 
 impl Policy {
@@ -96,6 +99,9 @@ impl Policy {
                 .copied()
                 .flatten()
                 .map(|after| after.duration()),
+            devin_mode: pick(&fields.devin_mode, &defaults.devin_mode)
+                .copied()
+                .flatten(),
         }
     }
 }

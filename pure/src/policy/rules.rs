@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::inbound::webhook::{
     INCIDENT_ANNOTATED, INCIDENT_REOPENED, INCIDENT_RESOLVED, INCIDENT_TRIGGERED,
 };
+use crate::life::session::DevinMode;
 use crate::policy::field::explicit;
 use crate::policy::matchers::Matchers;
 use crate::policy::template::Template;
@@ -61,7 +62,8 @@ pub(super) struct Rule {
 
 /// `defaults` and each rule: every field optional; in a rule, a field left out (or `null`)
 /// takes the value from `defaults`, except where `null` is a value of its own (`playbook_id`,
-/// `max_acu_limit`, `knowledge_ids`, `repos`: null means "leave it out of the session").
+/// `max_acu_limit`, `knowledge_ids`, `repos`, `devin_mode`: null means "leave it out of the
+/// session").
 /// `name` and `when` are read here and moved into the [`Rule`] when the policy is checked.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "an object of route fields")]
@@ -92,6 +94,10 @@ pub(super) struct RuleFields {
     /// that resolve themselves in the meantime cost nothing. `null` turns a default off.
     #[serde(default, deserialize_with = "explicit")]
     pub(super) start_after_minutes: Option<Option<StartAfter>>,
+    /// Devin's agent mode for the session (`normal` or `fast`); sent only when named, `null`
+    /// turns a default off (Devin then uses the organization's default mode).
+    #[serde(default, deserialize_with = "explicit")]
+    pub(super) devin_mode: Option<Option<DevinMode>>,
 }
 
 /// A number of minutes from `MIN` to `MAX`, refused with its bounds when outside them.

@@ -65,7 +65,30 @@ fn summary(decision: &Decision<'_>, when: &str) -> String {
     if !decision.structured_output {
         parts.push("no findings".into());
     }
+    if let Some(mode) = decision.devin_mode {
+        parts.push(format!("devin_mode {}", mode.as_str()));
+    }
     line.push_str("; ");
     line.push_str(&parts.join("; "));
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::policy::Policy;
+
+    #[test]
+    fn a_rule_line_names_its_devin_mode() {
+        let policy = Policy::from_json(
+            r#"{"rules": [{"name": "sev1", "when": {"priority": ["P1"]}, "devin_mode": "fast"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            policy.summaries(),
+            [
+                "sev1: investigate when priority=P1; at most 10 ACUs; devin_mode fast",
+                "defaults: investigate (when no rule matches); at most 10 ACUs",
+            ]
+        );
+    }
 }

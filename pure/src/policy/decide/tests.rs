@@ -223,6 +223,7 @@ fn no_policy_is_todays_behaviour() {
             limits: Limits::default(),
             structured_output: true,
             start_after: None,
+            devin_mode: None,
         }
     );
 }
