@@ -103,6 +103,16 @@ pub const CALLS: &[Call] = &[
     pagerduty("GET", "/incidents/{id}/notes", "listIncidentNotes"),
     pagerduty("GET", "/incidents/{id}/alerts", "listIncidentAlerts"),
     pagerduty("GET", "/users/{id}", "getUser"),
+    pagerduty(
+        "GET",
+        "/incidents/{id}/custom_fields/values",
+        "getIncidentFieldValues",
+    ),
+    pagerduty(
+        "PUT",
+        "/incidents/{id}/custom_fields/values",
+        "setIncidentFieldValues",
+    ),
     // connect-pagerduty only.
     pagerduty("GET", "/services", "listServices"),
     pagerduty("GET", "/services/{id}", "getService"),

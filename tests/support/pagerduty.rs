@@ -1,10 +1,13 @@
 //! The PagerDuty REST API on loopback, for the calls the bridge makes: a note on an incident
 //! (`POST /incidents/{id}/notes`) and the incident's notes (`GET /incidents/{id}/notes`), the
 //! open incidents (`GET /incidents`, filtered and paged as PagerDuty does) and one incident
-//! (`GET /incidents/{id}`), both in REST's shape. Records each note; answers as scripted.
+//! (`GET /incidents/{id}`), both in REST's shape, and the incidents' custom fields ([`fields`]).
+//! Records each note; answers as scripted.
 //!
 //! Its rules follow PagerDuty's REST OpenAPI (the repository PagerDuty/api-schema,
 //! `reference/REST/openapiv3.json`), each naming its operation.
+
+mod fields;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -53,6 +56,8 @@ struct Script {
     subscriptions: Vec<Value>,
     /// What arrived at `/webhook_subscriptions`: method, subscription id, body.
     subscription_requests: Vec<(String, Option<String>, Value)>,
+    /// The incidents' custom fields ([`fields`]).
+    fields: fields::FieldsScript,
 }
 
 /// A scripted answer to `GET /incidents/{id}/alerts`.
@@ -93,6 +98,10 @@ impl FakePagerDuty {
             .route("/incidents", get(list_incidents))
             .route("/incidents/{id}", get(show_incident))
             .route("/incidents/{id}/alerts", get(list_alerts))
+            .route(
+                "/incidents/{id}/custom_fields/values",
+                get(fields::list_values).put(fields::set_values),
+            )
             .route("/users/{id}", get(show_user))
             .route("/services", get(|s, q| list_directory(s, q, "services")))
             .route(

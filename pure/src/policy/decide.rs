@@ -10,6 +10,7 @@ use crate::policy::rules::{
     Action, Limits, Policy, RuleFields, DEFAULTS, DEFAULT_GROUP_WINDOW, DEFAULT_MAX_ACU_LIMIT,
 };
 use crate::policy::template::Template;
+use crate::text::custom_fields::FieldMap;
 
 /// What the policy says about one incident.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +38,8 @@ pub struct Decision<'a> {
     pub start_after: Option<Duration>,
     /// Devin's agent mode; `None`: left out (the organization's default).
     pub devin_mode: Option<DevinMode>,
+    /// Which findings go into which custom fields of the incident; `None`: none.
+    pub custom_fields: Option<&'a FieldMap>,
 }
 
 impl Policy {
@@ -102,6 +105,8 @@ impl Policy {
             devin_mode: pick(&fields.devin_mode, &defaults.devin_mode)
                 .copied()
                 .flatten(),
+            custom_fields: pick(&fields.custom_fields, &defaults.custom_fields)
+                .filter(|map| !map.is_empty()),
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::life::session::DevinMode;
 use crate::policy::field::explicit;
 use crate::policy::matchers::Matchers;
 use crate::policy::template::Template;
+use crate::text::custom_fields::FieldMap;
 
 /// Devin accepts at most 50 tags a session; the bridge adds three of its own.
 pub const MAX_POLICY_TAGS: usize = 47;
@@ -98,6 +99,9 @@ pub(super) struct RuleFields {
     /// turns a default off (Devin then uses the organization's default mode).
     #[serde(default, deserialize_with = "explicit")]
     pub(super) devin_mode: Option<Option<DevinMode>>,
+    /// Which findings the follow-up sets into which of the incident's custom fields; a rule's
+    /// map replaces the default's, and `{}` sets none.
+    pub(super) custom_fields: Option<FieldMap>,
 }
 
 /// A number of minutes from `MIN` to `MAX`, refused with its bounds when outside them.
@@ -179,6 +183,19 @@ impl Policy {
 
     /// Whether some incidents' sessions wait (`start_after_minutes`): the follow-up starts
     /// them, and needs PagerDuty's token to see whether they are still open.
+    /// Whether some incidents' findings go into custom fields: only then does the follow-up
+    /// read (or write) any.
+    pub fn sets_fields(&self) -> bool {
+        std::iter::once(&self.defaults)
+            .chain(self.rules.iter().map(|rule| &rule.fields))
+            .any(|fields| {
+                fields
+                    .custom_fields
+                    .as_ref()
+                    .is_some_and(|map| !map.is_empty())
+            })
+    }
+
     pub fn defers(&self) -> bool {
         std::iter::once(&self.defaults)
             .chain(self.rules.iter().map(|rule| &rule.fields))

@@ -172,7 +172,7 @@ pub fn findings_note(state: &SessionState, session_url: &str, title: &str) -> Op
 }
 
 /// The findings the session's structured output holds now, if it has one.
-fn current_findings(state: &SessionState) -> Option<Findings> {
+pub fn current_findings(state: &SessionState) -> Option<Findings> {
     let output = state.structured_output.as_ref()?;
     // Some clients store the output as a JSON string: read what it holds.
     let parsed = output

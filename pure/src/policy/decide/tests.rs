@@ -224,6 +224,7 @@ fn no_policy_is_todays_behaviour() {
             structured_output: true,
             start_after: None,
             devin_mode: None,
+            custom_fields: None,
         }
     );
 }
