@@ -24,6 +24,8 @@ mod scope;
 mod sessions;
 mod sweep;
 
+use std::collections::BTreeSet;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tracing::{info, warn};
@@ -81,11 +83,17 @@ impl Default for FollowUpOptions {
 pub struct FollowUp {
     bridge: Bridge,
     options: FollowUpOptions,
+    /// The custom fields the policy maps and an incident lacked, each logged once per process.
+    fields_absent: Mutex<BTreeSet<String>>,
 }
 
 impl FollowUp {
     pub fn new(bridge: Bridge, options: FollowUpOptions) -> Self {
-        FollowUp { bridge, options }
+        FollowUp {
+            bridge,
+            options,
+            fields_absent: Mutex::default(),
+        }
     }
 
     /// The bridge the run starts sessions with: in-process tests deliver through it too, so

@@ -26,6 +26,7 @@ mod commands;
 #[cfg(feature = "connect")]
 mod connect;
 mod connection_reuse;
+mod custom_fields;
 mod delivery_guarantees;
 mod follow_up;
 mod follow_up_run;

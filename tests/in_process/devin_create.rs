@@ -52,13 +52,23 @@ async fn the_fake_refuses_what_devins_reference_does_not_accept_in_a_create() {
         (status, &answer["detail"][0]["loc"]),
         (422, &json!(["body", "prompt"]))
     );
+    let (status, answer) = create(&devin, json!({"prompt": "p", "devin_mode": "turbo"})).await;
+    assert_eq!(
+        (
+            status,
+            &answer["detail"][0]["loc"],
+            &answer["detail"][0]["type"]
+        ),
+        (422, &json!(["body", "devin_mode"]), &json!("enum"))
+    );
     assert!(devin.sessions().is_empty(), "nothing refused was created");
 
     // What the reference does accept: a link to a Devin session, the documented fields.
     let (status, answer) = create(
         &devin,
         json!({"prompt": "p", "title": "t", "tags": ["a"], "repos": ["github.com/acme/api"],
-               "session_links": ["https://app.devin.ai/sessions/0123abcd"], "max_acu_limit": 5}),
+               "session_links": ["https://app.devin.ai/sessions/0123abcd"], "max_acu_limit": 5,
+               "devin_mode": "fast"}),
     )
     .await;
     assert_eq!(status, 200, "{answer}");

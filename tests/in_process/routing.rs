@@ -251,3 +251,38 @@ fn the_readme_storm_example_is_valid_and_does_what_it_says() {
         pure::policy::Action::Shadow
     );
 }
+
+/// `devin_mode` reaches Devin only for the rule that names it (the fake refuses any value but
+/// `normal` and `fast`), and the dry run shows it.
+#[tokio::test]
+async fn devin_mode_is_sent_only_when_the_rule_names_it() {
+    let policy =
+        r#"{"rules": [{"name": "sev1", "when": {"priority": ["P1"]}, "devin_mode": "fast"}]}"#;
+    let devin = FakeDevin::start().await;
+    let bridge = bridge_with_policy(&devin.url, false, policy).await;
+    let p1 = sample_event("incident-triggered-p1.json");
+    let (status, body, _) = handle(&bridge, &p1).await;
+    assert_eq!((status, &body["rule"]), (202, &json!("sev1")), "{body}");
+    let p2 = delivery_body(&p1)
+        .replace(r#""summary":"P1""#, r#""summary":"P2""#)
+        .replace("Q9P1DBX2K8WZQA", "Q9P2DBX2K8WZQB")
+        .replace("01JDX3B9Z8Y7X6W5V4T3S2R1Q0", "01JDX3B9Z8Y7X6W5V4T3S2R1Q1");
+    let (status, body, _) = handle(
+        &bridge,
+        &function_url_event("POST", "/pagerduty-alert", &p2),
+    )
+    .await;
+    assert_eq!((status, &body["rule"]), (202, &json!("defaults")), "{body}");
+    let received = devin.received();
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[0].body["devin_mode"], "fast");
+    assert!(
+        received[1].body.get("devin_mode").is_none(),
+        "{}",
+        received[1].body
+    );
+
+    let dry = bridge_with_policy("http://127.0.0.1:9", true, policy).await;
+    let (_, body, _) = handle(&dry, &p1).await;
+    assert_eq!(body["request"]["body"]["devin_mode"], "fast", "{body}");
+}

@@ -494,6 +494,15 @@ pub(crate) async fn the_follow_up_records_progress_on_the_current_session_only(l
         .unsure("Q1", "devin-2", "000000", 1_800, T)
         .await
         .unwrap();
+    // The custom fields' hash, recorded only on the incident's current session.
+    ledger
+        .fields_set("Q1", "devin-1", "f1", 1_800, T)
+        .await
+        .unwrap();
+    ledger
+        .fields_set("Q1", "devin-2", "f2", 1_800, T)
+        .await
+        .unwrap();
     let progress = Progress {
         posted: Some("h1".into()),
         asked: Some("e1".into()),
@@ -507,6 +516,7 @@ pub(crate) async fn the_follow_up_records_progress_on_the_current_session_only(l
         missing_since: Some(1_700),
         unsure: Some("3fa9c1".into()),
         postmortem: Some(PostmortemPart { part: 1, of: 2 }),
+        fields: Some("f1".into()),
     };
     assert_eq!(
         ledger.open_incidents(T).await.unwrap(),

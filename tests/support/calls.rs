@@ -109,6 +109,16 @@ pub const CALLS: &[Call] = &[
         "listIncidentLogEntries",
     ),
     pagerduty("GET", "/users/{id}", "getUser"),
+    pagerduty(
+        "GET",
+        "/incidents/{id}/custom_fields/values",
+        "getIncidentFieldValues",
+    ),
+    pagerduty(
+        "PUT",
+        "/incidents/{id}/custom_fields/values",
+        "setIncidentFieldValues",
+    ),
     // connect-pagerduty only.
     pagerduty("GET", "/services", "listServices"),
     pagerduty("GET", "/services/{id}", "getService"),

@@ -831,7 +831,8 @@ const CREATE_FIELDS: [&str; 19] = [
 /// What Devin's v3 reference refuses in a create, as it refuses it: 422 with
 /// `{"detail": [{"loc", "msg", "type"}]}` (the "Validation Error" answer of
 /// https://docs.devin.ai/api-reference/v3/sessions/post-organizations-sessions). `prompt` is
-/// the one required field; a field the reference does not list is refused; `session_links` are
+/// the one required field; a field the reference does not list is refused; `devin_mode` is
+/// `normal` or `fast`; `session_links` are
 /// links to Devin sessions (the reference: "links to Devin sessions" for `advanced_mode`), so an
 /// entry that is not `https://app.devin.ai/sessions/<id>` is refused.
 fn breaks_create_contract(body: &Value) -> Option<Response> {
@@ -856,6 +857,11 @@ fn breaks_create_contract(body: &Value) -> Option<Response> {
             "type": "extra_forbidden"}),
         );
     }
+    if let Some(mode) = fields.get("devin_mode").filter(|mode| !is_devin_mode(mode)) {
+        problems.push(json!({"loc": ["body", "devin_mode"],
+            "msg": "Input should be 'normal' or 'fast'", "type": "enum",
+            "input": mode, "ctx": {"expected": "'normal' or 'fast'"}}));
+    }
     let links = fields.get("session_links").and_then(Value::as_array);
     for (n, link) in links.into_iter().flatten().enumerate() {
         if !link.as_str().is_some_and(is_devin_session_url) {
@@ -864,6 +870,14 @@ fn breaks_create_contract(body: &Value) -> Option<Response> {
         }
     }
     (!problems.is_empty()).then(|| validation_errors(problems))
+}
+
+/// `devin_mode`: the two modes Devin's v3 create reference documents ("normal", "fast"; section
+/// "Devin mode"), refused otherwise as FastAPI refuses a value outside an enum (type `enum`).
+/// Devin's SDK lists preview modes too; the bridge's policy takes only these two, and the fake
+/// holds it to them.
+fn is_devin_mode(mode: &Value) -> bool {
+    matches!(mode.as_str(), Some("normal" | "fast"))
 }
 
 fn is_devin_session_url(link: &str) -> bool {

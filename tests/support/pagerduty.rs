@@ -1,12 +1,14 @@
 //! The PagerDuty REST API on loopback, for the calls the bridge makes: a note on an incident
 //! (`POST /incidents/{id}/notes`) and the incident's notes (`GET /incidents/{id}/notes`), the
 //! open incidents (`GET /incidents`, filtered and paged as PagerDuty does) and one incident
-//! (`GET /incidents/{id}`), both in REST's shape. Records each note; answers as scripted.
+//! (`GET /incidents/{id}`), both in REST's shape, and the incidents' custom fields ([`fields`]).
+//! Records each note; answers as scripted.
 //!
 //! Its rules follow PagerDuty's REST OpenAPI (the repository PagerDuty/api-schema,
 //! `reference/REST/openapiv3.json`), each naming its operation.
 
 mod log_entries;
+mod fields;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -60,6 +62,8 @@ struct Script {
     log_entries: Vec<(String, Value)>,
     log_entries_reply: Option<AlertsReply>,
     log_entry_requests: Vec<(String, String)>,
+    /// The incidents' custom fields ([`fields`]).
+    fields: fields::FieldsScript,
 }
 
 /// A scripted answer to `GET /incidents/{id}/alerts`.
@@ -103,6 +107,10 @@ impl FakePagerDuty {
             .route(
                 "/incidents/{id}/log_entries",
                 get(log_entries::list_log_entries),
+            )
+            .route(
+                "/incidents/{id}/custom_fields/values",
+                get(fields::list_values).put(fields::set_values),
             )
             .route("/users/{id}", get(show_user))
             .route("/services", get(|s, q| list_directory(s, q, "services")))

@@ -37,6 +37,33 @@ pub struct SessionRequest {
     /// policy turns them off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub structured_output_schema: Option<Schema>,
+    /// The agent mode, only when the policy names one: left out, Devin uses the organization's
+    /// default mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub devin_mode: Option<DevinMode>,
+}
+
+/// `devin_mode` of Devin's v3 create-session reference
+/// (<https://docs.devin.ai/api-reference/v3/sessions/post-organizations-sessions>): `normal`
+/// ("the default Agent mode") or `fast` ("~2x faster, 4x more expensive, same intelligence",
+/// behind a feature flag and the enterprise agent preview, so an organization without it may
+/// refuse the create). Devin's SDK lists preview modes too; the REST reference documents these
+/// two, and the policy takes only them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DevinMode {
+    Normal,
+    Fast,
+}
+
+impl DevinMode {
+    /// The mode as the policy and Devin spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DevinMode::Normal => "normal",
+            DevinMode::Fast => "fast",
+        }
+    }
 }
 
 /// A `structured_output_schema`, checked once and sent as written.

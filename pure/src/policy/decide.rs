@@ -5,10 +5,12 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use crate::inbound::webhook::Incident;
+use crate::life::session::DevinMode;
 use crate::policy::rules::{
     Action, Limits, Policy, RuleFields, DEFAULTS, DEFAULT_GROUP_WINDOW, DEFAULT_MAX_ACU_LIMIT,
 };
 use crate::policy::template::Template;
+use crate::text::custom_fields::FieldMap;
 
 /// What the policy says about one incident.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +39,10 @@ pub struct Decision<'a> {
     /// Whether a resolve asks the session for a postmortem draft (only with the structured
     /// output, where Devin writes it).
     pub postmortem: bool,
+    /// Devin's agent mode; `None`: left out (the organization's default).
+    pub devin_mode: Option<DevinMode>,
+    /// Which findings go into which custom fields of the incident; `None`: none.
+    pub custom_fields: Option<&'a FieldMap>,
 }
 
 impl Policy {
@@ -102,6 +108,11 @@ impl Policy {
             postmortem: pick(&fields.postmortem, &defaults.postmortem)
                 .copied()
                 .unwrap_or(true),
+            devin_mode: pick(&fields.devin_mode, &defaults.devin_mode)
+                .copied()
+                .flatten(),
+            custom_fields: pick(&fields.custom_fields, &defaults.custom_fields)
+                .filter(|map| !map.is_empty()),
         }
     }
 }

@@ -230,6 +230,11 @@ mod tests {
             (r#"{"rules": [{"name": "a", "limits": {"sessions_per_hour": -1}}]}"#, "ROUTING_CONFIG: rules[0].limits.sessions_per_hour: invalid value: integer `-1`"),
             (r#"{"rules": [{"name": "a", "limits": [1]}]}"#, "ROUTING_CONFIG: rules[0].limits: expected an object, found a list"),
             (r#"{"defaults": {"limits": "5/h"}}"#, "ROUTING_CONFIG: defaults.limits: invalid type: string \"5/h\", expected an object of limits"),
+            (r#"{"rules": [{"name": "a", "devin_mode": "fsat"}]}"#, "ROUTING_CONFIG: rules[0].devin_mode: unknown variant `fsat`, expected `normal` or `fast`"),
+            (r#"{"defaults": {"devin_mode": "lite"}}"#, "ROUTING_CONFIG: defaults.devin_mode: unknown variant `lite`, expected `normal` or `fast`"),
+            (r#"{"defaults": {"custom_fields": {"rootcause": "devin_root_cause"}}}"#, "ROUTING_CONFIG: defaults.custom_fields.?: unknown variant `rootcause`, expected one of `root_cause`, `summary`, `state`, `confidence`, `session`, `pull_request`"),
+            (r#"{"rules": [{"name": "a", "custom_fields": {"summary": "Devin Summary"}}]}"#, "ROUTING_CONFIG: rules[0].custom_fields.?: \"Devin Summary\" is not a custom field name (1 to 50 lowercase letters, digits and underscores)"),
+            (r#"{"rules": [{"name": "a", "custom_fields": ["summary"]}]}"#, "ROUTING_CONFIG: rules[0].custom_fields: invalid type: sequence, expected a map"),
             (r#"{"rules": [{"name": "a", "repos": "acme/x"}]}"#, "ROUTING_CONFIG: rules[0].repos: invalid type: string \"acme/x\", expected a sequence"),
         ];
         for (json, expected) in cases {

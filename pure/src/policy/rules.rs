@@ -9,9 +9,11 @@ use serde::Deserialize;
 use crate::inbound::webhook::{
     INCIDENT_ANNOTATED, INCIDENT_REOPENED, INCIDENT_RESOLVED, INCIDENT_TRIGGERED,
 };
+use crate::life::session::DevinMode;
 use crate::policy::field::explicit;
 use crate::policy::matchers::Matchers;
 use crate::policy::template::Template;
+use crate::text::custom_fields::FieldMap;
 
 /// Devin accepts at most 50 tags a session; the bridge adds three of its own.
 pub const MAX_POLICY_TAGS: usize = 47;
@@ -61,7 +63,8 @@ pub(super) struct Rule {
 
 /// `defaults` and each rule: every field optional; in a rule, a field left out (or `null`)
 /// takes the value from `defaults`, except where `null` is a value of its own (`playbook_id`,
-/// `max_acu_limit`, `knowledge_ids`, `repos`: null means "leave it out of the session").
+/// `max_acu_limit`, `knowledge_ids`, `repos`, `devin_mode`: null means "leave it out of the
+/// session").
 /// `name` and `when` are read here and moved into the [`Rule`] when the policy is checked.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "an object of route fields")]
@@ -95,6 +98,13 @@ pub(super) struct RuleFields {
     /// Whether a resolve asks the session for a postmortem draft (default: yes; it needs the
     /// structured output).
     pub(super) postmortem: Option<bool>,
+    /// Devin's agent mode for the session (`normal` or `fast`); sent only when named, `null`
+    /// turns a default off (Devin then uses the organization's default mode).
+    #[serde(default, deserialize_with = "explicit")]
+    pub(super) devin_mode: Option<Option<DevinMode>>,
+    /// Which findings the follow-up sets into which of the incident's custom fields; a rule's
+    /// map replaces the default's, and `{}` sets none.
+    pub(super) custom_fields: Option<FieldMap>,
 }
 
 /// A number of minutes from `MIN` to `MAX`, refused with its bounds when outside them.
@@ -176,6 +186,19 @@ impl Policy {
 
     /// Whether some incidents' sessions wait (`start_after_minutes`): the follow-up starts
     /// them, and needs PagerDuty's token to see whether they are still open.
+    /// Whether some incidents' findings go into custom fields: only then does the follow-up
+    /// read (or write) any.
+    pub fn sets_fields(&self) -> bool {
+        std::iter::once(&self.defaults)
+            .chain(self.rules.iter().map(|rule| &rule.fields))
+            .any(|fields| {
+                fields
+                    .custom_fields
+                    .as_ref()
+                    .is_some_and(|map| !map.is_empty())
+            })
+    }
+
     pub fn defers(&self) -> bool {
         std::iter::once(&self.defaults)
             .chain(self.rules.iter().map(|rule| &rule.fields))

@@ -68,7 +68,41 @@ fn summary(decision: &Decision<'_>, when: &str) -> String {
     if decision.structured_output && !decision.postmortem {
         parts.push("no postmortem".into());
     }
+    if let Some(fields) = decision.custom_fields {
+        let pairs: Vec<String> = fields
+            .iter()
+            .map(|(finding, name)| format!("{}={}", finding.as_str(), name.as_str()))
+            .collect();
+        parts.push(format!("custom fields {}", pairs.join(", ")));
+    }
+    if let Some(mode) = decision.devin_mode {
+        parts.push(format!("devin_mode {}", mode.as_str()));
+    }
     line.push_str("; ");
     line.push_str(&parts.join("; "));
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::policy::Policy;
+
+    #[test]
+    fn a_rule_line_names_its_devin_mode_and_custom_fields() {
+        let policy = Policy::from_json(
+            r#"{"defaults": {"custom_fields": {"session": "devin_session_url", "root_cause": "devin_root_cause"}},
+                "rules": [{"name": "sev1", "when": {"priority": ["P1"]}, "devin_mode": "fast",
+                           "custom_fields": {}}]}"#,
+        )
+        .unwrap();
+        assert!(policy.sets_fields());
+        assert_eq!(
+            policy.summaries(),
+            [
+                "sev1: investigate when priority=P1; at most 10 ACUs; devin_mode fast",
+                "defaults: investigate (when no rule matches); at most 10 ACUs; custom fields root_cause=devin_root_cause, session=devin_session_url",
+            ]
+        );
+        assert!(!Policy::default().sets_fields());
+    }
 }

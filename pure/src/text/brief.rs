@@ -107,6 +107,7 @@ pub fn session_request(facts: &Facts<'_>, decision: &Decision<'_>) -> SessionReq
         knowledge_ids: decision.knowledge_ids.map(<[String]>::to_vec),
         repos: decision.repos.map(<[String]>::to_vec),
         structured_output_schema: decision.structured_output.then(findings::schema),
+        devin_mode: decision.devin_mode,
     }
 }
 

@@ -204,7 +204,7 @@ pub fn findings_note(state: &SessionState, session_url: &str, title: &str) -> Op
 }
 
 /// The findings the session's structured output holds now, if it has one.
-fn current_findings(state: &SessionState) -> Option<Findings> {
+pub fn current_findings(state: &SessionState) -> Option<Findings> {
     Some(Findings::read(&structured_output(state)?))
 }
 

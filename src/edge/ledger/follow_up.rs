@@ -134,6 +134,25 @@ impl Ledger {
         .await
     }
 
+    /// Records that the findings of hash `fields` are set into the incident's custom fields
+    /// (or were refused for good), while its session is `session_id` (else nothing, as for
+    /// [`Ledger::mark`]).
+    pub async fn fields_set(
+        &self,
+        incident_id: &str,
+        session_id: &str,
+        fields: &str,
+        now_ms: u64,
+        timeout: Duration,
+    ) -> Result<(), LedgerError> {
+        self.call(
+            timeout,
+            |ledger| ledger.fields_set(incident_id, session_id, fields, now_ms),
+            |ledger| ledger.fields_set(incident_id, session_id, fields),
+        )
+        .await
+    }
+
     /// Takes the follow-up's run lease until `until_ms`: false while another run holds it.
     pub async fn take_run_lease(
         &self,

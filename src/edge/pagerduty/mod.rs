@@ -1,8 +1,9 @@
 //! The PagerDuty REST API client: notes on incidents (so the responders see the Devin session and
 //! its findings where they already look), and the incidents the follow-up reads (the open ones
-//! for the sweep, one for a deferral). Built once at cold start when `PAGERDUTY_API_TOKEN` is
-//! set. How a call fails is in [`error`].
+//! for the sweep, one for a deferral), and the incident's custom fields ([`custom_fields`]). Built
+//! once at cold start when `PAGERDUTY_API_TOKEN` is set. How a call fails is in [`error`].
 
+mod custom_fields;
 mod error;
 mod log_entries;
 

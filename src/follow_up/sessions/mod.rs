@@ -6,8 +6,10 @@
 //! recorded in the ledger once posted; a failure stops that incident's notes until the next run,
 //! and never the other sessions'. Sessions are read oldest-followed first (`followed_at`), and
 //! one Devin answers 404 for is closed out only when the run before saw the 404 too. Reading a
-//! session, and recording what was read, is in [`read`].
+//! session, and recording what was read, is in [`read`]; the findings into the incident's
+//! custom fields, in [`fields`].
 
+mod fields;
 mod read;
 
 use std::collections::BTreeMap;
@@ -108,6 +110,9 @@ impl FollowUp {
                 // The run's time is up: the rest waits for the next run.
                 break;
             }
+            // Before the notes: a note that closes the incident out ends its record.
+            self.set_fields(incident, &state, &secrets, budget, &mut followed)
+                .await;
             let noted = self.note(
                 incident,
                 &session,

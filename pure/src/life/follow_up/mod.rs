@@ -46,6 +46,10 @@ pub struct Progress {
     /// The reference of a note whose post got an ambiguous answer (a 5xx, a timeout): PagerDuty
     /// may have stored it, so the next run looks for it on the incident before posting it.
     pub unsure: Option<String>,
+    /// The hash of the findings last set into the incident's custom fields
+    /// (`pure::text::custom_fields`), once PagerDuty took them (or refused them for good): the
+    /// same findings are not set again, changed ones are.
+    pub fields: Option<String>,
     /// The postmortem draft's parts posted so far.
     pub postmortem: Option<PostmortemPart>,
 }

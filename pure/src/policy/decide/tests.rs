@@ -224,6 +224,8 @@ fn no_policy_is_todays_behaviour() {
             structured_output: true,
             start_after: None,
             postmortem: true,
+            devin_mode: None,
+            custom_fields: None,
         }
     );
 }

@@ -288,3 +288,27 @@ fn a_custom_prompt_keeps_hostile_text_quoted() {
         .unwrap();
     assert_eq!(serde_json::from_str::<String>(quoted).unwrap(), hostile);
 }
+
+/// `devin_mode` is Devin's to default: sent only for the rule that names it, and a rule's
+/// `null` lifts a default's.
+#[test]
+fn devin_mode_is_sent_only_when_the_policy_names_it() {
+    let policy = Policy::from_json(
+        r#"{"rules": [{"name": "sev1", "when": {"priority": ["P1"]}, "devin_mode": "fast"}]}"#,
+    )
+    .unwrap();
+    let body = serde_json::to_value(with_policy(&policy, &incident())).unwrap();
+    assert_eq!(body["devin_mode"], "fast");
+    let mut low = incident();
+    low.priority = None;
+    let body = serde_json::to_value(with_policy(&policy, &low)).unwrap();
+    assert!(body.get("devin_mode").is_none(), "{body}");
+    let body = serde_json::to_value(built_in(&incident())).unwrap();
+    assert!(body.get("devin_mode").is_none());
+    let lifted = Policy::from_json(
+        r#"{"defaults": {"devin_mode": "normal"}, "rules": [{"name": "a", "devin_mode": null}]}"#,
+    )
+    .unwrap();
+    let body = serde_json::to_value(with_policy(&lifted, &incident())).unwrap();
+    assert!(body.get("devin_mode").is_none(), "{body}");
+}

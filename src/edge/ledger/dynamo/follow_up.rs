@@ -197,6 +197,19 @@ impl DynamoLedger {
         .await
     }
 
+    pub async fn fields_set(
+        &self,
+        incident_id: &str,
+        session_id: &str,
+        fields: &str,
+        now_ms: u64,
+    ) -> Result<(), LedgerError> {
+        let expression = "SET fields_set = :value";
+        let value = Some(fields);
+        self.record_progress(incident_id, session_id, expression, value, false, now_ms)
+            .await
+    }
+
     /// Sets what `expression` says (with `value` as `:value`, the time as `:now`) on the
     /// incident's record while its session is `session_id`; `closes` takes it out of the
     /// follow-up's queue.
@@ -310,6 +323,7 @@ fn open_incident(item: &Item) -> Result<OpenIncident, &'static str> {
             postmortem: text(item, "postmortem")
                 .as_deref()
                 .and_then(PostmortemPart::from_stored),
+            fields: text(item, "fields_set"),
         },
     })
 }

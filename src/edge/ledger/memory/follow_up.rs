@@ -142,6 +142,14 @@ impl MemoryLedger {
         }
     }
 
+    /// Records the hash of the findings set into the incident's custom fields.
+    pub fn fields_set(&self, incident_id: &str, session_id: &str, fields: &str) {
+        let mut items = lock(&self.items);
+        if let Some(entry) = followed(&mut items, incident_id, session_id) {
+            entry.progress.fields = Some(fields.to_owned());
+        }
+    }
+
     pub fn take_run_lease(&self, holder: &str, now_ms: u64, until_ms: u64) -> bool {
         let mut lease = lock(&self.run_lease);
         if lease.as_ref().is_some_and(|(_, until)| *until > now_ms) {
