@@ -25,7 +25,7 @@ fn a_path_template_takes_one_segment_per_variable_and_nothing_else() {
         "/v3/organizations/org-1/sessions"
     )
     .is_none());
-    assert!(listed(Service::PagerDuty, "GET", "/incidents/P1/log_entries").is_none());
+    assert!(listed(Service::PagerDuty, "GET", "/incidents/P1/status_updates").is_none());
     assert!(listed(Service::PagerDuty, "POST", "/incidents/P1/notes").is_some());
 }
 
@@ -53,14 +53,14 @@ async fn a_call_the_table_lacks_is_refused_and_fails_the_test() {
     let pagerduty = FakePagerDuty::start().await;
     let http = reqwest::Client::new();
     let answer = http
-        .get(format!("{}/incidents/P1/log_entries", pagerduty.url))
+        .get(format!("{}/incidents/P1/status_updates", pagerduty.url))
         .send()
         .await
         .unwrap();
     assert_eq!(answer.status(), 501);
     assert_eq!(
         pagerduty.unlisted().requests(),
-        ["GET /incidents/P1/log_entries"]
+        ["GET /incidents/P1/status_updates"]
     );
     let dropped = catch_unwind(AssertUnwindSafe(|| drop(pagerduty)));
     assert!(dropped.is_err(), "dropping the fake must fail the test");
