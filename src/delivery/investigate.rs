@@ -108,10 +108,7 @@ impl Bridge {
                 .defer(&rule, &incident_id, until_ms, &secrets, budget)
                 .await;
         }
-        let alerts = self
-            .pagerduty
-            .evidence(&secrets, &incident_id, budget)
-            .await;
+        let alerts = self.pagerduty.known(&secrets, &incident_id, budget).await;
         let facts = Facts {
             incident,
             event_type: event.event_type,
@@ -158,10 +155,7 @@ impl Bridge {
         decision.action = Action::Investigate;
         decision.group_by = None;
         decision.start_after = None;
-        let alerts = self
-            .pagerduty
-            .evidence(&secrets, &incident.id, budget)
-            .await;
+        let alerts = self.pagerduty.known(&secrets, &incident.id, budget).await;
         let facts = Facts {
             incident,
             event_type: INCIDENT_TRIGGERED,

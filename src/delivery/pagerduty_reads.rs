@@ -54,7 +54,7 @@ impl PagerDutyReads {
     /// correlated, similar past incidents and related incidents, read at once, each once,
     /// inside one small share of the budget. A read that fails, is late or asks for a feature
     /// the account lacks leaves the brief without it (one log line), never the delivery.
-    pub(crate) async fn evidence(
+    pub(crate) async fn known(
         &self,
         secrets: &Secrets,
         incident_id: &str,
