@@ -1,6 +1,7 @@
-//! The PagerDuty reads part: what the delivery reads of PagerDuty, each inside its budget and
-//! retried by the one retry loop: the incident as it stands (a note carries only its id), its
-//! alerts and what PagerDuty correlated with it (for the brief), a note PagerDuty cut short (read whole), a command author's email.
+//! The PagerDuty reads part: what the delivery reads of PagerDuty, each inside its budget: the
+//! incident as it stands (a note carries only its id), a note PagerDuty cut short (read whole)
+//! and a command author's email, retried by the one retry loop; and, read once, the incident's
+//! alerts and what PagerDuty correlated with it (for the brief).
 //! It holds the PagerDuty client (when a token is configured), nothing else; the token comes
 //! with each call's secrets.
 

@@ -285,3 +285,56 @@ async fn the_remote_calls_of_a_triggered_incident_with_and_without_a_pagerduty_t
     assert_eq!(pagerduty.calls(), Vec::<String>::new());
     assert_eq!(devin.requests(), 1, "POST sessions, and nothing else");
 }
+
+/// The example prompt docs/design.md shows (the fenced block after `<!-- example-prompt -->`) is
+/// the one the bridge writes for `events/incident-triggered.json` with an alert, two changes,
+/// two past incidents and a related incident. On a change of the brief, the test writes the
+/// new prompt to `example-prompt.txt` in the temporary directory, to be pasted in.
+#[tokio::test]
+async fn the_example_prompt_of_the_docs_is_the_one_the_bridge_writes() {
+    let (devin, pagerduty) = (FakeDevin::start().await, FakePagerDuty::start().await);
+    pagerduty.add_alerts(
+        INCIDENT,
+        json!([{"summary": "5xx rate 12.4% > 5% on checkout-api", "status": "triggered",
+                "created_at": "2026-11-28T09:12:00Z", "alert_key": "checkout-api/5xx-rate",
+                "body": {"details": {"query": "sum(rate(http_5xx[5m])) / sum(rate(http[5m])) > 0.05",
+                                     "firing": "0.124"},
+                         "contexts": [{"type": "link", "href": "https://grafana.acme.example/d/checkout",
+                                       "text": "Checkout dashboard"}]}}]),
+    );
+    pagerduty.correlate(
+        Correlated::Changes,
+        INCIDENT,
+        json!([{"summary": "Deploy checkout-api v2.31.0: connection pool 50 -> 20",
+                "timestamp": "2026-11-28T09:04:00Z", "source": "github-actions",
+                "routing_key": ROUTING_KEY,
+                "links": [{"href": "https://github.com/acme/checkout/pull/812", "text": "PR #812"}],
+                "custom_details": {"commit": "9f1c2e7", "author": "dana"},
+                "correlation_reason": {"reason": "related_service"}}]),
+    );
+    pagerduty.correlate(
+        Correlated::Past,
+        INCIDENT,
+        json!([{"incident": {"id": "PPAST01", "created_at": "2026-10-01T10:00:00Z",
+                             "title": "Checkout 5xx: connection pool exhausted"}, "score": 46.8249}]),
+    );
+    let mut past = incident_json("PPAST01", Duration::ZERO);
+    past["number"] = 1187.into();
+    past["status"] = "resolved".into();
+    past["created_at"] = "2026-10-01T10:00:00Z".into();
+    past["resolved_at"] = "2026-10-01T10:42:00Z".into();
+    pagerduty.add_incident(past);
+    let bridge = bridge_with_env(env(&devin, &pagerduty).set("DEVIN_DRY_RUN", "true")).await;
+    let (_, body, _) = handle(&bridge, &sample_event("incident-triggered.json")).await;
+    let prompt = body["request"]["body"]["prompt"].as_str().unwrap();
+    let page = std::fs::read_to_string(repo_path("docs/design.md")).unwrap();
+    let shown = page
+        .split("<!-- example-prompt -->\n```text\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .unwrap_or_default();
+    if shown != prompt.trim_end() {
+        std::fs::write(std::env::temp_dir().join("example-prompt.txt"), prompt).ok();
+        panic!("docs/design.md's example prompt differs from the bridge's:\n{prompt}");
+    }
+}

@@ -1,8 +1,8 @@
 //! The PagerDuty REST API client: notes on incidents (so the responders see the Devin session and
 //! its findings where they already look), and the incidents the follow-up reads (the open ones
 //! for the sweep, one for a deferral), and what PagerDuty correlated with an incident
-//! ([`correlated`]). Built once at cold start when `PAGERDUTY_API_TOKEN` is
-//! set. How a call fails is in [`error`].
+//! ([`correlated`]). Built once at cold start when `PAGERDUTY_API_TOKEN` is set. How a call fails
+//! is in [`error`].
 
 mod correlated;
 mod error;
