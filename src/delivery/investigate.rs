@@ -103,12 +103,12 @@ impl Bridge {
         if let (Some(until_ms), false, Action::Investigate) =
             (deferred_until, self.options.dry_run, decision.action)
         {
-            // Nothing more now: the alerts are read when the session starts.
+            // Nothing more now: the evidence is read when the session starts.
             return self
                 .defer(&rule, &incident_id, until_ms, &secrets, budget)
                 .await;
         }
-        let alerts = self.pagerduty.alerts(&secrets, &incident_id, budget).await;
+        let alerts = self.pagerduty.known(&secrets, &incident_id, budget).await;
         let facts = Facts {
             incident,
             event_type: event.event_type,
@@ -155,7 +155,7 @@ impl Bridge {
         decision.action = Action::Investigate;
         decision.group_by = None;
         decision.start_after = None;
-        let alerts = self.pagerduty.alerts(&secrets, &incident.id, budget).await;
+        let alerts = self.pagerduty.known(&secrets, &incident.id, budget).await;
         let facts = Facts {
             incident,
             event_type: INCIDENT_TRIGGERED,

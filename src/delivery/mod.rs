@@ -21,7 +21,7 @@
 //!   the create that falls back to the policy's tags, the lookup by title;
 //! - [`notes`]: `Notes` (the PagerDuty client, the bridge's own PagerDuty user): a note on an
 //!   incident, posted once even when PagerDuty's answer is ambiguous;
-//! - [`pagerduty_reads`]: `PagerDutyReads` (the PagerDuty client): the incident, its alerts, a
+//! - [`pagerduty_reads`]: `PagerDutyReads` (the PagerDuty client): the incident, its evidence, a
 //!   note cut short, a command author's email.
 //!
 //! # The orchestration

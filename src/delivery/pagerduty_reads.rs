@@ -1,6 +1,7 @@
-//! The PagerDuty reads part: what the delivery reads of PagerDuty, each inside its budget and
-//! retried by the one retry loop: the incident as it stands (a note carries only its id), its
-//! alerts (for the brief), a note PagerDuty cut short (read whole), a command author's email.
+//! The PagerDuty reads part: what the delivery reads of PagerDuty, each inside its budget: the
+//! incident as it stands (a note carries only its id), a note PagerDuty cut short (read whole)
+//! and a command author's email, retried by the one retry loop; and, read once, the incident's
+//! alerts and what PagerDuty correlated with it (for the brief).
 //! It holds the PagerDuty client (when a token is configured), nothing else; the token comes
 //! with each call's secrets.
 
@@ -11,16 +12,18 @@ use http::HeaderValue;
 use tracing::{info, warn};
 
 use crate::edge::clock;
-use crate::edge::pagerduty::{PagerDutyClient, PagerDutyError};
+use crate::edge::pagerduty::{CorrelatedError, PagerDutyClient, PagerDutyError};
 use crate::edge::retry::{within_budget, CallStats, Failure, Transient};
 use pure::budget::{Budget, MIN_ATTEMPT};
 use pure::inbound::secret::Secrets;
 use pure::inbound::webhook::{Incident, IncidentNote};
 use pure::text::alerts::{Evidence, MAX_ALERTS};
+use pure::text::correlated::{Correlated, MAX_CHANGES, MAX_PAST_INCIDENTS};
 use pure::text::messages;
 
-/// The most a delivery waits for the incident's alerts: a fifth of its budget, at most this.
-const ALERTS_AT_MOST: Duration = Duration::from_millis(800);
+/// The most a delivery waits for the incident's alerts and what PagerDuty correlated with it
+/// (read at once): a fifth of its budget, at most this.
+const EVIDENCE_AT_MOST: Duration = Duration::from_millis(800);
 
 /// What the delivery reads of PagerDuty.
 pub(crate) struct PagerDutyReads {
@@ -48,29 +51,38 @@ impl PagerDutyReads {
         self.with(secrets).is_some()
     }
 
-    /// The incident's alerts, read once inside a small share of the budget: a failure or a
-    /// delay leaves the brief without them (and says so in the log), never the delivery.
-    pub(crate) async fn alerts(
+    /// What PagerDuty knows of the incident, for the brief: its alerts, the changes it
+    /// correlated, similar past incidents and related incidents, read at once, each once,
+    /// inside one small share of the budget. A read that fails, is late or asks for a feature
+    /// the account lacks leaves the brief without it (one log line), never the delivery.
+    pub(crate) async fn known(
         &self,
         secrets: &Secrets,
         incident_id: &str,
         budget: Budget,
     ) -> Option<Evidence> {
         let (pagerduty, authorization) = self.with(secrets)?;
-        let share = (budget.remaining(clock::now()) / 5).min(ALERTS_AT_MOST);
+        let share = (budget.remaining(clock::now()) / 5).min(EVIDENCE_AT_MOST);
         if share < MIN_ATTEMPT {
             return None;
         }
-        match pagerduty
-            .alerts(authorization, incident_id, MAX_ALERTS, share)
-            .await
-        {
-            Ok(alerts) => Some(Evidence::of(&alerts)),
-            Err(err) => {
+        let (alerts, changes, past, related) = tokio::join!(
+            pagerduty.alerts(authorization, incident_id, MAX_ALERTS, share),
+            pagerduty.related_changes(authorization, incident_id, MAX_CHANGES, share),
+            pagerduty.past_incidents(authorization, incident_id, MAX_PAST_INCIDENTS, share),
+            pagerduty.related_incidents(authorization, incident_id, share),
+        );
+        let alerts = alerts
+            .inspect_err(|err| {
                 warn!(error = %err, "the incident's alerts were not read: the brief goes without them");
-                None
-            }
-        }
+            })
+            .ok();
+        let correlated = Correlated {
+            changes: kept(changes, "related change events"),
+            past_incidents: kept(past, "past incidents"),
+            related_incidents: kept(related, "related incidents"),
+        };
+        Evidence::gathered(alerts.as_deref(), &correlated)
     }
 
     /// The incident as PagerDuty shows it now (a note carries only its id), or why not.
@@ -153,5 +165,18 @@ impl PagerDutyReads {
             |left| pagerduty.user_email(authorization, user_id, left),
         )
         .await
+    }
+}
+
+/// A correlated read's answer, or `None`: one log line when it failed, none when the account
+/// lacks the feature (said once, when it was found).
+fn kept<T>(read: Result<Vec<T>, CorrelatedError>, what: &str) -> Option<Vec<T>> {
+    match read {
+        Ok(values) => Some(values),
+        Err(CorrelatedError::Absent(_)) => None,
+        Err(err) => {
+            warn!(error = %err, "the incident's {what} were not read: the brief goes without them");
+            None
+        }
     }
 }

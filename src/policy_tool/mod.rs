@@ -15,16 +15,19 @@ use std::io::Write;
 
 use serde_json::json;
 
-use deliveries::delivery;
+use deliveries::{delivery, sample_evidence};
 use pure::inbound::webhook::Event;
 use pure::policy::route::{self, Shaped};
 use pure::policy::template::Facts;
 use pure::policy::{Action, Decision, Policy};
+use pure::text::alerts::Evidence;
 
 pub const USAGE: &str = "\
 usage: cargo policy check <policy.json>
        cargo policy test <policy.json> <event.json>... [--expect rule=NAME] [--expect action=investigate|ignore|shadow] [--expect group=NAME|none]
-An event file is a PagerDuty webhook body ({\"event\": ...}) or a Function URL event like those in events/.";
+An event file is a PagerDuty webhook body ({\"event\": ...}) or a Function URL event like those in events/;
+beside it, \"pagerduty\": {\"alerts\", \"related_change_events\", \"past_incidents\", \"related_incidents\"} may carry
+what a delivery would read of PagerDuty for the brief, in PagerDuty's shapes.";
 
 /// How a run of the tool ends: its exit code.
 pub const VALID: u8 = 0;
@@ -118,16 +121,16 @@ fn test(
     }
     let mut failed = false;
     for file in files {
-        let decided = read(file).and_then(|text| delivery(&text));
-        let event = match decided {
-            Ok(event) => event,
+        let decided = read(file).and_then(|text| Ok((delivery(&text)?, sample_evidence(&text)?)));
+        let (event, evidence) = match decided {
+            Ok(decided) => decided,
             Err(err) => {
                 let _ = writeln!(out, "{file}: {err}");
                 failed = true;
                 continue;
             }
         };
-        let seen = show(policy, &event, now_ms, file, out);
+        let seen = show(policy, (&event, evidence.as_ref()), now_ms, file, out);
         for mismatch in mismatches(&expected, &seen) {
             let _ = writeln!(out, "{file}: FAILED: {mismatch}");
             failed = true;
@@ -148,8 +151,15 @@ struct Seen {
     group: Option<String>,
 }
 
-/// Prints what the policy makes of the delivery, as the function would act on it.
-fn show(policy: &Policy, event: &Event, now_ms: u64, file: &str, out: &mut impl Write) -> Seen {
+/// Prints what the policy makes of the delivery (with the file's sample of what it would read of
+/// PagerDuty, if any), as the function would act on it.
+fn show(
+    policy: &Policy,
+    (event, evidence): (&Event, Option<&Evidence>),
+    now_ms: u64,
+    file: &str,
+    out: &mut impl Write,
+) -> Seen {
     let kind = &event.event_type;
     let mut seen = Seen::default();
     if !policy.accepts(kind) {
@@ -182,10 +192,28 @@ fn show(policy: &Policy, event: &Event, now_ms: u64, file: &str, out: &mut impl 
         incident: &incident,
         event_type: kind,
         occurred_at: event.occurred_at.as_deref(),
-        alerts: None,
+        alerts: evidence,
     };
+    let _ = writeln!(out, "  read of PagerDuty: {}", read_of_pagerduty(evidence));
     seen.group = Some(show_session(policy, &decision, &facts, now_ms, out));
     seen
+}
+
+/// What the brief shows of PagerDuty's reads: the file's sample, counted, or what the
+/// placeholders render without it.
+fn read_of_pagerduty(evidence: Option<&Evidence>) -> String {
+    let Some(evidence) = evidence else {
+        return "none in the file (\"pagerduty\": {...}): {alerts}, {changes} and \
+                {past_incidents} render \"none\"; a delivery reads them with a PagerDuty token"
+            .into();
+    };
+    format!(
+        "from the file: {} alerts, {} changes, {} past incidents, {} related incidents",
+        evidence.alerts.len(),
+        evidence.changes.len(),
+        evidence.past_incidents.len(),
+        evidence.related_incidents.len()
+    )
 }
 
 /// Prints the session the delivery would start (its group, budgets, deferral and request):

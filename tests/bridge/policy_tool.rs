@@ -220,3 +220,50 @@ fn expectations_hold_or_fail_the_run() {
     let (code, out) = policy(&["test", example, p1, "--expect", "colour=red"]);
     assert_eq!(code, 2, "{out}");
 }
+
+#[test]
+fn test_shows_the_changes_and_past_incidents_a_file_carries_and_none_without() {
+    let policy_file = written(
+        r#"{"defaults": {"prompt": "Explain {title}.\nChanges: {changes}\nBefore: {past_incidents}\n"}}"#,
+    );
+    let mut event: serde_json::Value =
+        serde_json::from_str(&sample_event("incident-triggered.json")).unwrap();
+    let (code, out) = policy(&[
+        "test",
+        policy_file.as_str(),
+        "events/incident-triggered.json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("  read of PagerDuty: none in the file"),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#"Changes: \"none\"\nBefore: \"none\""#),
+        "{out}"
+    );
+
+    event["pagerduty"] = serde_json::json!({
+        "related_change_events": [
+            {"summary": "Deploy checkout v2", "timestamp": "2026-11-28T09:05:00Z",
+             "routing_key": "R0UT1NGK3YD0N0TQU0TE", "correlation_reason": {"reason": "intelligent"}}],
+        "past_incidents": [
+            {"incident": {"id": "PPAST01", "title": "Checkout 5xx after deploy",
+                          "created_at": "2026-10-01T10:00:00Z", "incident_number": 812,
+                          "resolved_at": "2026-10-01T12:14:00Z"}, "score": 46.8}]});
+    let event_file = written(&event.to_string());
+    let (code, out) = policy(&["test", policy_file.as_str(), event_file.as_str()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(
+            "  read of PagerDuty: from the file: 0 alerts, 1 changes, 1 past incidents, 0 related incidents"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#"\"correlation_reason\":\"intelligent\""#),
+        "{out}"
+    );
+    assert!(out.contains(r#"\"time_to_resolve\":\"2h 14m\""#), "{out}");
+    assert!(!out.contains("R0UT1NGK3Y"), "{out}");
+}

@@ -9,6 +9,7 @@
 mod support;
 
 mod alerts;
+mod correlated;
 mod deployment;
 mod devin_create;
 mod docs;

@@ -102,6 +102,18 @@ pub const CALLS: &[Call] = &[
     pagerduty("POST", "/incidents/{id}/notes", "createIncidentNote"),
     pagerduty("GET", "/incidents/{id}/notes", "listIncidentNotes"),
     pagerduty("GET", "/incidents/{id}/alerts", "listIncidentAlerts"),
+    // The brief's correlated context: 402/403 where the account lacks the feature.
+    pagerduty(
+        "GET",
+        "/incidents/{id}/related_change_events",
+        "listIncidentRelatedChangeEvents",
+    ),
+    pagerduty("GET", "/incidents/{id}/past_incidents", "getPastIncidents"),
+    pagerduty(
+        "GET",
+        "/incidents/{id}/related_incidents",
+        "getRelatedIncidents",
+    ),
     // The timeline a resolve gives with the postmortem ask.
     pagerduty(
         "GET",

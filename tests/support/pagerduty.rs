@@ -1,14 +1,18 @@
 //! The PagerDuty REST API on loopback, for the calls the bridge makes: a note on an incident
 //! (`POST /incidents/{id}/notes`) and the incident's notes (`GET /incidents/{id}/notes`), the
 //! open incidents (`GET /incidents`, filtered and paged as PagerDuty does) and one incident
-//! (`GET /incidents/{id}`), both in REST's shape, and the incidents' custom fields ([`fields`]).
-//! Records each note; answers as scripted.
+//! (`GET /incidents/{id}`), both in REST's shape, what PagerDuty correlated with an incident
+//! ([`correlated`]), its log entries and its custom fields ([`fields`]). Records each note and
+//! each request; answers as scripted.
 //!
 //! Its rules follow PagerDuty's REST OpenAPI (the repository PagerDuty/api-schema,
 //! `reference/REST/openapiv3.json`), each naming its operation.
 
-mod log_entries;
+mod correlated;
 mod fields;
+mod log_entries;
+
+pub use correlated::Correlated;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -64,6 +68,14 @@ struct Script {
     log_entry_requests: Vec<(String, String)>,
     /// The incidents' custom fields ([`fields`]).
     fields: fields::FieldsScript,
+    /// What PagerDuty correlated: which read, incident id, items.
+    correlated: Vec<(Correlated, String, Value)>,
+    /// How a correlated read answers instead, when set.
+    correlated_replies: Vec<(Correlated, AlertsReply)>,
+    /// Every request received: `METHOD /path`.
+    calls: Vec<String>,
+    /// Every answer is held back this long, when set.
+    answer_after: Option<std::time::Duration>,
 }
 
 /// A scripted answer to `GET /incidents/{id}/alerts`.
@@ -105,6 +117,18 @@ impl FakePagerDuty {
             .route("/incidents/{id}", get(show_incident))
             .route("/incidents/{id}/alerts", get(list_alerts))
             .route(
+                "/incidents/{id}/related_change_events",
+                get(correlated::related_change_events),
+            )
+            .route(
+                "/incidents/{id}/past_incidents",
+                get(correlated::past_incidents),
+            )
+            .route(
+                "/incidents/{id}/related_incidents",
+                get(correlated::related_incidents),
+            )
+            .route(
                 "/incidents/{id}/log_entries",
                 get(log_entries::list_log_entries),
             )
@@ -133,6 +157,10 @@ impl FakePagerDuty {
                 "/webhook_subscriptions/{id}/enable",
                 post(enable_subscription),
             )
+            .layer(axum::middleware::from_fn_with_state(
+                script.clone(),
+                correlated::record,
+            ))
             .with_state(script.clone());
         let (app, unlisted) = Unlisted::guard(Service::PagerDuty, app);
         let loopback = super::serve_on_loopback(app).await;

@@ -35,9 +35,13 @@ pub enum Placeholder {
     OccurredAt,
     /// The alerts' evidence: a JSON array in a prompt, their summaries in a title.
     Alerts,
+    /// The changes PagerDuty correlated: a JSON array in a prompt, their summaries in a title.
+    Changes,
+    /// Similar past incidents: a JSON array in a prompt, their titles in a title.
+    PastIncidents,
 }
 
-const PLACEHOLDERS: [(&str, Placeholder); 15] = [
+const PLACEHOLDERS: [(&str, Placeholder); 17] = [
     ("title", Placeholder::Title),
     ("service", Placeholder::Service),
     ("service_id", Placeholder::ServiceId),
@@ -53,6 +57,8 @@ const PLACEHOLDERS: [(&str, Placeholder); 15] = [
     ("event_type", Placeholder::EventType),
     ("occurred_at", Placeholder::OccurredAt),
     ("alerts", Placeholder::Alerts),
+    ("changes", Placeholder::Changes),
+    ("past_incidents", Placeholder::PastIncidents),
 ];
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -101,7 +107,7 @@ pub struct Facts<'a> {
     pub incident: &'a Incident,
     pub event_type: &'a str,
     pub occurred_at: Option<&'a str>,
-    /// The incident's alerts, when they were read.
+    /// The incident's alerts (and what PagerDuty correlated with it), when they were read.
     pub alerts: Option<&'a Evidence>,
 }
 
@@ -157,9 +163,11 @@ impl Template {
             match part {
                 Part::Text(text) => out.push_str(text),
                 // The alerts are structured: in a prompt, their JSON itself, quoted as data.
-                Part::Value(Placeholder::Alerts) if quoting == Quoting::Json => {
-                    match facts.alerts.filter(|evidence| !evidence.alerts.is_empty()) {
-                        Some(evidence) => out.push_str(&quote::json(&evidence.alerts)),
+                Part::Value(placeholder)
+                    if quoting == Quoting::Json && facts.list(*placeholder).is_some() =>
+                {
+                    match facts.list(*placeholder).filter(|values| !values.is_empty()) {
+                        Some(values) => out.push_str(&quote::json(values)),
                         None => out.push_str(&quote::json(NONE)),
                     }
                 }
@@ -225,19 +233,38 @@ impl Facts<'_> {
             Placeholder::EscalationPolicy => or_word(incident.escalation_policy_name(), UNKNOWN),
             Placeholder::EventType => or_word(Some(self.event_type), UNKNOWN),
             Placeholder::OccurredAt => or_word(self.occurred_at, UNKNOWN),
-            Placeholder::Alerts => {
-                let summaries: Vec<&str> = self
-                    .alerts
-                    .iter()
-                    .flat_map(|evidence| &evidence.alerts)
-                    .filter_map(|alert| alert["summary"].as_str())
-                    .collect();
-                if summaries.is_empty() {
-                    Cow::Borrowed(NONE)
-                } else {
-                    Cow::Owned(summaries.join("; "))
-                }
-            }
+            Placeholder::Alerts | Placeholder::Changes => self.joined(placeholder, "summary"),
+            Placeholder::PastIncidents => self.joined(placeholder, "title"),
+        }
+    }
+
+    /// The evidence a structured placeholder names (empty when none was read); `None` for the
+    /// others.
+    fn list(&self, placeholder: Placeholder) -> Option<&[serde_json::Value]> {
+        let evidence = self.alerts;
+        let list = |pick: fn(&Evidence) -> &Vec<serde_json::Value>| {
+            Some(evidence.map_or(&[][..], |evidence| pick(evidence).as_slice()))
+        };
+        match placeholder {
+            Placeholder::Alerts => list(|evidence| &evidence.alerts),
+            Placeholder::Changes => list(|evidence| &evidence.changes),
+            Placeholder::PastIncidents => list(|evidence| &evidence.past_incidents),
+            _ => None,
+        }
+    }
+
+    /// One field of each value of a structured placeholder, for a title; `none` when none.
+    fn joined(&self, placeholder: Placeholder, field: &str) -> Cow<'_, str> {
+        let values: Vec<&str> = self
+            .list(placeholder)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|value| value[field].as_str())
+            .collect();
+        if values.is_empty() {
+            Cow::Borrowed(NONE)
+        } else {
+            Cow::Owned(values.join("; "))
         }
     }
 }

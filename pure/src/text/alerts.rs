@@ -52,12 +52,19 @@ pub struct Context {
     pub text: Option<String>,
 }
 
-/// The alerts as the brief carries them.
+/// The alerts as the brief carries them, and what PagerDuty correlated with the incident
+/// (`crate::text::correlated`), under one cap.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Evidence {
     /// One JSON object per alert (with its `links`), newest first, [`MAX_EVIDENCE_BYTES`] in
     /// all at most; the last says what was cut, when something was.
     pub alerts: Vec<Value>,
+    /// The changes PagerDuty correlated, newest first, each with PagerDuty's reason.
+    pub changes: Vec<Value>,
+    /// Similar past incidents on the service, the most similar first.
+    pub past_incidents: Vec<Value>,
+    /// Incidents PagerDuty found related, newest first.
+    pub related_incidents: Vec<Value>,
 }
 
 impl Evidence {
@@ -86,11 +93,17 @@ impl Evidence {
             }
             break;
         }
-        Evidence { alerts: shown }
+        Evidence {
+            alerts: shown,
+            ..Evidence::default()
+        }
     }
 
     pub fn is_empty(&self) -> bool {
         self.alerts.is_empty()
+            && self.changes.is_empty()
+            && self.past_incidents.is_empty()
+            && self.related_incidents.is_empty()
     }
 }
 
@@ -155,8 +168,9 @@ fn cut_with_links(alert: &Alert, room: usize, fold_links: bool) -> Option<Value>
     }
 }
 
-/// An alert's web links, once each, bounded: `{"href", "text"}`, the text when it has one.
-fn links(contexts: &[Context]) -> Vec<Value> {
+/// An alert's (or a change's) web links, once each, bounded: `{"href", "text"}`, the text when
+/// it has one.
+pub(crate) fn links(contexts: &[Context]) -> Vec<Value> {
     let mut hrefs: Vec<&str> = Vec::new();
     let mut links = Vec::new();
     for context in contexts {

@@ -40,6 +40,15 @@ struct IncidentFacts<'a> {
     /// What the monitoring tool said, when the alerts were read.
     #[serde(skip_serializing_if = "Option::is_none")]
     alerts: Option<&'a [serde_json::Value]>,
+    /// The changes PagerDuty correlated with it, with its reason for each, when read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changes: Option<&'a [serde_json::Value]>,
+    /// Similar past incidents on the service, when read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    past_incidents: Option<&'a [serde_json::Value]>,
+    /// Incidents PagerDuty found related, when read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    related_incidents: Option<&'a [serde_json::Value]>,
 }
 
 const INSTRUCTIONS: &str = "\
@@ -56,17 +65,23 @@ const STEPS: &str = "
 ----- END INCIDENT -----
 
 Investigate it:
-1. Start from what the monitoring tool said (`alerts` above, when present: the query, the \
+1. First check the changes PagerDuty correlated with the incident (`changes` above, when present: \
+deploys and configuration changes, each with `correlation_reason`, PagerDuty's stated reason for \
+linking it: `most_recent`, `related_service` or `intelligent`). For each, say whether it caused \
+the incident, and give PagerDuty's reason when you name one. If one of `past_incidents` (similar \
+incidents on the same service, with how long they took to resolve) or `related_incidents` looks \
+like this one, say so, and say whether its fix applies here.
+2. Then start from what the monitoring tool said (`alerts` above, when present: the query, the \
 threshold, the values, and the `links` it gave: dashboards and runbooks to open). Pull the recent \
 logs, metrics and traces of the affected service (the `service` above) from the observability \
 tools you can reach, starting shortly before `created_at`; note errors, latency, saturation and \
 recent deploys or configuration changes.
-2. Find the root cause. Say what evidence supports it and how confident you are; if you cannot \
+3. Find the root cause. Say what evidence supports it and how confident you are; if you cannot \
 find it, say what you ruled out and what you would look at next.
-3. If the cause is in code or configuration that you can change, open a hotfix pull request with \
+4. If the cause is in code or configuration that you can change, open a hotfix pull request with \
 the smallest safe fix and a test that shows it, and link it in your findings. Do not merge it, \
 and do not deploy anything.
-4. Post your findings to the team's incident channel: a summary, the root cause, the evidence, \
+5. Post your findings to the team's incident channel: a summary, the root cause, the evidence, \
 the pull request if any, and the PagerDuty link (`url` above).
 ";
 
@@ -136,11 +151,22 @@ pub fn incident_facts(incident: &Incident, alerts: Option<&Evidence>) -> String 
         teams: incident.teams.iter().filter_map(|t| t.name()).collect(),
         assignees: incident.assignees.iter().filter_map(|a| a.name()).collect(),
         incident_key: incident.incident_key.as_deref(),
-        alerts: alerts
-            .map(|evidence| evidence.alerts.as_slice())
-            .filter(|alerts| !alerts.is_empty()),
+        alerts: shown(alerts, |evidence| &evidence.alerts),
+        changes: shown(alerts, |evidence| &evidence.changes),
+        past_incidents: shown(alerts, |evidence| &evidence.past_incidents),
+        related_incidents: shown(alerts, |evidence| &evidence.related_incidents),
     };
     quote::json_pretty(&facts)
+}
+
+/// One list of the evidence, when it has something.
+fn shown<'a>(
+    evidence: Option<&'a Evidence>,
+    list: impl Fn(&'a Evidence) -> &'a Vec<serde_json::Value>,
+) -> Option<&'a [serde_json::Value]> {
+    evidence
+        .map(|evidence| list(evidence).as_slice())
+        .filter(|values| !values.is_empty())
 }
 
 /// `PagerDuty #37 · checkout-api: High error rate`, when the policy sets no `title`.

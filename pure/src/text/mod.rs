@@ -7,6 +7,7 @@
 pub mod alerts;
 pub mod brief;
 pub mod commands;
+pub mod correlated;
 pub mod custom_fields;
 pub mod findings;
 pub mod messages;

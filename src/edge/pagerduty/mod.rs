@@ -1,8 +1,10 @@
 //! The PagerDuty REST API client: notes on incidents (so the responders see the Devin session and
 //! its findings where they already look), and the incidents the follow-up reads (the open ones
-//! for the sweep, one for a deferral), and the incident's custom fields ([`custom_fields`]). Built
+//! for the sweep, one for a deferral), what PagerDuty correlated with an incident
+//! ([`correlated`]), the incident's log entries and its custom fields ([`custom_fields`]). Built
 //! once at cold start when `PAGERDUTY_API_TOKEN` is set. How a call fails is in [`error`].
 
+mod correlated;
 mod custom_fields;
 mod error;
 mod log_entries;
@@ -20,6 +22,7 @@ use pure::inbound::webhook::{Incident, Reference};
 use pure::text::alerts::Alert;
 use pure::text::refusal;
 
+pub use correlated::CorrelatedError;
 pub use error::PagerDutyError;
 
 /// Version 2 of the REST API, as PagerDuty asks every client to say.
@@ -31,6 +34,8 @@ pub struct PagerDutyClient {
     api_url: Url,
     /// `From`: the email of a user on the account, which PagerDuty requires for notes.
     from: HeaderValue,
+    /// The correlated reads this process found the account lacks.
+    absent: correlated::Absent,
 }
 
 /// `POST /incidents/{id}/notes` answers with the note; its `user` is who wrote it.
@@ -125,6 +130,7 @@ impl PagerDutyClient {
             http,
             api_url,
             from,
+            absent: correlated::Absent::default(),
         }
     }
 

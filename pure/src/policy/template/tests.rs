@@ -37,7 +37,7 @@ fn every_placeholder_renders() {
     assert_eq!(
         rendered,
         "Disk \"full\"\nnow|api|PS|high|P1|7|Q1|https://x.pagerduty.com/incidents/Q1|triggered|\
-             Ann, Bo|Core|Default|incident.triggered|2026-11-28T09:12:04.512Z|none"
+             Ann, Bo|Core|Default|incident.triggered|2026-11-28T09:12:04.512Z|none|none|none"
     );
 }
 
@@ -56,7 +56,7 @@ fn missing_values_render_as_words() {
     assert_eq!(
         rendered,
         "unknown|unknown|unknown|unknown|none|unknown|Q2|unknown|unknown|none|none|unknown|\
-             incident.triggered|2026-11-28T09:12:04.512Z|none"
+             incident.triggered|2026-11-28T09:12:04.512Z|none|none|none"
     );
 }
 
@@ -76,6 +76,7 @@ fn alerts_are_a_json_array_in_a_prompt_and_their_summaries_in_a_title() {
         alerts: vec![
             serde_json::json!({"summary": "CPU \"97%\"\u{2028}", "details": {"q": "x > 1"}}),
         ],
+        ..Evidence::default()
     };
     let incident = full();
     let facts = Facts {
@@ -133,4 +134,38 @@ fn bad_templates_are_refused() {
     );
     assert!(Template::parse("{}").is_err());
     assert!(Template::parse("{ title }").is_err());
+}
+
+#[test]
+fn changes_and_past_incidents_are_json_arrays_in_a_prompt_and_words_in_a_title() {
+    let evidence = Evidence {
+        changes: vec![
+            serde_json::json!({"summary": "Deploy \"v2\"", "correlation_reason": "most_recent"}),
+        ],
+        past_incidents: vec![serde_json::json!({"number": 812, "title": "Checkout 5xx"})],
+        ..Evidence::default()
+    };
+    let incident = full();
+    let facts = Facts {
+        incident: &incident,
+        event_type: "incident.triggered",
+        occurred_at: None,
+        alerts: Some(&evidence),
+    };
+    let prompt = Template::parse("Changes: {changes}. Before: {past_incidents}. {alerts}")
+        .unwrap()
+        .render(&facts, Quoting::Json);
+    assert_eq!(
+        prompt,
+        r#"Changes: [{"correlation_reason":"most_recent","summary":"Deploy \"v2\""}]. Before: [{"number":812,"title":"Checkout 5xx"}]. "none""#
+    );
+    let title = Template::parse("{changes} / {past_incidents}")
+        .unwrap()
+        .render(&facts, Quoting::Plain);
+    assert_eq!(title, "Deploy \"v2\" / Checkout 5xx");
+    assert_eq!(
+        render("{changes} {past_incidents}", &full(), Quoting::Json),
+        r#""none" "none""#,
+        "nothing read"
+    );
 }
