@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use tracing::warn;
+
 use crate::delivery::bridge::Bridge;
 use crate::delivery::devin_calls::not_told;
 use crate::delivery::outcome::{DevinStep, Done, Outcome, Retry};
@@ -96,6 +98,11 @@ impl Bridge {
         }
         if let Err(outcome) = self.groups.leave(session_id, &incident_id, budget).await {
             return outcome;
+        }
+        // The work, and its postmortem, go on under `into`: not posted on this one too.
+        let none = self.claims.no_postmortem(&incident_id, session_id, budget);
+        if let Err(err) = none.await {
+            warn!(error = %err, "the merged incident may get the postmortem of the incident it went into");
         }
         Done::Merged {
             incident_id,

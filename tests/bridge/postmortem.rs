@@ -275,6 +275,28 @@ async fn a_merged_incident_and_a_rule_without_postmortem_ask_nothing() {
     let said = told(&fleet, &session);
     assert!(said.iter().all(|m| !m.contains("postmortem")), "{said:#?}");
     assert!(fleet.pagerduty.log_entry_requests().is_empty());
+    // The session works on under QPM6: a draft it writes later (asked by QPM6's resolve) is
+    // QPM6's, not the merged incident's.
+    shows(
+        &fleet,
+        &session,
+        json!({"summary": "Pool", "postmortem": draft("v42.")}),
+    );
+    let follow = follow_up(&fleet).await;
+    follow.run().await;
+    assert!(postmortem_notes(&fleet, "QPM5").is_empty());
+    let merged_item = fleet.ledger_item("QPM5").await;
+    assert_eq!(
+        merged_item["postmortem"].as_s().unwrap(),
+        "0/0",
+        "none for it, recorded"
+    );
+    assert!(
+        !merged_item.contains_key("closed_at"),
+        "still followed: its findings go on"
+    );
+    assert_eq!(postmortem_notes(&fleet, "QPM6").len(), 1);
+    follow.function.stop().await;
     fleet.stop().await;
 
     let off = r#"{"defaults": {"postmortem": false}}"#;

@@ -286,3 +286,30 @@ async fn devin_mode_is_sent_only_when_the_rule_names_it() {
     let (_, body, _) = handle(&dry, &p1).await;
     assert_eq!(body["request"]["body"]["devin_mode"], "fast", "{body}");
 }
+
+#[tokio::test]
+async fn a_dry_runs_resolve_shows_the_postmortem_ask_unless_the_rule_turns_it_off() {
+    let resolved = sample_event("incident-resolved.json");
+    let bridge = bridge_with_policy("http://127.0.0.1:9", true, &example_policy()).await;
+    let (status, body, _) = handle(&bridge, &resolved).await;
+    assert_eq!(
+        (status, &body["status"]),
+        (202, &json!("dry_run")),
+        "{body}"
+    );
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("`postmortem` field"), "{message}");
+    // No PagerDuty token here: the timeline is said to be missing, not made up.
+    assert!(
+        message.contains("could not be read from PagerDuty"),
+        "{message}"
+    );
+
+    let off = r#"{"defaults": {"postmortem": false}}"#;
+    let bridge = bridge_with_policy("http://127.0.0.1:9", true, off).await;
+    let (_, body, _) = handle(&bridge, &resolved).await;
+    assert!(
+        !body["message"].as_str().unwrap().contains("postmortem"),
+        "{body}"
+    );
+}

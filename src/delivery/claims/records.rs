@@ -7,7 +7,7 @@ use crate::delivery::claims::Claims;
 use crate::delivery::outcome::{Done, NoteStatus, Outcome, Retry};
 use crate::edge::ledger::LedgerError;
 use pure::budget::Budget;
-use pure::life::follow_up::Mark;
+use pure::life::follow_up::{Mark, PostmortemPart};
 use pure::life::records::{IncidentRecord, Standing};
 use pure::life::session::Session;
 
@@ -195,6 +195,21 @@ impl Claims {
         let closed = Mark::ClosedOut(None);
         self.ledger
             .mark(incident_id, session_id, &closed, now_ms, left)
+            .await
+    }
+
+    /// Records that the incident gets no postmortem from its session `session_id` (it was
+    /// merged away: the session's postmortem is the other incident's).
+    pub(crate) async fn no_postmortem(
+        &self,
+        incident_id: &str,
+        session_id: &str,
+        budget: Budget,
+    ) -> Result<(), LedgerError> {
+        let (now_ms, left) = (self.clock.epoch_ms(), self.left(budget));
+        let none = Mark::Postmortem(PostmortemPart::NONE);
+        self.ledger
+            .mark(incident_id, session_id, &none, now_ms, left)
             .await
     }
 

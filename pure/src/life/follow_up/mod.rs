@@ -63,7 +63,11 @@ pub struct PostmortemPart {
 }
 
 impl PostmortemPart {
-    /// Whether every part is posted.
+    /// What an incident merged away records: its session's postmortem is the incident's it
+    /// went into, never this one's.
+    pub const NONE: PostmortemPart = PostmortemPart { part: 0, of: 0 };
+
+    /// Whether every part is posted (or none is to be).
     pub fn is_whole(&self) -> bool {
         self.part >= self.of
     }
