@@ -42,3 +42,61 @@ pub fn awaited_postmortem(
         Awaited::Wait
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::life::follow_up::{Mark, PostmortemPart};
+
+    const DAY: Duration = Duration::from_secs(24 * 3600);
+    const URL: &str = "https://app.devin.ai/sessions/s1";
+
+    fn state(shown: serde_json::Value) -> SessionState {
+        serde_json::from_value(shown).unwrap()
+    }
+
+    fn step(progress: &Progress, shown: serde_json::Value, now_ms: u64) -> Awaited {
+        let state = state(shown);
+        awaited_postmortem(progress, (&state, URL), 1_000, now_ms, DAY)
+    }
+
+    #[test]
+    fn a_draft_is_posted_and_none_is_waited_for_until_the_session_ends_or_the_idle_time() {
+        let none = Progress::default();
+        let draft = json!({"status": "running", "structured_output":
+            {"postmortem": {"summary": "v42 cut the pool.", "root_cause": "v42"}}});
+        let Awaited::Post(posts) = step(&none, draft.clone(), 2_000) else {
+            panic!("the draft is posted");
+        };
+        assert_eq!(
+            posts.iter().map(|post| &post.mark).collect::<Vec<_>>(),
+            [&Mark::Postmortem(PostmortemPart { part: 1, of: 1 })]
+        );
+        let whole = Progress {
+            postmortem: Some(PostmortemPart { part: 1, of: 1 }),
+            ..Progress::default()
+        };
+        assert_eq!(step(&whole, draft, 2_000), Awaited::Leave, "once");
+
+        let at_work = json!({"status": "running", "structured_output": {"summary": "Pool"}});
+        assert_eq!(step(&none, at_work.clone(), 2_000), Awaited::Wait);
+        let day_later = 1_000 + DAY.as_millis() as u64;
+        assert_eq!(step(&none, at_work, day_later), Awaited::Wait);
+        let finished = json!({"status": "running", "status_detail": "finished"});
+        assert_eq!(
+            step(&none, finished.clone(), 2_000),
+            Awaited::Wait,
+            "a message resumes it"
+        );
+        assert_eq!(
+            step(&none, finished, day_later + 1),
+            Awaited::Leave,
+            "past the idle time"
+        );
+        for ended in ["exit", "error"] {
+            assert_eq!(step(&none, json!({"status": ended}), 2_000), Awaited::Leave);
+        }
+    }
+}
