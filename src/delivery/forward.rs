@@ -94,9 +94,9 @@ impl Bridge {
         if let Some(outcome) = self.superseded(event, &incident_id, &secrets, budget).await {
             return outcome;
         }
-        let session = self.claims.session_to_tell(&incident_id, reopened, budget);
-        let session = match session.await {
-            Ok(Some(session)) => session,
+        let known = self.claims.session_and_end(&incident_id, reopened, budget);
+        let (session, ended) = match known.await {
+            Ok(Some(told)) => told,
             Ok(None) => {
                 let without = (incident_id, incident);
                 return self
@@ -107,8 +107,8 @@ impl Bridge {
         };
         let told = (incident_id.as_str(), incident.as_deref(), &session);
         let message = self.told(event, told, message, &mut secrets, budget, tally);
-        let message = match message.await {
-            Ok(message) => message,
+        let (message, asks_postmortem) = match message.await {
+            Ok(told) => told,
             Err(outcome) => return outcome,
         };
         let session_id = &session.session_id;
@@ -127,11 +127,9 @@ impl Bridge {
             }
             Err(failure) => return not_told(&incident_id, session, failure),
         }
-        Done::Forwarded {
-            incident_id,
-            session,
-        }
-        .into()
+        let awaits_postmortem = asks_postmortem && ended;
+        let forwarded = (incident_id, session, awaits_postmortem);
+        self.forwarded(forwarded, budget).await
     }
 
     /// How an event ends on an incident without a session to tell: a reopened incident

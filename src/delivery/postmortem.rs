@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tracing::{info, warn};
 
 use crate::delivery::bridge::Bridge;
-use crate::delivery::outcome::{Done, Outcome};
+use crate::delivery::outcome::{Done, Outcome, Retry};
 use crate::edge::clock;
 use pure::budget::Budget;
 use pure::inbound::secret::Secrets;
@@ -21,7 +21,8 @@ use pure::text::postmortem;
 impl Bridge {
     /// What the session hears of `event` on the incident: `message` as its group's member
     /// hears it; for a resolve, nothing when a person stopped the session (the outcome), and
-    /// the postmortem ask when the session's work ends here and the rule asks for one.
+    /// the postmortem ask when the session's work ends here and the rule asks for one (then
+    /// true).
     pub(super) async fn told(
         &self,
         event: &Event,
@@ -30,13 +31,13 @@ impl Bridge {
         secrets: &mut Arc<Secrets>,
         budget: Budget,
         tally: &mut Tally,
-    ) -> Result<String, Outcome> {
+    ) -> Result<(String, bool), Outcome> {
         let number = incident.and_then(|incident| incident.number);
         let session_id = &session.session_id;
         let member = self.as_member(event, (incident_id, number), session_id, message, budget);
         let (message, finishes) = member.await?;
         if event.event_type != INCIDENT_RESOLVED {
-            return Ok(message);
+            return Ok((message, false));
         }
         if self
             .stopped_by_person(session_id, secrets, budget, tally)
@@ -49,11 +50,37 @@ impl Bridge {
             .into());
         }
         match incident {
-            Some(incident) if finishes && self.asks_postmortem(incident) => Ok(self
-                .with_postmortem(message, incident_id, secrets, budget)
-                .await),
-            _ => Ok(message),
+            Some(incident) if finishes && self.asks_postmortem(incident) => {
+                let asked = self.with_postmortem(message, incident_id, secrets, budget);
+                Ok((asked.await, true))
+            }
+            _ => Ok((message, false)),
         }
+    }
+
+    /// The event told the incident's session. A resolve that asked for the draft a session whose
+    /// record was closed out (`awaits_postmortem`; the follow-up reads that session no more)
+    /// queues the record for it: unrecorded, PagerDuty's retry asks again.
+    pub(super) async fn forwarded(
+        &self,
+        (incident_id, session, awaits_postmortem): (String, Session, bool),
+        budget: Budget,
+    ) -> Outcome {
+        if awaits_postmortem {
+            let session_id = &session.session_id;
+            let awaited = self
+                .claims
+                .await_postmortem(&incident_id, session_id, budget);
+            if let Err(err) = awaited.await {
+                warn!(error = %err, "the postmortem ask is not recorded: PagerDuty's retry asks again");
+                return Retry::LedgerUnavailable(err).into();
+            }
+        }
+        Done::Forwarded {
+            incident_id,
+            session,
+        }
+        .into()
     }
 
     /// Whether the resolve of `incident` asks for a postmortem: the rule that decides its

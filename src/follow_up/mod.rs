@@ -7,6 +7,8 @@
 //! - [`sweep`]: the starts the ledger leaves to the follow-up made when due (deferrals, caps,
 //!   pending starts, abandoned claims; skipped once resolved), and open incidents the webhook
 //!   never saw given their session;
+//! - [`postmortems`]: the postmortem drafts of incidents closed out before they resolved,
+//!   posted when their sessions write them;
 //! - [`report`]: what the run did, as its answer.
 //!
 //! A run starts first (the starts the ledger leaves to it, then the sweep), each start kind
@@ -19,6 +21,7 @@
 //! the core, the edges and the delivery, never startup (`tests/layers.sh`).
 
 mod notes;
+mod postmortems;
 mod report;
 mod scope;
 mod sessions;
@@ -137,6 +140,8 @@ impl FollowUp {
         self.start_due(share(budget), &mut report, &mut tally).await;
         self.sweep(share(budget), &mut report, &mut tally).await;
         self.follow_sessions(budget, &mut report, &mut tally).await;
+        self.follow_postmortems(budget, &mut report, &mut tally)
+            .await;
         if !dry_run {
             let left = budget
                 .remaining(clock::now())

@@ -14,7 +14,7 @@ use crate::follow_up::report::kind;
 use crate::follow_up::FollowUp;
 use pure::budget::Budget;
 use pure::inbound::secret::Secrets;
-use pure::life::follow_up::{self, carries_ref, Post};
+use pure::life::follow_up::{self, carries_ref, Mark, Post};
 use pure::life::records::OpenIncident;
 use pure::life::session::Session;
 
@@ -29,6 +29,20 @@ impl FollowUp {
         incident: &OpenIncident,
         session: &Session,
         post: &Post,
+        secrets: &Secrets,
+        budget: Budget,
+    ) -> bool {
+        self.post_on(incident, session, post, Kept::Followed, secrets, budget)
+            .await
+    }
+
+    /// [`FollowUp::post`], on a record `kept` as it is.
+    pub(super) async fn post_on(
+        &self,
+        incident: &OpenIncident,
+        session: &Session,
+        post: &Post,
+        kept: Kept,
         secrets: &Secrets,
         budget: Budget,
     ) -> bool {
@@ -47,11 +61,14 @@ impl FollowUp {
                 content: &content,
                 is_this: &is_this,
             };
-            let look_first = incident.progress.unsure.as_deref() == Some(reference.as_str());
+            // An ended record keeps no unsure post: its rare notes are always looked for first.
+            let look_first = kept == Kept::Ended
+                || incident.progress.unsure.as_deref() == Some(reference.as_str());
             match self.bridge.notes.post_once(secrets, &note, look_first, step).await {
                 Posted::Added => {}
                 Posted::Off => info!(note = %content, "no PagerDuty notes: the note is here instead"),
                 Posted::Failed => return false,
+                Posted::Unsure if kept == Kept::Ended => return false,
                 Posted::Unsure => {
                     let left = Self::step(budget).remaining(clock::now());
                     let ledger = &self.bridge.ledger;
@@ -64,19 +81,52 @@ impl FollowUp {
                     return false;
                 }
             }
-            let left = Self::step(budget).remaining(clock::now());
-            let recorded = self
-                .bridge
-                .ledger
-                .mark(incident_id, &session.session_id, &post.mark, clock::epoch_ms(), left)
-                .await;
-            if let Err(err) = recorded {
-                warn!(error = %err, "the note is posted but not recorded: the next run posts it once more");
-                return false;
-            }
-            true
+            self.record_posted(incident_id, &session.session_id, &post.mark, kept, budget)
+                .await
         }
         .instrument(span)
         .await
     }
+
+    /// Records the note posted: false when it is not (the next run posts it once more).
+    async fn record_posted(
+        &self,
+        incident_id: &str,
+        session_id: &str,
+        mark: &Mark,
+        kept: Kept,
+        budget: Budget,
+    ) -> bool {
+        let (left, now_ms) = (
+            Self::step(budget).remaining(clock::now()),
+            clock::epoch_ms(),
+        );
+        let ledger = &self.bridge.ledger;
+        let recorded = match (kept, mark) {
+            (Kept::Ended, Mark::Postmortem(part)) => {
+                let posted = Some(*part);
+                ledger
+                    .postmortem_posted(incident_id, session_id, posted, now_ms, left)
+                    .await
+            }
+            _ => {
+                ledger
+                    .mark(incident_id, session_id, mark, now_ms, left)
+                    .await
+            }
+        };
+        if let Err(err) = recorded {
+            warn!(error = %err, "the note is posted but not recorded: the next run posts it once more");
+            return false;
+        }
+        true
+    }
+}
+
+/// The record a note is posted for: followed (the open queue), or ended and awaiting its
+/// postmortem draft (the postmortem queue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kept {
+    Followed,
+    Ended,
 }

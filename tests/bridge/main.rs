@@ -41,6 +41,7 @@ mod pagerduty_loop;
 mod pagerduty_rest;
 mod policy_tool;
 mod postmortem;
+mod postmortem_ended;
 mod record_time;
 mod refusals;
 mod replay;

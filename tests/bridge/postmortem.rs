@@ -15,11 +15,11 @@ use crate::support::incident::{incident_json, triggered};
 use crate::support::pagerduty::AlertsReply;
 use crate::support::*;
 
-const ASK: &str = "`postmortem` field of your structured output";
+pub(crate) const ASK: &str = "`postmortem` field of your structured output";
 const FINISH: &str = "Finish now";
 
 /// A signed delivery of `event_type` on `incident`, by Dana.
-fn event(incident: &Value, event_type: &str) -> String {
+pub(crate) fn event(incident: &Value, event_type: &str) -> String {
     let body = json!({"event": {
         "id": format!("EV{}{event_type}", incident["id"].as_str().unwrap()),
         "event_type": event_type, "resource_type": "incident",
@@ -31,7 +31,7 @@ fn event(incident: &Value, event_type: &str) -> String {
 
 /// The incident `id`, started and then resolved in PagerDuty (the REST fake shows it
 /// resolved): its session id, and the resolve's delivery.
-async fn started_then_resolved(fleet: &Fleet, id: &str) -> (String, String) {
+pub(crate) async fn started_then_resolved(fleet: &Fleet, id: &str) -> (String, String) {
     let incident = incident_json(id, Duration::ZERO);
     fleet.pagerduty.add_incident(incident.clone());
     let (_, started) = fleet.instance(0).deliver(&triggered(&incident)).await;
@@ -44,14 +44,14 @@ async fn started_then_resolved(fleet: &Fleet, id: &str) -> (String, String) {
 }
 
 /// Delivers `delivery`: answered 202 with `status`.
-async fn done_as(fleet: &Fleet, delivery: &str, status: &str) -> Value {
+pub(crate) async fn done_as(fleet: &Fleet, delivery: &str, status: &str) -> Value {
     let (code, body) = fleet.instance(0).deliver(delivery).await;
     assert_eq!((code, &body["status"]), (202, &json!(status)), "{body}");
     body
 }
 
 /// What the session `session` was told, in order.
-fn told(fleet: &Fleet, session: &str) -> Vec<String> {
+pub(crate) fn told(fleet: &Fleet, session: &str) -> Vec<String> {
     let messages = fleet.devin.messages().into_iter();
     messages
         .filter(|m| m.devin_id == session)
@@ -60,7 +60,7 @@ fn told(fleet: &Fleet, session: &str) -> Vec<String> {
 }
 
 /// The postmortem notes on the incident, without their reference line.
-fn postmortem_notes(fleet: &Fleet, id: &str) -> Vec<String> {
+pub(crate) fn postmortem_notes(fleet: &Fleet, id: &str) -> Vec<String> {
     let notes = fleet.pagerduty.notes_on(id);
     notes
         .into_iter()
@@ -74,7 +74,7 @@ fn postmortem_notes(fleet: &Fleet, id: &str) -> Vec<String> {
         .collect()
 }
 
-fn draft(summary: &str) -> Value {
+pub(crate) fn draft(summary: &str) -> Value {
     json!({"summary": summary, "impact": "Checkout failed for 20 minutes.",
         "timeline": [{"at": "2026-11-30T09:05:00Z", "what": "Deploy v42"},
                      {"at": "2026-11-30T09:30:00Z", "what": "Reverted"}],
@@ -90,7 +90,7 @@ fn shows(fleet: &Fleet, session: &str, output: Value) {
     fleet.devin.show(session, shown);
 }
 
-async fn follow_up(fleet: &Fleet) -> Instance {
+pub(crate) async fn follow_up(fleet: &Fleet) -> Instance {
     fleet.follow_up(&[]).await
 }
 

@@ -5,7 +5,8 @@
 //! Each body is an async fn taking `&Ledger`; [`conformance!`] runs each against one ledger:
 //! `tests/in_process` runs them on the memory ledger, `tests/bridge` on DynamoDB (a process
 //! test: it needs moto). Claims go through [`claim`] alone, the one place to change when the
-//! claim's arguments do. The bodies for groups and budgets are in `ledger_conformance/groups.rs`.
+//! claim's arguments do. The bodies for groups and budgets are in `ledger_conformance/groups.rs`, for the
+//! postmortem queue in `ledger_conformance/postmortems.rs`.
 
 use std::time::Duration;
 
@@ -16,7 +17,9 @@ use pure::life::session::Session;
 use pure::life::Start;
 
 mod groups;
+mod postmortems;
 pub(crate) use groups::*;
+pub(crate) use postmortems::*;
 
 /// Every call's timeout: ample, the suite is about answers.
 const T: Duration = Duration::from_secs(5);
@@ -71,6 +74,8 @@ macro_rules! conformance {
             a_spend_counts_against_every_cap_or_none_and_a_refund_gives_back,
             one_follow_up_run_holds_the_run_lease_at_a_time,
             the_follow_up_records_progress_on_the_current_session_only,
+            an_ended_record_awaits_its_postmortem_once_until_posted_whole,
+            a_postmortem_given_up_on_leaves_the_queue_for_good,
         );
     };
 }

@@ -27,6 +27,9 @@ pub const RUN_LEASE_KEY: &str = "run#follow-up";
 /// The queues of the ledger's index: the incidents the follow-up visits. Records leave them
 /// when nothing more is to be done (a session closed out, a deferral started or skipped).
 pub const OPEN_QUEUE: &str = "open";
+/// The ended records whose session was asked for a postmortem draft when the incident resolved:
+/// the follow-up posts the draft, or gives up on it (`follow_up::awaited_postmortem`).
+pub const POSTMORTEM_QUEUE: &str = "postmortem";
 /// The records whose next step is a start the follow-up makes when due (`pure::life::due`).
 pub const STARTS_QUEUE: &str = "starts";
 /// Where deferrals waited before the starts queue held them: read too, so that records written
@@ -217,6 +220,13 @@ pub struct OpenIncident {
     pub incident_id: String,
     pub session: Session,
     pub progress: Progress,
+}
+
+/// An ended record in the postmortem queue: its incident, and when its session was asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwaitedPostmortem {
+    pub incident: OpenIncident,
+    pub asked_at_ms: u64,
 }
 
 /// An incident whose record waits for a start the follow-up makes when it is due

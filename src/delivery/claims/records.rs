@@ -140,6 +140,18 @@ impl Claims {
         may_start: bool,
         budget: Budget,
     ) -> Result<Option<Session>, Outcome> {
+        let told = self.session_and_end(incident_id, may_start, budget).await?;
+        Ok(told.map(|(session, _)| session))
+    }
+
+    /// [`Claims::session_to_tell`], and whether its record was closed out (ended): a resolve
+    /// that asks that session for a postmortem queues the record for it.
+    pub(crate) async fn session_and_end(
+        &self,
+        incident_id: &str,
+        may_start: bool,
+        budget: Budget,
+    ) -> Result<Option<(Session, bool)>, Outcome> {
         let left = self.left(budget);
         let record = self
             .ledger
@@ -150,16 +162,16 @@ impl Claims {
             return Ok(None);
         };
         match record.standing(self.clock.epoch_ms()) {
-            Standing::HasSession(session) => Ok(Some(session)),
+            Standing::HasSession(session) => Ok(Some((session, false))),
             Standing::BeingCreated { .. } => self
                 .recorded_session(incident_id, record, budget)
                 .await
-                .map(Some),
+                .map(|session| Some((session, false))),
             Standing::Abandoned { .. } if !may_start => Err(Retry::BeingCreated {
                 incident_id: incident_id.to_owned(),
             }
             .into()),
-            Standing::Ended(session) if !may_start => Ok(Some(session)),
+            Standing::Ended(session) if !may_start => Ok(Some((session, true))),
             _ => Ok(None),
         }
     }
@@ -181,6 +193,20 @@ impl Claims {
             Ok(()) => Done::NoSession { incident_id }.into(),
             Err(err) => Retry::LedgerUnavailable(err).into(),
         }
+    }
+
+    /// Queues the ended record of `session_id` for the postmortem draft its session was just
+    /// asked for (once: a retried resolve changes nothing).
+    pub(crate) async fn await_postmortem(
+        &self,
+        incident_id: &str,
+        session_id: &str,
+        budget: Budget,
+    ) -> Result<(), LedgerError> {
+        let (now_ms, left) = (self.clock.epoch_ms(), self.left(budget));
+        self.ledger
+            .await_postmortem(incident_id, session_id, now_ms, left)
+            .await
     }
 
     /// Closes the incident's record out: it leaves the follow-up's queue, its session

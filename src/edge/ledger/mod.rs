@@ -8,6 +8,7 @@ mod dynamo;
 mod follow_up;
 mod groups;
 mod memory;
+mod postmortems;
 
 use std::future::Future;
 use std::time::Duration;

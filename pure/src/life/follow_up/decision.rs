@@ -11,18 +11,18 @@ use crate::text::postmortem;
 /// The notes an incident needs, in the order to post them: the postmortem draft's first, so
 /// that it is on the incident before any note that closes the incident out.
 pub fn posts(progress: &Progress, observed: &Observed<'_>) -> Vec<Post> {
-    let mut posts = postmortem_posts(progress, observed);
+    let mut posts = postmortem_posts(progress, observed.state, observed.url);
     posts.extend(session_posts(progress, observed));
     posts
 }
 
 /// The postmortem draft's parts not posted yet, once the structured output carries one; none
 /// once the last part was posted, whatever the draft says later.
-fn postmortem_posts(progress: &Progress, observed: &Observed<'_>) -> Vec<Post> {
+pub(super) fn postmortem_posts(progress: &Progress, state: &SessionState, url: &str) -> Vec<Post> {
     if progress.postmortem.is_some_and(|posted| posted.is_whole()) {
         return Vec::new();
     }
-    let Some(parts) = postmortem::notes(observed.state, observed.url) else {
+    let Some(parts) = postmortem::notes(state, url) else {
         return Vec::new();
     };
     let of = parts.len() as u32;

@@ -11,11 +11,13 @@
 //! Here the ledger's side ([`Progress`], [`Mark`]) and the note's reference; `decision` chooses
 //! which notes an incident needs ([`posts`]), and `wording` says them.
 
+mod awaited;
 mod decision;
 mod wording;
 
 use std::time::Duration;
 
+pub use awaited::{awaited_postmortem, Awaited};
 pub use decision::{needs_messages, posts, seen_mark};
 
 use crate::life::session::{SessionMessage, SessionState};

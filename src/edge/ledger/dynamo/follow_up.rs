@@ -95,7 +95,7 @@ impl DynamoLedger {
     }
 
     /// Every item of a queue, page after page.
-    async fn queue(&self, queue: &str) -> Result<Vec<Item>, LedgerError> {
+    pub(super) async fn queue(&self, queue: &str) -> Result<Vec<Item>, LedgerError> {
         let mut items = Vec::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
@@ -300,7 +300,7 @@ fn text(item: &Item, name: &str) -> Option<String> {
     item.get(name).and_then(|value| value.as_s().ok()).cloned()
 }
 
-fn open_incident(item: &Item) -> Result<OpenIncident, &'static str> {
+pub(super) fn open_incident(item: &Item) -> Result<OpenIncident, &'static str> {
     Ok(OpenIncident {
         incident_id: text(item, "incident_id").ok_or("no incident id")?,
         session: Session {
@@ -329,7 +329,7 @@ fn open_incident(item: &Item) -> Result<OpenIncident, &'static str> {
 }
 
 /// A queued item, or a warning naming it that it could not be read (it is skipped, not fatal).
-fn readable<T>(item: &Item, read: Result<T, &'static str>) -> Option<T> {
+pub(super) fn readable<T>(item: &Item, read: Result<T, &'static str>) -> Option<T> {
     read.map_err(|detail| {
         let key = text(item, "pk");
         warn!(?key, detail, "a queued ledger item is unreadable: skipped");

@@ -44,6 +44,7 @@ impl MemoryLedger {
                 Item::Incident(Entry {
                     record: IncidentRecord::Created { session, .. },
                     progress,
+                    ..
                 }) => Some(OpenIncident {
                     incident_id: key.trim_start_matches("incident#").to_owned(),
                     session: session.clone(),

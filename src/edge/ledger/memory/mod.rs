@@ -5,6 +5,7 @@
 mod follow_up;
 mod groups;
 mod incidents;
+mod postmortems;
 mod spend;
 
 use std::collections::{BTreeSet, HashMap};
@@ -23,11 +24,13 @@ enum Item {
 }
 
 /// An incident's record and what was posted on it. Its follow-up queue is the record's
-/// (`life::queue`).
+/// (`life::queue`), or the postmortem queue while `postmortem_asked_at` is set.
 #[derive(Debug, Clone)]
 struct Entry {
     record: IncidentRecord,
     progress: Progress,
+    /// When the ended record's session was asked for the postmortem draft it awaits.
+    postmortem_asked_at: Option<u64>,
 }
 
 impl Entry {
@@ -35,6 +38,7 @@ impl Entry {
         Item::Incident(Entry {
             record,
             progress: Progress::default(),
+            postmortem_asked_at: None,
         })
     }
 }
