@@ -86,6 +86,19 @@ pub enum AlertsReply {
     Hang(std::time::Duration),
 }
 
+impl AlertsReply {
+    /// The scripted failure, when one is set: the status, or a 504 after the hang.
+    async fn failure(reply: Option<AlertsReply>) -> Option<Response> {
+        match reply? {
+            AlertsReply::Status(status) => Some(failure(status)),
+            AlertsReply::Hang(duration) => {
+                tokio::time::sleep(duration).await;
+                Some(failure(504))
+            }
+        }
+    }
+}
+
 impl Script {
     /// The stored subscription with this id.
     fn subscription_mut(&mut self, id: &str) -> Option<&mut Value> {
@@ -580,13 +593,8 @@ async fn list_alerts(
             .map_or(json!([]), |(_, alerts)| alerts.clone());
         (script.alerts_reply, alerts)
     };
-    match reply {
-        Some(AlertsReply::Status(status)) => return failure(status),
-        Some(AlertsReply::Hang(duration)) => {
-            tokio::time::sleep(duration).await;
-            return failure(504);
-        }
-        None => {}
+    if let Some(failure) = AlertsReply::failure(reply).await {
+        return failure;
     }
     let limit: usize = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .find(|(key, _)| key == "limit")

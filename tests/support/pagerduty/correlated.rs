@@ -88,12 +88,8 @@ async fn stored(script: &Shared, what: Correlated, id: &str) -> Result<Vec<Value
             .collect();
         (reply, items)
     };
-    match reply {
-        Some(AlertsReply::Status(status)) => Err(failure(status)),
-        Some(AlertsReply::Hang(duration)) => {
-            tokio::time::sleep(duration).await;
-            Err(failure(504))
-        }
+    match AlertsReply::failure(reply).await {
+        Some(failure) => Err(failure),
         None => Ok(items),
     }
 }

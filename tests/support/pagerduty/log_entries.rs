@@ -49,13 +49,8 @@ pub(super) async fn list_log_entries(
             .map_or(json!([]), |(_, entries)| entries.clone());
         (script.log_entries_reply, entries)
     };
-    match reply {
-        Some(AlertsReply::Status(status)) => return failure(status),
-        Some(AlertsReply::Hang(duration)) => {
-            tokio::time::sleep(duration).await;
-            return failure(504);
-        }
-        None => {}
+    if let Some(failure) = AlertsReply::failure(reply).await {
+        return failure;
     }
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()

@@ -174,9 +174,20 @@ fn followed<'a>(
     incident_id: &str,
     session_id: &str,
 ) -> Option<&'a mut Entry> {
+    entry_of(items, incident_id, |record| match record {
+        IncidentRecord::Created { session, .. } => session.session_id == session_id,
+        _ => false,
+    })
+}
+
+/// The incident's entry while its record is as `ours` says.
+pub(super) fn entry_of<'a>(
+    items: &'a mut HashMap<String, Item>,
+    incident_id: &str,
+    ours: impl FnOnce(&IncidentRecord) -> bool,
+) -> Option<&'a mut Entry> {
     let Some(Item::Incident(entry)) = items.get_mut(&incident_key(incident_id)) else {
         return None;
     };
-    let ours = matches!(&entry.record, IncidentRecord::Created { session, .. } if session.session_id == session_id);
-    ours.then_some(entry)
+    ours(&entry.record).then_some(entry)
 }

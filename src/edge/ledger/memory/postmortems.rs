@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 
+use super::follow_up::entry_of;
 use super::{Entry, Item, MemoryLedger};
 use crate::edge::lock::lock;
 use pure::life::follow_up::PostmortemPart;
-use pure::life::records::{incident_key, AwaitedPostmortem, IncidentRecord, OpenIncident};
+use pure::life::records::{AwaitedPostmortem, IncidentRecord, OpenIncident};
 
 impl MemoryLedger {
     /// Queues the ended record of `session_id` for its draft, once: a draft posted or given up
@@ -74,9 +75,8 @@ fn ended<'a>(
     incident_id: &str,
     session_id: &str,
 ) -> Option<&'a mut Entry> {
-    let Some(Item::Incident(entry)) = items.get_mut(&incident_key(incident_id)) else {
-        return None;
-    };
-    let ours = matches!(&entry.record, IncidentRecord::Ended { session, .. } if session.session_id == session_id);
-    ours.then_some(entry)
+    entry_of(items, incident_id, |record| match record {
+        IncidentRecord::Ended { session, .. } => session.session_id == session_id,
+        _ => false,
+    })
 }
