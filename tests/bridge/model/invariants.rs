@@ -138,8 +138,20 @@ fn group(world: &World, incident: Which) -> BTreeSet<Which> {
 
 /// The incidents a session counts for: those of its incident's group when it was started for
 /// the group (a group session led by an incident that has since gone alone still serves the
-/// others), else its incident's.
+/// others), else its incident's; and those that took it in a merge.
 fn counts_for(world: &World, session: &StoredSession) -> BTreeSet<Which> {
+    let adopters = (0..INCIDENTS.len()).filter(|&incident| {
+        world.known[incident]
+            .adopted
+            .contains(&session.session_id)
+    });
+    let mut counts_for = started_for(world, session);
+    counts_for.extend(adopters);
+    counts_for
+}
+
+/// The incidents of [`counts_for`] by the session's title alone.
+fn started_for(world: &World, session: &StoredSession) -> BTreeSet<Which> {
     match marker(session) {
         // Not for those merged away without their session: their work went to another.
         Some((of, generation)) if grouped(world, of, generation) => (0..INCIDENTS.len())

@@ -63,11 +63,14 @@ pub struct Known {
     /// (`devin investigate`), or it took the session of an incident merged into it when it had
     /// none (the bridge never saw its trigger, so it knows no group for it: docs/policy.md, merges).
     pub alone_from: Option<u32>,
-    /// Incidents merged into this one.
     /// Incidents merged into this one, and whether this one took the merged one's session (it
     /// had none); else the merged one had none, or handed its over to this one's own (then it
     /// stops, or carries on for its group's other open incidents).
     pub merged_in: Vec<(Which, bool)>,
+    /// The sessions this incident took from incidents merged into it: they work for it now,
+    /// whatever becomes of the incident they were started for (a person may start that one a
+    /// session of its own).
+    pub adopted: Vec<String>,
     /// Indexes of its notes a person's event (a note command, a reopen) added: they may
     /// rightly repeat.
     pub command_notes: Vec<usize>,
@@ -226,6 +229,9 @@ impl World {
             }
             if answer["status"] == "merged" && answer["into_session_id"].is_null() {
                 self.known[into].alone_from = Some(1);
+                if let Some(session) = answer["session_id"].as_str() {
+                    self.known[into].adopted.push(session.to_owned());
+                }
             }
         }
         // A person asked at the first delivery of their `devin investigate`, whatever it was
