@@ -56,34 +56,40 @@ impl Bridge {
                 self.hand_over(merged, into, sessions, secrets, budget, tally)
                     .await
             }
-            // The other incident has no session (this one's carries on there), or shares it.
-            _ => {
-                self.carry_on(incident_id, into, session, secrets, budget, tally)
-                    .await
+            // The other incident has no session (this one's carries on there), or has it
+            // already: shares it, or took it on an earlier try of this delivery.
+            theirs => {
+                let taken = theirs.is_some();
+                let merge = (incident_id, into, taken);
+                self.carry_on(merge, session, secrets, budget, tally).await
             }
         }
     }
 
     /// The merged incident's session carries on under `into`, which has none of its own (or
-    /// shares it): told, adopted by `into`, and `into` its group's open member in its place.
+    /// has it already: `taken`): told, adopted by `into`, and `into` its group's open member in
+    /// its place.
     async fn carry_on(
         &self,
-        incident_id: String,
-        into: &str,
+        (incident_id, into, taken): (String, &str, bool),
         session: Session,
         secrets: &mut Arc<Secrets>,
         budget: Budget,
         tally: &mut Tally,
     ) -> Outcome {
         // Told first: a session that takes no more messages has ended, and is nobody's to take
-        // (the other incident's own start, deferred or to come, stands).
+        // (the other incident's own start, deferred or to come, stands). One `into` holds
+        // already is its own whatever: the merge's bookkeeping is finished (an earlier try
+        // adopted it, then the ledger failed, and Devin ended it since).
         let message = messages::merged_carry_on(into);
         let session_id = &session.session_id;
         let told = self
             .devin
             .tell(session_id, &message, secrets, budget, tally);
-        if let Err(failure) = told.await {
-            return not_told(&incident_id, session, failure);
+        match told.await {
+            Ok(()) => {}
+            Err(Failure::Final(err)) if taken && err.is_session_closed() => {}
+            Err(failure) => return not_told(&incident_id, session, failure),
         }
         if let Err(err) = self.claims.adopt(into, &session, budget).await {
             return Retry::LedgerUnavailable(err).into();

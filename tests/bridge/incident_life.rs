@@ -464,6 +464,40 @@ async fn a_merged_incident_whose_session_ended_hands_nothing_over() {
     fleet.stop().await;
 }
 
+/// Found by the model test (on DynamoDB): a merge's first try moved the session to the incident
+/// it went into (in place of that one's deferred start), then the ledger failed; Devin ended
+/// the session before PagerDuty's retry, which was answered `session_closed` as if nothing had
+/// been taken. A session the other incident holds already is its own: the retry finishes the
+/// merge, and the follow-up brings the session's end to both.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_merge_retried_after_its_session_was_taken_and_ended_finishes_the_merge() {
+    let fleet = Fleet::start(1, &[]).await;
+    let merged = incident_json("QTAKEN1", Duration::ZERO);
+    let (_, started) = fleet.instance(0).deliver(&triggered(&merged)).await;
+    let session = pure::life::session::Session {
+        session_id: started["session_id"].as_str().unwrap().to_owned(),
+        url: started["url"].as_str().unwrap().to_owned(),
+    };
+    // What the first try left: the session adopted by QTAKEN2; its end, since.
+    let moto = fleet.moto.as_ref().unwrap();
+    let ledger = crate::support::ledger_faults::dynamo_ledger(&moto.endpoint, &fleet.table);
+    let timeout = Duration::from_secs(2);
+    ledger
+        .adopt("QTAKEN2", &session, now_ms(), timeout)
+        .await
+        .unwrap();
+    fleet.devin.end_session(&session.session_id);
+
+    let merge = merge_event("QTAKEN1", "QTAKEN2", "EVTAKEN1MERGED");
+    let body = done_as(&fleet, &merge, "merged").await;
+    assert_eq!(body["into_session_id"], Value::Null, "{body}");
+    assert_eq!(
+        text(&fleet.ledger_item("QTAKEN2").await, "session_id"),
+        session.session_id
+    );
+    fleet.stop().await;
+}
+
 /// Found by the model test: `devin stop` on an incident merged away ended the session that the
 /// merge had moved to the incident it went into: that incident's investigation was lost. The
 /// merged-away incident now leaves the session, which carries on; `devin stop` on the incident

@@ -52,7 +52,7 @@ pub fn title_marker(title: &str) -> Option<(Which, u32)> {
     Some((super::world::which(id)?, generation))
 }
 
-fn ended(session: &StoredSession) -> bool {
+pub fn ended(session: &StoredSession) -> bool {
     let shown = &session.shown;
     session.ended
         || matches!(shown["status"].as_str(), Some("exit" | "error"))
@@ -140,11 +140,8 @@ fn group(world: &World, incident: Which) -> BTreeSet<Which> {
 /// the group (a group session led by an incident that has since gone alone still serves the
 /// others), else its incident's; and those that took it in a merge.
 fn counts_for(world: &World, session: &StoredSession) -> BTreeSet<Which> {
-    let adopters = (0..INCIDENTS.len()).filter(|&incident| {
-        world.known[incident]
-            .adopted
-            .contains(&session.session_id)
-    });
+    let adopters = (0..INCIDENTS.len())
+        .filter(|&incident| world.known[incident].adopted.contains(&session.session_id));
     let mut counts_for = started_for(world, session);
     counts_for.extend(adopters);
     counts_for

@@ -231,6 +231,16 @@ impl World {
                 self.known[into].alone_from = Some(1);
                 if let Some(session) = answer["session_id"].as_str() {
                     self.known[into].adopted.push(session.to_owned());
+                    // Taken before Devin ended it (a retried merge whose first try took it):
+                    // its end is this incident's too, which waits for a person, as for any
+                    // session Devin ended.
+                    let sessions = self.devin.sessions();
+                    let taken = sessions.iter().find(|taken| taken.session_id == session);
+                    if taken.is_some_and(super::invariants::ended)
+                        && self.known[into].excuse.is_none()
+                    {
+                        self.known[into].excuse = Some(Excuse::Ended);
+                    }
                 }
             }
         }
