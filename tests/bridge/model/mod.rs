@@ -249,5 +249,21 @@ async fn play(kind: LedgerKind, moto: Option<&Moto>, case: u64, ops: &[Op]) -> R
         Ok(()) => invariants::ledger_owners(&world).await,
         broken => broken,
     };
-    end.map_err(|broken| format!("at the end: {broken}\n{}", world.log.join("\n")))
+    end.map_err(|broken| {
+        format!(
+            "at the end: {broken}\n{}\n{}",
+            world.log.join("\n"),
+            told_devin(&world)
+        )
+    })
+}
+
+/// What Devin's sessions were told, in order: for the report of a failure at the end.
+fn told_devin(world: &World) -> String {
+    let mut told = String::from("  Devin was told:\n");
+    for message in world.devin.messages() {
+        let text: String = message.message.chars().take(160).collect();
+        told.push_str(&format!("    {}: {text}\n", message.devin_id));
+    }
+    told
 }

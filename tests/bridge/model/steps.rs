@@ -97,6 +97,9 @@ impl World {
             .await;
         let report = serde_json::to_value(&report).unwrap();
         self.log.push(format!("    follow-up: {report}"));
+        for action in report["actions"].as_array().into_iter().flatten() {
+            self.note_group_session(&action["detail"]);
+        }
         self.note_asked_sessions();
         for action in report["actions"].as_array().into_iter().flatten() {
             if let Some(incident) = action["incident_id"].as_str().and_then(which) {
@@ -122,9 +125,11 @@ impl World {
         match (content, answer["status"].as_str().unwrap_or("")) {
             // A person asked (what that undoes: `World::answered`, at its first delivery). A
             // session a person asked for is the incident's own, outside its group; asked on a
-            // merged-away incident, no longer part of the incident it went into.
+            // merged-away incident, no longer part of the incident it went into (whether the
+            // ask started it, or the follow-up did after the ask's first delivery failed and its
+            // retry found it).
             (ASK, status) => {
-                if status == "session_started" {
+                if matches!(status, "session_started" | "session_exists") {
                     for known in &mut self.known {
                         known.merged_in.retain(|&(merged, _)| merged != incident);
                     }

@@ -4,7 +4,7 @@
 //! incidents exist and are open, the deliveries PagerDuty will retry, and why an incident may
 //! rightly have no session (capped, rejected, ended by Devin or stopped by a person).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
 use pagerduty_devin_bridge::delivery::Bridge;
@@ -63,6 +63,9 @@ pub struct Known {
     /// (`devin investigate`), or it took the session of an incident merged into it when it had
     /// none (the bridge never saw its trigger, so it knows no group for it: docs/policy.md, merges).
     pub alone_from: Option<u32>,
+    /// It took the session of an incident merged into it when it had none: alone from its first
+    /// generation.
+    pub alone_by_merge: bool,
     /// Incidents merged into this one, and whether this one took the merged one's session (it
     /// had none); else the merged one had none, or handed its over to this one's own (then it
     /// stops, or carries on for its group's other open incidents).
@@ -96,6 +99,10 @@ pub struct World {
     /// Every answer, for the report of a failure: step, what, status, body.
     pub log: Vec<String>,
     pub(super) events: u32,
+    /// Sessions the bridge answered as a rule's group session (`"rule": "grouped"`), whatever
+    /// their brief: the follow-up that takes over a person's abandoned start records the session
+    /// that start made as the rule's, whose group later incidents join.
+    pub group_sessions: BTreeSet<String>,
 }
 
 impl World {
@@ -118,6 +125,7 @@ impl World {
             refused: Vec::new(),
             log: Vec::new(),
             events: 0,
+            group_sessions: BTreeSet::new(),
         }
     }
 
@@ -201,7 +209,7 @@ impl World {
     /// Keeps what an answer tells the model: a retry to come, an excuse.
     pub(super) fn answered(&mut self, body: &Value, what: &str, status: u16, answer: &Value) {
         self.log.push(format!("    {what}: {status} {answer}"));
-        self.note_asked_sessions();
+        self.note_group_session(answer);
         if (400..500).contains(&status) && status != 429 {
             self.refused.push(format!("{what}: {status} {answer}"));
         }
@@ -228,7 +236,7 @@ impl World {
                 known.merged_in.push((from, took));
             }
             if answer["status"] == "merged" && answer["into_session_id"].is_null() {
-                self.known[into].alone_from = Some(1);
+                self.known[into].alone_by_merge = true;
                 if let Some(session) = answer["session_id"].as_str() {
                     self.known[into].adopted.push(session.to_owned());
                     // Taken before Devin ended it (a retried merge whose first try took it):
@@ -264,13 +272,35 @@ impl World {
             (Some(incident), None) => self.excuse_by_status(incident, outcome),
             _ => {}
         }
+        self.note_asked_sessions();
+    }
+
+    /// Keeps the session of an answer (a delivery's, a follow-up action's) that says the bridge
+    /// started or joined it as the rule's group session.
+    pub(super) fn note_group_session(&mut self, answer: &Value) {
+        let started_or_joined = matches!(
+            answer["status"].as_str(),
+            Some("session_started" | "grouped")
+        );
+        if let (true, Some("grouped"), Some(session)) = (
+            started_or_joined,
+            answer["rule"].as_str(),
+            answer["session_id"].as_str(),
+        ) {
+            self.group_sessions.insert(session.to_owned());
+        }
     }
 
     /// A session a person asked for is the incident's own from its generation on: its brief
     /// carries the person's words ([`ASK`]), whatever the delivery was answered.
+    /// (Unless the bridge made it its rule's group session: [`World::group_sessions`].)
     pub(super) fn note_asked_sessions(&mut self) {
+        for known in &mut self.known {
+            known.alone_from = known.alone_by_merge.then_some(1);
+        }
         for session in self.devin.sessions() {
-            let asked = session.prompt.contains(ASKED_IN_PROMPT);
+            let asked = session.prompt.contains(ASKED_IN_PROMPT)
+                && !self.group_sessions.contains(&session.session_id);
             if let (true, Some((incident, generation))) = (asked, marker(&session)) {
                 let alone_from = &mut self.known[incident].alone_from;
                 *alone_from = Some(alone_from.map_or(generation, |from| from.min(generation)));
