@@ -106,10 +106,10 @@ impl Groups {
             .await
     }
 
-    /// Opens the group this delivery led, with the session it started (its leader its first
-    /// open member), until the Lambda deadline (past the budget: see [`Budget::to_record`]). A
-    /// failure to open leaves the group's claim to its lease: whoever takes it over looks the
-    /// leader's session up and opens the group with it.
+    /// Opens the group this delivery led, with the session it started, its leader the first
+    /// open member (one write), until the Lambda deadline (past the budget: see
+    /// [`Budget::to_record`]). A failure to open leaves the group's claim to its lease: whoever
+    /// takes it over looks the leader's session up and opens the group with it.
     pub(crate) async fn open(&self, group: &str, holder: &str, open: &OpenGroup, budget: Budget) {
         let budget = budget.to_record();
         let left = self.left(budget);
@@ -119,20 +119,10 @@ impl Groups {
             .await
         {
             Ok(true) => {}
-            Ok(false) => return warn!("the group's claim was taken over before it opened"),
+            Ok(false) => warn!("the group's claim was taken over before it opened"),
             Err(err) => {
-                return warn!(error = %err, "the group was not opened: whoever takes its claim over looks its session up")
+                warn!(error = %err, "the group was not opened: whoever takes its claim over looks its session up")
             }
-        }
-        // Open first: a group not opened would let its next incident start a second session,
-        // while a leader missing from the open members only lets the session hear "finish" one
-        // resolve early (and a reopen or a later incident wakes it).
-        let (session_id, leader_id) = (&open.session.session_id, &open.leader_id);
-        if let Err(err) = self
-            .add_member(session_id, leader_id, Joining::Group(group), budget)
-            .await
-        {
-            warn!(error = %err, "the group's leader was not recorded as an open member");
         }
     }
 

@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use pagerduty_devin_bridge::edge::ledger::{Claim, Ledger, LedgerError, Spent};
+use pagerduty_devin_bridge::edge::ledger::{Claim, GroupClaim, Ledger, LedgerError, Spent};
+use pure::life::records::{GroupRecord, Leader, OpenGroup};
 use pure::life::Start;
 use pure::policy::spend::Slot;
 use serde_json::{json, Value};
@@ -329,6 +330,63 @@ async fn the_injector_fails_a_call_before_moto_or_loses_the_answer_after_it() {
         .await;
     assert_eq!(faulty.faults.injected("PutItem"), 3);
     assert!(faulty.ledger.get("QLOST", timeout).await.unwrap().is_some());
+}
+
+/// Found by the model test: the group opened, then its leader's membership was not written
+/// (DynamoDB failed in between), and the next member's resolve told the shared session to
+/// finish while the leader was still open. Both are one transaction now: both or neither.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_group_opens_with_its_leader_as_an_open_member_or_not_at_all() {
+    let faulty = Faulty::start().await;
+    let timeout = Duration::from_secs(2);
+    let leader = Leader {
+        incident_id: "QLEAD".into(),
+        generation: 1,
+    };
+    let claim = faulty.ledger.claim_group(
+        "api",
+        ("holder", &leader),
+        now_ms(),
+        now_ms() + 60_000,
+        40,
+        timeout,
+    );
+    assert_eq!(claim.await.unwrap(), GroupClaim::Won);
+    let open = OpenGroup {
+        session: devin_session(),
+        leader_id: "QLEAD".into(),
+        leader_number: None,
+        incidents: 1,
+        window_until_ms: now_ms() + 60_000,
+        tags: 1,
+    };
+    let members = |faulty: &Faulty| {
+        let ledger = dynamo_ledger(&faulty.moto.endpoint, &faulty.table);
+        async move {
+            ledger
+                .leave_group("devin-lost", "QLEAD", now_ms(), Duration::from_secs(2))
+                .await
+                .unwrap()
+        }
+    };
+    faulty.faults.inject(SPEND, Fault::ServerError, 2);
+    let opened = faulty
+        .ledger
+        .open_group("api", "holder", &open, now_ms(), timeout);
+    assert!(opened.await.is_err());
+    assert_eq!(members(&faulty).await, None, "neither");
+    let still = faulty.ledger.group("api", timeout).await.unwrap();
+    assert!(
+        matches!(still, Some(GroupRecord::Creating { .. })),
+        "{still:?}"
+    );
+
+    let opened = faulty
+        .ledger
+        .open_group("api", "holder", &open, now_ms(), timeout);
+    assert!(opened.await.unwrap());
+    let left = members(&faulty).await.unwrap();
+    assert_eq!((left.was_member, left.still_open), (true, 0), "both");
 }
 
 fn devin_session() -> pure::life::session::Session {

@@ -1,6 +1,7 @@
 //! The conformance bodies for storm groups and session budgets (see `ledger_conformance`).
 
 use pagerduty_devin_bridge::edge::ledger::{Claim, GroupClaim, Ledger, Spent};
+use pure::life::members::Left;
 use pure::life::records::{GroupRecord, Leader, OpenGroup};
 use pure::life::Start;
 use pure::policy::spend::Slot;
@@ -33,6 +34,11 @@ fn leader(holder: &str) -> Leader {
     }
 }
 
+/// The leader of [`open_group`] leaves the session's open members: what the ledger answers.
+async fn leader_left(ledger: &Ledger) -> Option<Left> {
+    ledger.leave_group("devin-g", "Q1", 2_500, T).await.unwrap()
+}
+
 async fn join(ledger: &Ledger, session_id: &str, now_ms: u64) -> Option<u32> {
     ledger
         .join_group("G", session_id, now_ms, 3, T)
@@ -56,11 +62,19 @@ pub async fn a_group_is_claimed_opened_by_its_holder_and_joined_until_full(ledge
     );
     let open = open_group("devin-g", 1, 60_000);
     assert!(!ledger.open_group("G", "b", &open, 2_000, T).await.unwrap());
+    assert_eq!(leader_left(ledger).await, None, "not opened: no members");
     assert!(ledger.open_group("G", "a", &open, 2_000, T).await.unwrap());
     assert_eq!(
         ledger.group("G", T).await.unwrap(),
         Some(GroupRecord::Open(open.clone()))
     );
+    // Opened with its leader as the session's one open member.
+    let left = Left {
+        group: Some("G".into()),
+        was_member: true,
+        still_open: 0,
+    };
+    assert_eq!(leader_left(ledger).await, Some(left));
     assert_eq!(
         claim_group(ledger, "c", 3_000, 9_000).await,
         GroupClaim::Held(GroupRecord::Open(open))

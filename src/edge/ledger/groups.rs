@@ -45,8 +45,8 @@ impl Ledger {
         .await
     }
 
-    /// Opens the group `holder` claimed, with its session. False when the claim was no longer
-    /// `holder`'s.
+    /// Opens the group `holder` claimed, with its session, and makes its leader the session's
+    /// first open member, both or neither. False when the claim was no longer `holder`'s.
     pub async fn open_group(
         &self,
         group: &str,

@@ -4,14 +4,15 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use aws_sdk_dynamodb::types::{Put, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{
     is_condition_failure, lacks, n, number, refused_on, s, text, unavailable, written,
     DynamoLedger, Item, CREATING, GROUP_CLAIMABLE, HELD_BY_ME, OPEN,
 };
 use crate::edge::ledger::{GroupClaim, LedgerError};
-use pure::life::members::{members_key, Joining, Left};
 use pure::life::records::{expires_at, group_key, GroupRecord, Leader, OpenGroup};
 use pure::life::session::Session;
 
@@ -81,6 +82,9 @@ impl DynamoLedger {
         }
     }
 
+    /// Opens the group `holder` claimed, and makes its leader the session's first open member,
+    /// in one transaction: a group open without its leader among the members would let another
+    /// member's resolve tell the session to finish while the leader is still open.
     pub async fn open_group(
         &self,
         group: &str,
@@ -99,9 +103,7 @@ impl DynamoLedger {
         item.insert("incidents".into(), n(u64::from(open.incidents)));
         item.insert("window_until".into(), n(open.window_until_ms));
         item.insert("tags".into(), n(u64::from(open.tags)));
-        let put = self
-            .client
-            .put_item()
+        let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression(HELD_BY_ME)
@@ -109,9 +111,31 @@ impl DynamoLedger {
             .expression_attribute_names("#holder", "holder")
             .expression_attribute_values(":creating", s(CREATING))
             .expression_attribute_values(":me", s(holder))
+            .build()
+            .map_err(|err| unavailable(err.to_string()))?;
+        let (session_id, leader) = (&open.session.session_id, &open.leader_id);
+        let leader_joins = self.group_member_joins(session_id, leader, group, now_ms)?;
+        let written = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().update(leader_joins).build())
             .send()
             .await;
-        written(put)
+        let err = match written {
+            Ok(_) => return Ok(true),
+            Err(err) => err,
+        };
+        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            err.as_service_error()
+        {
+            let claim = cancelled.cancellation_reasons().first();
+            // The claim is no longer `holder`'s: nothing was written.
+            if claim.and_then(|reason| reason.code()) == Some("ConditionalCheckFailed") {
+                return Ok(false);
+            }
+        }
+        Err(unavailable(DisplayErrorContext(err).to_string()))
     }
 
     pub async fn join_group(
@@ -187,85 +211,6 @@ impl DynamoLedger {
     }
 }
 
-/// The open members of a group's session: one item per session (`members#<session id>`), its
-/// `members` a string set changed by `ADD` and `DELETE`, which DynamoDB applies one at a time:
-/// of two members leaving at once, exactly one sees the other gone.
-impl DynamoLedger {
-    pub async fn add_member(
-        &self,
-        session_id: &str,
-        incident_id: &str,
-        joining: Joining<'_>,
-        now_ms: u64,
-    ) -> Result<(), LedgerError> {
-        let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(&members_key(session_id)))
-            .expression_attribute_values(":id", AttributeValue::Ss(vec![incident_id.to_owned()]))
-            .expression_attribute_values(":now", n(now_ms))
-            .expression_attribute_values(":expires", n(expires_at(now_ms)))
-            .expression_attribute_names("#members", "members");
-        let update = match joining {
-            Joining::Group(group) => update
-                .update_expression(
-                    "SET #group = :group, updated_at = :now, expires_at = :expires ADD #members :id",
-                )
-                .expression_attribute_names("#group", "group")
-                .expression_attribute_values(":group", s(group)),
-            Joining::IfShared => update
-                .update_expression("SET updated_at = :now, expires_at = :expires ADD #members :id")
-                .condition_expression("attribute_exists(pk)"),
-            Joining::Merge => update
-                .update_expression("SET updated_at = :now, expires_at = :expires ADD #members :id"),
-        };
-        written(update.send().await).map(|_| ())
-    }
-
-    pub async fn leave_group(
-        &self,
-        session_id: &str,
-        incident_id: &str,
-        now_ms: u64,
-    ) -> Result<Option<Left>, LedgerError> {
-        let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(&members_key(session_id)))
-            .update_expression("SET updated_at = :now DELETE #members :id")
-            .expression_attribute_names("#members", "members")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":id", AttributeValue::Ss(vec![incident_id.to_owned()]))
-            .expression_attribute_values(":now", n(now_ms))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
-        let before = match update {
-            Ok(output) => output.attributes.unwrap_or_default(),
-            Err(err) if is_condition_failure(&err) => return Ok(None),
-            Err(err) => return Err(unavailable(DisplayErrorContext(err).to_string())),
-        };
-        // None for a session a merge moved.
-        let group = before
-            .get("group")
-            .and_then(|value| value.as_s().ok())
-            .cloned();
-        // DynamoDB drops a set once empty: no `members`, none open.
-        let open = match before.get("members") {
-            Some(AttributeValue::Ss(open)) => open.as_slice(),
-            _ => &[],
-        };
-        let was_member = open.iter().any(|member| member == incident_id);
-        Ok(Some(Left {
-            group,
-            was_member,
-            still_open: (open.len() - usize::from(was_member)) as u32,
-        }))
-    }
-}
-
 /// The attributes every record of a group carries.
 fn group_item(group: &str, now_ms: u64) -> Item {
     HashMap::from([
@@ -276,7 +221,6 @@ fn group_item(group: &str, now_ms: u64) -> Item {
     ])
 }
 
-/// A group's item read back as a record.
 /// How a claim that replaced `old` (claimable) went: over an abandoned claim naming its leader,
 /// that leader's session is looked up first.
 fn taken_over(old: GroupRecord) -> GroupClaim {
@@ -293,6 +237,7 @@ fn taken_over(old: GroupRecord) -> GroupClaim {
     }
 }
 
+/// A group's item read back as a record.
 fn group_record(group: &str, item: &Item) -> Result<GroupRecord, LedgerError> {
     let unreadable = |detail: &str| LedgerError::Unreadable {
         key: group_key(group),

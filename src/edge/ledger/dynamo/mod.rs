@@ -12,6 +12,7 @@ mod follow_up;
 mod groups;
 mod incident_item;
 mod incidents;
+mod members;
 mod postmortems;
 mod spend;
 

@@ -1,7 +1,7 @@
 //! Storm groups in memory: a group's record, the claim that starts its session, joining and
 //! closing it, and the open members of a group session.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::{Item, MemoryLedger};
 use crate::edge::ledger::GroupClaim;
@@ -45,6 +45,7 @@ impl MemoryLedger {
         claim
     }
 
+    /// Opens the group and makes its leader the session's first open member, at once.
     pub fn open_group(&self, group: &str, holder: &str, open: &OpenGroup) -> bool {
         let mut items = lock(&self.items);
         let key = group_key(group);
@@ -54,6 +55,8 @@ impl MemoryLedger {
         );
         if ours {
             items.insert(key, Item::Group(GroupRecord::Open(open.clone())));
+            let (session_id, leader) = (&open.session.session_id, &open.leader_id);
+            join_members(&mut items, session_id, leader, Joining::Group(group));
         }
         ours
     }
@@ -102,19 +105,7 @@ impl MemoryLedger {
 
     /// Adds `incident_id` to the open members of the session `session_id`, as `joining` says.
     pub fn add_member(&self, session_id: &str, incident_id: &str, joining: Joining<'_>) {
-        let mut items = lock(&self.items);
-        let key = members_key(session_id);
-        let group = match (items.get_mut(&key), joining) {
-            (Some(Item::Members(_, open)), _) => {
-                open.insert(incident_id.to_owned());
-                return;
-            }
-            (_, Joining::IfShared) => return,
-            (_, Joining::Group(group)) => Some(group.to_owned()),
-            (_, Joining::Merge) => None,
-        };
-        let open = BTreeSet::from([incident_id.to_owned()]);
-        items.insert(key, Item::Members(group, open));
+        join_members(&mut lock(&self.items), session_id, incident_id, joining);
     }
 
     /// Takes `incident_id` out of the open members of the group session `session_id`.
@@ -130,6 +121,27 @@ impl MemoryLedger {
             still_open: open.len() as u32,
         })
     }
+}
+
+/// Records `incident_id` as an open member of the session `session_id`, as `joining` says.
+fn join_members(
+    items: &mut HashMap<String, Item>,
+    session_id: &str,
+    incident_id: &str,
+    joining: Joining<'_>,
+) {
+    let key = members_key(session_id);
+    let group = match (items.get_mut(&key), joining) {
+        (Some(Item::Members(_, open)), _) => {
+            open.insert(incident_id.to_owned());
+            return;
+        }
+        (_, Joining::IfShared) => return,
+        (_, Joining::Group(group)) => Some(group.to_owned()),
+        (_, Joining::Merge) => None,
+    };
+    let open = BTreeSet::from([incident_id.to_owned()]);
+    items.insert(key, Item::Members(group, open));
 }
 
 /// How a claim on a group replacing `record` (claimable) went: over an abandoned claim that
