@@ -3,7 +3,8 @@
 //! incident it went into, or, when that one has its own session, hands its findings over (and
 //! stops, unless other incidents of its group are still open). An incident whose start was
 //! deferred takes the merged session as its own: the deferral never starts a second one. A
-//! merged session that has ended is nobody's: the other incident's own start stands.
+//! merged session that has ended is nobody's: the other incident's own start stands (unless an
+//! earlier try of the same merge had given it that session already: the retry finishes it).
 
 use std::sync::Arc;
 
