@@ -381,10 +381,13 @@ async fn a_group_opens_with_its_leader_as_an_open_member_or_not_at_all() {
         "{still:?}"
     );
 
+    // A conflict is DynamoDB's moment: tried again.
+    faulty.faults.inject(SPEND, Fault::Conflict, 1);
     let opened = faulty
         .ledger
         .open_group("api", "holder", &open, now_ms(), timeout);
     assert!(opened.await.unwrap());
+    assert_eq!(faulty.faults.injected(SPEND), 3);
     let left = members(&faulty).await.unwrap();
     assert_eq!((left.was_member, left.still_open), (true, 0), "both");
 }

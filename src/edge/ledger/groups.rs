@@ -46,7 +46,8 @@ impl Ledger {
     }
 
     /// Opens the group `holder` claimed, with its session, and makes its leader the session's
-    /// first open member, both or neither. False when the claim was no longer `holder`'s.
+    /// first open member, both or neither (tried again while DynamoDB is busy). False when the
+    /// claim was no longer `holder`'s.
     pub async fn open_group(
         &self,
         group: &str,
@@ -57,7 +58,7 @@ impl Ledger {
     ) -> Result<bool, LedgerError> {
         self.call(
             timeout,
-            |ledger| ledger.open_group(group, holder, open, now_ms),
+            |ledger| ledger.open_group(group, holder, open, now_ms, timeout),
             |ledger| ledger.open_group(group, holder, open),
         )
         .await

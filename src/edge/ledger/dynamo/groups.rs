@@ -2,12 +2,17 @@
 //! an atomic count under the group's limit and window.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::TransactWriteItem;
-use aws_sdk_dynamodb::types::{Put, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{
+    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
 
+use tokio::time::Instant;
+
+use super::busy::{cancelled_for_a_moment, is_busy, retrying, Attempt};
 use super::{
     is_condition_failure, lacks, n, number, refused_on, s, text, unavailable, written,
     DynamoLedger, Item, CREATING, GROUP_CLAIMABLE, HELD_BY_ME, OPEN,
@@ -84,13 +89,15 @@ impl DynamoLedger {
 
     /// Opens the group `holder` claimed, and makes its leader the session's first open member,
     /// in one transaction: a group open without its leader among the members would let another
-    /// member's resolve tell the session to finish while the leader is still open.
+    /// member's resolve tell the session to finish while the leader is still open. Tried again
+    /// while DynamoDB is busy, until `timeout`.
     pub async fn open_group(
         &self,
         group: &str,
         holder: &str,
         open: &OpenGroup,
         now_ms: u64,
+        timeout: Duration,
     ) -> Result<bool, LedgerError> {
         let mut item = group_item(group, now_ms);
         item.insert("state".into(), s(OPEN));
@@ -115,27 +122,43 @@ impl DynamoLedger {
             .map_err(|err| unavailable(err.to_string()))?;
         let (session_id, leader) = (&open.session.session_id, &open.leader_id);
         let leader_joins = self.group_member_joins(session_id, leader, group, now_ms)?;
+        let items = vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().update(leader_joins).build(),
+        ];
+        let deadline = Instant::now() + timeout;
+        retrying(deadline, || self.open_once(items.clone())).await
+    }
+
+    /// The claim's put first among `items`.
+    async fn open_once(&self, items: Vec<TransactWriteItem>) -> Result<Attempt<bool>, LedgerError> {
         let written = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().update(leader_joins).build())
+            .set_transact_items(Some(items))
             .send()
             .await;
         let err = match written {
-            Ok(_) => return Ok(true),
+            Ok(_) => return Ok(Attempt::Done(true)),
             Err(err) => err,
         };
+        let detail = || DisplayErrorContext(&err).to_string();
         if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
             err.as_service_error()
         {
-            let claim = cancelled.cancellation_reasons().first();
+            let reasons = cancelled.cancellation_reasons();
             // The claim is no longer `holder`'s: nothing was written.
-            if claim.and_then(|reason| reason.code()) == Some("ConditionalCheckFailed") {
-                return Ok(false);
+            if reasons.first().and_then(|reason| reason.code()) == Some("ConditionalCheckFailed") {
+                return Ok(Attempt::Done(false));
+            }
+            if cancelled_for_a_moment(reasons) {
+                return Ok(Attempt::Busy(detail()));
             }
         }
-        Err(unavailable(DisplayErrorContext(err).to_string()))
+        match err.as_service_error() {
+            Some(service) if is_busy(service) => Ok(Attempt::Busy(detail())),
+            _ => Err(unavailable(detail())),
+        }
     }
 
     pub async fn join_group(
