@@ -140,9 +140,16 @@ fn group(world: &World, incident: Which) -> BTreeSet<Which> {
 /// the group (a group session led by an incident that has since gone alone still serves the
 /// others), else its incident's; and those that took it in a merge.
 fn counts_for(world: &World, session: &StoredSession) -> BTreeSet<Which> {
-    let adopters = (0..INCIDENTS.len())
-        .filter(|&incident| world.known[incident].adopted.contains(&session.session_id));
+    let adopters: BTreeSet<Which> = (0..INCIDENTS.len())
+        .filter(|&incident| world.known[incident].adopted.contains(&session.session_id))
+        .collect();
     let mut counts_for = started_for(world, session);
+    // Taken in a merge, the session works for the incident that took it, no longer for the
+    // merged-away ones it was started for (a person may start one of those a session of its
+    // own).
+    if !adopters.is_empty() {
+        counts_for.retain(|&incident| !world.known[incident].merged_away);
+    }
     counts_for.extend(adopters);
     counts_for
 }

@@ -13,6 +13,8 @@
 //!   at the first (no shrinking): how often each breaks, and how long the stories take.
 //! - `MODEL_HUNT=<text>`: only violations whose first line holds this text fail a story, so
 //!   that shrinking finds the shortest story of that kind (`two active sessions`, `note`, ...).
+//! - `MODEL_BUDGET_MS=<n>`: each delivery's budget (else `setup::delivery_budget_ms`): shorter
+//!   to play the stories where deliveries run out of time between two writes.
 //! - `MODEL_WITHOUT=<kind>,...`: leaves these kinds of step out (`ops::kind`: `Merge`,
 //!   `DevinObeys`, `PagerDutyStoredThen502`, ...), to look past a violation already known.
 
