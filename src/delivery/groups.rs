@@ -126,6 +126,24 @@ impl Groups {
         }
     }
 
+    /// Names the earlier leader again on the claim `holder` took over from it, when that
+    /// leader's session could not be looked up: the next to take the claim over looks it up,
+    /// rather than leading anew beside a session that may exist.
+    pub(crate) async fn name_leader(
+        &self,
+        group: &str,
+        holder: &str,
+        earlier: &Leader,
+        budget: Budget,
+    ) {
+        let budget = budget.to_record();
+        let left = self.left(budget);
+        let named = self.ledger.name_group_leader(group, holder, earlier, left);
+        if let Err(err) = named.await {
+            warn!(error = %err, "the group's earlier leader was not named again: the next to take the claim over may lead anew");
+        }
+    }
+
     /// Gives up the claim on a group whose session was not started.
     pub(crate) async fn release(&self, group: &str, holder: &str, budget: Budget) {
         let left = self.left(budget);

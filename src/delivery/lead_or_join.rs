@@ -212,11 +212,18 @@ impl Bridge {
         let found = self
             .devin
             .find_incident_session((id, generation, lease_until_ms), secrets, budget, tally)
-            .await
-            .map_err(|failure| Retry::DevinFailed {
-                step: DevinStep::FindSession,
-                failure,
-            })?;
+            .await;
+        let found = match found {
+            Ok(found) => found,
+            // Not looked up: the claim names that leader again, for the next to take it over.
+            Err(failure) => {
+                self.groups
+                    .name_leader(group, holder, earlier, budget)
+                    .await;
+                let step = DevinStep::FindSession;
+                return Err(Retry::DevinFailed { step, failure }.into());
+            }
+        };
         let Some(session) = found else {
             return Ok(false);
         };

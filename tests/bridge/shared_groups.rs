@@ -268,6 +268,56 @@ async fn an_ambiguous_leaders_session_is_the_groups_whoever_leads_after_it() {
     fleet.stop().await;
 }
 
+/// Found by the model test: a delivery took over a group's abandoned claim and could not look
+/// the earlier leader's session up (Devin failing); its claim named its own incident, so the
+/// next to take the claim over led anew beside that session: two sessions for one group. The
+/// claim names the earlier leader again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_leader_not_looked_up_is_looked_up_by_whoever_takes_the_group_over_next() {
+    let fleet = Fleet::start(2, &[("ROUTING_CONFIG", GROUP_BY_SERVICE)]).await;
+    fleet.devin.reply([Reply::StoredThen(502)]);
+    let leader = incident("QLOOK1", 1, "api");
+    let (status, body) = fleet.instance(0).deliver(&leader).await;
+    assert!(status >= 500, "{status} {body}");
+    let made = fleet.devin.sessions()[0].session_id.clone();
+
+    fleet.set_ledger_time("QLOOK1", "lease_until", 1).await;
+    expire_group_claim(&fleet, "api").await;
+    fleet.devin.outage(Some(500));
+    let second = incident("QLOOK2", 2, "api");
+    let (status, body) = fleet.instance(1).deliver(&second).await;
+    assert!(status >= 500, "{status} {body}");
+    let claim = fleet
+        .moto
+        .as_ref()
+        .unwrap()
+        .dynamodb()
+        .get_item()
+        .table_name(&fleet.table)
+        .key("pk", AttributeValue::S("group#api".into()))
+        .send()
+        .await
+        .unwrap();
+    let named = claim.item.unwrap()["leader_id"].clone();
+    assert_eq!(
+        named,
+        AttributeValue::S("QLOOK1".into()),
+        "the earlier leader, named again"
+    );
+    fleet.devin.outage(None);
+
+    // Its claim on the group ends too; PagerDuty retries its delivery.
+    expire_group_claim(&fleet, "api").await;
+    let (_, body) = fleet.instance(0).deliver(&second).await;
+    assert_eq!(
+        (&body["status"], &body["session_id"]),
+        (&json!("grouped"), &json!(made)),
+        "{body}"
+    );
+    assert_eq!(fleet.devin.creates(), 1, "one session for the group");
+    fleet.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_merge_into_an_incident_whose_start_is_deferred_is_its_session() {
     let policy = r#"{"rules": [{"name": "later", "when": {"urgency": ["low"]}, "start_after_minutes": 10}]}"#;

@@ -152,6 +152,23 @@ pub async fn a_group_claim_is_released_by_its_holder_or_taken_over_after_its_lea
         .open_group("G", "b", &open_group("devin-b", 1, 60_000), 7_000, T)
         .await
         .unwrap());
+    // c could not look b's session up: its claim names b again (another holder's is not
+    // changed), and whoever takes it over next looks b's up.
+    ledger
+        .name_group_leader("G", "b", &leader("x"), T)
+        .await
+        .unwrap();
+    ledger
+        .name_group_leader("G", "c", &leader("b"), T)
+        .await
+        .unwrap();
+    assert_eq!(
+        claim_group(ledger, "d", 9_000, 12_000).await,
+        GroupClaim::TookOver {
+            leader: leader("b"),
+            lease_until_ms: 9_000
+        }
+    );
 }
 
 pub fn slot(key: &str, cap: u32) -> Slot {

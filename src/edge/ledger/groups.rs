@@ -45,6 +45,24 @@ impl Ledger {
         .await
     }
 
+    /// Names `leader` as the incident whose session `holder`'s claim on the group may have
+    /// started (while the claim is still `holder`'s): whoever takes the claim over looks that
+    /// incident's session up first.
+    pub async fn name_group_leader(
+        &self,
+        group: &str,
+        holder: &str,
+        leader: &Leader,
+        timeout: Duration,
+    ) -> Result<(), LedgerError> {
+        self.call(
+            timeout,
+            |ledger| ledger.name_group_leader(group, holder, leader),
+            |ledger| ledger.name_group_leader(group, holder, leader),
+        )
+        .await
+    }
+
     /// Opens the group `holder` claimed, with its session, and makes its leader the session's
     /// first open member, both or neither (tried again while DynamoDB is busy). False when the
     /// claim was no longer `holder`'s.

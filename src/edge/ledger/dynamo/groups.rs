@@ -217,6 +217,31 @@ impl DynamoLedger {
         written(update).map(|_| ())
     }
 
+    pub async fn name_group_leader(
+        &self,
+        group: &str,
+        holder: &str,
+        leader: &Leader,
+    ) -> Result<(), LedgerError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&group_key(group)))
+            .update_expression("SET leader_id = :leader, generation = :generation")
+            .condition_expression(HELD_BY_ME)
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#holder", "holder")
+            .expression_attribute_values(":creating", s(CREATING))
+            .expression_attribute_values(":me", s(holder))
+            .expression_attribute_values(":leader", s(&leader.incident_id))
+            .expression_attribute_values(":generation", n(u64::from(leader.generation)))
+            .send()
+            .await;
+        // Taken over meanwhile: that claim names its own leader.
+        written(update).map(|_| ())
+    }
+
     pub async fn release_group(&self, group: &str, holder: &str) -> Result<(), LedgerError> {
         let delete = self
             .client

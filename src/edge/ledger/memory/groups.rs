@@ -45,6 +45,20 @@ impl MemoryLedger {
         claim
     }
 
+    pub fn name_group_leader(&self, group: &str, holder: &str, leader: &Leader) {
+        let mut items = lock(&self.items);
+        if let Some(Item::Group(GroupRecord::Creating {
+            holder: held_by,
+            leader: named,
+            ..
+        })) = items.get_mut(&group_key(group))
+        {
+            if held_by == holder {
+                *named = Some(leader.clone());
+            }
+        }
+    }
+
     /// Opens the group and makes its leader the session's first open member, at once.
     pub fn open_group(&self, group: &str, holder: &str, open: &OpenGroup) -> bool {
         let mut items = lock(&self.items);
