@@ -99,9 +99,9 @@ pub struct World {
     /// Every answer, for the report of a failure: step, what, status, body.
     pub log: Vec<String>,
     pub(super) events: u32,
-    /// Sessions the bridge answered as a rule's group session (`"rule": "grouped"`), whatever
-    /// their brief: the follow-up that takes over a person's abandoned start records the session
-    /// that start made as the rule's, whose group later incidents join.
+    /// Sessions an incident joined as its group's (`"status": "grouped"`), whatever their brief:
+    /// the follow-up that takes over a person's abandoned start records the session that start
+    /// made as the rule's, and later incidents of the group join it.
     pub group_sessions: BTreeSet<String>,
 }
 
@@ -275,25 +275,21 @@ impl World {
         self.note_asked_sessions();
     }
 
-    /// Keeps the session of an answer (a delivery's, a follow-up action's) that says the bridge
-    /// started or joined it as the rule's group session.
+    /// Keeps the session of an answer (a delivery's, a follow-up action's) that says an incident
+    /// joined it as its group's session (`"status": "grouped"`): the group's record holds it.
+    /// (A session only started under the grouping rule may have lost its group to another
+    /// started at the same time: that incident keeps its own, by design.)
     pub(super) fn note_group_session(&mut self, answer: &Value) {
-        let started_or_joined = matches!(
-            answer["status"].as_str(),
-            Some("session_started" | "grouped")
-        );
-        if let (true, Some("grouped"), Some(session)) = (
-            started_or_joined,
-            answer["rule"].as_str(),
-            answer["session_id"].as_str(),
-        ) {
+        if let (Some("grouped"), Some(session)) =
+            (answer["status"].as_str(), answer["session_id"].as_str())
+        {
             self.group_sessions.insert(session.to_owned());
         }
     }
 
     /// A session a person asked for is the incident's own from its generation on: its brief
     /// carries the person's words ([`ASK`]), whatever the delivery was answered.
-    /// (Unless the bridge made it its rule's group session: [`World::group_sessions`].)
+    /// (Unless an incident joined it as its group's: [`World::group_sessions`].)
     pub(super) fn note_asked_sessions(&mut self) {
         for known in &mut self.known {
             known.alone_from = known.alone_by_merge.then_some(1);
