@@ -287,18 +287,7 @@ async fn a_leader_not_looked_up_is_looked_up_by_whoever_takes_the_group_over_nex
     let second = incident("QLOOK2", 2, "api");
     let (status, body) = fleet.instance(1).deliver(&second).await;
     assert!(status >= 500, "{status} {body}");
-    let claim = fleet
-        .moto
-        .as_ref()
-        .unwrap()
-        .dynamodb()
-        .get_item()
-        .table_name(&fleet.table)
-        .key("pk", AttributeValue::S("group#api".into()))
-        .send()
-        .await
-        .unwrap();
-    let named = claim.item.unwrap()["leader_id"].clone();
+    let named = fleet.ledger_record("group#api").await["leader_id"].clone();
     assert_eq!(
         named,
         AttributeValue::S("QLOOK1".into()),

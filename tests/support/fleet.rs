@@ -139,6 +139,15 @@ impl Fleet {
         &self,
         id: &str,
     ) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+        self.ledger_record(&format!("incident#{id}")).await
+    }
+
+    /// The ledger item of key `pk` (`incident#…`, `group#…`) as DynamoDB holds it (empty when
+    /// there is none).
+    pub async fn ledger_record(
+        &self,
+        pk: &str,
+    ) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
         use aws_sdk_dynamodb::types::AttributeValue;
         self.moto
             .as_ref()
@@ -146,7 +155,7 @@ impl Fleet {
             .dynamodb()
             .get_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(format!("incident#{id}")))
+            .key("pk", AttributeValue::S(pk.to_owned()))
             .consistent_read(true)
             .send()
             .await
