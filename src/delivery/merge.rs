@@ -92,8 +92,11 @@ impl Bridge {
             Err(Failure::Final(err)) if taken && err.is_session_closed() => {}
             Err(failure) => return not_told(&incident_id, session, failure),
         }
-        if let Err(err) = self.claims.adopt(into, &session, budget).await {
-            return Retry::LedgerUnavailable(err).into();
+        // Held already, its record stands (one the follow-up closed out stays so).
+        if !taken {
+            if let Err(err) = self.claims.adopt(into, &session, budget).await {
+                return Retry::LedgerUnavailable(err).into();
+            }
         }
         // The incident it went into is the group's open member in its place (first, so the
         // group never looks empty meanwhile).

@@ -307,6 +307,34 @@ async fn a_leader_not_looked_up_is_looked_up_by_whoever_takes_the_group_over_nex
     fleet.stop().await;
 }
 
+/// Found by the model test: the group's session ended and the follow-up closed both incidents
+/// out (one note each); then one was merged into the other. The merge, finding the session
+/// already the other incident's, recorded it there again as live, and the next run closed it
+/// out again with the same note.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_merge_within_a_group_whose_session_ended_posts_no_note_again() {
+    let fleet = Fleet::start(1, &[("ROUTING_CONFIG", GROUP_BY_SERVICE)]).await;
+    let session = group_of(&fleet, "api", &["QEND1", "QEND2"]).await;
+    let session = session.as_str().unwrap();
+    fleet.devin.end_session(session);
+    let exit = json!({"status": "exit", "status_detail": "finished"});
+    fleet.devin.show(session, exit);
+    let follow = fleet.follow_up(&[]).await;
+    follow.run().await;
+    let notes = fleet.pagerduty.notes_on("QEND1").len();
+
+    let (_, body) = fleet.instance(0).deliver(&merged("QEND2", "QEND1")).await;
+    assert_eq!(body["status"], "merged", "{body}");
+    follow.run().await;
+    assert_eq!(
+        fleet.pagerduty.notes_on("QEND1").len(),
+        notes,
+        "nothing posted again"
+    );
+    follow.function.stop().await;
+    fleet.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_merge_into_an_incident_whose_start_is_deferred_is_its_session() {
     let policy = r#"{"rules": [{"name": "later", "when": {"urgency": ["low"]}, "start_after_minutes": 10}]}"#;
