@@ -68,8 +68,8 @@ impl Bridge {
     }
 
     /// The merged incident's session carries on under `into`, which has none of its own (or
-    /// has it already: `taken`): told, adopted by `into`, and `into` its group's open member in
-    /// its place.
+    /// has it already: `taken`): told, adopted by `into` (unless taken), and `into` its group's
+    /// open member in its place.
     async fn carry_on(
         &self,
         (incident_id, into, taken): (String, &str, bool),
@@ -79,9 +79,9 @@ impl Bridge {
         tally: &mut Tally,
     ) -> Outcome {
         // Told first: a session that takes no more messages has ended, and is nobody's to take
-        // (the other incident's own start, deferred or to come, stands). One `into` holds
-        // already is its own whatever: the merge's bookkeeping is finished (an earlier try
-        // adopted it, then the ledger failed, and Devin ended it since).
+        // (the other incident's own start, deferred or to come, stands). A session `into`
+        // holds already is its own all the same: the merge's bookkeeping is finished (an
+        // earlier try adopted it, then the ledger failed, and Devin ended it since).
         let message = messages::merged_carry_on(into);
         let session_id = &session.session_id;
         let told = self

@@ -9,7 +9,6 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
-
 use tokio::time::Instant;
 
 use super::busy::{cancelled_for_a_moment, is_busy, retrying, Attempt};
