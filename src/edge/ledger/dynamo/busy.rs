@@ -25,11 +25,12 @@ use std::future::Future;
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::types::CancellationReason;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{CancellationReason, TransactWriteItem};
 use tokio::time::Instant;
 
-use super::unavailable;
+use super::{unavailable, DynamoLedger};
 use crate::edge::ledger::LedgerError;
 
 /// The first pause between attempts, at most; each next one doubles, up to [`LONGEST_PAUSE`].
@@ -64,7 +65,7 @@ pub(super) fn is_busy(err: &impl ProvideErrorMetadata) -> bool {
 
 /// Whether a cancelled transaction was cancelled for a moment only: some item's reason is a
 /// conflict or throttling, and no item's is another (a failed condition is a decision).
-pub(super) fn cancelled_for_a_moment(reasons: &[CancellationReason]) -> bool {
+fn cancelled_for_a_moment(reasons: &[CancellationReason]) -> bool {
     let code = |reason: &CancellationReason| reason.code().unwrap_or("None").to_owned();
     reasons
         .iter()
@@ -72,6 +73,46 @@ pub(super) fn cancelled_for_a_moment(reasons: &[CancellationReason]) -> bool {
         && reasons
             .iter()
             .any(|reason| BUSY_REASONS.contains(&code(reason).as_str()))
+}
+
+impl DynamoLedger {
+    /// Sends one transaction: `Done(None)` when written; `Done(Some(index))` when the item at
+    /// `index` (the first) failed its condition, a decision; `Busy` when cancelled or refused
+    /// for a moment; `Err` when the ledger failed.
+    pub(super) async fn transact_once(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Attempt<Option<usize>>, LedgerError> {
+        let written = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let err = match written {
+            Ok(_) => return Ok(Attempt::Done(None)),
+            Err(err) => err,
+        };
+        let detail = || DisplayErrorContext(&err).to_string();
+        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            err.as_service_error()
+        {
+            let reasons = cancelled.cancellation_reasons();
+            let refused = reasons
+                .iter()
+                .position(|reason| reason.code() == Some("ConditionalCheckFailed"));
+            if refused.is_some() {
+                return Ok(Attempt::Done(refused));
+            }
+            if cancelled_for_a_moment(reasons) {
+                return Ok(Attempt::Busy(detail()));
+            }
+        }
+        match err.as_service_error() {
+            Some(service) if is_busy(service) => Ok(Attempt::Busy(detail())),
+            _ => Err(unavailable(detail())),
+        }
+    }
 }
 
 /// Runs `attempt` until it is done or fails, pausing (jittered, growing) while DynamoDB is busy;

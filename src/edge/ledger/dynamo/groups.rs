@@ -5,13 +5,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use tokio::time::Instant;
 
-use super::busy::{cancelled_for_a_moment, is_busy, retrying, Attempt};
+use super::busy::{retrying, Attempt};
 use super::{
     is_condition_failure, lacks, n, number, refused_on, s, text, unavailable, written,
     DynamoLedger, Item, CREATING, GROUP_CLAIMABLE, HELD_BY_ME, OPEN,
@@ -129,34 +128,16 @@ impl DynamoLedger {
         retrying(deadline, || self.open_once(items.clone())).await
     }
 
-    /// The claim's put first among `items`.
+    /// The claim's put first among `items`, the leader's membership (no condition) second.
     async fn open_once(&self, items: Vec<TransactWriteItem>) -> Result<Attempt<bool>, LedgerError> {
-        let written = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        let err = match written {
-            Ok(_) => return Ok(Attempt::Done(true)),
-            Err(err) => err,
-        };
-        let detail = || DisplayErrorContext(&err).to_string();
-        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-            err.as_service_error()
-        {
-            let reasons = cancelled.cancellation_reasons();
+        match self.transact_once(items).await? {
+            Attempt::Done(None) => Ok(Attempt::Done(true)),
             // The claim is no longer `holder`'s: nothing was written.
-            if reasons.first().and_then(|reason| reason.code()) == Some("ConditionalCheckFailed") {
-                return Ok(Attempt::Done(false));
-            }
-            if cancelled_for_a_moment(reasons) {
-                return Ok(Attempt::Busy(detail()));
-            }
-        }
-        match err.as_service_error() {
-            Some(service) if is_busy(service) => Ok(Attempt::Busy(detail())),
-            _ => Err(unavailable(detail())),
+            Attempt::Done(Some(0)) => Ok(Attempt::Done(false)),
+            Attempt::Done(Some(item)) => Err(unavailable(format!(
+                "the group's open was refused by item {item}, which has no condition"
+            ))),
+            Attempt::Busy(busy) => Ok(Attempt::Busy(busy)),
         }
     }
 

@@ -5,11 +5,10 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use tokio::time::Instant;
 
-use super::busy::{cancelled_for_a_moment, is_busy, retrying, Attempt};
+use super::busy::{is_busy, retrying, Attempt};
 use super::{is_condition_failure, n, s, unavailable, DynamoLedger, CREATING};
 use crate::edge::ledger::{LedgerError, Spent};
 use pure::life::records::{expires_at, incident_key};
@@ -65,37 +64,12 @@ impl DynamoLedger {
         items: Vec<TransactWriteItem>,
         claim: usize,
     ) -> Result<Attempt<Spent>, LedgerError> {
-        let written = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        let err = match written {
-            Ok(_) => return Ok(Attempt::Done(Spent::Counted)),
-            Err(err) => err,
-        };
-        let detail = || DisplayErrorContext(&err).to_string();
-        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-            err.as_service_error()
-        {
-            let reasons = cancelled.cancellation_reasons();
-            let spent = reasons
-                .iter()
-                .position(|reason| reason.code() == Some("ConditionalCheckFailed"));
-            match spent {
-                Some(index) if index == claim => return Ok(Attempt::Done(Spent::NotOurs)),
-                Some(spent) => return Ok(Attempt::Done(Spent::Capped(spent))),
-                None => {}
-            }
-            if cancelled_for_a_moment(reasons) {
-                return Ok(Attempt::Busy(detail()));
-            }
-        }
-        match err.as_service_error() {
-            Some(service) if is_busy(service) => Ok(Attempt::Busy(detail())),
-            _ => Err(unavailable(detail())),
-        }
+        Ok(match self.transact_once(items).await? {
+            Attempt::Done(None) => Attempt::Done(Spent::Counted),
+            Attempt::Done(Some(refused)) if refused == claim => Attempt::Done(Spent::NotOurs),
+            Attempt::Done(Some(capped)) => Attempt::Done(Spent::Capped(capped)),
+            Attempt::Busy(busy) => Attempt::Busy(busy),
+        })
     }
 
     /// Gives back one count on each counter; each give-back tried again while DynamoDB is busy,
